@@ -1,0 +1,102 @@
+# diagbench: build, deps, test, bench, plot, sanitize, clean.
+CC       = gcc
+CXX      = g++
+PYTHON  ?= /usr/bin/python3
+MARCH   ?= native
+BUILD   ?= build
+WERROR  ?= -Werror
+SANITIZE ?=
+
+OPENBLAS_INC = /usr/include/x86_64-linux-gnu/openblas-openmp
+OPENBLAS_LIB = /usr/lib/x86_64-linux-gnu/openblas-openmp
+
+GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+
+OPT       = -O3 -march=$(MARCH) -fno-math-errno
+WARN      = -Wall -Wextra $(WERROR)
+CPPFLAGS  = -D_GNU_SOURCE -I$(OPENBLAS_INC) -MMD -MP
+CFLAGS    = -std=c17 $(OPT) -fopenmp $(WARN) $(SANITIZE) -g
+CXXFLAGS  = -std=c++17 $(OPT) $(WARN) $(SANITIZE) -g
+VERSION_FLAGS = -DDB_GIT_REV='"$(GIT_REV)"' -DDB_CFLAGS='"$(strip $(OPT) -fopenmp $(SANITIZE))"'
+LDLIBS    = -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas -lhwloc -lbenchmark \
+            -lpthread -lm
+LDFLAGS   = -fopenmp $(SANITIZE)
+
+LIB_C  = $(wildcard workloads/*.c operators/*.c) $(filter-out harness/main.c,$(wildcard harness/*.c))
+LIB_CC = harness/gbench.cc
+LIB_O  = $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CC:%.cc=$(BUILD)/%.o)
+TEST_C = $(wildcard tests/*.c)
+TEST_O = $(TEST_C:%.c=$(BUILD)/%.o)
+
+DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-dev \
+       liblapacke-dev libcriterion-dev python3-matplotlib python3-pandas python3-numpy \
+       python3-pytest clang-format
+
+RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
+
+.PHONY: all deps test test-c test-py bench plot sanitize clean format format-check
+
+all: $(BUILD)/diagbench
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/harness/provenance.o: harness/provenance.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(VERSION_FLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/libdiagbench.a: $(LIB_O)
+	ar rcs $@ $^
+
+$(BUILD)/diagbench: $(BUILD)/harness/main.o $(BUILD)/libdiagbench.a
+	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/unit: $(TEST_O) $(BUILD)/libdiagbench.a
+	$(CXX) $(LDFLAGS) $^ -lcriterion $(LDLIBS) -o $@
+
+# Installs the Debian packages that are missing (idempotent; quick when all are present).
+deps:
+	@missing=""; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	else echo "all Debian packages present"; fi
+
+test: test-c test-py
+
+test-c: $(BUILD)/diagbench $(BUILD)/tests/unit
+	DIAGBENCH=$(BUILD)/diagbench $(BUILD)/tests/unit --jobs 2
+
+test-py:
+	$(PYTHON) -m pytest -q tests/
+
+bench: $(BUILD)/diagbench
+	@mkdir -p results
+	$(BUILD)/diagbench --matrix quick --out results/$(RUN).csv
+	cp results/$(RUN).csv results/latest.csv
+	$(PYTHON) plot.py results/latest.csv -o results
+
+plot:
+	$(PYTHON) plot.py results/latest.csv -o results
+
+sanitize:
+	$(MAKE) BUILD=build/sanitize SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" test-c
+
+format:
+	clang-format -i $(wildcard */*.c */*.h */*.cc)
+
+format-check:
+	clang-format --dry-run --Werror $(wildcard */*.c */*.h */*.cc)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_O:.o=.d) $(TEST_O:.o=.d) $(BUILD)/harness/main.d

@@ -1,0 +1,155 @@
+#include "csv.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../workloads/status.h"
+
+const char db_csv_header[] =
+    "run_id,timestamp,workload,operator,jac,strategy,n,threads,proc_bind,places,status,reps,"
+    "iterations,time_median_s,time_mean_s,time_min_s,time_max_s,time_stddev_s,time_cv,"
+    "ns_per_element,primitive_calls,max_abs_err,host,cpu_model,compiler,git_rev,call_cost_s,note";
+
+size_t db_csv_column_count(void) {
+    size_t c = 1;
+    for (const char *p = db_csv_header; *p; p++)
+        c += *p == ',';
+    return c;
+}
+
+void db_csv_field(FILE *f, const char *s) {
+    if (!s) s = "";
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void num(FILE *f, double v) {
+    fputc(',', f);
+    if (isfinite(v)) fprintf(f, "%.9g", v);
+}
+
+static void str(FILE *f, const char *s) {
+    fputc(',', f);
+    db_csv_field(f, s);
+}
+
+int db_csv_write_row(FILE *f, const struct db_row *r) {
+    int ok = strcmp(r->status, "ok") == 0;
+    db_csv_field(f, r->run_id);
+    str(f, r->timestamp);
+    str(f, r->workload);
+    str(f, r->operator_kind);
+    str(f, r->jac);
+    str(f, r->strategy);
+    fprintf(f, ",%zu,%d", r->n, r->threads);
+    str(f, r->proc_bind);
+    str(f, r->places);
+    str(f, r->status);
+    if (ok) {
+        fprintf(f, ",%d,%lld", r->reps, r->iterations);
+        num(f, r->time_median_s);
+        num(f, r->time_mean_s);
+        num(f, r->time_min_s);
+        num(f, r->time_max_s);
+        num(f, r->time_stddev_s);
+        num(f, r->time_cv);
+        num(f, r->ns_per_element);
+        fprintf(f, ",%llu", r->primitive_calls);
+        num(f, r->max_abs_err);
+    } else {
+        fputs(",,,,,,,,,,,", f);
+    }
+    str(f, r->host);
+    str(f, r->cpu_model);
+    str(f, r->compiler);
+    str(f, r->git_rev);
+    fputc(',', f);
+    if (r->call_cost_s >= 0) fprintf(f, "%.9g", r->call_cost_s);
+    str(f, r->note);
+    fputc('\n', f);
+    return ferror(f) ? DB_E_IO : DB_OK;
+}
+
+int db_csv_open(struct db_csv_file *out, const char *path, int header, char *errbuf,
+                size_t errlen) {
+    memset(out, 0, sizeof *out);
+    if (strcmp(path, "-") == 0) {
+        out->f = stdout;
+    } else {
+        size_t len = strlen(path);
+        out->path = strdup(path);
+        out->partial = malloc(len + sizeof ".partial");
+        if (!out->path || !out->partial) {
+            free(out->path);
+            free(out->partial);
+            snprintf(errbuf, errlen, "out of memory");
+            return DB_E_NOMEM;
+        }
+        memcpy(out->partial, path, len);
+        memcpy(out->partial + len, ".partial", sizeof ".partial");
+        out->f = fopen(out->partial, "w");
+        if (!out->f) {
+            snprintf(errbuf, errlen, "cannot write --out '%s': %s", path, strerror(errno));
+            free(out->path);
+            free(out->partial);
+            memset(out, 0, sizeof *out);
+            return DB_E_IO;
+        }
+    }
+    if (header) {
+        fprintf(out->f, "%s\n", db_csv_header);
+        if (fflush(out->f) != 0) {
+            snprintf(errbuf, errlen, "cannot write --out '%s': %s", path, strerror(errno));
+            if (out->partial) remove(out->partial);
+            db_csv_abandon(out);
+            return DB_E_IO;
+        }
+    }
+    return DB_OK;
+}
+
+int db_csv_append(struct db_csv_file *out, const struct db_row *r) {
+    DB_CHECK(db_csv_write_row(out->f, r));
+    return fflush(out->f) == 0 ? DB_OK : DB_E_IO;
+}
+
+int db_csv_append_line(struct db_csv_file *out, const char *line) {
+    fputs(line, out->f);
+    return fflush(out->f) == 0 && !ferror(out->f) ? DB_OK : DB_E_IO;
+}
+
+int db_csv_commit(struct db_csv_file *out, char *errbuf, size_t errlen) {
+    int rc = DB_OK;
+    if (out->f && out->f != stdout) {
+        if (fflush(out->f) != 0 || fsync(fileno(out->f)) != 0) rc = DB_E_IO;
+        if (fclose(out->f) != 0) rc = DB_E_IO;
+        out->f = NULL;
+        if (rc == DB_OK && rename(out->partial, out->path) != 0) rc = DB_E_IO;
+        if (rc != DB_OK)
+            snprintf(errbuf, errlen, "cannot finish '%s': %s", out->path, strerror(errno));
+    } else if (out->f) {
+        fflush(out->f);
+    }
+    free(out->path);
+    free(out->partial);
+    memset(out, 0, sizeof *out);
+    return rc;
+}
+
+void db_csv_abandon(struct db_csv_file *out) {
+    if (out->f && out->f != stdout) fclose(out->f);
+    free(out->path);
+    free(out->partial);
+    memset(out, 0, sizeof *out);
+}

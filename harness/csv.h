@@ -1,0 +1,57 @@
+/* Tidy CSV output (RFC 4180, one header line, '.' decimal): the row schema of DESIGN.md plus
+ * appended columns, and a crash-safe file writer (OUT.partial, flushed per row, renamed to OUT
+ * on success). */
+#ifndef DB_CSV_H
+#define DB_CSV_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* One benchmark cell. Numeric fields are written only when status is "ok". */
+struct db_row {
+    const char *run_id, *timestamp, *workload, *operator_kind, *jac, *strategy;
+    size_t n;
+    int threads;
+    const char *proc_bind, *places, *status;
+    int reps;
+    long long iterations;
+    double time_median_s, time_mean_s, time_min_s, time_max_s, time_stddev_s, time_cv;
+    double ns_per_element;
+    unsigned long long primitive_calls;
+    double max_abs_err;
+    const char *host, *cpu_model, *compiler, *git_rev;
+    double call_cost_s; /* appended: per-call cost of the workload; < 0 = not applicable */
+    const char *note;   /* appended: why a row is not ok (or a remark), may be empty */
+};
+
+/* The header line (without newline). */
+extern const char db_csv_header[];
+
+/* Number of columns in the header. */
+size_t db_csv_column_count(void);
+
+/* Write one field with RFC 4180 quoting (quotes only when needed). */
+void db_csv_field(FILE *f, const char *s);
+
+/* Write one row (with trailing newline). */
+int db_csv_write_row(FILE *f, const struct db_row *r);
+
+/* An output file written as path.partial and renamed on success. */
+struct db_csv_file {
+    FILE *f;
+    char *path, *partial;
+};
+
+/* Open path.partial for writing and write the header. On failure (DB_E_IO), errbuf names the
+ * path and the reason; nothing is left behind. path "-" writes to stdout (no rename). */
+int db_csv_open(struct db_csv_file *out, const char *path, int header, char *errbuf, size_t errlen);
+/* Write a row and flush it to the kernel. */
+int db_csv_append(struct db_csv_file *out, const struct db_row *r);
+/* Append an already formatted line (from a child process). */
+int db_csv_append_line(struct db_csv_file *out, const char *line);
+/* fsync and rename path.partial to path. */
+int db_csv_commit(struct db_csv_file *out, char *errbuf, size_t errlen);
+/* Close without renaming: the finished rows stay readable in path.partial. */
+void db_csv_abandon(struct db_csv_file *out);
+
+#endif

@@ -1,0 +1,46 @@
+/* Thin C wrapper over Google Benchmark 1.7.1 (harness/gbench.cc is the only C++ in diagbench).
+ * Every entry point catches all exceptions and returns a status code. */
+#ifndef DB_GBENCH_H
+#define DB_GBENCH_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One timed operation. A non-zero status stops the benchmark and is reported back. */
+typedef int (*db_bench_body)(void *arg);
+
+struct db_bench_config {
+    int reps;             /* repetitions (>= 1) */
+    double min_time_s;    /* minimum time per repetition (> 0) when iterations == 0 */
+    double warmup_s;      /* warm-up time before the first repetition (>= 0) */
+    long long iterations; /* fixed iterations per repetition; 0 = let Google Benchmark choose */
+};
+
+struct db_bench_result {
+    int status;           /* DB_OK, the body's status, or DB_E_INTERNAL */
+    char message[256];    /* why, when status != DB_OK */
+    int reps;             /* repetitions reported */
+    double *rep_seconds;  /* reps entries: wall-clock seconds per iteration in each repetition */
+    long long iterations; /* iterations per repetition (of the first repetition) */
+};
+
+/* Hand Google Benchmark its own --benchmark_* flags (argv must hold only those after argv[0]).
+ * Returns DB_E_INVALID, with a message in msg, when it rejects one. */
+int db_gbench_init(int argc, char **argv, char *msg, unsigned long msg_len);
+
+/* Time body(arg) with UseRealTime, the configured repetitions and minimum time. The caller frees
+ * res->rep_seconds with db_bench_result_free. */
+int db_gbench_run(const char *name, db_bench_body body, void *arg,
+                  const struct db_bench_config *cfg, struct db_bench_result *res);
+void db_bench_result_free(struct db_bench_result *res);
+
+/* Google Benchmark's optimisation barriers for C callers. */
+void db_gbench_do_not_optimize(const void *p);
+void db_gbench_clobber_memory(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

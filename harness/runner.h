@@ -1,0 +1,55 @@
+/* One benchmark cell: workload x operator x jac x strategy x n. Checks correctness (diagonal
+ * against the exact reference, primitive calls of one extraction), then times the strategy
+ * through Google Benchmark. */
+#ifndef DB_RUNNER_H
+#define DB_RUNNER_H
+
+#include <stddef.h>
+
+#include "../operators/strategy.h"
+
+struct db_cell {
+    const struct db_workload *wl;
+    const char *op_kind;
+    enum db_jac jac;
+    const struct db_strategy *strategy;
+    size_t n;
+};
+
+struct db_run_opts {
+    int reps;                      /* repetitions */
+    double min_time_s;             /* minimum time per repetition */
+    double call_cost_s;            /* per-call cost for workloads that have one; < 0 = default */
+    unsigned long long mem_budget; /* bytes a cell may allocate */
+    int untagged;                  /* create operators without structural tags */
+};
+
+struct db_time_stats {
+    double median, mean, min, max, stddev, cv;
+};
+
+struct db_cell_result {
+    char status[24]; /* ok, unsupported, skipped_memory, error */
+    char note[256];  /* the reason when not ok */
+    int reps;
+    long long iterations;
+    struct db_time_stats t;
+    double ns_per_element;
+    unsigned long long primitive_calls;
+    double max_abs_err;
+    double call_cost_s; /* < 0 when the workload has no per-call cost */
+};
+
+/* Median, mean, min, max, sample standard deviation and cv of k > 0 times. */
+void db_time_stats_compute(const double *t, int k, struct db_time_stats *s);
+
+/* Largest |a_i - b_i| (NaN anywhere gives +inf, so a NaN can never pass a check). */
+double db_max_abs_diff(const double *a, const double *b, size_t n);
+
+/* Bytes a cell needs (inputs, operator setup, strategy workspace); 0 if it cannot be known. */
+unsigned long long db_cell_bytes(const struct db_cell *c);
+
+/* Run the cell. Always fills r (status says what happened); returns DB_OK unless r is NULL. */
+int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_cell_result *r);
+
+#endif

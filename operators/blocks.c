@@ -1,0 +1,64 @@
+#include "blocks.h"
+
+#include <omp.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+size_t db_block_columns(size_t n) {
+    size_t b = 65536 / (n ? n : 1);
+    if (b < 16) b = 16;
+    if (b > 256) b = 256;
+    return b < n ? b : n;
+}
+
+size_t db_tangent_cache_bytes(size_t n) {
+    return (size_t)omp_get_max_threads() * n * db_block_columns(n) * sizeof(double);
+}
+
+int db_tangent_cache_init(struct db_tangent_cache *tc) {
+    tc->nthreads = (size_t)omp_get_max_threads();
+    tc->blocks = calloc(tc->nthreads, sizeof *tc->blocks);
+    return tc->blocks ? DB_OK : DB_E_NOMEM;
+}
+
+void db_tangent_cache_free(struct db_tangent_cache *tc) {
+    for (size_t t = 0; tc->blocks && t < tc->nthreads; t++)
+        free(tc->blocks[t]);
+    free(tc->blocks);
+    tc->blocks = NULL;
+    tc->nthreads = 0;
+}
+
+int db_blocked_materialise(struct db_instance *in, int reverse, struct db_tangent_cache *tc,
+                           double *buf) {
+    const size_t n = in->n, B = db_block_columns(n), nb = (n + B - 1) / B;
+    atomic_int err = DB_OK;
+#pragma omp parallel
+    {
+        size_t tid = (size_t)omp_get_thread_num();
+        int owned = tid < tc->nthreads;
+        double *T = owned ? tc->blocks[tid] : NULL;
+        if (!T) {
+            T = calloc(n * B, sizeof *T); /* first touch by this thread */
+            if (owned) tc->blocks[tid] = T;
+        }
+        if (!T) atomic_store(&err, DB_E_NOMEM);
+#pragma omp for schedule(static)
+        for (size_t b = 0; b < nb; b++) {
+            if (atomic_load_explicit(&err, memory_order_relaxed) != DB_OK) continue;
+            size_t j0 = b * B, k = n - j0 < B ? n - j0 : B;
+            for (size_t j = 0; j < k; j++)
+                T[j * n + j0 + j] = 1.0;
+            int rc = reverse ? db_instance_vjp_batch(in, in->x, T, n, k, buf + j0 * n, n)
+                             : db_instance_jvp_batch(in, in->x, T, n, k, buf + j0 * n, n);
+            for (size_t j = 0; j < k; j++)
+                T[j * n + j0 + j] = 0.0;
+            if (rc != DB_OK) {
+                int expected = DB_OK;
+                atomic_compare_exchange_strong(&err, &expected, rc);
+            }
+        }
+        if (!owned) free(T);
+    }
+    return atomic_load(&err);
+}

@@ -1,0 +1,165 @@
+/* Elementwise workloads (sin, split, seqsin, nobatch): y_i = f_i(x_i), so J = diag(f'(x)).
+ *
+ * Kernels work on row chunks that fit in L1: the derivative of a chunk is computed once with the
+ * vectorised libm (libmvec) and then applied to every tangent of a batch, as vmap of a JVP does
+ * (the primal is not batched, only the tangents are). */
+#include <math.h>
+#include <omp.h>
+
+#include "reference.h"
+#include "workload.h"
+
+/* glibc only declares the SIMD variants under -ffast-math; declare them ourselves so that
+ * `#pragma omp simd` loops call libmvec (<= 4 ulp) without fast-math's other effects. */
+#pragma omp declare simd notinbranch
+double sin(double);
+#pragma omp declare simd notinbranch
+double cos(double);
+
+enum { CHUNK = 512 };       /* rows per chunk: 4 KiB of derivatives, stays in L1 */
+enum { PAR_MIN = 1 << 15 }; /* elements below which a single call stays serial */
+
+/* A kernel family: value and derivative over global rows [lo, lo+m) of an n-vector, with x and
+ * the output already offset to row lo. */
+struct ew_family {
+    void (*value)(size_t n, size_t lo, size_t m, const double *x, double *y);
+    void (*deriv)(size_t n, size_t lo, size_t m, const double *x, double *d);
+    void (*reference)(size_t n, const double *x, double *d);
+};
+
+static void sin_value(size_t n, size_t lo, size_t m, const double *x, double *y) {
+    (void)n, (void)lo;
+#pragma omp simd
+    for (size_t i = 0; i < m; i++)
+        y[i] = sin(x[i]);
+}
+
+static void sin_deriv(size_t n, size_t lo, size_t m, const double *x, double *d) {
+    (void)n, (void)lo;
+#pragma omp simd
+    for (size_t i = 0; i < m; i++)
+        d[i] = cos(x[i]);
+}
+
+/* Rows of [lo, lo+m) below the split point h = n/2. */
+static size_t split_head(size_t n, size_t lo, size_t m) {
+    size_t h = n / 2;
+    return h <= lo ? 0 : (h - lo < m ? h - lo : m);
+}
+
+static void split_value(size_t n, size_t lo, size_t m, const double *x, double *y) {
+    size_t a = split_head(n, lo, m);
+#pragma omp simd
+    for (size_t i = 0; i < a; i++)
+        y[i] = sin(x[i]);
+#pragma omp simd
+    for (size_t i = a; i < m; i++)
+        y[i] = cos(x[i]);
+}
+
+static void split_deriv(size_t n, size_t lo, size_t m, const double *x, double *d) {
+    size_t a = split_head(n, lo, m);
+#pragma omp simd
+    for (size_t i = 0; i < a; i++)
+        d[i] = cos(x[i]);
+#pragma omp simd
+    for (size_t i = a; i < m; i++)
+        d[i] = -sin(x[i]);
+}
+
+static const struct ew_family sin_family = {sin_value, sin_deriv, db_reference_sin_deriv};
+static const struct ew_family split_family = {split_value, split_deriv, db_reference_split_deriv};
+
+static const struct ew_family *family(const struct db_instance *in) {
+    return in->wl->data;
+}
+
+static size_t chunks(size_t n) {
+    return (n + CHUNK - 1) / CHUNK;
+}
+
+static int ew_eval(const struct db_instance *in, const double *x, double *y) {
+    const struct ew_family *f = family(in);
+    size_t n = in->n, nc = chunks(n);
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN && !omp_in_parallel())
+    for (size_t c = 0; c < nc; c++) {
+        size_t lo = c * CHUNK, m = n - lo < CHUNK ? n - lo : CHUNK;
+        f->value(n, lo, m, x + lo, y + lo);
+    }
+    return DB_OK;
+}
+
+/* out[:, j] = f'(x) * V[:, j] for j < k; a single call is k = 1. */
+static int ew_apply(const struct db_instance *in, const double *x, const double *V, size_t ldv,
+                    size_t k, double *out, size_t ldo) {
+    const struct ew_family *f = family(in);
+    size_t n = in->n, nc = chunks(n);
+#pragma omp parallel for schedule(static) if (n * k >= PAR_MIN && !omp_in_parallel())
+    for (size_t c = 0; c < nc; c++) {
+        size_t lo = c * CHUNK, m = n - lo < CHUNK ? n - lo : CHUNK;
+        double d[CHUNK];
+        f->deriv(n, lo, m, x + lo, d);
+        for (size_t j = 0; j < k; j++) {
+            const double *restrict v = V + j * ldv + lo;
+            double *restrict o = out + j * ldo + lo;
+#pragma omp simd
+            for (size_t i = 0; i < m; i++)
+                o[i] = d[i] * v[i];
+        }
+    }
+    return DB_OK;
+}
+
+static int ew_jvp(const struct db_instance *in, const double *x, const double *v, double *out) {
+    return ew_apply(in, x, v, in->n, 1, out, in->n);
+}
+
+/* J is diagonal, hence symmetric: the VJP applies the same diagonal. */
+static int ew_reference(const struct db_instance *in, const double *x, double *diag) {
+    family(in)->reference(in->n, x, diag);
+    return DB_OK;
+}
+
+#define EW_OPS                                                                                     \
+    {                                                                                              \
+        .eval = ew_eval, .jvp = ew_jvp, .vjp = ew_jvp, .jvp_batch = ew_apply,                      \
+        .vjp_batch = ew_apply, .reference_diagonal = ew_reference,                                 \
+    }
+
+const struct db_workload db_workload_sin = {
+    .name = "sin",
+    .description = "y = sin(x) elementwise; vectorised batching rule",
+    .batch = DB_BATCH_VECTORISED,
+    .structure = DB_STRUCT_DIAGONAL,
+    .ops = EW_OPS,
+    .data = &sin_family,
+};
+
+const struct db_workload db_workload_split = {
+    .name = "split",
+    .description = "y = sin(x[:n/2]) ++ cos(x[n/2:]); vectorised batching rule",
+    .batch = DB_BATCH_VECTORISED,
+    .structure = DB_STRUCT_DIAGONAL,
+    .ops = EW_OPS,
+    .data = &split_family,
+};
+
+const struct db_workload db_workload_seqsin = {
+    .name = "seqsin",
+    .description = "sin with a sequential batching rule: k tangents = k single calls, each "
+                   "paying a per-call cost (FFI / host round trip)",
+    .batch = DB_BATCH_SEQUENTIAL,
+    .structure = DB_STRUCT_DIAGONAL,
+    .default_call_cost_s = 10e-6,
+    .ops = EW_OPS,
+    .data = &sin_family,
+};
+
+const struct db_workload db_workload_nobatch = {
+    .name = "nobatch",
+    .description = "sin with no batching rule: batched calls are unsupported",
+    .batch = DB_BATCH_NONE,
+    .structure = DB_STRUCT_DIAGONAL,
+    .ops = EW_OPS,
+    .data = &sin_family,
+};

@@ -1,0 +1,103 @@
+/* Workloads: a primitive with its derivatives, batching rule, true structure and an exact
+ * reference diagonal. A workload is a const table; an instance binds it to a size, a point and
+ * a call counter. Every primitive call made through db_instance_* is counted. */
+#ifndef DB_WORKLOAD_H
+#define DB_WORKLOAD_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "status.h"
+
+/* How the primitive batches over k tangents. */
+enum db_batch {
+    DB_BATCH_VECTORISED, /* one call handles k tangents */
+    DB_BATCH_SEQUENTIAL, /* a batched call is a loop of k single calls, each paying call_cost_s */
+    DB_BATCH_NONE,       /* no batching rule: batched calls return DB_E_UNSUPPORTED */
+};
+
+/* True sparsity structure of the workload's Jacobian. */
+enum db_structure { DB_STRUCT_DIAGONAL, DB_STRUCT_TRIDIAGONAL, DB_STRUCT_DENSE };
+
+struct db_instance;
+
+/* Kernels. x is the primal point (length n). Single calls take length-n vectors; batched calls
+ * take k tangents as the columns of a column-major n-by-k array with leading dimension ldv and
+ * write k outputs as columns with leading dimension ldo. */
+struct db_workload_ops {
+    int (*eval)(const struct db_instance *in, const double *x, double *y);
+    int (*jvp)(const struct db_instance *in, const double *x, const double *v, double *out);
+    int (*vjp)(const struct db_instance *in, const double *x, const double *w, double *out);
+    int (*jvp_batch)(const struct db_instance *in, const double *x, const double *V, size_t ldv,
+                     size_t k, double *out, size_t ldo);
+    int (*vjp_batch)(const struct db_instance *in, const double *x, const double *W, size_t ldw,
+                     size_t k, double *out, size_t ldo);
+    /* Exact diagonal of J(x), computed with scalar libm, independently of the kernels above. */
+    int (*reference_diagonal)(const struct db_instance *in, const double *x, double *diag);
+};
+
+struct db_workload {
+    const char *name;
+    const char *description;
+    enum db_batch batch;
+    enum db_structure structure;
+    double default_call_cost_s; /* per-call cost paid by every primitive call (0 = none) */
+    struct db_workload_ops ops;
+    const void *data; /* kernel-family private data */
+};
+
+/* A workload bound to a size n, a point x and counters. */
+struct db_instance {
+    const struct db_workload *wl;
+    size_t n;
+    double call_cost_s; /* busy-wait paid by each single primitive call */
+    double *x;          /* the point at which the Jacobian is taken (owned) */
+    atomic_ullong calls;
+};
+
+/* Registry of all workloads, in --list order. */
+extern const struct db_workload *const db_workloads[];
+extern const size_t db_workload_count;
+
+/* Look a workload up by name; NULL when unknown. */
+const struct db_workload *db_workload_find(const char *name);
+
+/* Name of a batching kind / structure ("vectorised", "diagonal", ...). */
+const char *db_batch_name(enum db_batch b);
+const char *db_structure_name(enum db_structure s);
+
+/* Create an instance of size n (n >= 1) at the default point. call_cost_s < 0 selects the
+ * workload's default per-call cost. */
+int db_instance_create(const struct db_workload *wl, size_t n, double call_cost_s,
+                       struct db_instance **out);
+void db_instance_destroy(struct db_instance *in);
+
+/* Fill x with the deterministic default point (values spread over [-4, 4)). */
+void db_default_point(size_t n, double *x);
+
+/* Primitive calls made so far, and reset. */
+unsigned long long db_instance_calls(const struct db_instance *in);
+void db_instance_reset_calls(struct db_instance *in);
+
+/* Count k primitive calls made outside the workload's kernels (e.g. a stored matrix's product). */
+void db_instance_count_calls(struct db_instance *in, unsigned long long k);
+
+/* Single primitive calls: each counts 1 and pays the per-call cost. */
+int db_instance_eval(struct db_instance *in, const double *x, double *y);
+int db_instance_jvp(struct db_instance *in, const double *x, const double *v, double *out);
+int db_instance_vjp(struct db_instance *in, const double *x, const double *w, double *out);
+
+/* Batched calls through the workload's batching rule: vectorised = 1 call; sequential = k single
+ * calls; none = DB_E_UNSUPPORTED (nothing counted). Safe to call from several threads. */
+int db_instance_jvp_batch(struct db_instance *in, const double *x, const double *V, size_t ldv,
+                          size_t k, double *out, size_t ldo);
+int db_instance_vjp_batch(struct db_instance *in, const double *x, const double *W, size_t ldw,
+                          size_t k, double *out, size_t ldo);
+
+/* Exact reference diagonal at the instance's point (not counted). */
+int db_instance_reference_diagonal(const struct db_instance *in, double *diag);
+
+/* Busy-wait for the given number of seconds (models an FFI / host round trip). */
+void db_spin(double seconds);
+
+#endif
