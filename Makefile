@@ -34,7 +34,7 @@ DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-de
 
 RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 
-.PHONY: all deps test test-c test-py bench plot sanitize clean format format-check
+.PHONY: FORCE all deps test test-c test-py bench plot sanitize clean format format-check
 
 all: $(BUILD)/diagbench
 
@@ -42,7 +42,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/harness/provenance.o: harness/provenance.c
+# The git revision is baked into provenance.o; the stamp changes only when the revision does.
+$(BUILD)/gitrev.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(GIT_REV)' | cmp -s - $@ || echo '$(GIT_REV)' > $@
+
+$(BUILD)/harness/provenance.o: harness/provenance.c $(BUILD)/gitrev.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(VERSION_FLAGS) -c $< -o $@
 
