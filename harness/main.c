@@ -14,6 +14,7 @@
 #include "csv.h"
 #include "gbench.h"
 #include "provenance.h"
+#include "summary.h"
 
 #define EXIT_USAGE 2
 
@@ -140,7 +141,7 @@ static void fill_row(struct db_row *row, const char *run_id, const struct db_pro
 
 /* Run every cell in this process, appending rows to out. */
 static int run_cells(const struct db_cli *cli, const char *run_id, const struct db_cell *cells,
-                     size_t count, struct db_csv_file *out) {
+                     size_t count, struct db_csv_file *out, struct db_summary *sum) {
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_memory_limits lim;
@@ -154,7 +155,15 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
         struct db_row row;
         char ts[32];
         fill_row(&row, run_id, &prov, &cells[i], &r, ts, sizeof ts);
-        if (db_csv_append(out, &row) != DB_OK) {
+        char *line = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&line, &len);
+        int rc = mem ? db_csv_write_row(mem, &row) : DB_E_NOMEM;
+        if (mem) fclose(mem);
+        if (rc == DB_OK) rc = db_csv_append_line(out, line);
+        if (rc == DB_OK && sum) db_summary_add_csv(sum, line);
+        free(line);
+        if (rc != DB_OK) {
             fprintf(stderr, "diagbench: writing a row failed: %s\n", strerror(errno));
             return 1;
         }
@@ -165,7 +174,7 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
 /* Re-execute ourselves once per thread count with OMP_NUM_THREADS set (OpenMP reads its
  * environment once, at start-up), collecting the children's rows into out. */
 static int sweep_threads(int argc, char **argv, const struct db_cli *cli, const char *run_id,
-                         struct db_csv_file *out) {
+                         struct db_csv_file *out, struct db_summary *sum) {
     char **args = calloc((size_t)argc + 3, sizeof *args);
     if (!args) return 1;
     for (int i = 0; i < argc; i++)
@@ -205,8 +214,10 @@ static int sweep_threads(int argc, char **argv, const struct db_cli *cli, const 
         FILE *in = fdopen(fds[0], "r");
         char *line = NULL;
         size_t cap = 0;
-        while (in && getline(&line, &cap, in) > 0)
+        while (in && getline(&line, &cap, in) > 0) {
             if (db_csv_append_line(out, line) != DB_OK) status = 1;
+            if (sum) db_summary_add_csv(sum, line);
+        }
         free(line);
         if (in) fclose(in);
         int ws;
@@ -270,9 +281,12 @@ int main(int argc, char **argv) {
         return EXIT_USAGE;
     }
 
-    int status = cli.nthreads && !cli.child ? sweep_threads(argc, argv, &cli, run_id, &out)
-                                            : run_cells(&cli, run_id, cells, count, &out);
+    struct db_summary *sum = cli.child || cli.quiet ? NULL : db_summary_create(1000);
+    int status = cli.nthreads && !cli.child ? sweep_threads(argc, argv, &cli, run_id, &out, sum)
+                                            : run_cells(&cli, run_id, cells, count, &out, sum);
     free(cells);
+    if (sum) db_summary_print(sum, stderr);
+    db_summary_destroy(sum);
     if (status != 0) {
         if (out.partial) fprintf(stderr, "diagbench: finished rows are kept in %s\n", out.partial);
         db_csv_abandon(&out);
