@@ -330,6 +330,8 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
             cli->version = 1;
         } else if (strcmp(a, "--list") == 0) {
             cli->list = 1;
+        } else if (strcmp(a, "--calibrate") == 0) {
+            cli->calibrate = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             cli->quiet = 1;
         } else if (strcmp(a, "--untagged") == 0) {
@@ -411,6 +413,9 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
 #undef VALUE
     }
     if (cli->help || cli->version || cli->list) return DB_OK;
+    if (cli->calibrate && (cli->matrix || cli->have_selection))
+        return fail(err, errlen, "--calibrate runs alone (a --matrix run calibrates first anyway)");
+    if (cli->calibrate) return DB_OK;
     if (cli->matrix && cli->have_selection)
         return fail(err, errlen,
                     "--matrix cannot be combined with -w/-s/-p/-j/-n: use one or the other");

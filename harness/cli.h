@@ -29,6 +29,7 @@ struct db_selection {
 
 struct db_cli {
     int help, list, version, quiet;
+    int calibrate;      /* --calibrate: calibration rows only */
     const char *matrix; /* preset name, or NULL */
     struct db_selection sel;
     int have_selection; /* any of -w -s -p -j -n given */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "budget.h"
+#include "calibrate.h"
 #include "cli.h"
 #include "csv.h"
 #include "gbench.h"
@@ -54,6 +55,9 @@ static const char usage[] =
     "  -o, --out FILE         write the CSV to FILE (via FILE.partial, renamed when the run\n"
     "                         completes; rows are flushed as cells finish); default stdout\n"
     "  -q, --quiet            no progress lines on stderr\n"
+    "      --calibrate        measure this machine's limits (bare sin/cos loop, memset and copy\n"
+    "                         bandwidth, wrapper overhead) as rows with workload=_calibrate;\n"
+    "                         every --matrix run does this first\n"
     "      --list             list workloads, operators, strategies and matrices\n"
     "      --version          print the version and build\n"
     "  -h, --help             this text\n"
@@ -139,6 +143,55 @@ static void fill_row(struct db_row *row, const char *run_id, const struct db_pro
     };
 }
 
+/* Write one row to out (and the summary); DB_OK or DB_E_IO / DB_E_NOMEM. */
+static int emit_row(struct db_csv_file *out, struct db_summary *sum, const struct db_row *row) {
+    char *line = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&line, &len);
+    int rc = mem ? db_csv_write_row(mem, row) : DB_E_NOMEM;
+    if (mem) fclose(mem);
+    if (rc == DB_OK) rc = db_csv_append_line(out, line);
+    if (rc == DB_OK && sum) db_summary_add_csv(sum, line);
+    free(line);
+    return rc;
+}
+
+/* Calibration rows (workload "_calibrate"): the machine's own limits, through the same harness. */
+static int run_calibration(const struct db_cli *cli, const char *run_id, struct db_csv_file *out) {
+    struct db_provenance prov;
+    db_provenance_collect(&prov);
+    struct db_memory_limits lim;
+    db_memory_limits_read(&lim, cli->run.mem_budget);
+    struct db_run_opts opts = cli->run;
+    opts.mem_budget = lim.budget;
+    struct db_calibration cal[DB_CALIBRATION_MAX];
+    size_t count = 0;
+    db_calibrate(&opts, 1000000, 4000, cal, &count);
+    if (!cli->quiet) fprintf(stderr, "calibration (%d threads):\n", prov.threads);
+    for (size_t i = 0; i < count; i++) {
+        const struct db_calibration *c = &cal[i];
+        struct db_cell cell = {.op_kind = "none", .n = c->n};
+        struct db_workload fake = {.name = "_calibrate"};
+        struct db_strategy st = {.name = c->kernel};
+        cell.wl = &fake;
+        cell.strategy = &st;
+        struct db_row row;
+        char ts[32];
+        fill_row(&row, run_id, &prov, &cell, &c->r, ts, sizeof ts);
+        if (emit_row(out, NULL, &row) != DB_OK) return 1;
+        if (cli->quiet) continue;
+        if (strcmp(c->r.status, "ok") != 0)
+            fprintf(stderr, "  %-16s %s: %s\n", c->kernel, c->r.status, c->r.note);
+        else if (c->bytes > 0)
+            fprintf(stderr, "  %-16s n=%-9zu %8.2f GB/s  (err %.1e)\n", c->kernel, c->n,
+                    db_gbytes_per_s(c->bytes, c->r.t.median), c->r.max_abs_err);
+        else
+            fprintf(stderr, "  %-16s n=%-9zu %8.3f ns/element  (err %.1e)\n", c->kernel, c->n,
+                    c->r.ns_per_element, c->r.max_abs_err);
+    }
+    return 0;
+}
+
 /* Run every cell in this process, appending rows to out. */
 static int run_cells(const struct db_cli *cli, const char *run_id, const struct db_cell *cells,
                      size_t count, struct db_csv_file *out, struct db_summary *sum) {
@@ -155,15 +208,7 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
         struct db_row row;
         char ts[32];
         fill_row(&row, run_id, &prov, &cells[i], &r, ts, sizeof ts);
-        char *line = NULL;
-        size_t len = 0;
-        FILE *mem = open_memstream(&line, &len);
-        int rc = mem ? db_csv_write_row(mem, &row) : DB_E_NOMEM;
-        if (mem) fclose(mem);
-        if (rc == DB_OK) rc = db_csv_append_line(out, line);
-        if (rc == DB_OK && sum) db_summary_add_csv(sum, line);
-        free(line);
-        if (rc != DB_OK) {
+        if (emit_row(out, sum, &row) != DB_OK) {
             fprintf(stderr, "diagbench: writing a row failed: %s\n", strerror(errno));
             return 1;
         }
@@ -282,7 +327,10 @@ int main(int argc, char **argv) {
     }
 
     struct db_summary *sum = cli.child || cli.quiet ? NULL : db_summary_create(1000);
-    int status = cli.nthreads && !cli.child ? sweep_threads(argc, argv, &cli, run_id, &out, sum)
+    int status = 0;
+    if ((cli.calibrate || cli.matrix) && !cli.child) status = run_calibration(&cli, run_id, &out);
+    if (status == 0 && !cli.calibrate)
+        status = cli.nthreads && !cli.child ? sweep_threads(argc, argv, &cli, run_id, &out, sum)
                                             : run_cells(&cli, run_id, cells, count, &out, sum);
     free(cells);
     if (sum) db_summary_print(sum, stderr);

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+/* y = sin(x). */
+void db_reference_sin(size_t n, const double *x, double *y);
 /* d = cos(x). */
 void db_reference_sin_deriv(size_t n, const double *x, double *d);
 /* d = cos(x[:h]) ++ -sin(x[h:]), h = n/2. */
