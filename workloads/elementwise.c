@@ -24,6 +24,8 @@ enum { PAR_MIN = 1 << 15 }; /* elements below which a single call stays serial *
 struct ew_family {
     void (*value)(size_t n, size_t lo, size_t m, const double *x, double *y);
     void (*deriv)(size_t n, size_t lo, size_t m, const double *x, double *d);
+    /* out = f'(x) * v in one pass (a single tangent: no derivative buffer) */
+    void (*apply1)(size_t n, size_t lo, size_t m, const double *x, const double *v, double *out);
     void (*reference)(size_t n, const double *x, double *d);
 };
 
@@ -39,6 +41,14 @@ static void sin_deriv(size_t n, size_t lo, size_t m, const double *x, double *d)
 #pragma omp simd
     for (size_t i = 0; i < m; i++)
         d[i] = cos(x[i]);
+}
+
+static void sin_apply1(size_t n, size_t lo, size_t m, const double *restrict x,
+                       const double *restrict v, double *restrict out) {
+    (void)n, (void)lo;
+#pragma omp simd
+    for (size_t i = 0; i < m; i++)
+        out[i] = cos(x[i]) * v[i];
 }
 
 /* Rows of [lo, lo+m) below the split point h = n/2. */
@@ -67,8 +77,21 @@ static void split_deriv(size_t n, size_t lo, size_t m, const double *x, double *
         d[i] = -sin(x[i]);
 }
 
-static const struct ew_family sin_family = {sin_value, sin_deriv, db_reference_sin_deriv};
-static const struct ew_family split_family = {split_value, split_deriv, db_reference_split_deriv};
+static void split_apply1(size_t n, size_t lo, size_t m, const double *restrict x,
+                         const double *restrict v, double *restrict out) {
+    size_t a = split_head(n, lo, m);
+#pragma omp simd
+    for (size_t i = 0; i < a; i++)
+        out[i] = cos(x[i]) * v[i];
+#pragma omp simd
+    for (size_t i = a; i < m; i++)
+        out[i] = -sin(x[i]) * v[i];
+}
+
+static const struct ew_family sin_family = {sin_value, sin_deriv, sin_apply1,
+                                            db_reference_sin_deriv};
+static const struct ew_family split_family = {split_value, split_deriv, split_apply1,
+                                              db_reference_split_deriv};
 
 static const struct ew_family *family(const struct db_instance *in) {
     return in->wl->data;
@@ -78,10 +101,21 @@ static size_t chunks(size_t n) {
     return (n + CHUNK - 1) / CHUNK;
 }
 
+/* Split [0, n) into row chunks; chunks run in parallel only when there is enough work and we
+ * are not already inside a parallel region (a team of one still costs a fork/join). */
+static int parallel_worth(size_t work) {
+    return work >= PAR_MIN && omp_get_max_threads() > 1 && !omp_in_parallel();
+}
+
 static int ew_eval(const struct db_instance *in, const double *x, double *y) {
     const struct ew_family *f = family(in);
-    size_t n = in->n, nc = chunks(n);
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN && !omp_in_parallel())
+    size_t n = in->n;
+    if (!parallel_worth(n)) {
+        f->value(n, 0, n, x, y);
+        return DB_OK;
+    }
+    size_t nc = chunks(n);
+#pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nc; c++) {
         size_t lo = c * CHUNK, m = n - lo < CHUNK ? n - lo : CHUNK;
         f->value(n, lo, m, x + lo, y + lo);
@@ -89,23 +123,40 @@ static int ew_eval(const struct db_instance *in, const double *x, double *y) {
     return DB_OK;
 }
 
+/* Rows [lo, lo+m) of out[:, j] = f'(x) * V[:, j], j < k. */
+static void apply_chunk(const struct ew_family *f, size_t n, size_t lo, size_t m, const double *x,
+                        const double *V, size_t ldv, size_t k, double *out, size_t ldo) {
+    if (k == 1) {
+        f->apply1(n, lo, m, x + lo, V + lo, out + lo);
+        return;
+    }
+    double d[CHUNK];
+    f->deriv(n, lo, m, x + lo, d);
+    for (size_t j = 0; j < k; j++) {
+        const double *restrict v = V + j * ldv + lo;
+        double *restrict o = out + j * ldo + lo;
+#pragma omp simd
+        for (size_t i = 0; i < m; i++)
+            o[i] = d[i] * v[i];
+    }
+}
+
 /* out[:, j] = f'(x) * V[:, j] for j < k; a single call is k = 1. */
 static int ew_apply(const struct db_instance *in, const double *x, const double *V, size_t ldv,
                     size_t k, double *out, size_t ldo) {
     const struct ew_family *f = family(in);
     size_t n = in->n, nc = chunks(n);
-#pragma omp parallel for schedule(static) if (n * k >= PAR_MIN && !omp_in_parallel())
+    if (!parallel_worth(n * k)) {
+        for (size_t c = 0; c < nc; c++) {
+            size_t lo = c * CHUNK, m = n - lo < CHUNK ? n - lo : CHUNK;
+            apply_chunk(f, n, lo, m, x, V, ldv, k, out, ldo);
+        }
+        return DB_OK;
+    }
+#pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nc; c++) {
         size_t lo = c * CHUNK, m = n - lo < CHUNK ? n - lo : CHUNK;
-        double d[CHUNK];
-        f->deriv(n, lo, m, x + lo, d);
-        for (size_t j = 0; j < k; j++) {
-            const double *restrict v = V + j * ldv + lo;
-            double *restrict o = out + j * ldo + lo;
-#pragma omp simd
-            for (size_t i = 0; i < m; i++)
-                o[i] = d[i] * v[i];
-        }
+        apply_chunk(f, n, lo, m, x, V, ldv, k, out, ldo);
     }
     return DB_OK;
 }
