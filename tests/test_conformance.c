@@ -6,6 +6,7 @@
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "../operators/blocks.h"
@@ -295,4 +296,37 @@ Test(conformance, identical_for_any_thread_count) {
             free(d[0]), free(d[1]);
         }
     omp_set_num_threads(omp_get_num_procs());
+}
+
+/* The streaming-store kernel and the plain reference kernel give identical matrices. */
+Test(conformance, streaming_and_plain_materialise_agree) {
+    size_t ns[] = {1, 7, 64, 513, 1000};
+    for (size_t w = 0; w < 3; w++)
+        for (size_t k = 0; k < 5; k++)
+            for (int reverse = 0; reverse < 2; reverse++) {
+                size_t n = ns[k];
+                struct db_instance *in;
+                cr_assert_eq(db_instance_create(db_workloads[w], n, 0, &in), DB_OK);
+                double *a = calloc(n * n, sizeof *a), *b = calloc(n * n, sizeof *b);
+                struct db_tangent_cache tc;
+                cr_assert_eq(db_tangent_cache_init(&tc), DB_OK);
+                db_blocks_set_stream_threshold(0);
+                cr_assert_eq(db_blocked_materialise(in, reverse, &tc, a), DB_OK);
+                cr_assert(in->stream_outputs);
+                db_blocks_set_stream_threshold(SIZE_MAX);
+                cr_assert_eq(db_blocked_materialise(in, reverse, &tc, b), DB_OK);
+                cr_assert(!in->stream_outputs);
+                cr_assert_eq(memcmp(a, b, n * n * sizeof *a), 0, "%s n=%zu", db_workloads[w]->name,
+                             n);
+                double *ref = calloc(n, sizeof *ref);
+                cr_assert_eq(db_instance_reference_diagonal(in, ref), DB_OK);
+                for (size_t i = 0; i < n; i++)
+                    for (size_t j = 0; j < n; j++)
+                        cr_assert(i == j ? fabs(a[j * n + i] - ref[i]) <= 1e-12 : a[j * n + i] == 0,
+                                  "A[%zu,%zu]", i, j);
+                free(ref);
+                db_tangent_cache_free(&tc);
+                free(a), free(b);
+                db_instance_destroy(in);
+            }
 }

@@ -53,6 +53,9 @@ struct db_instance {
     double call_cost_s; /* busy-wait paid by each single primitive call */
     double *x;          /* the point at which the Jacobian is taken (owned) */
     atomic_ullong calls;
+    /* Hint from the caller: outputs of batched calls will not be re-read soon (a matrix larger
+     * than the last-level cache), so kernels may use non-temporal (streaming) stores. */
+    int stream_outputs;
 };
 
 /* Registry of all workloads, in --list order. */
