@@ -157,7 +157,8 @@ static int emit_row(struct db_csv_file *out, struct db_summary *sum, const struc
 }
 
 /* Calibration rows (workload "_calibrate"): the machine's own limits, through the same harness. */
-static int run_calibration(const struct db_cli *cli, const char *run_id, struct db_csv_file *out) {
+static int run_calibration(const struct db_cli *cli, const char *run_id, struct db_csv_file *out,
+                           struct db_summary *sum) {
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_memory_limits lim;
@@ -178,7 +179,7 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
         struct db_row row;
         char ts[32];
         fill_row(&row, run_id, &prov, &cell, &c->r, ts, sizeof ts);
-        if (emit_row(out, NULL, &row) != DB_OK) return 1;
+        if (emit_row(out, sum, &row) != DB_OK) return 1;
         if (cli->quiet) continue;
         if (strcmp(c->r.status, "ok") != 0)
             fprintf(stderr, "  %-16s %s: %s\n", c->kernel, c->r.status, c->r.note);
@@ -328,8 +329,10 @@ int main(int argc, char **argv) {
 
     struct db_summary *sum = cli.child || cli.quiet ? NULL : db_summary_create(1000);
     int status = 0;
-    if ((cli.calibrate || cli.matrix) && !cli.child) status = run_calibration(&cli, run_id, &out);
-    if (status == 0 && !cli.calibrate)
+    /* Calibrate in the process that runs the cells (in each child of a thread sweep). */
+    if ((cli.calibrate || cli.matrix) && (cli.child || !cli.nthreads))
+        status = run_calibration(&cli, run_id, &out, sum);
+    if (status == 0 && !(cli.calibrate && !cli.nthreads))
         status = cli.nthreads && !cli.child ? sweep_threads(argc, argv, &cli, run_id, &out, sum)
                                             : run_cells(&cli, run_id, cells, count, &out, sum);
     free(cells);

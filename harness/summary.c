@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../workloads/status.h"
+#include "../workloads/workload.h"
 #include "csv.h"
 
 struct point {
@@ -198,6 +199,84 @@ static void fmt_time(double s, char *b, size_t len) {
         snprintf(b, len, "%.3f s", s);
 }
 
+/* The series of a calibration kernel run with the given thread count. */
+static const struct series *calibration(const struct db_summary *s, const char *kernel,
+                                        const char *threads) {
+    for (size_t i = 0; i < s->count; i++)
+        if (!strcmp(s->s[i].key[0], "_calibrate") && !strcmp(s->s[i].key[3], kernel) &&
+            !strcmp(s->s[i].key[4], threads) && s->s[i].npts)
+            return &s->s[i];
+    return NULL;
+}
+
+/* Judge strategies against the machine (issue: no strawman): materialise's effective bandwidth
+ * against memset, probe against the bare libm loop, the wrapper against Google Benchmark. */
+static void print_ratios(const struct db_summary *s, FILE *f) {
+    int header = 0;
+    for (size_t i = 0; i < s->count; i++) {
+        const struct series *x = &s->s[i];
+        if (x->key[0][0] == '_' || strcmp(x->key[1], "jacobian") != 0) continue;
+        int mat = !strcmp(x->key[3], "materialise"), probe = !strcmp(x->key[3], "probe");
+        if (!mat && !probe) continue;
+        /* bandwidth is the bound only where the batching rule is vectorised */
+        const struct db_workload *wl = db_workload_find(x->key[0]);
+        if (mat && (!wl || wl->batch != DB_BATCH_VECTORISED)) continue;
+        const struct series *ref = calibration(s,
+                                               mat                           ? "memset"
+                                               : !strcmp(x->key[0], "split") ? "sin_loop"
+                                                                             : "cos_loop",
+                                               x->key[4]);
+        const struct series *ref2 =
+            probe && !strcmp(x->key[0], "split") ? calibration(s, "cos_loop", x->key[4]) : NULL;
+        if (!ref) continue;
+        /* the size: 4000 for materialise (largest n >= 4000 otherwise), largest n for probe */
+        double n = 0;
+        for (size_t k = 0; k < x->npts; k++) {
+            double m = x->pts[k].n;
+            if (mat && m == 4000) {
+                n = m;
+                break;
+            }
+            if (mat ? m >= 4000 && m > n : m >= 100000 && m > n) n = m;
+        }
+        if (n == 0) continue;
+        if (!header) {
+            fprintf(f, "\nagainst the machine (calibration rows of the same run):\n");
+            header = 1;
+        }
+        double t = time_at(x, n);
+        if (mat) {
+            double bw = 8 * n * n / t, bw_ref = 8 * ref->pts[0].n / ref->pts[0].t;
+            fprintf(f,
+                    "  %-8s %s %-4s materialise n=%-8.0f thr=%-3s %6.2f GB/s = %.2f x memset "
+                    "(%.2f GB/s)\n",
+                    x->key[0], x->key[1], x->key[2], n, x->key[4], bw * 1e-9, bw / bw_ref,
+                    bw_ref * 1e-9);
+        } else {
+            /* split probes sin' on one half and cos' on the other: the mean of both loops */
+            double loop = ref->pts[0].t / ref->pts[0].n;
+            if (ref2) loop = 0.5 * (loop + ref2->pts[0].t / ref2->pts[0].n);
+            fprintf(f,
+                    "  %-8s %s %-4s probe       n=%-8.0f thr=%-3s %6.3f ns/el = %.2f x bare "
+                    "loop (%.3f ns/el)\n",
+                    x->key[0], x->key[1], x->key[2], n, x->key[4], t / n * 1e9, t / n / loop,
+                    loop * 1e9);
+        }
+    }
+    for (size_t i = 0; i < s->count; i++) {
+        const struct series *w = &s->s[i];
+        if (strcmp(w->key[0], "_calibrate") || strcmp(w->key[3], "wrapper") || !w->npts) continue;
+        const struct series *nat = calibration(s, "native_gbench", w->key[4]);
+        const struct series *plain = calibration(s, "plain_loop", w->key[4]);
+        if (!nat) continue;
+        fprintf(f,
+                "  wrapper overhead (thr=%s): %.2f ns/iteration above Google Benchmark's own "
+                "loop (%.2f vs %.2f ns; plain C loop %.2f ns)\n",
+                w->key[4], (w->pts[0].t - nat->pts[0].t) * 1e9, w->pts[0].t * 1e9,
+                nat->pts[0].t * 1e9, plain ? plain->pts[0].t * 1e9 : NAN);
+    }
+}
+
 void db_summary_print(const struct db_summary *s, FILE *f) {
     fprintf(f,
             "\nsummary: slope = least squares of log(median time) on log(n) over n >= %zu "
@@ -208,6 +287,7 @@ void db_summary_print(const struct db_summary *s, FILE *f) {
             "strategy", "thr", "slope", "n_max", "t(n_max)", "speedup");
     for (size_t i = 0; i < s->count; i++) {
         const struct series *x = &s->s[i];
+        if (x->key[0][0] == '_') continue; /* calibration rows: see print_ratios */
         double nmax = 0;
         for (size_t k = 0; k < x->npts; k++)
             nmax = x->pts[k].n > nmax ? x->pts[k].n : nmax;
@@ -236,4 +316,5 @@ void db_summary_print(const struct db_summary *s, FILE *f) {
         if (x->not_ok) fprintf(f, "  (%zu cells not ok)", x->not_ok);
         fputc('\n', f);
     }
+    print_ratios(s, f);
 }
