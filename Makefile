@@ -34,7 +34,7 @@ DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-de
 
 RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 
-.PHONY: FORCE all deps test test-c test-py bench plot sanitize clean format format-check
+.PHONY: FORCE all deps test test-c test-py bench bench-pr plot sanitize clean format format-check
 
 all: $(BUILD)/diagbench
 
@@ -88,6 +88,12 @@ bench: $(BUILD)/diagbench
 	$(BUILD)/diagbench --matrix quick --out results/$(RUN).csv
 	cp results/$(RUN).csv results/latest.csv
 	$(PYTHON) plot.py results/latest.csv -o results
+
+# The seed's sweep (split 10..40000, seqsin 20..5000, fwd and bwd) with 1 and all threads.
+bench-pr: $(BUILD)/diagbench
+	@mkdir -p results
+	$(BUILD)/diagbench --matrix pr -t 1,$(shell nproc) --out results/pr-$(RUN).csv
+	$(PYTHON) plot.py results/pr-$(RUN).csv -o results
 
 plot:
 	$(PYTHON) plot.py results/latest.csv -o results

@@ -203,7 +203,7 @@ static void selection_defaults(struct db_selection *s) {
 
 static const struct db_preset_block quick_blocks[] = {
     {"sin,split,seqsin,nobatch", "jacobian", "fwd,bwd", "materialise,probe",
-     "10,100,1000,4000,10000"},
+     "10,100,1000,2000,4000,8000,16000"},
     {"sin,split", "jacobian", "fwd,bwd", "materialise,probe", "100000,1000000"},
     {"sin,split,seqsin,nobatch", "function,matrix,diagonal", "fwd", "materialise,probe",
      "100,1000,4000"},
@@ -223,7 +223,8 @@ static const struct db_preset_block full_blocks[] = {
 
 #define BLOCKS(b) b, sizeof b / sizeof b[0]
 const struct db_preset db_presets[] = {
-    {"quick", "all workloads x strategies x fwd/bwd, n = 10..10^6 (< 3 min on 2 cores)",
+    {"quick",
+     "calibration, then all workloads x strategies x fwd/bwd, n = 10..10^6 (< 3 min on 2 cores)",
      BLOCKS(quick_blocks)},
     {"pr", "the seed's sweep: split n = 10..40000, seqsin n = 20..5000, fwd and bwd",
      BLOCKS(pr_blocks)},
