@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "affinity.h"
 #include "budget.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -183,6 +184,53 @@ static int jac_item(const char *item, void *vctx, size_t i, char *err, size_t er
     return DB_OK;
 }
 
+static int bind_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
+    struct db_cli *cli = vctx;
+    size_t k;
+    for (k = 0; k < db_omp_bind_name_count; k++)
+        if (strcmp(item, db_omp_bind_names[k]) == 0) break;
+    if (k == db_omp_bind_name_count) {
+        char allowed[256];
+        names_of(allowed, sizeof allowed, db_omp_bind_names, db_omp_bind_name_count);
+        return fail(err, errlen, "unknown binding '%s' in --bind: expected one of %s", item,
+                    allowed);
+    }
+    for (size_t j = 0; j < i; j++)
+        if (cli->binds[j] == db_omp_bind_names[k])
+            return fail(err, errlen, "--bind: %s given twice", item);
+    cli->binds[i] = db_omp_bind_names[k];
+    return DB_OK;
+}
+
+static int places_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
+    struct db_cli *cli = vctx;
+    struct db_places p;
+    char e[512];
+    char allowed[256];
+    names_of(allowed, sizeof allowed, db_omp_place_names, db_omp_place_name_count);
+    int rc = db_omp_places_parse(item, &p, e, sizeof e);
+    int abstract = rc == DB_OK && p.abstract[0];
+    db_omp_places_free(&p);
+    if (rc == DB_E_NOMEM) return rc;
+    if (!abstract)
+        return fail(err, errlen,
+                    "invalid places '%s' in --places: expected one of %s, optionally with "
+                    "(count); set OMP_PLACES in the environment for explicit place lists",
+                    item, allowed);
+    if (p.count)
+        snprintf(cli->places[i], sizeof cli->places[i], "%s(%d)", p.abstract, p.count);
+    else
+        snprintf(cli->places[i], sizeof cli->places[i], "%s", p.abstract);
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(cli->places[j], cli->places[i]) == 0)
+            return fail(err, errlen, "--places: %s given twice", item);
+    return DB_OK;
+}
+
+int db_cli_sweeps(const struct db_cli *cli) {
+    return !cli->child && (cli->nthreads || cli->nbinds || cli->nplaces);
+}
+
 /* Fill defaults for lists not given: all workloads, all strategies, jacobian, fwd+bwd. */
 static void selection_defaults(struct db_selection *s) {
     if (!s->nworkloads)
@@ -333,6 +381,8 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
             cli->list = 1;
         } else if (strcmp(a, "--calibrate") == 0) {
             cli->calibrate = 1;
+        } else if (strcmp(a, "--env") == 0) {
+            cli->env = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             cli->quiet = 1;
         } else if (strcmp(a, "--untagged") == 0) {
@@ -377,6 +427,12 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
             VALUE();
             DB_CHECK(db_parse_ints(v, "-t", 1, DB_MAX_THREADS, cli->threads, &cli->nthreads, err,
                                    errlen));
+        } else if (is_opt(a, NULL, "--bind", &v)) {
+            VALUE();
+            DB_CHECK(each_item(v, "--bind", bind_item, cli, &cli->nbinds, err, errlen));
+        } else if (is_opt(a, NULL, "--places", &v)) {
+            VALUE();
+            DB_CHECK(each_item(v, "--places", places_item, cli, &cli->nplaces, err, errlen));
         } else if (is_opt(a, NULL, "--reps", &v)) {
             VALUE();
             if (strchr(v, ',')) return fail(err, errlen, "--reps takes one number, got '%s'", v);
@@ -413,7 +469,7 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
         }
 #undef VALUE
     }
-    if (cli->help || cli->version || cli->list) return DB_OK;
+    if (cli->help || cli->version || cli->list || cli->env) return DB_OK;
     if (cli->calibrate && (cli->matrix || cli->have_selection))
         return fail(err, errlen, "--calibrate runs alone (a --matrix run calibrates first anyway)");
     if (cli->calibrate) return DB_OK;

@@ -30,17 +30,25 @@ struct db_selection {
 struct db_cli {
     int help, list, version, quiet;
     int calibrate;      /* --calibrate: calibration rows only */
+    int env;            /* --env: print the environment report */
     const char *matrix; /* preset name, or NULL */
     struct db_selection sel;
     int have_selection; /* any of -w -s -p -j -n given */
     int threads[DB_MAX_LIST];
-    size_t nthreads; /* 0: run in this process with the OpenMP settings in force */
+    size_t nthreads;                /* 0: run in this process with the OpenMP settings in force */
+    const char *binds[DB_MAX_LIST]; /* --bind: OMP_PROC_BIND per sweep configuration */
+    size_t nbinds;                  /* 0: OMP_PROC_BIND as in force */
+    char places[DB_MAX_LIST][32];   /* --places: OMP_PLACES per sweep configuration */
+    size_t nplaces;                 /* 0: OMP_PLACES as in force */
     struct db_run_opts run;
     const char *out;   /* NULL: CSV on stdout */
     const char *child; /* internal: run id handed down by the thread-sweep parent */
     int gb_argc;       /* --benchmark_* flags for Google Benchmark (argv[0] first) */
     char *gb_argv[DB_MAX_LIST + 1];
 };
+
+/* Does this invocation sweep (re-run in child processes per -t / --bind / --places)? */
+int db_cli_sweeps(const struct db_cli *cli);
 
 /* Parse argv into cli. On DB_E_INVALID, err holds one line (without the program name). */
 int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t errlen);

@@ -22,6 +22,13 @@ struct db_row {
     const char *host, *cpu_model, *compiler, *git_rev;
     double call_cost_s; /* appended: per-call cost of the workload; < 0 = not applicable */
     const char *note;   /* appended: why a row is not ok (or a remark), may be empty */
+    /* appended (threads under control): */
+    const char *bound_cpus;      /* distinct per-thread hwloc cpusets of the team, ';'-joined */
+    const char *binding;         /* verified, unbound, mismatch, oversubscribed or unknown */
+    const char *omp_wait_policy; /* active, passive or unset */
+    const char *hwloc_version;   /* hwloc release, e.g. 2.9.0 */
+    const char *openblas_config; /* openblas_get_config() and its parallel mode */
+    const char *cpu_governor;    /* CPU frequency governor(s); empty when unreadable */
 };
 
 /* The header line (without newline). */

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "affinity.h"
 #include "budget.h"
 #include "calibrate.h"
 #include "cli.h"
@@ -20,7 +21,7 @@
 #define EXIT_USAGE 2
 
 static const char usage[] =
-    "usage: diagbench --list\n"
+    "usage: diagbench --list | --env\n"
     "       diagbench --matrix quick|pr|full [options]\n"
     "       diagbench -n SIZES [-w WORKLOADS] [-s STRATEGIES] [-p OPERATORS] [-j fwd,bwd] "
     "[options]\n"
@@ -40,8 +41,18 @@ static const char usage[] =
     "\n"
     "Timing and threads:\n"
     "  -t, --threads LIST     re-run every cell in a child process per thread count, with\n"
-    "                         OMP_NUM_THREADS (and OPENBLAS_NUM_THREADS) set; without -t the\n"
-    "                         OMP_* environment in force is used as is\n"
+    "                         OMP_NUM_THREADS and OPENBLAS_NUM_THREADS set (1..4096)\n"
+    "      --bind LIST        the same per OMP_PROC_BIND value: false, true, close, spread,\n"
+    "                         primary, master\n"
+    "      --places LIST      the same per OMP_PLACES value: threads, cores, ll_caches,\n"
+    "                         numa_domains, sockets, each optionally with (count); explicit\n"
+    "                         place lists go in OMP_PLACES\n"
+    "                         -t, --bind and --places combine as a cross product, one child\n"
+    "                         per configuration; without them the OMP_* environment in force\n"
+    "                         is used as is. OMP_NUM_THREADS, OMP_PROC_BIND, OMP_PLACES,\n"
+    "                         OMP_WAIT_POLICY and OPENBLAS_NUM_THREADS are validated (bad\n"
+    "                         values exit 2) and each team's binding is checked with hwloc\n"
+    "                         (CSV columns bound_cpus, binding)\n"
     "      --reps K           repetitions per cell, 1..1000 (default 5)\n"
     "      --min-time S       minimum seconds per repetition (default 0.01)\n"
     "      --call-cost-us US  per-call cost of workloads that have one (seqsin; default 10)\n"
@@ -59,10 +70,14 @@ static const char usage[] =
     "                         bandwidth, wrapper overhead) as rows with workload=_calibrate;\n"
     "                         every --matrix run does this first\n"
     "      --list             list workloads, operators, strategies and matrices\n"
+    "      --env              print the environment report: hwloc topology, NUMA nodes and\n"
+    "                         their memory, binding of this process and of an OpenMP team,\n"
+    "                         OMP_* and OpenBLAS settings in force, memory budget, governor\n"
     "      --version          print the version and build\n"
     "  -h, --help             this text\n"
     "\n"
-    "Exit status: 0 success, 1 a run failed (finished rows kept in FILE.partial), 2 bad usage.\n";
+    "Exit status: 0 success, 1 a run failed (finished rows kept in FILE.partial), 2 bad usage\n"
+    "or a bad OMP_* / OPENBLAS_NUM_THREADS value.\n";
 
 static void list_all(void) {
     printf("workloads:\n");
@@ -94,9 +109,9 @@ static void format_time(double s, char *buf, size_t len) {
 }
 
 static void progress(size_t i, size_t count, const struct db_cell *c,
-                     const struct db_cell_result *r, int threads) {
-    fprintf(stderr, "[%*zu/%zu] t=%d %s %s %s %s n=%zu: ", count >= 100 ? 3 : 2, i + 1, count,
-            threads, c->wl->name, c->op_kind, db_jac_name(c->jac), c->strategy->name, c->n);
+                     const struct db_cell_result *r, const char *config) {
+    fprintf(stderr, "[%*zu/%zu] %s %s %s %s %s n=%zu: ", count >= 100 ? 3 : 2, i + 1, count, config,
+            c->wl->name, c->op_kind, db_jac_name(c->jac), c->strategy->name, c->n);
     if (strcmp(r->status, "ok") == 0) {
         char t[32];
         format_time(r->t.median, t, sizeof t);
@@ -108,8 +123,8 @@ static void progress(size_t i, size_t count, const struct db_cell *c,
 }
 
 static void fill_row(struct db_row *row, const char *run_id, const struct db_provenance *p,
-                     const struct db_cell *c, const struct db_cell_result *r, char *ts,
-                     size_t tslen) {
+                     const struct db_binding *b, const struct db_cell *c,
+                     const struct db_cell_result *r, const char *note, char *ts, size_t tslen) {
     db_timestamp(ts, tslen);
     *row = (struct db_row){
         .run_id = run_id,
@@ -139,8 +154,26 @@ static void fill_row(struct db_row *row, const char *run_id, const struct db_pro
         .compiler = p->compiler,
         .git_rev = p->git_rev,
         .call_cost_s = r->call_cost_s,
-        .note = r->note,
+        .note = note,
+        .bound_cpus = b->bound_cpus,
+        .binding = b->status,
+        .omp_wait_policy = p->omp_wait_policy,
+        .hwloc_version = p->hwloc_version,
+        .openblas_config = p->openblas_config,
+        .cpu_governor = p->cpu_governor,
     };
+}
+
+/* The row's note: the cell's reason, then the configuration's warnings and binding remark. */
+static void row_note(char *buf, size_t len, const char *cell, const char *warnings,
+                     const char *binding) {
+    const char *parts[] = {cell, warnings, binding};
+    buf[0] = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!parts[i][0]) continue;
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, "%s%s", used ? "; " : "", parts[i]);
+    }
 }
 
 /* Write one row to out (and the summary); DB_OK or DB_E_IO / DB_E_NOMEM. */
@@ -158,7 +191,8 @@ static int emit_row(struct db_csv_file *out, struct db_summary *sum, const struc
 
 /* Calibration rows (workload "_calibrate"): the machine's own limits, through the same harness. */
 static int run_calibration(const struct db_cli *cli, const char *run_id, struct db_csv_file *out,
-                           struct db_summary *sum) {
+                           struct db_summary *sum, hwloc_topology_t topo,
+                           const struct db_omp_env *env) {
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_memory_limits lim;
@@ -167,6 +201,9 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
     opts.mem_budget = lim.budget;
     struct db_calibration cal[DB_CALIBRATION_MAX];
     size_t count = 0;
+    int requested = env->num_threads ? env->num_threads : prov.threads;
+    struct db_binding b;
+    if (db_binding_check(topo, requested, &b) != DB_OK) return 1;
     db_calibrate(&opts, 1000000, 4000, cal, &count);
     if (!cli->quiet) fprintf(stderr, "calibration (%d threads):\n", prov.threads);
     for (size_t i = 0; i < count; i++) {
@@ -177,8 +214,9 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
         cell.wl = &fake;
         cell.strategy = &st;
         struct db_row row;
-        char ts[32];
-        fill_row(&row, run_id, &prov, &cell, &c->r, ts, sizeof ts);
+        char ts[32], note[4096];
+        row_note(note, sizeof note, c->r.note, env->warnings, b.detail);
+        fill_row(&row, run_id, &prov, &b, &cell, &c->r, note, ts, sizeof ts);
         if (emit_row(out, sum, &row) != DB_OK) return 1;
         if (cli->quiet) continue;
         if (strcmp(c->r.status, "ok") != 0)
@@ -193,22 +231,40 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
     return 0;
 }
 
-/* Run every cell in this process, appending rows to out. */
+/* Run every cell in this process, appending rows to out. Each cell first checks with hwloc where
+ * the OpenMP team is bound (cheap: one parallel region) and records it in the row. */
 static int run_cells(const struct db_cli *cli, const char *run_id, const struct db_cell *cells,
-                     size_t count, struct db_csv_file *out, struct db_summary *sum) {
+                     size_t count, struct db_csv_file *out, struct db_summary *sum,
+                     hwloc_topology_t topo, const struct db_omp_env *env) {
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_memory_limits lim;
     db_memory_limits_read(&lim, cli->run.mem_budget);
     struct db_run_opts opts = cli->run;
     opts.mem_budget = lim.budget;
+    char config[384];
+    snprintf(config, sizeof config, "t=%d bind=%s places=%s", prov.threads, prov.proc_bind,
+             prov.places);
+    if (env->warnings[0]) fprintf(stderr, "diagbench: warning: [%s] %s\n", config, env->warnings);
+    int requested = env->num_threads ? env->num_threads : prov.threads;
+    struct db_binding b;
+    char warned[sizeof b.detail] = "";
     for (size_t i = 0; i < count; i++) {
+        if (db_binding_check(topo, requested, &b) != DB_OK) {
+            fprintf(stderr, "diagbench: out of memory checking the thread binding\n");
+            return 1;
+        }
+        if (b.detail[0] && strcmp(b.detail, warned) != 0) {
+            fprintf(stderr, "diagbench: warning: [%s] %s\n", config, b.detail);
+            snprintf(warned, sizeof warned, "%s", b.detail);
+        }
         struct db_cell_result r;
         db_cell_run(&cells[i], &opts, &r);
-        if (!cli->quiet) progress(i, count, &cells[i], &r, prov.threads);
+        if (!cli->quiet) progress(i, count, &cells[i], &r, config);
         struct db_row row;
-        char ts[32];
-        fill_row(&row, run_id, &prov, &cells[i], &r, ts, sizeof ts);
+        char ts[32], note[4096];
+        row_note(note, sizeof note, r.note, env->warnings, b.detail);
+        fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts);
         if (emit_row(out, sum, &row) != DB_OK) {
             fprintf(stderr, "diagbench: writing a row failed: %s\n", strerror(errno));
             return 1;
@@ -217,63 +273,122 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
     return 0;
 }
 
-/* Re-execute ourselves once per thread count with OMP_NUM_THREADS set (OpenMP reads its
- * environment once, at start-up), collecting the children's rows into out. */
-static int sweep_threads(int argc, char **argv, const struct db_cli *cli, const char *run_id,
-                         struct db_csv_file *out, struct db_summary *sum) {
+/* One configuration of a sweep: NULL / 0 fields inherit the environment in force. */
+struct sweep_config {
+    int threads;
+    const char *bind, *places;
+};
+
+static void config_label(const struct sweep_config *c, char *buf, size_t len) {
+    int used = 0;
+    buf[0] = 0;
+    if (c->threads) used = snprintf(buf, len, "%d threads", c->threads);
+    if (c->bind && used >= 0 && (size_t)used < len)
+        used += snprintf(buf + used, len - (size_t)used, "%sOMP_PROC_BIND=%s", used ? ", " : "",
+                         c->bind);
+    if (c->places && used >= 0 && (size_t)used < len)
+        snprintf(buf + used, len - (size_t)used, "%sOMP_PLACES=%s", used ? ", " : "", c->places);
+}
+
+/* Run one configuration in a child process (a re-execution of this binary with the environment
+ * set: OpenMP reads it once, at start-up), appending the child's rows to out. */
+static int run_child(char **args, const struct sweep_config *c, struct db_csv_file *out,
+                     struct db_summary *sum) {
+    char label[256];
+    config_label(c, label, sizeof label);
+    int fds[2];
+    if (pipe(fds) != 0) {
+        perror("diagbench: pipe");
+        return 1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("diagbench: fork");
+        close(fds[0]);
+        close(fds[1]);
+        return 1;
+    }
+    if (pid == 0) {
+        char t[16];
+        if (c->threads) {
+            snprintf(t, sizeof t, "%d", c->threads);
+            setenv("OMP_NUM_THREADS", t, 1);
+            setenv("OPENBLAS_NUM_THREADS", t, 1);
+        }
+        if (c->bind) setenv("OMP_PROC_BIND", c->bind, 1);
+        if (c->places) setenv("OMP_PLACES", c->places, 1);
+        db_affinity_restore_initial(); /* not our binding to OpenMP place 0 */
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execv("/proc/self/exe", args);
+        perror("diagbench: exec");
+        _exit(127);
+    }
+    close(fds[1]);
+    int status = 0;
+    FILE *in = fdopen(fds[0], "r");
+    char *line = NULL;
+    size_t cap = 0;
+    while (in && getline(&line, &cap, in) > 0) {
+        if (db_csv_append_line(out, line) != DB_OK) status = 1;
+        if (sum) db_summary_add_csv(sum, line);
+    }
+    free(line);
+    if (in)
+        fclose(in);
+    else
+        close(fds[0]);
+    int ws;
+    if (waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+        fprintf(stderr, "diagbench: the run with %s failed\n", label);
+        status = 1;
+    }
+    return status;
+}
+
+/* Re-execute ourselves once per configuration of the cross product -t x --bind x --places,
+ * collecting the children's rows into out. */
+static int sweep(int argc, char **argv, const struct db_cli *cli, const char *run_id,
+                 struct db_csv_file *out, struct db_summary *sum) {
     char **args = calloc((size_t)argc + 3, sizeof *args);
     if (!args) return 1;
     for (int i = 0; i < argc; i++)
         args[i] = argv[i];
     args[argc] = "--_child";
     args[argc + 1] = (char *)run_id;
+    size_t nt = cli->nthreads ? cli->nthreads : 1, nb = cli->nbinds ? cli->nbinds : 1,
+           np = cli->nplaces ? cli->nplaces : 1;
     int status = 0;
-    for (size_t k = 0; k < cli->nthreads && status == 0; k++) {
-        int fds[2];
-        if (pipe(fds) != 0) {
-            perror("diagbench: pipe");
-            status = 1;
-            break;
-        }
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) {
-            perror("diagbench: fork");
-            close(fds[0]);
-            close(fds[1]);
-            status = 1;
-            break;
-        }
-        if (pid == 0) {
-            char t[16];
-            snprintf(t, sizeof t, "%d", cli->threads[k]);
-            setenv("OMP_NUM_THREADS", t, 1);
-            setenv("OPENBLAS_NUM_THREADS", t, 1);
-            dup2(fds[1], STDOUT_FILENO);
-            close(fds[0]);
-            close(fds[1]);
-            execv("/proc/self/exe", args);
-            perror("diagbench: exec");
-            _exit(127);
-        }
-        close(fds[1]);
-        FILE *in = fdopen(fds[0], "r");
-        char *line = NULL;
-        size_t cap = 0;
-        while (in && getline(&line, &cap, in) > 0) {
-            if (db_csv_append_line(out, line) != DB_OK) status = 1;
-            if (sum) db_summary_add_csv(sum, line);
-        }
-        free(line);
-        if (in) fclose(in);
-        int ws;
-        if (waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-            fprintf(stderr, "diagbench: the run with %d threads failed\n", cli->threads[k]);
-            status = 1;
-        }
-    }
+    for (size_t t = 0; t < nt && status == 0; t++)
+        for (size_t b = 0; b < nb && status == 0; b++)
+            for (size_t p = 0; p < np && status == 0; p++) {
+                struct sweep_config c = {
+                    .threads = cli->nthreads ? cli->threads[t] : 0,
+                    .bind = cli->nbinds ? cli->binds[b] : NULL,
+                    .places = cli->nplaces ? cli->places[p] : NULL,
+                };
+                status = run_child(args, &c, out, sum);
+            }
     free(args);
     return status;
+}
+
+/* Environment lookup for validation: a sweeping parent hides the variables it sets per child
+ * (their values come from the validated -t / --bind / --places lists). */
+struct env_mask {
+    int threads, bind, places;
+};
+
+static const char *masked_getenv(const char *name, void *ctx) {
+    const struct env_mask *m = ctx;
+    if (m->threads &&
+        (strcmp(name, "OMP_NUM_THREADS") == 0 || strcmp(name, "OPENBLAS_NUM_THREADS") == 0))
+        return NULL;
+    if (m->bind && strcmp(name, "OMP_PROC_BIND") == 0) return NULL;
+    if (m->places && strcmp(name, "OMP_PLACES") == 0) return NULL;
+    return getenv(name);
 }
 
 int main(int argc, char **argv) {
@@ -297,8 +412,30 @@ int main(int argc, char **argv) {
         list_all();
         return 0;
     }
+
+    /* The OpenMP / OpenBLAS environment: reject invalid values before anything is written. */
+    hwloc_topology_t topo;
+    if (db_topology_open(&topo) != DB_OK) {
+        fprintf(stderr, "diagbench: hwloc could not load the machine topology\n");
+        return 1;
+    }
+    int sweeping = db_cli_sweeps(&cli);
+    struct env_mask mask = {sweeping && cli.nthreads, sweeping && cli.nbinds,
+                            sweeping && cli.nplaces};
+    struct db_omp_env env;
+    if (db_omp_env_validate(masked_getenv, &mask, topo, &env, err, sizeof err) != DB_OK) {
+        fprintf(stderr, "diagbench: %s\n", err);
+        hwloc_topology_destroy(topo);
+        return EXIT_USAGE;
+    }
+    if (cli.env) {
+        int erc = db_env_report(stdout, topo, &env);
+        hwloc_topology_destroy(topo);
+        return erc == DB_OK ? 0 : 1;
+    }
     if (db_gbench_init(cli.gb_argc, cli.gb_argv, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
+        hwloc_topology_destroy(topo);
         return EXIT_USAGE;
     }
 
@@ -310,6 +447,7 @@ int main(int argc, char **argv) {
     if (rc != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", rc == DB_E_INVALID ? err : db_strerror(rc));
         free(cells);
+        hwloc_topology_destroy(topo);
         return rc == DB_E_INVALID ? EXIT_USAGE : 1;
     }
 
@@ -324,18 +462,23 @@ int main(int argc, char **argv) {
     if (db_csv_open(&out, path, !cli.child, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
         free(cells);
+        hwloc_topology_destroy(topo);
         return EXIT_USAGE;
     }
 
+    /* Once per invocation (a sweep's children link the same library). */
+    const char *blas_warning = cli.child ? NULL : db_openblas_warning();
+    if (blas_warning) fprintf(stderr, "diagbench: warning: %s\n", blas_warning);
     struct db_summary *sum = cli.child || cli.quiet ? NULL : db_summary_create(1000);
     int status = 0;
-    /* Calibrate in the process that runs the cells (in each child of a thread sweep). */
-    if ((cli.calibrate || cli.matrix) && (cli.child || !cli.nthreads))
-        status = run_calibration(&cli, run_id, &out, sum);
-    if (status == 0 && !(cli.calibrate && !cli.nthreads))
-        status = cli.nthreads && !cli.child ? sweep_threads(argc, argv, &cli, run_id, &out, sum)
-                                            : run_cells(&cli, run_id, cells, count, &out, sum);
+    /* Calibrate in the process that runs the cells (in each child of a sweep). */
+    if ((cli.calibrate || cli.matrix) && !sweeping)
+        status = run_calibration(&cli, run_id, &out, sum, topo, &env);
+    if (status == 0 && !(cli.calibrate && !sweeping))
+        status = sweeping ? sweep(argc, argv, &cli, run_id, &out, sum)
+                          : run_cells(&cli, run_id, cells, count, &out, sum, topo, &env);
     free(cells);
+    hwloc_topology_destroy(topo);
     if (sum) db_summary_print(sum, stderr);
     db_summary_destroy(sum);
     if (status != 0) {

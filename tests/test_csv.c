@@ -39,6 +39,12 @@ static struct db_row sample(const char *status) {
         .git_rev = "abc",
         .call_cost_s = -1,
         .note = "",
+        .bound_cpus = "0;1",
+        .binding = "verified",
+        .omp_wait_policy = "passive",
+        .hwloc_version = "2.9.0",
+        .openblas_config = "OpenBLAS 0.3.21 USE_OPENMP parallel=openmp",
+        .cpu_governor = "",
     };
 }
 
@@ -59,6 +65,9 @@ Test(csv, header_matches_design) {
     cr_assert(strncmp(db_csv_header, design, strlen(design)) == 0,
               "DESIGN.md's columns come first, in order");
     cr_assert_eq(db_csv_header[strlen(design)], ',', "later columns are appended");
+    const char *appended = ",call_cost_s,note,bound_cpus,binding,omp_wait_policy,hwloc_version,"
+                           "openblas_config,cpu_governor";
+    cr_assert_str_eq(db_csv_header + strlen(design), appended, "appended columns, in order");
 }
 
 Test(csv, ok_row_round_trips) {
@@ -77,6 +86,12 @@ Test(csv, ok_row_round_trips) {
     cr_assert_eq(atof(f[13]), 1.5e-6);
     cr_assert_str_eq(f[20], "1");
     cr_assert_str_eq(f[23], "AMD EPYC, \"x\"", "quoted field with comma and quotes survives");
+    cr_assert_str_eq(f[28], "0;1");
+    cr_assert_str_eq(f[29], "verified");
+    cr_assert_str_eq(f[30], "passive");
+    cr_assert_str_eq(f[31], "2.9.0");
+    cr_assert_str_eq(f[32], "OpenBLAS 0.3.21 USE_OPENMP parallel=openmp");
+    cr_assert_str_eq(f[33], "");
     free(line);
 }
 
@@ -91,6 +106,8 @@ Test(csv, non_ok_rows_have_empty_numbers) {
     for (int i = 11; i <= 21; i++)
         cr_assert_str_eq(f[i], "", "column %d", i);
     cr_assert_str_eq(f[10], "unsupported");
+    cr_assert_str_eq(f[28], "0;1", "the configuration is recorded on every row");
+    cr_assert_str_eq(f[29], "verified");
     free(line);
 }
 

@@ -105,7 +105,9 @@ static size_t chunks(size_t n) {
 }
 
 /* Split [0, n) into row chunks; chunks run in parallel only when there is enough work and we
- * are not already inside a parallel region (a team of one still costs a fork/join). */
+ * are not already inside a parallel region (a team of one still costs a fork/join). Serial and
+ * parallel paths use the same chunk boundaries, so each element goes through the same SIMD
+ * variant (main loop or remainder) and results are bitwise identical for any thread count. */
 static int parallel_worth(size_t work) {
     return work >= PAR_MIN && omp_get_max_threads() > 1 && !omp_in_parallel();
 }
@@ -113,11 +115,14 @@ static int parallel_worth(size_t work) {
 static int ew_eval(const struct db_instance *in, const double *x, double *y) {
     const struct ew_family *f = family(in);
     size_t n = in->n;
+    size_t nc = chunks(n);
     if (!parallel_worth(n)) {
-        f->value(n, 0, n, x, y);
+        for (size_t c = 0; c < nc; c++) {
+            size_t lo = c * CHUNK, m = n - lo < CHUNK ? n - lo : CHUNK;
+            f->value(n, lo, m, x + lo, y + lo);
+        }
         return DB_OK;
     }
-    size_t nc = chunks(n);
 #pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nc; c++) {
         size_t lo = c * CHUNK, m = n - lo < CHUNK ? n - lo : CHUNK;
@@ -181,7 +186,10 @@ static int ew_apply(const struct db_instance *in, const double *x, const double 
     int par = parallel_worth(n * k);
     if (k == 1) {
         if (!par) {
-            f->apply1(n, 0, n, x, V, out);
+            for (size_t c = 0; c < nc; c++) {
+                size_t lo = c * CHUNK, m = n - lo < CHUNK ? n - lo : CHUNK;
+                f->apply1(n, lo, m, x + lo, V + lo, out + lo);
+            }
             return DB_OK;
         }
 #pragma omp parallel for schedule(static)
@@ -196,7 +204,10 @@ static int ew_apply(const struct db_instance *in, const double *x, const double 
     void (*scale)(size_t, const double *, const double *, size_t, size_t, size_t, double *,
                   size_t) = in->stream_outputs ? stream_columns : scale_columns;
     if (!par) {
-        f->deriv(n, 0, n, x, d);
+        for (size_t c = 0; c < nc; c++) {
+            size_t lo = c * CHUNK, m = n - lo < CHUNK ? n - lo : CHUNK;
+            f->deriv(n, lo, m, x + lo, d + lo);
+        }
         scale(n, d, V, ldv, 0, k, out, ldo);
         free(d);
         return DB_OK;
