@@ -1,0 +1,243 @@
+/* Newton multi-root find: the seed's starts converge to the right multiples of pi (and of
+ * pi/2 for split's cos half) for every method and jac; one JVP per step with probe; nobatch
+ * converges with probe and is unsupported with materialise; singular Jacobians are reported
+ * with their index. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../operators/blocks.h"
+#include "../operators/newton.h"
+
+/* Where Newton on sin goes from each of linspace(-10, 10, 20): root k*pi (worked out
+ * independently with numpy; starts near +-pi/2 jump far, e.g. -1.579 -> -40 pi). */
+static const int sin_roots[20] = {-3, -3, -10, -2, -2, -19, -1, -1, -40, 0,
+                                  0,  40, 1,   1,  19, 2,   2,  10, 3,   3};
+/* Newton on cos from the same starts: root k*pi + pi/2. */
+static const int cos_roots[20] = {-4, -3, -3, -3, -2, -2, -2, -1, -1, -1,
+                                  0,  0,  0,  1,  1,  1,  2,  2,  2,  3};
+
+struct method {
+    const char *diag; /* NULL for lu */
+    enum db_solver solver;
+};
+static const struct method methods[] = {
+    {"probe", DB_SOLVER_DIAGONAL}, {"materialise", DB_SOLVER_DIAGONAL}, {NULL, DB_SOLVER_LU}};
+#define NMETHODS (sizeof methods / sizeof methods[0])
+
+static double *vec(size_t n) {
+    double *v = malloc(n * sizeof *v);
+    cr_assert_not_null(v);
+    return v;
+}
+
+struct run {
+    int rc;
+    struct db_newton_result res;
+    unsigned long long calls;
+    double *x;
+};
+
+static struct run newton(const char *wl, size_t n, const char *kind, enum db_jac jac,
+                         const struct method *m, int max_steps, const double *x0_override) {
+    struct db_instance *in;
+    struct db_operator *op;
+    cr_assert_eq(db_instance_create(db_workload_find(wl), n, 0, &in), DB_OK);
+    cr_assert_eq(db_operator_create(kind, jac, in, DB_TAG_DIAGONAL, &op), DB_OK);
+    double *x0 = vec(n);
+    struct run r = {.x = vec(n)};
+    if (x0_override)
+        memcpy(x0, x0_override, n * sizeof *x0);
+    else
+        db_newton_start(n, x0);
+    struct db_newton_opts o =
+        db_newton_defaults(m->solver, m->diag ? db_strategy_find(m->diag) : NULL);
+    o.check = 1;
+    if (max_steps) o.max_steps = max_steps;
+    struct db_newton_ws ws = {0};
+    db_instance_reset_calls(in);
+    r.rc = db_newton_solve(op, x0, r.x, &o, &ws, &r.res);
+    r.calls = db_instance_calls(in);
+    if (r.rc == DB_OK)
+        cr_assert_eq(memcmp(in->x, r.x, n * sizeof *r.x), 0, "the operator's point is the root");
+    db_newton_ws_free(&ws);
+    free(x0);
+    db_operator_destroy(op);
+    db_instance_destroy(in);
+    return r;
+}
+
+static const char *mname(const struct method *m) {
+    return m->solver == DB_SOLVER_LU ? "materialise+lu" : m->diag;
+}
+
+Test(newton, start_points_are_the_seeds) {
+    double x0[45];
+    db_newton_start(45, x0);
+    cr_assert_eq(x0[0], -10.0);
+    cr_assert_eq(x0[19], 10.0);
+    cr_assert_eq(x0[20], -10.0, "repeated every 20");
+    cr_assert(fabs(x0[1] - (-10.0 + 20.0 / 19.0)) < 1e-15);
+    cr_assert_eq(x0[44], x0[4]);
+    for (int i = 0; i < 20; i++)
+        cr_assert(fabs(cos(x0[i])) > 1e-3, "no start sits on a zero of sin' (index %d)", i);
+}
+
+/* Every start converges to the expected k*pi (sin) / k*pi + pi/2 (split's cos half). */
+static void check_roots(const char *wl, enum db_jac jac, const struct method *m) {
+    size_t n = 80, h = n / 2;
+    int split = strcmp(wl, "split") == 0;
+    struct run r = newton(wl, n, "jacobian", jac, m, 0, NULL);
+    cr_assert_eq(r.rc, DB_OK, "%s %s %s: %s", wl, db_jac_name(jac), mname(m), db_strerror(r.rc));
+    cr_assert(r.res.converged, "%s %s %s", wl, db_jac_name(jac), mname(m));
+    cr_assert(r.res.steps >= 1 && r.res.steps <= DB_NEWTON_MAX_STEPS);
+    cr_assert(r.res.max_residual <= 30 * n * 2.3e-16, "every step's solve is right");
+    for (size_t i = 0; i < n; i++) {
+        int cos_half = split && i >= h;
+        double shift = cos_half ? M_PI_2 : 0.0;
+        int k = cos_half ? cos_roots[i % 20] : sin_roots[i % 20];
+        double want = k * M_PI + shift;
+        cr_assert(fabs(r.x[i] - want) <= 1e-8, "%s %s %s: x[%zu]=%.17g, expected %d pi%s", wl,
+                  db_jac_name(jac), mname(m), i, r.x[i], k, cos_half ? " + pi/2" : "");
+    }
+    struct db_instance *in;
+    cr_assert_eq(db_instance_create(db_workload_find(wl), n, 0, &in), DB_OK);
+    double dist;
+    size_t worst;
+    cr_assert_eq(db_newton_root_error(in, r.x, &dist, &worst), DB_OK);
+    cr_assert(dist <= DB_NEWTON_ROOT_TOL, "root error %g at %zu", dist, worst);
+    db_instance_destroy(in);
+    free(r.x);
+}
+
+Test(newton, sin_converges_to_multiples_of_pi) {
+    for (size_t m = 0; m < NMETHODS; m++) {
+        check_roots("sin", DB_JAC_FWD, &methods[m]);
+        check_roots("sin", DB_JAC_BWD, &methods[m]);
+        check_roots("seqsin", DB_JAC_FWD, &methods[m]);
+    }
+}
+
+Test(newton, split_converges_to_each_halfs_roots) {
+    for (size_t m = 0; m < NMETHODS; m++) {
+        check_roots("split", DB_JAC_FWD, &methods[m]);
+        check_roots("split", DB_JAC_BWD, &methods[m]);
+    }
+}
+
+Test(newton, nobatch_converges_with_probe_only) {
+    check_roots("nobatch", DB_JAC_FWD, &methods[0]);
+    check_roots("nobatch", DB_JAC_BWD, &methods[0]);
+    for (size_t m = 1; m < NMETHODS; m++) {
+        struct run r = newton("nobatch", 40, "jacobian", DB_JAC_FWD, &methods[m], 0, NULL);
+        cr_assert_eq(r.rc, DB_E_UNSUPPORTED, "%s", mname(&methods[m]));
+        cr_assert_eq(r.res.failed_step, 1);
+        cr_assert_eq(r.res.converged, 0);
+        free(r.x);
+    }
+}
+
+/* Probe: exactly one eval and one JVP per step. Materialise / LU: one eval and the batched
+ * calls of a whole materialisation per step. */
+Test(newton, call_counts) {
+    size_t n = 520, B = db_block_columns(n), blocks = (n + B - 1) / B;
+    cr_assert_gt(blocks, 1, "a size where materialise needs several batched calls");
+    for (size_t m = 0; m < NMETHODS; m++)
+        for (int j = 0; j < 2; j++) {
+            struct run r =
+                newton("sin", n, "jacobian", j ? DB_JAC_BWD : DB_JAC_FWD, &methods[m], 0, NULL);
+            cr_assert_eq(r.rc, DB_OK);
+            unsigned long long steps = (unsigned long long)r.res.steps;
+            cr_assert_eq(r.res.evals, steps);
+            cr_assert_eq(r.res.derivative_calls, m == 0 ? steps : steps * blocks,
+                         "%s: %llu derivative calls in %llu steps", mname(&methods[m]),
+                         r.res.derivative_calls, steps);
+            cr_assert_eq(r.calls, r.res.evals + r.res.derivative_calls);
+            free(r.x);
+        }
+    size_t ns = 60; /* seqsin: a batch of k tangents is k single calls */
+    for (size_t m = 0; m < NMETHODS; m++) {
+        struct run r = newton("seqsin", ns, "jacobian", DB_JAC_FWD, &methods[m], 0, NULL);
+        cr_assert_eq(r.rc, DB_OK);
+        unsigned long long steps = (unsigned long long)r.res.steps;
+        cr_assert_eq(r.res.derivative_calls, m == 0 ? steps : steps * ns, "%s", mname(&methods[m]));
+        free(r.x);
+    }
+    /* The function operator (fn(ones)) probes with one call per step too. */
+    struct run r = newton("sin", 40, "function", DB_JAC_NONE, &methods[0], 0, NULL);
+    cr_assert_eq(r.rc, DB_OK);
+    cr_assert(r.res.converged);
+    cr_assert_eq(r.res.derivative_calls, (unsigned long long)r.res.steps);
+    free(r.x);
+}
+
+Test(newton, singular_jacobian_is_reported) {
+    size_t n = 40;
+    double x0[40];
+    db_newton_start(n, x0);
+    x0[25] = 0.0; /* split's cos half: f' = -sin(0) = 0 */
+    for (size_t m = 0; m < NMETHODS; m++) {
+        struct run r = newton("split", n, "jacobian", DB_JAC_FWD, &methods[m], 0, x0);
+        cr_assert_eq(r.rc, DB_E_SINGULAR, "%s: %s", mname(&methods[m]), db_strerror(r.rc));
+        cr_assert_eq(r.res.failed_step, 1);
+        cr_assert_eq(r.res.solve.singular_index, 25);
+        cr_assert_eq(r.res.converged, 0);
+        free(r.x);
+    }
+}
+
+Test(newton, not_converged_and_bad_input) {
+    struct run r = newton("sin", 40, "jacobian", DB_JAC_FWD, &methods[0], 2, NULL);
+    cr_assert_eq(r.rc, DB_OK, "running out of steps is a result, not an error");
+    cr_assert_eq(r.res.steps, 2);
+    cr_assert_eq(r.res.converged, 0);
+    cr_assert_gt(r.res.last_scaled_step, 1.0);
+    free(r.x);
+
+    size_t n = 8;
+    struct db_instance *in;
+    struct db_operator *op;
+    double x0[8], x[8];
+    db_newton_start(n, x0);
+    struct db_newton_ws ws = {0};
+    struct db_newton_result res;
+    struct db_newton_opts o = db_newton_defaults(DB_SOLVER_DIAGONAL, db_strategy_find("probe"));
+    cr_assert_eq(db_instance_create(db_workload_find("sin"), n, 0, &in), DB_OK);
+    const char *fixed[] = {"matrix", "diagonal"};
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(db_operator_create(fixed[k], DB_JAC_NONE, in, DB_TAG_DIAGONAL, &op), DB_OK);
+        cr_assert_eq(db_newton_solve(op, x0, x, &o, &ws, &res), DB_E_UNSUPPORTED,
+                     "a %s operator is built once and cannot follow the iterate", fixed[k]);
+        db_operator_destroy(op);
+    }
+    cr_assert_eq(db_operator_create("jacobian", DB_JAC_FWD, in, DB_TAG_DIAGONAL, &op), DB_OK);
+    o.max_steps = 0;
+    cr_assert_eq(db_newton_solve(op, x0, x, &o, &ws, &res), DB_E_INVALID);
+    o = db_newton_defaults(DB_SOLVER_DIAGONAL, db_strategy_find("probe"));
+    o.rtol = o.atol = 0;
+    cr_assert_eq(db_newton_solve(op, x0, x, &o, &ws, &res), DB_E_INVALID);
+    o = db_newton_defaults(DB_SOLVER_DIAGONAL, db_strategy_find("probe"));
+    cr_assert_eq(db_newton_solve(op, x0, x, &o, &ws, &res), DB_OK);
+    cr_assert(isnan(res.max_residual), "no per-step check unless asked");
+    db_newton_ws_free(&ws);
+    db_operator_destroy(op);
+    db_instance_destroy(in);
+}
+
+Test(newton, root_distance_uses_true_pi) {
+    struct db_instance *in;
+    cr_assert_eq(db_instance_create(db_workload_find("split"), 4, 0, &in), DB_OK);
+    /* 2^20 * M_PI (exact in double) is 2^20 * (pi - M_PI) = 1.28e-10 away from 2^20 pi:
+     * measured against true pi, not the double. */
+    double x[4] = {1048576.0 * M_PI, -3.0, M_PI_2, 1.0}, d[4];
+    cr_assert_eq(db_instance_root_distance(in, x, d), DB_OK);
+    cr_assert(fabs(d[0] - 1048576.0 * 1.2246467991473532e-16) < 1e-16, "%.17g", d[0]);
+    cr_assert(fabs(d[1] - (M_PI - 3.0)) < 1e-15);
+    cr_assert(d[2] < 1e-15, "cos half: pi/2 is a root");
+    cr_assert(fabs(d[3] - (M_PI_2 - 1.0)) < 1e-15);
+    x[1] = NAN;
+    cr_assert_eq(db_instance_root_distance(in, x, d), DB_OK);
+    cr_assert(isinf(d[1]));
+    db_instance_destroy(in);
+}
