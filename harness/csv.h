@@ -22,6 +22,13 @@ struct db_row {
     const char *host, *cpu_model, *compiler, *git_rev;
     double call_cost_s; /* appended: per-call cost of the workload; < 0 = not applicable */
     const char *note;   /* appended: why a row is not ok (or a remark), may be empty */
+    /* Appended for downstream rows (workload solve:<w> / newton:<w>). When solver is NULL (the
+     * diagonal rows) the four columns are empty; residual, newton_steps and converged are also
+     * empty on non-ok rows and when not applicable (NaN / < 0). */
+    const char *solver; /* "diagonal" or "lu" */
+    double residual;    /* ||J x - b||_inf / (||J||_inf ||x||_inf) against the exact J */
+    int newton_steps;   /* newton rows: steps taken */
+    int converged;      /* newton rows: 1 or 0 */
 };
 
 /* The header line (without newline). */

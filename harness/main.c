@@ -29,8 +29,10 @@ static const char usage[] =
     "\n"
     "Selection (comma-separated lists; defaults: all workloads, all strategies, jacobian,\n"
     "fwd,bwd; -n is required without --matrix):\n"
-    "  -w, --workloads LIST   workloads (see --list)\n"
-    "  -s, --strategies LIST  strategies (see --list)\n"
+    "  -w, --workloads LIST   workloads (see --list); solve:W times a linear solve and\n"
+    "                         newton:W a Newton multi-root find of workload W\n"
+    "  -s, --strategies LIST  strategies (see --list); for solve:/newton: workloads, solve\n"
+    "                         methods S+diagonal (S a strategy) or materialise+lu\n"
     "  -p, --operators LIST   operator kinds: jacobian, function, matrix, diagonal\n"
     "  -j, --jac LIST         fwd and/or bwd (jacobian operators only)\n"
     "  -n, --sizes LIST       sizes n, whole numbers from 1 to 100000000\n"
@@ -46,7 +48,9 @@ static const char usage[] =
     "      --mem-limit SIZE   memory budget per cell, e.g. 2G (default: 85% of the least of\n"
     "                         MemAvailable, the cgroup limit and the NUMA node memory)\n"
     "      --untagged         create operators without structural tags (probe then falls back\n"
-    "                         to materialise)\n"
+    "                         to materialise; the diagonal solver becomes unsupported)\n"
+    "      --lu-max-n N       write materialise+lu cells with n > N as skipped_budget (LU is\n"
+    "                         O(n^3)); default: no cap, or the preset's own caps\n"
     "      --benchmark_*      passed to Google Benchmark\n"
     "\n"
     "Output:\n"
@@ -72,6 +76,26 @@ static void list_all(void) {
     printf("strategies:\n");
     for (size_t i = 0; i < db_strategy_count; i++)
         printf("  %-12s %s\n", db_strategies[i]->name, db_strategies[i]->describe);
+    printf("solve methods (for solve:W and newton:W workloads):\n");
+    struct db_solve_method m[DB_MAX_LIST];
+    size_t nm = db_solve_methods_all(m, DB_MAX_LIST);
+    for (size_t i = 0; i < nm && i < DB_MAX_LIST; i++) {
+        char name[64];
+        db_solve_method_name(&m[i], name, sizeof name);
+        if (m[i].solver == DB_SOLVER_LU)
+            printf("  %-22s materialise J, then LU with partial pivoting (LAPACK dgesv, "
+                   "OpenBLAS)\n",
+                   name);
+        else
+            printf("  %-22s diagonal of J by the %s strategy, then x = b / d; needs the "
+                   "diagonal tag\n",
+                   name, m[i].diag->name);
+    }
+    printf("downstream workloads:\n");
+    printf("  solve:W    one linear solve J x = b, b = J x_true for a known x_true (W: any "
+           "workload)\n");
+    printf("  newton:W   Newton root find of f = W from linspace(-10, 10, 20) repeated to n; "
+           "rtol = atol = 1e-8, max 8 steps\n");
     printf("matrices:\n");
     for (size_t i = 0; i < db_preset_count; i++)
         printf("  %-10s %s\n", db_presets[i].name, db_presets[i].describe);
@@ -102,18 +126,13 @@ static void progress(size_t i, size_t count, const struct db_cell *c,
     }
 }
 
-static void fill_row(struct db_row *row, const char *run_id, const struct db_provenance *p,
-                     const struct db_cell *c, const struct db_cell_result *r, char *ts,
-                     size_t tslen) {
+/* The fields every row shares: provenance, status, times, counts, error. */
+static void fill_common(struct db_row *row, const char *run_id, const struct db_provenance *p,
+                        const struct db_cell_result *r, char *ts, size_t tslen) {
     db_timestamp(ts, tslen);
     *row = (struct db_row){
         .run_id = run_id,
         .timestamp = ts,
-        .workload = c->wl->name,
-        .operator_kind = c->op_kind,
-        .jac = db_jac_name(c->jac),
-        .strategy = c->strategy->name,
-        .n = c->n,
         .threads = p->threads,
         .proc_bind = p->proc_bind,
         .places = p->places,
@@ -138,9 +157,57 @@ static void fill_row(struct db_row *row, const char *run_id, const struct db_pro
     };
 }
 
+static void fill_row(struct db_row *row, const char *run_id, const struct db_provenance *p,
+                     const struct db_cell *c, const struct db_cell_result *r, char *ts,
+                     size_t tslen) {
+    fill_common(row, run_id, p, r, ts, tslen);
+    row->workload = c->wl->name;
+    row->operator_kind = c->op_kind;
+    row->jac = db_jac_name(c->jac);
+    row->strategy = c->strategy->name;
+    row->n = c->n;
+}
+
+static void progress_downstream(size_t i, size_t count, const struct db_downstream_cell *c,
+                                const struct db_downstream_result *r, int threads) {
+    char w[48], m[48];
+    fprintf(stderr, "[%*zu/%zu] t=%d %s %s %s %s n=%zu: ", count >= 100 ? 3 : 2, i + 1, count,
+            threads, db_downstream_workload_name(c, w, sizeof w), c->op_kind, db_jac_name(c->jac),
+            db_solve_method_name(&c->method, m, sizeof m), c->n);
+    if (strcmp(r->base.status, "ok") == 0) {
+        char t[32];
+        format_time(r->base.t.median, t, sizeof t);
+        fprintf(stderr, "%s (cv %.1f%%) calls=%llu err=%.1e residual=%.1e", t, 100 * r->base.t.cv,
+                r->base.primitive_calls, r->base.max_abs_err, r->residual);
+        if (c->task == DB_TASK_NEWTON)
+            fprintf(stderr, " steps=%d converged=%d", r->newton_steps, r->converged);
+        fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "%s: %s\n", r->base.status, r->base.note);
+    }
+}
+
+/* wname and mname (namelen bytes each) hold the composed workload and strategy names. */
+static void fill_downstream_row(struct db_row *row, const char *run_id,
+                                const struct db_provenance *p, const struct db_downstream_cell *c,
+                                const struct db_downstream_result *r, char *ts, size_t tslen,
+                                char *wname, char *mname, size_t namelen) {
+    fill_common(row, run_id, p, &r->base, ts, tslen);
+    row->workload = db_downstream_workload_name(c, wname, namelen);
+    row->operator_kind = c->op_kind;
+    row->jac = db_jac_name(c->jac);
+    row->strategy = db_solve_method_name(&c->method, mname, namelen);
+    row->n = c->n;
+    row->solver = db_solver_name(c->method.solver);
+    row->residual = r->residual;
+    row->newton_steps = r->newton_steps;
+    row->converged = r->converged;
+}
+
 /* Run every cell in this process, appending rows to out. */
 static int run_cells(const struct db_cli *cli, const char *run_id, const struct db_cell *cells,
-                     size_t count, struct db_csv_file *out) {
+                     size_t count, const struct db_downstream_cell *dcells, size_t dcount,
+                     struct db_csv_file *out) {
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_memory_limits lim;
@@ -150,10 +217,24 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
     for (size_t i = 0; i < count; i++) {
         struct db_cell_result r;
         db_cell_run(&cells[i], &opts, &r);
-        if (!cli->quiet) progress(i, count, &cells[i], &r, prov.threads);
+        if (!cli->quiet) progress(i, count + dcount, &cells[i], &r, prov.threads);
         struct db_row row;
         char ts[32];
         fill_row(&row, run_id, &prov, &cells[i], &r, ts, sizeof ts);
+        if (db_csv_append(out, &row) != DB_OK) {
+            fprintf(stderr, "diagbench: writing a row failed: %s\n", strerror(errno));
+            return 1;
+        }
+    }
+    for (size_t i = 0; i < dcount; i++) {
+        struct db_downstream_result r;
+        db_downstream_run(&dcells[i], &opts, &r);
+        if (!cli->quiet)
+            progress_downstream(count + i, count + dcount, &dcells[i], &r, prov.threads);
+        struct db_row row;
+        char ts[32], wname[64], mname[64];
+        fill_downstream_row(&row, run_id, &prov, &dcells[i], &r, ts, sizeof ts, wname, mname,
+                            sizeof wname);
         if (db_csv_append(out, &row) != DB_OK) {
             fprintf(stderr, "diagbench: writing a row failed: %s\n", strerror(errno));
             return 1;
@@ -246,13 +327,19 @@ int main(int argc, char **argv) {
     }
 
     struct db_cell *cells = NULL;
-    size_t count = 0;
-    int rc = cli.matrix
-                 ? db_preset_cells(db_preset_find(cli.matrix), &cells, &count, err, sizeof err)
-                 : db_selection_cells(&cli.sel, &cells, &count);
+    struct db_downstream_cell *dcells = NULL;
+    size_t count = 0, dcount = 0;
+    const struct db_preset *preset = cli.matrix ? db_preset_find(cli.matrix) : NULL;
+    int rc = preset ? db_preset_cells(preset, &cells, &count, err, sizeof err)
+                    : db_selection_cells(&cli.sel, &cells, &count);
+    if (rc == DB_OK)
+        rc = preset ? db_preset_downstream_cells(preset, cli.lu_max_n, &dcells, &dcount, err,
+                                                 sizeof err)
+                    : db_selection_downstream_cells(&cli.sel, &dcells, &dcount);
     if (rc != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", rc == DB_E_INVALID ? err : db_strerror(rc));
         free(cells);
+        free(dcells);
         return rc == DB_E_INVALID ? EXIT_USAGE : 1;
     }
 
@@ -267,12 +354,15 @@ int main(int argc, char **argv) {
     if (db_csv_open(&out, path, !cli.child, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
         free(cells);
+        free(dcells);
         return EXIT_USAGE;
     }
 
-    int status = cli.nthreads && !cli.child ? sweep_threads(argc, argv, &cli, run_id, &out)
-                                            : run_cells(&cli, run_id, cells, count, &out);
+    int status = cli.nthreads && !cli.child
+                     ? sweep_threads(argc, argv, &cli, run_id, &out)
+                     : run_cells(&cli, run_id, cells, count, dcells, dcount, &out);
     free(cells);
+    free(dcells);
     if (status != 0) {
         if (out.partial) fprintf(stderr, "diagbench: finished rows are kept in %s\n", out.partial);
         db_csv_abandon(&out);

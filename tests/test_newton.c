@@ -1,7 +1,7 @@
 /* Newton multi-root find: the seed's starts converge to the right multiples of pi (and of
  * pi/2 for split's cos half) for every method and jac; one JVP per step with probe; nobatch
  * converges with probe and is unsupported with materialise; singular Jacobians are reported
- * with their index. */
+ * with their index. Plus the downstream cells end to end through the binary and the presets. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -240,4 +240,141 @@ Test(newton, root_distance_uses_true_pi) {
     cr_assert_eq(db_instance_root_distance(in, x, d), DB_OK);
     cr_assert(isinf(d[1]));
     db_instance_destroy(in);
+}
+
+/* ---- the harness: presets and an end-to-end run -------------------------------------------- */
+
+#include "../harness/cli.h"
+#include "../harness/csv.h"
+#include "helpers.h"
+
+Test(downstream, quick_preset_has_solve_and_newton_for_every_workload) {
+    const struct db_preset *p = db_preset_find("quick");
+    struct db_downstream_cell *c = NULL;
+    size_t count = 0;
+    char err[256];
+    cr_assert_eq(db_preset_downstream_cells(p, 0, &c, &count, err, sizeof err), DB_OK, "%s", err);
+    for (size_t w = 0; w < db_workload_count; w++)
+        for (int t = DB_TASK_SOLVE; t <= DB_TASK_NEWTON; t++) {
+            int seen[3] = {0}, lu_at_100 = 0, lu_capped = 0;
+            for (size_t i = 0; i < count; i++) {
+                if (c[i].wl != db_workloads[w] || c[i].task != (enum db_task)t) continue;
+                cr_assert_str_eq(c[i].op_kind, "jacobian");
+                if (c[i].method.solver == DB_SOLVER_LU) {
+                    seen[2] = 1;
+                    lu_at_100 |= c[i].n >= 100 && c[i].n <= c[i].lu_max_n;
+                    lu_capped |= c[i].lu_max_n && c[i].n > c[i].lu_max_n;
+                } else {
+                    seen[strcmp(c[i].method.diag->name, "probe") == 0 ? 0 : 1] = 1;
+                }
+            }
+            cr_assert(seen[0] && seen[1] && seen[2], "%s:%s lacks a method",
+                      db_task_name((enum db_task)t), db_workloads[w]->name);
+            cr_assert(lu_at_100, "an LU cell with n >= 100 runs");
+            cr_assert(lu_capped || t == DB_TASK_SOLVE, "quick caps newton's LU below its sizes");
+        }
+    /* --lu-max-n replaces the preset's caps. */
+    size_t count2 = 0;
+    struct db_downstream_cell *c2 = NULL;
+    cr_assert_eq(db_preset_downstream_cells(p, 7, &c2, &count2, err, sizeof err), DB_OK);
+    cr_assert_eq(count2, count);
+    for (size_t i = 0; i < count2; i++) {
+        cr_assert_eq(c2[i].lu_max_n, 7);
+        cr_assert_null(c2[i].budget_matrix);
+    }
+    free(c), free(c2);
+    /* The diagonal cells of the preset are unchanged by the downstream blocks. */
+    struct db_cell *d = NULL;
+    size_t nd = 0;
+    cr_assert_eq(db_preset_cells(p, &d, &nd, err, sizeof err), DB_OK);
+    for (size_t i = 0; i < nd; i++)
+        cr_assert_not_null(d[i].strategy);
+    free(d);
+}
+
+static int column(const char *name) {
+    char buf[1024];
+    char *f[64];
+    int n = th_csv_split(db_csv_header, buf, f, 64);
+    for (int i = 0; i < n; i++)
+        if (strcmp(f[i], name) == 0) return i;
+    cr_assert_fail("no column %s", name);
+    return -1;
+}
+
+Test(downstream, run_writes_solve_and_newton_rows) {
+    static char out[1 << 16], err[1 << 16];
+    const char *a[] = {"-w",         "solve:sin,newton:nobatch",
+                       "-s",         "probe+diagonal,materialise+lu",
+                       "-j",         "fwd",
+                       "-n",         "10,200",
+                       "--lu-max-n", "100",
+                       "--reps",     "2",
+                       "--min-time", "1e-4",
+                       "-q",         NULL};
+    int rc = th_run(a, NULL, out, sizeof out, err, sizeof err);
+    cr_assert_eq(rc, 0, "%s", err);
+    int c_wl = column("workload"), c_st = column("strategy"), c_n = column("n"),
+        c_status = column("status"), c_solver = column("solver"), c_res = column("residual"),
+        c_steps = column("newton_steps"), c_conv = column("converged"),
+        c_calls = column("primitive_calls"), c_err = column("max_abs_err"), c_note = column("note");
+    char *save, *line = strtok_r(out, "\n", &save);
+    cr_assert_str_eq(line, db_csv_header);
+    int rows = 0, ok = 0;
+    while ((line = strtok_r(NULL, "\n", &save))) {
+        char buf[4096];
+        char *f[64];
+        cr_assert_eq(th_csv_split(line, buf, f, 64), (int)db_csv_column_count(), "%s", line);
+        rows++;
+        int lu = strcmp(f[c_st], "materialise+lu") == 0;
+        int newton = strcmp(f[c_wl], "newton:nobatch") == 0;
+        cr_assert(newton || strcmp(f[c_wl], "solve:sin") == 0, "%s", line);
+        cr_assert_str_eq(f[c_solver], lu ? "lu" : "diagonal");
+        if (newton && lu) {
+            if (strcmp(f[c_n], "200") == 0) {
+                cr_assert_str_eq(f[c_status], "skipped_budget", "%s", line);
+            } else {
+                cr_assert_str_eq(f[c_status], "unsupported", "%s", line);
+                cr_assert_not_null(strstr(f[c_note], "no batching rule"), "%s", line);
+            }
+        } else if (lu && strcmp(f[c_n], "200") == 0) {
+            cr_assert_str_eq(f[c_status], "skipped_budget", "%s", line);
+            cr_assert_not_null(strstr(f[c_note], "--lu-max-n"), "%s", line);
+        } else {
+            cr_assert_str_eq(f[c_status], "ok", "%s", line);
+            ok++;
+            cr_assert(atof(f[c_res]) <= 1e-13, "%s", line);
+            if (newton) {
+                cr_assert_str_eq(f[c_conv], "1", "%s", line);
+                cr_assert(atoi(f[c_steps]) >= 1 && atoi(f[c_steps]) <= 8);
+                cr_assert_eq(atoi(f[c_calls]), 2 * atoi(f[c_steps]), "eval + one JVP per step");
+                cr_assert(atof(f[c_err]) <= 1e-8, "roots are multiples of pi: %s", line);
+            } else {
+                cr_assert_str_eq(f[c_steps], "");
+                cr_assert_str_eq(f[c_conv], "");
+                cr_assert(atof(f[c_err]) <= 1e-12, "%s", line);
+            }
+            continue;
+        }
+        cr_assert_str_eq(f[c_res], "", "numeric fields of non-ok rows are empty: %s", line);
+        cr_assert_str_eq(f[c_steps], "");
+        cr_assert_str_eq(f[c_conv], "");
+        cr_assert_str_eq(f[c_calls], "");
+    }
+    cr_assert_eq(rows, 8);
+    cr_assert_eq(ok, 5);
+}
+
+Test(downstream, memory_budget_skips_lu) {
+    static char out[1 << 16], err[1 << 16];
+    const char *a[] = {"-w",          "solve:sin", "-s",     "probe+diagonal,materialise+lu",
+                       "-j",          "fwd",       "-n",     "2000",
+                       "--mem-limit", "1M",        "--reps", "1",
+                       "--min-time",  "1e-4",      "-q",     NULL};
+    int rc = th_run(a, NULL, out, sizeof out, err, sizeof err);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_not_null(strstr(out, ",materialise+lu,2000,"), "%s", out);
+    cr_assert_not_null(strstr(out, "skipped_memory"), "%s", out);
+    cr_assert_not_null(strstr(out, ",probe+diagonal,2000,"), "%s", out);
+    cr_assert_eq(th_count_lines(out), 3, "header + 2 rows: %s", out);
 }

@@ -306,3 +306,117 @@ Test(solve, names_and_residual) {
     x[0] = NAN;
     cr_assert(isinf(db_diagonal_residual(2, d, x, b)), "a NaN never passes");
 }
+
+/* ---- the CLI: new names parse, bad ones exit 2 with one line ------------------------------- */
+
+#include "../harness/cli.h"
+#include "helpers.h"
+
+Test(downstream_cli, method_names_parse) {
+    struct db_solve_method m;
+    cr_assert_eq(db_solve_method_parse("probe+diagonal", &m), DB_OK);
+    cr_assert_eq(m.diag, db_strategy_find("probe"));
+    cr_assert_eq(m.solver, DB_SOLVER_DIAGONAL);
+    cr_assert_eq(db_solve_method_parse("materialise+lu", &m), DB_OK);
+    cr_assert_null(m.diag);
+    cr_assert_eq(m.solver, DB_SOLVER_LU);
+    const char *bad[] = {
+        "probe", "probe+lu", "guess+diagonal", "materialise+", "+diagonal", "probe+diagonal+x", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_eq(db_solve_method_parse(bad[i], &m), DB_E_INVALID, "%s", bad[i]);
+    enum db_task t;
+    const struct db_workload *w;
+    cr_assert_eq(db_task_workload_parse("newton:split", &t, &w), DB_OK);
+    cr_assert_eq(t, DB_TASK_NEWTON);
+    cr_assert_eq(w, db_workload_find("split"));
+    const char *badw[] = {"sin", "solve:", "solve:tan", "newt:sin", ":sin", "solve:sin:x"};
+    for (size_t i = 0; i < sizeof badw / sizeof badw[0]; i++)
+        cr_assert_eq(db_task_workload_parse(badw[i], &t, &w), DB_E_INVALID, "%s", badw[i]);
+}
+
+static int parse(struct db_cli *cli, char **argv) {
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    char e[1024];
+    int rc = db_cli_parse(argc, argv, cli, e, sizeof e);
+    cr_assert_eq(rc, DB_OK, "%s", e);
+    return rc;
+}
+
+Test(downstream_cli, new_names_parse) {
+    struct db_cli cli;
+    char *a1[] = {
+        "diagbench", "-w", "solve:sin,newton:split", "-s", "probe+diagonal,materialise+lu", "-n",
+        "10",        NULL};
+    parse(&cli, a1);
+    cr_assert_eq(cli.sel.ntasks, 2);
+    cr_assert_eq(cli.sel.tasks[1].task, DB_TASK_NEWTON);
+    cr_assert_eq(cli.sel.tasks[1].wl, db_workload_find("split"));
+    cr_assert_eq(cli.sel.nmethods, 2);
+    cr_assert_eq(cli.sel.nworkloads, 0);
+    cr_assert_eq(cli.sel.nstrategies, 0);
+    struct db_cell *c = NULL;
+    struct db_downstream_cell *d = NULL;
+    size_t nc = 0, nd = 0;
+    cr_assert_eq(db_selection_cells(&cli.sel, &c, &nc), DB_OK);
+    cr_assert_eq(db_selection_downstream_cells(&cli.sel, &d, &nd), DB_OK);
+    cr_assert_eq(nc, 0);
+    cr_assert_eq(nd, 2 * 2 * 2, "2 workloads x 2 jacs x 2 methods");
+    free(c), free(d);
+
+    char *a2[] = {"diagbench", "-w", "sin,solve:sin", "-s",  "probe,probe+diagonal",
+                  "-n",        "10", "--lu-max-n",    "500", NULL};
+    parse(&cli, a2);
+    cr_assert_eq(cli.sel.nworkloads, 1);
+    cr_assert_eq(cli.sel.ntasks, 1);
+    cr_assert_eq(cli.sel.lu_max_n, 500);
+
+    char *a3[] = {"diagbench", "-s", "materialise+lu", "-n", "10", NULL};
+    parse(&cli, a3);
+    cr_assert_eq(cli.sel.nworkloads, 0, "only solve methods: downstream workloads by default");
+    cr_assert_eq(cli.sel.ntasks, 2 * db_workload_count);
+
+    char *a4[] = {"diagbench", "-n", "10", NULL};
+    parse(&cli, a4);
+    cr_assert_eq(cli.sel.nworkloads, db_workload_count, "the plain default is unchanged");
+    cr_assert_eq(cli.sel.ntasks, 0);
+    cr_assert_eq(cli.sel.nstrategies, db_strategy_count);
+
+    char *a5[] = {"diagbench", "-w", "newton:nobatch", "-n", "10", NULL};
+    parse(&cli, a5);
+    cr_assert_eq(cli.sel.nmethods, db_strategy_count + 1, "every S+diagonal and materialise+lu");
+}
+
+static void expect_bad(const char *const *args, const char *needle) {
+    static char out[1 << 14], err[1 << 14];
+    int rc = th_run(args, NULL, out, sizeof out, err, sizeof err);
+    cr_assert_eq(rc, 2, "exit %d (stderr: %s)", rc, err);
+    cr_assert_eq(th_count_lines(err), 1, "%s", err);
+    cr_assert(strncmp(err, "diagbench: ", 11) == 0, "%s", err);
+    cr_assert_not_null(strstr(err, needle), "'%s' not in: %s", needle, err);
+    cr_assert_eq(out[0], 0);
+}
+
+#define BAD(needle, ...)                                                                           \
+    do {                                                                                           \
+        const char *a[] = {__VA_ARGS__, NULL};                                                     \
+        expect_bad(a, needle);                                                                     \
+    } while (0)
+
+Test(downstream_cli, bad_names_exit_2) {
+    BAD("unknown workload 'solve:tan' in -w: expected one of sin, split, seqsin, nobatch", "-w",
+        "solve:tan", "-n", "10");
+    BAD("solve:W / newton:W", "-w", "integrate:sin", "-n", "10");
+    BAD("unknown strategy 'probe+lu' in -s: expected one of materialise, probe", "-w", "solve:sin",
+        "-s", "probe+lu", "-n", "10");
+    BAD("materialise+lu", "-s", "guess", "-n", "10");
+    BAD("no solve method for workload solve:sin", "-w", "solve:sin", "-s", "probe", "-n", "10");
+    BAD("no diagonal strategy for workload sin", "-w", "sin", "-s", "probe+diagonal", "-n", "10");
+    BAD("needs a plain workload", "-w", "solve:sin", "-s", "probe,probe+diagonal", "-n", "10");
+    BAD("-w: newton:sin given twice", "-w", "newton:sin,newton:sin", "-n", "10");
+    BAD("-s: materialise+lu given twice", "-w", "solve:sin", "-s", "materialise+lu,materialise+lu",
+        "-n", "10");
+    BAD("invalid size '0' in --lu-max-n", "-n", "10", "--lu-max-n", "0");
+    BAD("--lu-max-n takes one number", "-n", "10", "--lu-max-n", "5,6");
+}
