@@ -327,6 +327,24 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
     size_t n = c->n;
     int lu = c->method.solver == DB_SOLVER_LU;
 
+    /* A cell that can never run says so before any budget would skip it (a bigger machine
+     * would not make it run); the same cases are caught again, at run time, by the library. */
+    char m[48];
+    db_solve_method_name(&c->method, m, sizeof m);
+    int lazy = strcmp(c->op_kind, "jacobian") == 0 || strcmp(c->op_kind, "function") == 0;
+    int materialises = lu || (c->method.diag && strcmp(c->method.diag->name, "materialise") == 0);
+    if (c->task == DB_TASK_NEWTON && !lazy) {
+        set_status(&r->base, "unsupported",
+                   "newton: a %s operator is built once at setup and cannot follow the iterate "
+                   "(use jacobian)",
+                   c->op_kind);
+        return DB_OK;
+    }
+    if (lazy && materialises && c->wl->batch == DB_BATCH_NONE) {
+        set_status(&r->base, "unsupported", "%s: the primitive has no batching rule", m);
+        return DB_OK;
+    }
+
     /* Never attempted: over the memory budget (an LU needs n^2 doubles plus pivots), then over
      * the time budget (an LU is O(n^3)). */
     unsigned long long need = vector_bytes(n) + db_operator_setup_bytes(c->op_kind, n);
