@@ -290,6 +290,14 @@ Test(downstream, quick_preset_has_solve_and_newton_for_every_workload) {
     for (size_t i = 0; i < nd; i++)
         cr_assert_not_null(d[i].strategy);
     free(d);
+    for (size_t k = 0; k < db_preset_count; k++) { /* every preset's blocks parse */
+        struct db_downstream_cell *dc = NULL;
+        size_t ndc = 0;
+        cr_assert_eq(db_preset_downstream_cells(&db_presets[k], 0, &dc, &ndc, err, sizeof err),
+                     DB_OK, "%s: %s", db_presets[k].name, err);
+        cr_assert_gt(ndc, 0, "%s has downstream cells", db_presets[k].name);
+        free(dc);
+    }
 }
 
 static int column(const char *name) {
