@@ -332,8 +332,8 @@ static const struct db_preset_block full_blocks[] = {
 #define BLOCKS(b) b, sizeof b / sizeof b[0]
 const struct db_preset db_presets[] = {
     {"quick",
-     "all workloads x strategies x fwd/bwd, n = 10..10^6; solve/newton rows n = 10..2000 "
-     "(< 3 min on 2 cores)",
+     "all workloads x strategies x fwd/bwd, n = 10..10^6; solve/newton of every workload, "
+     "n = 10..2000 (LU capped), probe to 10^6 (< 3 min on 2 cores)",
      BLOCKS(quick_blocks)},
     {"pr",
      "the seed's sweep: split n = 10..40000, seqsin n = 20..5000, fwd and bwd; solve/newton "
