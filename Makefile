@@ -18,7 +18,7 @@ CPPFLAGS  = -D_GNU_SOURCE -I$(OPENBLAS_INC) -MMD -MP
 CFLAGS    = -std=c17 $(OPT) -fopenmp $(WARN) $(SANITIZE) -g
 CXXFLAGS  = -std=c++17 $(OPT) $(WARN) $(SANITIZE) -g
 VERSION_FLAGS = -DDB_GIT_REV='"$(GIT_REV)"' -DDB_CFLAGS='"$(strip $(OPT) -fopenmp $(SANITIZE))"'
-LDLIBS    = -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas -lhwloc -lbenchmark \
+LDLIBS    = -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -llapacke -lopenblas -lhwloc -lbenchmark \
             -lpthread -lm
 LDFLAGS   = -fopenmp $(SANITIZE)
 

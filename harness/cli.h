@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "downstream.h"
 #include "runner.h"
 
 #define DB_MAX_LIST    64
@@ -13,18 +14,32 @@
 #define DB_MAX_THREADS 4096
 #define DB_MAX_REPS    1000
 
-/* What to run: the cross product of these lists (a preset is a union of several). */
+/* A downstream workload item of -w, e.g. solve:sin. */
+struct db_task_workload {
+    enum db_task task;
+    const struct db_workload *wl;
+};
+
+/* What to run: the cross product of these lists (a preset is a union of several). Plain
+ * workloads pair with diagonal strategies; solve:/newton: workloads pair with solve methods
+ * (probe+diagonal, materialise+lu, ...). */
 struct db_selection {
     const struct db_workload *workloads[DB_MAX_LIST];
     size_t nworkloads;
+    struct db_task_workload tasks[DB_MAX_LIST]; /* solve:<w>, newton:<w> */
+    size_t ntasks;
     const char *operators[DB_MAX_LIST];
     size_t noperators;
     enum db_jac jacs[2];
     size_t njacs;
     const struct db_strategy *strategies[DB_MAX_LIST];
     size_t nstrategies;
+    struct db_solve_method methods[DB_MAX_LIST]; /* S+diagonal, materialise+lu */
+    size_t nmethods;
     size_t sizes[DB_MAX_LIST];
     size_t nsizes;
+    size_t lu_max_n;           /* materialise+lu cells above this n are skipped_budget (0: none) */
+    const char *budget_matrix; /* preset whose time budget set lu_max_n; NULL: --lu-max-n */
 };
 
 struct db_cli {
@@ -41,6 +56,7 @@ struct db_cli {
     char places[DB_MAX_LIST][32];   /* --places: OMP_PLACES per sweep configuration */
     size_t nplaces;                 /* 0: OMP_PLACES as in force */
     struct db_run_opts run;
+    size_t lu_max_n;   /* --lu-max-n (0: not given) */
     const char *out;   /* NULL: CSV on stdout */
     const char *child; /* internal: run id handed down by the thread-sweep parent */
     int gb_argc;       /* --benchmark_* flags for Google Benchmark (argv[0] first) */
@@ -68,14 +84,24 @@ struct db_preset {
 };
 struct db_preset_block {
     const char *workloads, *operators, *jacs, *strategies, *sizes;
+    size_t lu_max_n; /* the matrix's time budget for materialise+lu cells (0: none) */
 };
 extern const struct db_preset db_presets[];
 extern const size_t db_preset_count;
 const struct db_preset *db_preset_find(const char *name);
 
-/* Expand a selection (or a preset) into cells, appending to *cells (grown with realloc). */
+/* Expand a selection (or a preset) into diagonal cells, appending to *cells (grown with
+ * realloc). Downstream items (solve:/newton:, S+solver) are left to the functions below. */
 int db_selection_cells(const struct db_selection *sel, struct db_cell **cells, size_t *count);
 int db_preset_cells(const struct db_preset *p, struct db_cell **cells, size_t *count, char *err,
                     size_t errlen);
+
+/* Expand the downstream part (solve:/newton: workloads x methods) into cells, appending. For a
+ * preset, lu_max_n > 0 replaces the blocks' own caps (the --lu-max-n flag). */
+int db_selection_downstream_cells(const struct db_selection *sel, struct db_downstream_cell **cells,
+                                  size_t *count);
+int db_preset_downstream_cells(const struct db_preset *p, size_t lu_max_n,
+                               struct db_downstream_cell **cells, size_t *count, char *err,
+                               size_t errlen);
 
 #endif

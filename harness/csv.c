@@ -12,7 +12,8 @@ const char db_csv_header[] =
     "run_id,timestamp,workload,operator,jac,strategy,n,threads,proc_bind,places,status,reps,"
     "iterations,time_median_s,time_mean_s,time_min_s,time_max_s,time_stddev_s,time_cv,"
     "ns_per_element,primitive_calls,max_abs_err,host,cpu_model,compiler,git_rev,call_cost_s,note,"
-    "bound_cpus,binding,omp_wait_policy,hwloc_version,openblas_config,cpu_governor";
+    "bound_cpus,binding,omp_wait_policy,hwloc_version,openblas_config,cpu_governor,"
+    "solver,residual,newton_steps,converged";
 
 size_t db_csv_column_count(void) {
     size_t c = 1;
@@ -84,6 +85,14 @@ int db_csv_write_row(FILE *f, const struct db_row *r) {
     str(f, r->hwloc_version);
     str(f, r->openblas_config);
     str(f, r->cpu_governor);
+    str(f, r->solver);
+    int downstream = ok && r->solver;
+    fputc(',', f);
+    if (downstream && isfinite(r->residual)) fprintf(f, "%.9g", r->residual);
+    fputc(',', f);
+    if (downstream && r->newton_steps >= 0) fprintf(f, "%d", r->newton_steps);
+    fputc(',', f);
+    if (downstream && r->converged >= 0) fprintf(f, "%d", r->converged);
     fputc('\n', f);
     return ferror(f) ? DB_E_IO : DB_OK;
 }

@@ -29,6 +29,13 @@ struct db_row {
     const char *hwloc_version;   /* hwloc release, e.g. 2.9.0 */
     const char *openblas_config; /* openblas_get_config() and its parallel mode */
     const char *cpu_governor;    /* CPU frequency governor(s); empty when unreadable */
+    /* Appended for downstream rows (workload solve:<w> / newton:<w>). When solver is NULL (the
+     * diagonal rows) the four columns are empty; residual, newton_steps and converged are also
+     * empty on non-ok rows and when not applicable (NaN / < 0). */
+    const char *solver; /* "diagonal" or "lu" */
+    double residual;    /* ||J x - b||_inf / (||J||_inf ||x||_inf) against the exact J */
+    int newton_steps;   /* newton rows: steps taken */
+    int converged;      /* newton rows: 1 or 0 */
 };
 
 /* The header line (without newline). */

@@ -32,8 +32,10 @@ static const char usage[] =
     "\n"
     "Selection (comma-separated lists; defaults: all workloads, all strategies, jacobian,\n"
     "fwd,bwd; -n is required without --matrix):\n"
-    "  -w, --workloads LIST   workloads (see --list)\n"
-    "  -s, --strategies LIST  strategies (see --list)\n"
+    "  -w, --workloads LIST   workloads (see --list); solve:W times a linear solve and\n"
+    "                         newton:W a Newton multi-root find of workload W\n"
+    "  -s, --strategies LIST  strategies (see --list); for solve:/newton: workloads, solve\n"
+    "                         methods S+diagonal (S a strategy) or materialise+lu\n"
     "  -p, --operators LIST   operator kinds: jacobian, function, matrix, diagonal\n"
     "  -j, --jac LIST         fwd and/or bwd (jacobian operators only)\n"
     "  -n, --sizes LIST       sizes n, whole numbers from 1 to 100000000\n"
@@ -59,7 +61,9 @@ static const char usage[] =
     "      --mem-limit SIZE   memory budget per cell, e.g. 2G (default: 85% of the least of\n"
     "                         MemAvailable, the cgroup limit and the NUMA node memory)\n"
     "      --untagged         create operators without structural tags (probe then falls back\n"
-    "                         to materialise)\n"
+    "                         to materialise; the diagonal solver becomes unsupported)\n"
+    "      --lu-max-n N       write materialise+lu cells with n > N as skipped_budget (LU is\n"
+    "                         O(n^3)); default: no cap, or the preset's own caps\n"
     "      --benchmark_*      passed to Google Benchmark\n"
     "\n"
     "Output:\n"
@@ -92,6 +96,26 @@ static void list_all(void) {
     printf("strategies:\n");
     for (size_t i = 0; i < db_strategy_count; i++)
         printf("  %-12s %s\n", db_strategies[i]->name, db_strategies[i]->describe);
+    printf("solve methods (for solve:W and newton:W workloads):\n");
+    struct db_solve_method m[DB_MAX_LIST];
+    size_t nm = db_solve_methods_all(m, DB_MAX_LIST);
+    for (size_t i = 0; i < nm && i < DB_MAX_LIST; i++) {
+        char name[64];
+        db_solve_method_name(&m[i], name, sizeof name);
+        if (m[i].solver == DB_SOLVER_LU)
+            printf("  %-22s materialise J, then LU with partial pivoting (LAPACK dgesv, "
+                   "OpenBLAS)\n",
+                   name);
+        else
+            printf("  %-22s diagonal of J by the %s strategy, then x = b / d; needs the "
+                   "diagonal tag\n",
+                   name, m[i].diag->name);
+    }
+    printf("downstream workloads:\n");
+    printf("  solve:W    one linear solve J x = b, b = J x_true for a known x_true (W: any "
+           "workload)\n");
+    printf("  newton:W   Newton root find of f = W from linspace(-10, 10, 20) repeated to n; "
+           "rtol = atol = 1e-8, max 8 steps\n");
     printf("matrices:\n");
     for (size_t i = 0; i < db_preset_count; i++)
         printf("  %-10s %s\n", db_presets[i].name, db_presets[i].describe);
@@ -122,18 +146,14 @@ static void progress(size_t i, size_t count, const struct db_cell *c,
     }
 }
 
-static void fill_row(struct db_row *row, const char *run_id, const struct db_provenance *p,
-                     const struct db_binding *b, const struct db_cell *c,
-                     const struct db_cell_result *r, const char *note, char *ts, size_t tslen) {
+/* The fields every row shares: provenance, binding, status, times, counts, error. */
+static void fill_common(struct db_row *row, const char *run_id, const struct db_provenance *p,
+                        const struct db_binding *b, const struct db_cell_result *r,
+                        const char *note, char *ts, size_t tslen) {
     db_timestamp(ts, tslen);
     *row = (struct db_row){
         .run_id = run_id,
         .timestamp = ts,
-        .workload = c->wl->name,
-        .operator_kind = c->op_kind,
-        .jac = db_jac_name(c->jac),
-        .strategy = c->strategy->name,
-        .n = c->n,
         .threads = p->threads,
         .proc_bind = p->proc_bind,
         .places = p->places,
@@ -162,6 +182,54 @@ static void fill_row(struct db_row *row, const char *run_id, const struct db_pro
         .openblas_config = p->openblas_config,
         .cpu_governor = p->cpu_governor,
     };
+}
+
+static void fill_row(struct db_row *row, const char *run_id, const struct db_provenance *p,
+                     const struct db_binding *b, const struct db_cell *c,
+                     const struct db_cell_result *r, const char *note, char *ts, size_t tslen) {
+    fill_common(row, run_id, p, b, r, note, ts, tslen);
+    row->workload = c->wl->name;
+    row->operator_kind = c->op_kind;
+    row->jac = db_jac_name(c->jac);
+    row->strategy = c->strategy->name;
+    row->n = c->n;
+}
+
+static void progress_downstream(size_t i, size_t count, const struct db_downstream_cell *c,
+                                const struct db_downstream_result *r, const char *config) {
+    char w[48], m[48];
+    fprintf(stderr, "[%*zu/%zu] %s %s %s %s %s n=%zu: ", count >= 100 ? 3 : 2, i + 1, count, config,
+            db_downstream_workload_name(c, w, sizeof w), c->op_kind, db_jac_name(c->jac),
+            db_solve_method_name(&c->method, m, sizeof m), c->n);
+    if (strcmp(r->base.status, "ok") == 0) {
+        char t[32];
+        format_time(r->base.t.median, t, sizeof t);
+        fprintf(stderr, "%s (cv %.1f%%) calls=%llu err=%.1e residual=%.1e", t, 100 * r->base.t.cv,
+                r->base.primitive_calls, r->base.max_abs_err, r->residual);
+        if (c->task == DB_TASK_NEWTON)
+            fprintf(stderr, " steps=%d converged=%d", r->newton_steps, r->converged);
+        fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "%s: %s\n", r->base.status, r->base.note);
+    }
+}
+
+/* wname and mname (namelen bytes each) hold the composed workload and strategy names. */
+static void fill_downstream_row(struct db_row *row, const char *run_id,
+                                const struct db_provenance *p, const struct db_binding *b,
+                                const struct db_downstream_cell *c,
+                                const struct db_downstream_result *r, const char *note, char *ts,
+                                size_t tslen, char *wname, char *mname, size_t namelen) {
+    fill_common(row, run_id, p, b, &r->base, note, ts, tslen);
+    row->workload = db_downstream_workload_name(c, wname, namelen);
+    row->operator_kind = c->op_kind;
+    row->jac = db_jac_name(c->jac);
+    row->strategy = db_solve_method_name(&c->method, mname, namelen);
+    row->n = c->n;
+    row->solver = db_solver_name(c->method.solver);
+    row->residual = r->residual;
+    row->newton_steps = r->newton_steps;
+    row->converged = r->converged;
 }
 
 /* The row's note: the cell's reason, then the configuration's warnings and binding remark. */
@@ -234,8 +302,9 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
 /* Run every cell in this process, appending rows to out. Each cell first checks with hwloc where
  * the OpenMP team is bound (cheap: one parallel region) and records it in the row. */
 static int run_cells(const struct db_cli *cli, const char *run_id, const struct db_cell *cells,
-                     size_t count, struct db_csv_file *out, struct db_summary *sum,
-                     hwloc_topology_t topo, const struct db_omp_env *env) {
+                     size_t count, const struct db_downstream_cell *dcells, size_t dcount,
+                     struct db_csv_file *out, struct db_summary *sum, hwloc_topology_t topo,
+                     const struct db_omp_env *env) {
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_memory_limits lim;
@@ -249,7 +318,7 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
     int requested = env->num_threads ? env->num_threads : prov.threads;
     struct db_binding b;
     char warned[sizeof b.detail] = "";
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count + dcount; i++) {
         if (db_binding_check(topo, requested, &b) != DB_OK) {
             fprintf(stderr, "diagbench: out of memory checking the thread binding\n");
             return 1;
@@ -258,13 +327,23 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
             fprintf(stderr, "diagbench: warning: [%s] %s\n", config, b.detail);
             snprintf(warned, sizeof warned, "%s", b.detail);
         }
-        struct db_cell_result r;
-        db_cell_run(&cells[i], &opts, &r);
-        if (!cli->quiet) progress(i, count, &cells[i], &r, config);
         struct db_row row;
-        char ts[32], note[4096];
-        row_note(note, sizeof note, r.note, env->warnings, b.detail);
-        fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts);
+        char ts[32], note[4096], wname[64], mname[64];
+        if (i < count) {
+            struct db_cell_result r;
+            db_cell_run(&cells[i], &opts, &r);
+            if (!cli->quiet) progress(i, count + dcount, &cells[i], &r, config);
+            row_note(note, sizeof note, r.note, env->warnings, b.detail);
+            fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts);
+        } else {
+            const struct db_downstream_cell *dc = &dcells[i - count];
+            struct db_downstream_result r;
+            db_downstream_run(dc, &opts, &r);
+            if (!cli->quiet) progress_downstream(i, count + dcount, dc, &r, config);
+            row_note(note, sizeof note, r.base.note, env->warnings, b.detail);
+            fill_downstream_row(&row, run_id, &prov, &b, dc, &r, note, ts, sizeof ts, wname, mname,
+                                sizeof wname);
+        }
         if (emit_row(out, sum, &row) != DB_OK) {
             fprintf(stderr, "diagbench: writing a row failed: %s\n", strerror(errno));
             return 1;
@@ -440,13 +519,19 @@ int main(int argc, char **argv) {
     }
 
     struct db_cell *cells = NULL;
-    size_t count = 0;
-    int rc = cli.matrix
-                 ? db_preset_cells(db_preset_find(cli.matrix), &cells, &count, err, sizeof err)
-                 : db_selection_cells(&cli.sel, &cells, &count);
+    struct db_downstream_cell *dcells = NULL;
+    size_t count = 0, dcount = 0;
+    const struct db_preset *preset = cli.matrix ? db_preset_find(cli.matrix) : NULL;
+    int rc = preset ? db_preset_cells(preset, &cells, &count, err, sizeof err)
+                    : db_selection_cells(&cli.sel, &cells, &count);
+    if (rc == DB_OK)
+        rc = preset ? db_preset_downstream_cells(preset, cli.lu_max_n, &dcells, &dcount, err,
+                                                 sizeof err)
+                    : db_selection_downstream_cells(&cli.sel, &dcells, &dcount);
     if (rc != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", rc == DB_E_INVALID ? err : db_strerror(rc));
         free(cells);
+        free(dcells);
         hwloc_topology_destroy(topo);
         return rc == DB_E_INVALID ? EXIT_USAGE : 1;
     }
@@ -462,6 +547,7 @@ int main(int argc, char **argv) {
     if (db_csv_open(&out, path, !cli.child, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
         free(cells);
+        free(dcells);
         hwloc_topology_destroy(topo);
         return EXIT_USAGE;
     }
@@ -475,9 +561,11 @@ int main(int argc, char **argv) {
     if ((cli.calibrate || cli.matrix) && !sweeping)
         status = run_calibration(&cli, run_id, &out, sum, topo, &env);
     if (status == 0 && !(cli.calibrate && !sweeping))
-        status = sweeping ? sweep(argc, argv, &cli, run_id, &out, sum)
-                          : run_cells(&cli, run_id, cells, count, &out, sum, topo, &env);
+        status = sweeping
+                     ? sweep(argc, argv, &cli, run_id, &out, sum)
+                     : run_cells(&cli, run_id, cells, count, dcells, dcount, &out, sum, topo, &env);
     free(cells);
+    free(dcells);
     hwloc_topology_destroy(topo);
     if (sum) db_summary_print(sum, stderr);
     db_summary_destroy(sum);

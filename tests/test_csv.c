@@ -66,7 +66,7 @@ Test(csv, header_matches_design) {
               "DESIGN.md's columns come first, in order");
     cr_assert_eq(db_csv_header[strlen(design)], ',', "later columns are appended");
     const char *appended = ",call_cost_s,note,bound_cpus,binding,omp_wait_policy,hwloc_version,"
-                           "openblas_config,cpu_governor";
+                           "openblas_config,cpu_governor,solver,residual,newton_steps,converged";
     cr_assert_str_eq(db_csv_header + strlen(design), appended, "appended columns, in order");
 }
 
@@ -160,4 +160,47 @@ Test(stats, median_spread_and_errors) {
     double a[] = {1, 2, NAN}, b[] = {1, 2.5, 3};
     cr_assert(isinf(db_max_abs_diff(a, b, 3)), "a NaN never passes a check");
     cr_assert_eq(db_max_abs_diff(a, b, 2), 0.5);
+}
+
+/* Appended downstream columns: empty on diagonal rows (solver NULL) and, except the solver, on
+ * non-ok rows; filled on ok solve/newton rows. */
+Test(csv, downstream_columns) {
+    char hdr[1024];
+    char *h[64];
+    int nh = th_csv_split(db_csv_header, hdr, h, 64);
+    cr_assert_str_eq(h[nh - 5], "cpu_governor", "downstream columns come after the thread ones");
+    cr_assert_str_eq(h[nh - 4], "solver");
+    cr_assert_str_eq(h[nh - 3], "residual");
+    cr_assert_str_eq(h[nh - 2], "newton_steps");
+    cr_assert_str_eq(h[nh - 1], "converged");
+
+    struct db_row plain = sample("ok");
+    struct db_row newton = sample("ok");
+    newton.workload = "newton:split";
+    newton.strategy = "probe+diagonal";
+    newton.solver = "diagonal";
+    newton.residual = 2.5e-16;
+    newton.newton_steps = 7;
+    newton.converged = 1;
+    struct db_row solve_skipped = sample("skipped_budget");
+    solve_skipped.workload = "solve:sin";
+    solve_skipped.strategy = "materialise+lu";
+    solve_skipped.solver = "lu";
+    solve_skipped.residual = 1e-16; /* must not leak into a non-ok row */
+    solve_skipped.newton_steps = -1;
+    solve_skipped.converged = -1;
+    const char *want[3][4] = {
+        {"", "", "", ""}, {"diagonal", "2.5e-16", "7", "1"}, {"lu", "", "", ""}};
+    struct db_row *rows[3] = {&plain, &newton, &solve_skipped};
+    for (int k = 0; k < 3; k++) {
+        char *line = render(rows[k]);
+        line[strlen(line) - 1] = 0;
+        char buf[2048];
+        char *f[64];
+        cr_assert_eq(th_csv_split(line, buf, f, 64), nh, "%s", line);
+        for (int c = 0; c < 4; c++)
+            cr_assert_str_eq(f[nh - 4 + c], want[k][c], "row %d column %s: %s", k, h[nh - 4 + c],
+                             line);
+        free(line);
+    }
 }

@@ -30,6 +30,7 @@ struct ew_family {
     /* out = f'(x) * v in one pass (a single tangent: no derivative buffer) */
     void (*apply1)(size_t n, size_t lo, size_t m, const double *x, const double *v, double *out);
     void (*reference)(size_t n, const double *x, double *d);
+    void (*root_distance)(size_t n, const double *x, double *dist);
 };
 
 static void sin_value(size_t n, size_t lo, size_t m, const double *x, double *y) {
@@ -92,9 +93,10 @@ static void split_apply1(size_t n, size_t lo, size_t m, const double *restrict x
 }
 
 static const struct ew_family sin_family = {sin_value, sin_deriv, sin_apply1,
-                                            db_reference_sin_deriv};
+                                            db_reference_sin_deriv, db_reference_sin_root_distance};
 static const struct ew_family split_family = {split_value, split_deriv, split_apply1,
-                                              db_reference_split_deriv};
+                                              db_reference_split_deriv,
+                                              db_reference_split_root_distance};
 
 static const struct ew_family *family(const struct db_instance *in) {
     return in->wl->data;
@@ -237,10 +239,17 @@ static int ew_reference(const struct db_instance *in, const double *x, double *d
     return DB_OK;
 }
 
+/* Roots of the value function (scalar libm, in reference.c). */
+static int ew_root_distance(const struct db_instance *in, const double *x, double *dist) {
+    family(in)->root_distance(in->n, x, dist);
+    return DB_OK;
+}
+
 #define EW_OPS                                                                                     \
     {                                                                                              \
         .eval = ew_eval, .jvp = ew_jvp, .vjp = ew_jvp, .jvp_batch = ew_apply,                      \
         .vjp_batch = ew_apply, .reference_diagonal = ew_reference,                                 \
+        .root_distance = ew_root_distance,                                                         \
     }
 
 const struct db_workload db_workload_sin = {

@@ -163,3 +163,8 @@ int db_instance_reference_diagonal(const struct db_instance *in, double *diag) {
     if (!in->wl->ops.reference_diagonal) return DB_E_UNSUPPORTED;
     return in->wl->ops.reference_diagonal(in, in->x, diag);
 }
+
+int db_instance_root_distance(const struct db_instance *in, const double *x, double *dist) {
+    if (!in->wl->ops.root_distance) return DB_E_UNSUPPORTED;
+    return in->wl->ops.root_distance(in, x, dist);
+}

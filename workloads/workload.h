@@ -34,6 +34,9 @@ struct db_workload_ops {
                      size_t k, double *out, size_t ldo);
     /* Exact diagonal of J(x), computed with scalar libm, independently of the kernels above. */
     int (*reference_diagonal)(const struct db_instance *in, const double *x, double *diag);
+    /* Optional: dist[i] = distance from x[i] to the nearest root of f_i (scalar libm, exact
+     * multiples of pi), for checking root finds; +inf for a non-finite x[i]. */
+    int (*root_distance)(const struct db_instance *in, const double *x, double *dist);
 };
 
 struct db_workload {
@@ -99,6 +102,10 @@ int db_instance_vjp_batch(struct db_instance *in, const double *x, const double 
 
 /* Exact reference diagonal at the instance's point (not counted). */
 int db_instance_reference_diagonal(const struct db_instance *in, double *diag);
+
+/* Distance of each x[i] to the nearest root of f_i (sin: k*pi; cos: k*pi + pi/2), not counted.
+ * DB_E_UNSUPPORTED when the workload does not know its roots. */
+int db_instance_root_distance(const struct db_instance *in, const double *x, double *dist);
 
 /* Busy-wait for the given number of seconds (models an FFI / host round trip). */
 void db_spin(double seconds);
