@@ -309,6 +309,29 @@ static int parse_double(const char *s, double lo, double hi, double *v) {
     return DB_OK;
 }
 
+/* "L,U": two whole numbers from 0 to DB_MAX_BAND. */
+static int parse_band(const char *v, struct db_run_opts *o, char *err, size_t errlen) {
+    const char *comma = strchr(v, ',');
+    char l[32], u[32];
+    unsigned long long lv, uv;
+    if (comma && (size_t)(comma - v) < sizeof l && strlen(comma + 1) < sizeof u) {
+        memcpy(l, v, (size_t)(comma - v));
+        l[comma - v] = 0;
+        strcpy(u, comma + 1);
+        if (parse_whole(l, DB_MAX_BAND, &lv) == DB_OK &&
+            parse_whole(u, DB_MAX_BAND, &uv) == DB_OK) {
+            o->band_set = 1;
+            o->band_lower = (size_t)lv;
+            o->band_upper = (size_t)uv;
+            return DB_OK;
+        }
+    }
+    return fail(err, errlen,
+                "invalid --band '%s': expected L,U (lower and upper bandwidth), whole numbers "
+                "from 0 to %d",
+                v, DB_MAX_BAND);
+}
+
 int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t errlen) {
     memset(cli, 0, sizeof *cli);
     cli->run = (struct db_run_opts){.reps = 5, .min_time_s = 0.01, .call_cost_s = -1};
@@ -334,6 +357,18 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
             cli->quiet = 1;
         } else if (strcmp(a, "--untagged") == 0) {
             cli->run.untagged = 1;
+        } else if (is_opt(a, NULL, "--band", &v)) {
+            VALUE();
+            DB_CHECK(parse_band(v, &cli->run, err, errlen));
+        } else if (is_opt(a, NULL, "--on-mismatch", &v)) {
+            VALUE();
+            if (strcmp(v, "error") == 0)
+                cli->run.on_mismatch_fallback = 0;
+            else if (strcmp(v, "fallback") == 0)
+                cli->run.on_mismatch_fallback = 1;
+            else
+                return fail(err, errlen, "invalid --on-mismatch '%s': expected error or fallback",
+                            v);
         } else if (strncmp(a, "--benchmark_", 12) == 0) {
             if (cli->gb_argc >= DB_MAX_LIST)
                 return fail(err, errlen, "too many --benchmark_ flags");

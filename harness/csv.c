@@ -11,7 +11,8 @@
 const char db_csv_header[] =
     "run_id,timestamp,workload,operator,jac,strategy,n,threads,proc_bind,places,status,reps,"
     "iterations,time_median_s,time_mean_s,time_min_s,time_max_s,time_stddev_s,time_cv,"
-    "ns_per_element,primitive_calls,max_abs_err,host,cpu_model,compiler,git_rev,call_cost_s,note";
+    "ns_per_element,primitive_calls,max_abs_err,host,cpu_model,compiler,git_rev,call_cost_s,note,"
+    "colours,colours_lower_bound";
 
 size_t db_csv_column_count(void) {
     size_t c = 1;
@@ -77,6 +78,10 @@ int db_csv_write_row(FILE *f, const struct db_row *r) {
     fputc(',', f);
     if (r->call_cost_s >= 0) fprintf(f, "%.9g", r->call_cost_s);
     str(f, r->note);
+    fputc(',', f);
+    if (ok && r->colours >= 0) fprintf(f, "%lld", r->colours);
+    fputc(',', f);
+    if (ok && r->colours_lower_bound >= 0) fprintf(f, "%lld", r->colours_lower_bound);
     fputc('\n', f);
     return ferror(f) ? DB_E_IO : DB_OK;
 }

@@ -22,6 +22,9 @@ struct db_row {
     const char *host, *cpu_model, *compiler, *git_rev;
     double call_cost_s; /* appended: per-call cost of the workload; < 0 = not applicable */
     const char *note;   /* appended: why a row is not ok (or a remark), may be empty */
+    long long colours;  /* appended: probe vectors applied in one extraction; < 0 = empty */
+    long long colours_lower_bound; /* appended: most non-zeros in a row of J (column for
+                                      jac=bwd); < 0 = empty */
 };
 
 /* The header line (without newline). */

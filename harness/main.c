@@ -47,6 +47,11 @@ static const char usage[] =
     "                         MemAvailable, the cgroup limit and the NUMA node memory)\n"
     "      --untagged         create operators without structural tags (probe then falls back\n"
     "                         to materialise)\n"
+    "      --band L,U         lower and upper bandwidth of the banded workload, 0..256 each\n"
+    "                         (default 2,3)\n"
+    "      --on-mismatch WHAT what probe-checked does when its check finds the diagonal tag\n"
+    "                         wrong: error (default; the row is status=error, tag mismatch)\n"
+    "                         or fallback (warn on stderr and materialise)\n"
     "      --benchmark_*      passed to Google Benchmark\n"
     "\n"
     "Output:\n"
@@ -95,8 +100,8 @@ static void progress(size_t i, size_t count, const struct db_cell *c,
     if (strcmp(r->status, "ok") == 0) {
         char t[32];
         format_time(r->t.median, t, sizeof t);
-        fprintf(stderr, "%s (cv %.1f%%) calls=%llu err=%.1e\n", t, 100 * r->t.cv,
-                r->primitive_calls, r->max_abs_err);
+        fprintf(stderr, "%s (cv %.1f%%) calls=%llu colours=%lld err=%.1e\n", t, 100 * r->t.cv,
+                r->primitive_calls, r->colours, r->max_abs_err);
     } else {
         fprintf(stderr, "%s: %s\n", r->status, r->note);
     }
@@ -135,6 +140,8 @@ static void fill_row(struct db_row *row, const char *run_id, const struct db_pro
         .git_rev = p->git_rev,
         .call_cost_s = r->call_cost_s,
         .note = r->note,
+        .colours = r->colours,
+        .colours_lower_bound = r->colours_lower_bound,
     };
 }
 
@@ -147,6 +154,7 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
     db_memory_limits_read(&lim, cli->run.mem_budget);
     struct db_run_opts opts = cli->run;
     opts.mem_budget = lim.budget;
+    opts.warn = !cli->quiet;
     for (size_t i = 0; i < count; i++) {
         struct db_cell_result r;
         db_cell_run(&cells[i], &opts, &r);

@@ -39,6 +39,8 @@ static struct db_row sample(const char *status) {
         .git_rev = "abc",
         .call_cost_s = -1,
         .note = "",
+        .colours = 1,
+        .colours_lower_bound = 1,
     };
 }
 
@@ -59,6 +61,21 @@ Test(csv, header_matches_design) {
     cr_assert(strncmp(db_csv_header, design, strlen(design)) == 0,
               "DESIGN.md's columns come first, in order");
     cr_assert_eq(db_csv_header[strlen(design)], ',', "later columns are appended");
+    const char *tail = ",call_cost_s,note,colours,colours_lower_bound";
+    size_t h = strlen(db_csv_header), t = strlen(tail);
+    cr_assert(h > t && strcmp(db_csv_header + h - t, tail) == 0, "appended after note: %s",
+              db_csv_header);
+}
+
+/* Index of a column in the header. */
+static int column(const char *name) {
+    char buf[1024];
+    char *f[64];
+    int n = th_csv_split(db_csv_header, buf, f, 64);
+    for (int i = 0; i < n; i++)
+        if (strcmp(f[i], name) == 0) return i;
+    cr_assert_fail("no column %s", name);
+    return -1;
 }
 
 Test(csv, ok_row_round_trips) {
@@ -77,6 +94,16 @@ Test(csv, ok_row_round_trips) {
     cr_assert_eq(atof(f[13]), 1.5e-6);
     cr_assert_str_eq(f[20], "1");
     cr_assert_str_eq(f[23], "AMD EPYC, \"x\"", "quoted field with comma and quotes survives");
+    cr_assert_str_eq(f[column("colours")], "1");
+    cr_assert_str_eq(f[column("colours_lower_bound")], "1");
+    free(line);
+    r.colours = 6;
+    r.colours_lower_bound = -1; /* unknown: empty */
+    line = render(&r);
+    line[strlen(line) - 1] = 0;
+    cr_assert_eq(th_csv_split(line, buf, f, 64), (int)db_csv_column_count());
+    cr_assert_str_eq(f[column("colours")], "6");
+    cr_assert_str_eq(f[column("colours_lower_bound")], "");
     free(line);
 }
 
@@ -90,6 +117,8 @@ Test(csv, non_ok_rows_have_empty_numbers) {
     cr_assert_eq(th_csv_split(line, buf, f, 64), (int)db_csv_column_count());
     for (int i = 11; i <= 21; i++)
         cr_assert_str_eq(f[i], "", "column %d", i);
+    cr_assert_str_eq(f[column("colours")], "", "numeric appended columns are empty too");
+    cr_assert_str_eq(f[column("colours_lower_bound")], "");
     cr_assert_str_eq(f[10], "unsupported");
     free(line);
 }

@@ -40,6 +40,11 @@ size_t db_sparse_find(const struct db_sparse *A, size_t i, size_t j);
 /* DB_OK when the structure is well formed (monotone row_ptr, columns < n, ascending per row). */
 int db_sparse_check(const struct db_sparse *A);
 
+/* True Jacobian pattern of the named workload at size n with its default parameters (for C++
+ * callers, which cannot include workload.h). DB_E_INVALID for an unknown name, DB_E_UNSUPPORTED
+ * when n does not fit the workload. */
+int db_workload_pattern_by_name(const char *name, size_t n, struct db_sparse *P);
+
 #ifdef __cplusplus
 }
 #endif
