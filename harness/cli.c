@@ -207,6 +207,16 @@ static const struct db_preset_block quick_blocks[] = {
     {"sin,split", "jacobian", "fwd,bwd", "materialise,probe", "100000,1000000"},
     {"sin,split,seqsin,nobatch", "function,matrix,diagonal", "fwd", "materialise,probe",
      "100,1000,4000"},
+    /* checked tags and structured probes (stencil sizes are perfect squares) */
+    {"liar,tridiag,banded,stencil,randsparse", "jacobian", "fwd,bwd",
+     "materialise,probe,probe-checked,probe-tridiag,probe-banded,probe-coloured", "100,2500"},
+    {"sin,split", "jacobian", "fwd,bwd", "probe-checked", "10000,1000000"},
+    {"seqsin,nobatch,liar", "jacobian", "fwd,bwd", "probe-checked", "1000"},
+    {"liar,tridiag", "jacobian", "fwd,bwd", "probe-tridiag", "10000,1000000"},
+    {"banded", "jacobian", "fwd,bwd", "probe-banded,probe-coloured", "10000,1000000"},
+    {"stencil", "jacobian", "fwd,bwd", "probe-coloured", "10000,1000000"},
+    {"randsparse", "jacobian", "fwd,bwd", "probe-coloured", "10000,250000"},
+    {"tridiag,stencil", "function,matrix", "fwd", "probe-tridiag,probe-coloured", "100,2500"},
 };
 
 static const struct db_preset_block pr_blocks[] = {
@@ -219,15 +229,27 @@ static const struct db_preset_block full_blocks[] = {
     {"sin,split,seqsin,nobatch", "jacobian,function,matrix,diagonal", "fwd,bwd",
      "materialise,probe", "10,32,100,316,1000,3162,10000,31623"},
     {"sin,split", "jacobian", "fwd,bwd", "probe", "100000,1000000,10000000"},
+    {"sin,split,seqsin,nobatch,liar,tridiag,banded,stencil,randsparse",
+     "jacobian,function,matrix,diagonal", "fwd,bwd",
+     "probe-checked,probe-tridiag,probe-banded,probe-coloured", "100,1024,10000"},
+    {"liar,tridiag,banded,stencil,randsparse", "jacobian", "fwd,bwd", "materialise,probe",
+     "100,1024,10000"},
+    {"sin,split", "jacobian", "fwd,bwd", "probe-checked", "100000,1000000,10000000"},
+    {"tridiag", "jacobian", "fwd,bwd", "probe-tridiag", "100000,1000000,10000000"},
+    {"banded", "jacobian", "fwd,bwd", "probe-banded,probe-coloured", "100000,1000000,10000000"},
+    {"stencil", "jacobian", "fwd,bwd", "probe-coloured", "99856,1000000,9998244"},
+    {"randsparse", "jacobian", "fwd,bwd", "probe-coloured", "100000,1000000"},
 };
 
 #define BLOCKS(b) b, sizeof b / sizeof b[0]
 const struct db_preset db_presets[] = {
-    {"quick", "all workloads x strategies x fwd/bwd, n = 10..10^6 (< 3 min on 2 cores)",
+    {"quick",
+     "all workloads x strategies x fwd/bwd, n = 10..10^6, structured probes to 10^6 (< 3 min on "
+     "2 cores)",
      BLOCKS(quick_blocks)},
     {"pr", "the seed's sweep: split n = 10..40000, seqsin n = 20..5000, fwd and bwd",
      BLOCKS(pr_blocks)},
-    {"full", "every workload x operator x strategy, n = 10..31623, probe to 10^7",
+    {"full", "every workload x operator x strategy, n = 10..31623, probes to 10^7",
      BLOCKS(full_blocks)},
 };
 const size_t db_preset_count = sizeof db_presets / sizeof db_presets[0];
