@@ -30,11 +30,12 @@ TEST_O = $(TEST_C:%.c=$(BUILD)/%.o)
 
 DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-dev \
        liblapacke-dev libcriterion-dev python3-matplotlib python3-pandas python3-numpy \
-       python3-pytest clang-format
+       python3-pytest clang-format libcolpack-dev
 
 RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 
-.PHONY: FORCE all deps test test-c test-py bench bench-pr plot sanitize clean format format-check
+.PHONY: FORCE all deps test test-c test-py bench bench-pr plot sanitize clean format \
+        format-check compare-colpack
 
 all: $(BUILD)/diagbench
 
@@ -63,6 +64,17 @@ $(BUILD)/diagbench: $(BUILD)/harness/main.o $(BUILD)/libdiagbench.a
 
 $(BUILD)/tests/unit: $(TEST_O) $(BUILD)/libdiagbench.a
 	$(CXX) $(LDFLAGS) $^ -lcriterion $(LDLIBS) -o $@
+
+# Colouring comparison with ColPack (libcolpack-dev, C++; Debian ships only the static library).
+COLPACK_LIB ?= /usr/lib/x86_64-linux-gnu/libColPack.a
+
+$(BUILD)/tests/colpack_compare: tests/colpack_compare.cc $(BUILD)/libdiagbench.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) -std=c++17 $(OPT) -fopenmp -Wall -Wextra -g $< $(BUILD)/libdiagbench.a \
+	    $(COLPACK_LIB) $(LDLIBS) -o $@
+
+compare-colpack: $(BUILD)/tests/colpack_compare
+	$(BUILD)/tests/colpack_compare
 
 # Installs the Debian packages that are missing (idempotent; quick when all are present).
 deps:

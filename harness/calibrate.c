@@ -115,6 +115,7 @@ static void init(struct db_calibration *c, const char *kernel, size_t n, double 
     c->n = n;
     c->bytes = bytes;
     c->r.call_cost_s = -1;
+    c->r.colours = c->r.colours_lower_bound = -1;
 }
 
 static void time_loop(const struct db_run_opts *o, struct db_calibration *c, size_t n,

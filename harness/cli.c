@@ -353,6 +353,16 @@ static const struct db_preset_block quick_blocks[] = {
     {DS_ALL_SOLVE, "jacobian", "fwd,bwd", DS_METHODS, "10,100,1000,2000", 2000},
     {DS_ALL_NEWTON, "jacobian", "fwd,bwd", DS_METHODS, "10,100,1000,2000", 1000},
     {"solve:sin,newton:sin", "jacobian", "fwd", DS_METHODS, "100000,1000000", 2000},
+    /* checked tags and structured probes (stencil sizes are perfect squares) */
+    {"liar,tridiag,banded,stencil,randsparse", "jacobian", "fwd,bwd",
+     "materialise,probe,probe-checked,probe-tridiag,probe-banded,probe-coloured", "100,2500", 0},
+    {"sin,split", "jacobian", "fwd,bwd", "probe-checked", "10000,1000000", 0},
+    {"seqsin,nobatch,liar", "jacobian", "fwd,bwd", "probe-checked", "1000", 0},
+    {"liar,tridiag", "jacobian", "fwd,bwd", "probe-tridiag", "10000,1000000", 0},
+    {"banded", "jacobian", "fwd,bwd", "probe-banded,probe-coloured", "10000,1000000", 0},
+    {"stencil", "jacobian", "fwd,bwd", "probe-coloured", "10000,1000000", 0},
+    {"randsparse", "jacobian", "fwd,bwd", "probe-coloured", "10000,250000", 0},
+    {"tridiag,stencil", "function,matrix", "fwd", "probe-tridiag,probe-coloured", "100,2500", 0},
 };
 
 static const struct db_preset_block pr_blocks[] = {
@@ -375,20 +385,30 @@ static const struct db_preset_block full_blocks[] = {
      "10,32,100,316,1000,3162,10000", 3162},
     {"solve:sin,solve:split,newton:sin,newton:split", "jacobian", "fwd,bwd", "probe+diagonal",
      "100000,1000000,10000000", 0},
+    {"sin,split,seqsin,nobatch,liar,tridiag,banded,stencil,randsparse",
+     "jacobian,function,matrix,diagonal", "fwd,bwd",
+     "probe-checked,probe-tridiag,probe-banded,probe-coloured", "100,1024,10000", 0},
+    {"liar,tridiag,banded,stencil,randsparse", "jacobian", "fwd,bwd", "materialise,probe",
+     "100,1024,10000", 0},
+    {"sin,split", "jacobian", "fwd,bwd", "probe-checked", "100000,1000000,10000000", 0},
+    {"tridiag", "jacobian", "fwd,bwd", "probe-tridiag", "100000,1000000,10000000", 0},
+    {"banded", "jacobian", "fwd,bwd", "probe-banded,probe-coloured", "100000,1000000,10000000", 0},
+    {"stencil", "jacobian", "fwd,bwd", "probe-coloured", "99856,1000000,9998244", 0},
+    {"randsparse", "jacobian", "fwd,bwd", "probe-coloured", "100000,1000000", 0},
 };
 
 #define BLOCKS(b) b, sizeof b / sizeof b[0]
 const struct db_preset db_presets[] = {
     {"quick",
-     "calibration, then all workloads x strategies x fwd/bwd, n = 10..10^6; solve/newton of "
-     "every workload, n = 10..2000 (LU capped) (< 3 min on 2 cores)",
+     "calibration, then all workloads x strategies x fwd/bwd, n = 10..10^6; structured probes "
+     "to 10^6; solve/newton of every workload, n = 10..2000 (LU capped) (< 3 min on 2 cores)",
      BLOCKS(quick_blocks)},
     {"pr",
      "the seed's sweep: split n = 10..40000, seqsin n = 20..5000, fwd and bwd; solve/newton "
      "of split and seqsin",
      BLOCKS(pr_blocks)},
     {"full",
-     "every workload x operator x strategy, n = 10..31623, probe to 10^7; solve/newton of "
+     "every workload x operator x strategy, n = 10..31623, probes to 10^7; solve/newton of "
      "all workloads",
      BLOCKS(full_blocks)},
 };
@@ -521,6 +541,29 @@ static int parse_double(const char *s, double lo, double hi, double *v) {
     return DB_OK;
 }
 
+/* "L,U": two whole numbers from 0 to DB_MAX_BAND. */
+static int parse_band(const char *v, struct db_run_opts *o, char *err, size_t errlen) {
+    const char *comma = strchr(v, ',');
+    char l[32], u[32];
+    unsigned long long lv, uv;
+    if (comma && (size_t)(comma - v) < sizeof l && strlen(comma + 1) < sizeof u) {
+        memcpy(l, v, (size_t)(comma - v));
+        l[comma - v] = 0;
+        strcpy(u, comma + 1);
+        if (parse_whole(l, DB_MAX_BAND, &lv) == DB_OK &&
+            parse_whole(u, DB_MAX_BAND, &uv) == DB_OK) {
+            o->band_set = 1;
+            o->band_lower = (size_t)lv;
+            o->band_upper = (size_t)uv;
+            return DB_OK;
+        }
+    }
+    return fail(err, errlen,
+                "invalid --band '%s': expected L,U (lower and upper bandwidth), whole numbers "
+                "from 0 to %d",
+                v, DB_MAX_BAND);
+}
+
 int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t errlen) {
     memset(cli, 0, sizeof *cli);
     cli->run = (struct db_run_opts){.reps = 5, .min_time_s = 0.01, .call_cost_s = -1};
@@ -550,6 +593,18 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
             cli->quiet = 1;
         } else if (strcmp(a, "--untagged") == 0) {
             cli->run.untagged = 1;
+        } else if (is_opt(a, NULL, "--band", &v)) {
+            VALUE();
+            DB_CHECK(parse_band(v, &cli->run, err, errlen));
+        } else if (is_opt(a, NULL, "--on-mismatch", &v)) {
+            VALUE();
+            if (strcmp(v, "error") == 0)
+                cli->run.on_mismatch_fallback = 0;
+            else if (strcmp(v, "fallback") == 0)
+                cli->run.on_mismatch_fallback = 1;
+            else
+                return fail(err, errlen, "invalid --on-mismatch '%s': expected error or fallback",
+                            v);
         } else if (strncmp(a, "--benchmark_", 12) == 0) {
             if (cli->gb_argc >= DB_MAX_LIST)
                 return fail(err, errlen, "too many --benchmark_ flags");

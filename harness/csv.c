@@ -13,7 +13,7 @@ const char db_csv_header[] =
     "iterations,time_median_s,time_mean_s,time_min_s,time_max_s,time_stddev_s,time_cv,"
     "ns_per_element,primitive_calls,max_abs_err,host,cpu_model,compiler,git_rev,call_cost_s,note,"
     "bound_cpus,binding,omp_wait_policy,hwloc_version,openblas_config,cpu_governor,"
-    "solver,residual,newton_steps,converged";
+    "solver,residual,newton_steps,converged,colours,colours_lower_bound";
 
 size_t db_csv_column_count(void) {
     size_t c = 1;
@@ -93,6 +93,10 @@ int db_csv_write_row(FILE *f, const struct db_row *r) {
     if (downstream && r->newton_steps >= 0) fprintf(f, "%d", r->newton_steps);
     fputc(',', f);
     if (downstream && r->converged >= 0) fprintf(f, "%d", r->converged);
+    fputc(',', f);
+    if (ok && r->colours >= 0) fprintf(f, "%lld", r->colours);
+    fputc(',', f);
+    if (ok && r->colours_lower_bound >= 0) fprintf(f, "%lld", r->colours_lower_bound);
     fputc('\n', f);
     return ferror(f) ? DB_E_IO : DB_OK;
 }

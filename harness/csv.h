@@ -36,6 +36,9 @@ struct db_row {
     double residual;    /* ||J x - b||_inf / (||J||_inf ||x||_inf) against the exact J */
     int newton_steps;   /* newton rows: steps taken */
     int converged;      /* newton rows: 1 or 0 */
+    long long colours;  /* appended: probe vectors applied in one extraction; < 0 = empty */
+    long long colours_lower_bound; /* appended: most non-zeros in a row of J (column for
+                                      jac=bwd); < 0 = empty */
 };
 
 /* The header line (without newline). */

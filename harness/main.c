@@ -64,6 +64,11 @@ static const char usage[] =
     "                         to materialise; the diagonal solver becomes unsupported)\n"
     "      --lu-max-n N       write materialise+lu cells with n > N as skipped_budget (LU is\n"
     "                         O(n^3)); default: no cap, or the preset's own caps\n"
+    "      --band L,U         lower and upper bandwidth of the banded workload, 0..256 each\n"
+    "                         (default 2,3)\n"
+    "      --on-mismatch WHAT what probe-checked does when its check finds the diagonal tag\n"
+    "                         wrong: error (default; the row is status=error, tag mismatch)\n"
+    "                         or fallback (warn on stderr and materialise)\n"
     "      --benchmark_*      passed to Google Benchmark\n"
     "\n"
     "Output:\n"
@@ -139,8 +144,8 @@ static void progress(size_t i, size_t count, const struct db_cell *c,
     if (strcmp(r->status, "ok") == 0) {
         char t[32];
         format_time(r->t.median, t, sizeof t);
-        fprintf(stderr, "%s (cv %.1f%%) calls=%llu err=%.1e\n", t, 100 * r->t.cv,
-                r->primitive_calls, r->max_abs_err);
+        fprintf(stderr, "%s (cv %.1f%%) calls=%llu colours=%lld err=%.1e\n", t, 100 * r->t.cv,
+                r->primitive_calls, r->colours, r->max_abs_err);
     } else {
         fprintf(stderr, "%s: %s\n", r->status, r->note);
     }
@@ -181,6 +186,8 @@ static void fill_common(struct db_row *row, const char *run_id, const struct db_
         .hwloc_version = p->hwloc_version,
         .openblas_config = p->openblas_config,
         .cpu_governor = p->cpu_governor,
+        .colours = r->colours,
+        .colours_lower_bound = r->colours_lower_bound,
     };
 }
 
@@ -311,6 +318,7 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
     db_memory_limits_read(&lim, cli->run.mem_budget);
     struct db_run_opts opts = cli->run;
     opts.mem_budget = lim.budget;
+    opts.warn = !cli->quiet;
     char config[384];
     snprintf(config, sizeof config, "t=%d bind=%s places=%s", prov.threads, prov.proc_bind,
              prov.places);
