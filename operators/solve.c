@@ -164,8 +164,10 @@ static int bands_from_sparse(const struct db_sparse *A, double *dl, double *d, d
     int bad = 0;
 #pragma omp parallel for schedule(static) reduction(| : bad) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) {
+        /* Row i owns dl[i-1], d[i] and du[i]: it zeroes them and alone writes them. */
         d[i] = 0.0;
-        if (i + 1 < n) dl[i] = du[i] = 0.0;
+        if (i > 0) dl[i - 1] = 0.0;
+        if (i + 1 < n) du[i] = 0.0;
         for (size_t e = A->row_ptr[i]; e < A->row_ptr[i + 1]; e++) {
             size_t j = A->col_idx[e];
             if (j == i)

@@ -158,6 +158,36 @@ Test(tridiag_solve, known_solutions_function_and_matrix) {
     }
 }
 
+/* Above the parallel threshold (2^15 rows) the bands are filled by several threads: the probe
+ * path must still give x_true (materialise would need n^2 doubles here). */
+Test(tridiag_solve, large_n_probe_path) {
+    size_t n = 100003;
+    enum db_jac jacs[] = {DB_JAC_FWD, DB_JAC_BWD};
+    for (int j = 0; j < 2; j++) {
+        struct db_instance *in;
+        struct db_operator *op;
+        cr_assert_eq(db_instance_create(db_workload_find("tridiag"), n, 0, &in), DB_OK);
+        tame_point(in);
+        cr_assert_eq(db_operator_create("jacobian", jacs[j], in, DB_TAG_TRIDIAGONAL, &op), DB_OK);
+        struct db_sparse A = {0};
+        exact_entries(in, &A);
+        double *xt = dvec(n), *b = dvec(n), *x = dvec(n);
+        for (size_t i = 0; i < n; i++)
+            xt[i] = (i % 3 ? 1.0 : -1.0) * (0.5 + (double)(i % 5));
+        db_sparse_mv(&A, xt, b);
+        struct solved s = solve_once(op, &A, DB_SOLVER_TRIDIAGONAL, "probe-tridiag", b, x);
+        cr_assert_eq(s.rc, DB_OK);
+        cr_assert_eq(s.calls, 3);
+        cr_assert(s.residual <= db_solve_residual_tol(n), "residual %g", s.residual);
+        cr_assert(db_max_abs_diff(x, xt, n) <= 1e-12 * 4.5, "%s: max_abs_err %g",
+                  db_jac_name(jacs[j]), db_max_abs_diff(x, xt, n));
+        db_sparse_free(&A);
+        free(xt), free(b), free(x);
+        db_operator_destroy(op);
+        db_instance_destroy(in);
+    }
+}
+
 /* A truly diagonal workload tagged diagonal is tridiagonal too: the tridiagonal solver takes it
  * (the stored diagonal kind included, with no products at all). */
 Test(tridiag_solve, diagonal_workloads_are_tridiagonal) {
