@@ -198,6 +198,24 @@ static int strategy_item(const char *item, void *vctx, size_t i, char *err, size
         s->methods[s->nmethods++] = m;
         return DB_OK;
     }
+    /* A known solver with a strategy it cannot use: name the pairs that solver takes. */
+    const char *plus = strrchr(item, '+');
+    enum db_solver solver;
+    if (plus && db_solver_find(plus + 1, &solver) == DB_OK) {
+        struct db_solve_method all[DB_MAX_LIST];
+        size_t nm = db_solve_methods_all(all, DB_MAX_LIST);
+        char pairs[512] = "";
+        for (size_t k = 0; k < nm && k < DB_MAX_LIST; k++) {
+            if (all[k].solver != solver) continue;
+            char name[64];
+            size_t used = strlen(pairs);
+            snprintf(pairs + used, sizeof pairs - used, "%s%s", used ? ", " : "",
+                     db_solve_method_name(&all[k], name, sizeof name));
+        }
+        return fail(err, errlen,
+                    "invalid solve method '%s' in -s: the %s solver takes only %s (see --list)",
+                    item, db_solver_name(solver), pairs);
+    }
     char allowed[1024];
     strategy_names(allowed, sizeof allowed);
     return fail(err, errlen, "unknown strategy '%s' in -s: expected one of %s", item, allowed);
@@ -342,6 +360,7 @@ static int selection_check(const struct db_selection *s, char *err, size_t errle
 #define DS_ALL_SOLVE  "solve:sin,solve:split,solve:seqsin,solve:nobatch"
 #define DS_ALL_NEWTON "newton:sin,newton:split,newton:seqsin,newton:nobatch"
 #define DS_METHODS    "probe+diagonal,materialise+diagonal,materialise+lu"
+#define DS_TRIDIAG    "probe-tridiag+tridiagonal,materialise+tridiagonal,materialise+lu,probe+diagonal"
 
 static const struct db_preset_block quick_blocks[] = {
     {"sin,split,nobatch", "jacobian", "fwd,bwd", "materialise,probe",
@@ -365,6 +384,10 @@ static const struct db_preset_block quick_blocks[] = {
     {"stencil", "jacobian", "fwd,bwd", "probe-coloured", "10000,1000000", 0},
     {"randsparse", "jacobian", "fwd,bwd", "probe-coloured", "10000,250000", 0},
     {"tridiag,stencil", "function,matrix", "fwd", "probe-tridiag,probe-coloured", "100,2500", 0},
+    /* downstream tridiagonal solve (dgtsv), and liar: tagged diagonal, truly tridiagonal */
+    {"solve:tridiag", "jacobian", "fwd,bwd", DS_TRIDIAG, "100,1000,2000", 2000},
+    {"solve:tridiag", "jacobian", "fwd", "probe-tridiag+tridiagonal", "100000,1000000", 0},
+    {"solve:liar", "jacobian", "fwd", "probe+diagonal,probe-tridiag+tridiagonal", "100,1000", 0},
 };
 
 static const struct db_preset_block pr_blocks[] = {
@@ -397,13 +420,17 @@ static const struct db_preset_block full_blocks[] = {
     {"banded", "jacobian", "fwd,bwd", "probe-banded,probe-coloured", "100000,1000000,10000000", 0},
     {"stencil", "jacobian", "fwd,bwd", "probe-coloured", "99856,1000000,9998244", 0},
     {"randsparse", "jacobian", "fwd,bwd", "probe-coloured", "100000,1000000", 0},
+    {"solve:tridiag,solve:liar", "jacobian,function,matrix", "fwd,bwd",
+     DS_TRIDIAG ",materialise+diagonal,probe-checked+diagonal", "10,100,1000,3162,10000", 3162},
+    {"solve:tridiag", "jacobian", "fwd,bwd", "probe-tridiag+tridiagonal", "100000,1000000", 0},
 };
 
 #define BLOCKS(b) b, sizeof b / sizeof b[0]
 const struct db_preset db_presets[] = {
     {"quick",
      "calibration, then all workloads x strategies x fwd/bwd, n = 10..10^6; structured probes "
-     "to 10^6; solve/newton of every workload, n = 10..2000 (LU capped) (< 3 min on 2 cores)",
+     "to 10^6; solve/newton of every workload, n = 10..2000 (LU capped); tridiagonal solves "
+     "(dgtsv) to 10^6 (< 3 min on 2 cores)",
      BLOCKS(quick_blocks)},
     {"pr",
      "the seed's sweep: split n = 10..40000, seqsin n = 20..5000, fwd and bwd; solve/newton "
@@ -411,7 +438,7 @@ const struct db_preset db_presets[] = {
      BLOCKS(pr_blocks)},
     {"full",
      "every workload x operator x strategy, n = 10..31623, probes to 10^7; solve/newton of "
-     "all workloads",
+     "all workloads; tridiagonal solves of tridiag and liar",
      BLOCKS(full_blocks)},
 };
 const size_t db_preset_count = sizeof db_presets / sizeof db_presets[0];

@@ -54,6 +54,12 @@ int db_solve_method_parse(const char *item, struct db_solve_method *m) {
         if (strcmp(left, "materialise") != 0) return DB_E_INVALID;
         *m = (struct db_solve_method){.diag = NULL, .solver = solver};
         return DB_OK;
+    case DB_SOLVER_TRIDIAGONAL: {
+        const struct db_strategy *st = db_strategy_find(left);
+        if (!db_tridiagonal_strategy_ok(st)) return DB_E_INVALID;
+        *m = (struct db_solve_method){.diag = st, .solver = solver};
+        return DB_OK;
+    }
     }
     return DB_E_INVALID;
 }
@@ -73,7 +79,12 @@ size_t db_solve_methods_all(struct db_solve_method *out, size_t max) {
     for (size_t i = 0; i < db_strategy_count; i++, k++)
         if (k < max) out[k] = (struct db_solve_method){db_strategies[i], DB_SOLVER_DIAGONAL};
     if (k < max) out[k] = (struct db_solve_method){NULL, DB_SOLVER_LU};
-    return k + 1;
+    k++;
+    const char *tri[] = {"probe-tridiag", "materialise"};
+    for (size_t i = 0; i < 2; i++, k++)
+        if (k < max)
+            out[k] = (struct db_solve_method){db_strategy_find(tri[i]), DB_SOLVER_TRIDIAGONAL};
+    return k;
 }
 
 static void set_status(struct db_cell_result *r, const char *status, const char *fmt, ...)
@@ -107,6 +118,12 @@ static void set_failure(struct db_downstream_result *r, const struct db_downstre
                  !(db_operator_tags(op) & DB_TAG_DIAGONAL))
             set_status(&r->base, "unsupported",
                        "%s: the diagonal solver needs an operator tagged diagonal", m);
+        else if (c->method.solver == DB_SOLVER_TRIDIAGONAL && !op->ops->diagonal &&
+                 !(db_operator_tags(op) & DB_TAG_TRIDIAGONAL))
+            set_status(&r->base, "unsupported",
+                       "%s: the tridiagonal solver needs an operator tagged tridiagonal (or "
+                       "diagonal)",
+                       m);
         else if (batched && c->wl->batch == DB_BATCH_NONE)
             set_status(&r->base, "unsupported", "%s: the primitive has no batching rule", m);
         else
@@ -179,25 +196,58 @@ static int time_it(const struct db_downstream_cell *c, const struct db_run_opts 
     return DB_OK;
 }
 
+/* The known system: J's exact entries (CSR over the true pattern) for a workload that is not
+ * diagonal; for a diagonal one only its reference diagonal (no CSR: n up to 10^7). */
+struct known_system {
+    double *ref;        /* diagonal workloads: diag(J) */
+    struct db_sparse A; /* other workloads: J's exact entries */
+};
+
+static int exact_jacobian(const struct db_instance *in, struct known_system *k) {
+    if (in->wl->structure == DB_STRUCT_DIAGONAL) {
+        k->ref = malloc(in->n * sizeof *k->ref);
+        if (!k->ref) return DB_E_NOMEM;
+        return db_instance_reference_diagonal(in, k->ref);
+    }
+    struct db_sparse P = {0};
+    DB_CHECK(db_instance_pattern(in, &P));
+    int rc = db_sparse_copy_pattern(&P, 1, &k->A);
+    db_sparse_free(&P);
+    if (rc == DB_OK) rc = db_instance_reference_entries(in, &k->A);
+    return rc;
+}
+
+static void known_rhs(const struct known_system *k, size_t n, const double *xt, double *b) {
+    if (k->ref)
+        for (size_t i = 0; i < n; i++)
+            b[i] = k->ref[i] * xt[i];
+    else
+        db_sparse_mv(&k->A, xt, b);
+}
+
+static double known_residual(const struct known_system *k, size_t n, const double *x,
+                             const double *b) {
+    return k->ref ? db_diagonal_residual(n, k->ref, x, b) : db_sparse_residual(&k->A, x, b);
+}
+
 static void run_solve(const struct db_downstream_cell *c, const struct db_run_opts *o,
                       struct db_operator *op, struct db_downstream_result *r) {
     size_t n = c->n;
     struct db_solve_ctx ctx = {0};
     struct db_bench_result br = {0};
-    double *ref = malloc(n * sizeof *ref), *xt = malloc(n * sizeof *xt), *b = malloc(n * sizeof *b),
-           *x = malloc(n * sizeof *x);
-    if (!ref || !xt || !b || !x) {
+    struct known_system ks = {0};
+    double *xt = malloc(n * sizeof *xt), *b = malloc(n * sizeof *b), *x = malloc(n * sizeof *x);
+    if (!xt || !b || !x) {
         set_status(&r->base, "error", "out of memory for the vectors");
         goto done;
     }
-    int rc = db_instance_reference_diagonal(op->in, ref);
+    int rc = exact_jacobian(op->in, &ks);
     if (rc != DB_OK) {
-        set_status(&r->base, "error", "reference diagonal: %s", db_strerror(rc));
+        set_status(&r->base, "error", "reference Jacobian: %s", db_strerror(rc));
         goto done;
     }
     known_solution(n, xt);
-    for (size_t i = 0; i < n; i++)
-        b[i] = ref[i] * xt[i];
+    known_rhs(&ks, n, xt, b);
 
     /* Correctness run (untimed): allocates and first-touches the workspace too. */
     struct db_solve_info si;
@@ -208,15 +258,25 @@ static void run_solve(const struct db_downstream_cell *c, const struct db_run_op
         goto done;
     }
     r->base.primitive_calls = db_instance_calls(op->in);
-    double err = db_max_abs_diff(x, xt, n), res = db_diagonal_residual(n, ref, x, b);
+    double err = db_max_abs_diff(x, xt, n), res = known_residual(&ks, n, x, b);
+    double tol = db_solve_residual_tol(n);
+    if (!(res <= tol)) { /* wrong before any timing: say how wrong, and why when we know */
+        const struct db_workload *w = c->wl;
+        int false_tag = w->claim == DB_CLAIM_DIAGONAL && w->structure != DB_STRUCT_DIAGONAL &&
+                        c->method.solver == DB_SOLVER_DIAGONAL && !o->untagged;
+        set_status(&r->base, "error",
+                   "wrong answer: relative residual %.3g > %.3g, max_abs_err %.3g%s%s", res, tol,
+                   err, false_tag ? "; the operator is tagged diagonal but J is truly " : "",
+                   false_tag ? db_structure_name(w->structure) : "");
+        goto done;
+    }
 
     struct timed_solve t = {op, b, x, &c->method, &ctx};
     if (time_it(c, o, solve_body, &t, r, &br) != DB_OK) goto done;
     /* The last timed solve must be as right as the first. */
-    double err2 = db_max_abs_diff(x, xt, n), res2 = db_diagonal_residual(n, ref, x, b);
+    double err2 = db_max_abs_diff(x, xt, n), res2 = known_residual(&ks, n, x, b);
     r->base.max_abs_err = err2 > err ? err2 : err;
     r->residual = res2 > res ? res2 : res;
-    double tol = db_solve_residual_tol(n);
     if (!(r->residual <= tol)) {
         set_status(&r->base, "error", "wrong answer: relative residual %.3g > %.3g", r->residual,
                    tol);
@@ -227,7 +287,8 @@ static void run_solve(const struct db_downstream_cell *c, const struct db_run_op
 done:
     db_bench_result_free(&br);
     db_solve_ctx_free(&ctx);
-    free(ref), free(xt), free(b), free(x);
+    db_sparse_free(&ks.A);
+    free(ks.ref), free(xt), free(b), free(x);
 }
 
 static void run_newton(const struct db_downstream_cell *c, const struct db_run_opts *o,
@@ -307,6 +368,14 @@ static unsigned long long vector_bytes(size_t n) {
     return 8ull * n * sizeof(double);
 }
 
+/* Bytes of the exact Jacobian of a workload that is not diagonal (its pattern and a copy with
+ * values, held together briefly). */
+static unsigned long long reference_bytes(const struct db_workload *wl, size_t n) {
+    if (wl->structure == DB_STRUCT_DIAGONAL) return 0;
+    size_t row = wl->row_nnz_max ? wl->row_nnz_max : wl->lower + wl->upper + 1;
+    return db_sparse_bytes(n, n * row, 0) + db_sparse_bytes(n, n * row, 1);
+}
+
 static int over_budget(struct db_downstream_result *r, unsigned long long need,
                        unsigned long long budget) {
     if (!budget || need <= budget) return 0;
@@ -348,7 +417,8 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
 
     /* Never attempted: over the memory budget (an LU needs n^2 doubles plus pivots), then over
      * the time budget (an LU is O(n^3)). */
-    unsigned long long need = vector_bytes(n) + db_operator_setup_bytes(c->op_kind, n);
+    unsigned long long need =
+        vector_bytes(n) + reference_bytes(c->wl, n) + db_operator_setup_bytes(c->op_kind, n);
     if (lu) need += (unsigned long long)n * n * sizeof(double) + n * sizeof(int);
     if (over_budget(r, need, o->mem_budget)) return DB_OK;
     if (lu && c->lu_max_n && n > c->lu_max_n) {
@@ -361,9 +431,19 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
                        "LU is O(n^3): --lu-max-n caps materialise+lu at n <= %zu", c->lu_max_n);
         return DB_OK;
     }
-    if (c->wl->structure != DB_STRUCT_DIAGONAL) {
+    if (c->task == DB_TASK_NEWTON && c->wl->structure != DB_STRUCT_DIAGONAL) {
         set_status(&r->base, "unsupported",
-                   "downstream cells check against the exact Jacobian of diagonal workloads");
+                   "newton: only diagonal workloads (their roots are known per component); "
+                   "%s is %s",
+                   c->wl->name, db_structure_name(c->wl->structure));
+        return DB_OK;
+    }
+    if (c->task == DB_TASK_SOLVE && c->wl->structure != DB_STRUCT_DIAGONAL &&
+        c->wl->structure != DB_STRUCT_TRIDIAGONAL) {
+        set_status(&r->base, "unsupported",
+                   "solve: cells check against the exact Jacobian of diagonal and tridiagonal "
+                   "workloads; %s is %s",
+                   c->wl->name, db_structure_name(c->wl->structure));
         return DB_OK;
     }
 
@@ -377,7 +457,8 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
     if (in->call_cost_s > 0) r->base.call_cost_s = in->call_cost_s;
     /* A Newton run starts at the seed's points; a solve at the workload's default point. */
     if (c->task == DB_TASK_NEWTON) db_newton_start(n, in->x);
-    unsigned tags = o->untagged ? 0 : db_tags_for_structure(c->wl->structure);
+    /* Tagged as the user would: by the workload's claim (liar claims diagonal). */
+    unsigned tags = o->untagged ? 0 : db_tags_for_structure(db_workload_tag_structure(c->wl));
     rc = db_operator_create(c->op_kind, c->jac, in, tags, &op);
     if (rc != DB_OK) {
         set_status(&r->base, rc == DB_E_UNSUPPORTED ? "unsupported" : "error",
@@ -386,7 +467,7 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
                                           : db_strerror(rc));
         goto done;
     }
-    need = vector_bytes(n) + db_operator_setup_bytes(c->op_kind, n) +
+    need = vector_bytes(n) + reference_bytes(c->wl, n) + db_operator_setup_bytes(c->op_kind, n) +
            db_linear_solve_workspace_bytes(op, c->method.solver, c->method.diag);
     if (over_budget(r, need, o->mem_budget)) goto done;
 

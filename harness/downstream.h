@@ -1,9 +1,11 @@
 /* Downstream benchmark cells: what users do with the diagonal. `solve:<w>` times one linear
  * solve J x = b (J the workload's Jacobian at its default point, b = J x_true for a known
- * x_true); `newton:<w>` times a whole Newton multi-root find from the seed's starting points.
- * Strategies are `<diagonal strategy>+diagonal` (e.g. probe+diagonal, materialise+diagonal) and
- * `materialise+lu`. Same conventions as runner.c: budget checks, an untimed correctness run
- * first (which allocates the workspace), then Google Benchmark timing. */
+ * x_true, J exact: the reference diagonal, or for the tridiagonal workloads tridiag and liar the
+ * reference entries); `newton:<w>` times a whole Newton multi-root find from the seed's starting
+ * points (diagonal workloads only). Strategies are `<diagonal strategy>+diagonal` (e.g.
+ * probe+diagonal, materialise+diagonal), `materialise+lu`, and `probe-tridiag+tridiagonal` /
+ * `materialise+tridiagonal`. Same conventions as runner.c: budget checks, an untimed correctness
+ * run first (which allocates the workspace), then Google Benchmark timing. */
 #ifndef DB_DOWNSTREAM_H
 #define DB_DOWNSTREAM_H
 
@@ -16,7 +18,8 @@ enum db_task { DB_TASK_SOLVE, DB_TASK_NEWTON };
 
 /* A downstream strategy: how the solve gets at J. */
 struct db_solve_method {
-    const struct db_strategy *diag; /* DB_SOLVER_DIAGONAL: the diagonal strategy; lu: NULL */
+    const struct db_strategy *diag; /* diagonal: the diagonal strategy; tridiagonal: the band
+                                       strategy (probe-tridiag or materialise); lu: NULL */
     enum db_solver solver;
 };
 
@@ -45,15 +48,17 @@ const char *db_task_name(enum db_task t);
  * plain workload name). */
 int db_task_workload_parse(const char *item, enum db_task *task, const struct db_workload **wl);
 
-/* Parse "probe+diagonal" / "materialise+lu": S+diagonal for any registered strategy S, and
- * materialise+lu. DB_E_INVALID otherwise. */
+/* Parse "probe+diagonal" / "materialise+lu" / "probe-tridiag+tridiagonal": S+diagonal for any
+ * registered strategy S, materialise+lu, and probe-tridiag+tridiagonal or
+ * materialise+tridiagonal. DB_E_INVALID otherwise. */
 int db_solve_method_parse(const char *item, struct db_solve_method *m);
 
 /* Names as written to the CSV's workload and strategy columns. */
 const char *db_downstream_workload_name(const struct db_downstream_cell *c, char *buf, size_t len);
 const char *db_solve_method_name(const struct db_solve_method *m, char *buf, size_t len);
 
-/* Every method in --list order: each registered strategy + diagonal, then materialise+lu.
+/* Every method in --list order: each registered strategy + diagonal, then materialise+lu, then
+ * probe-tridiag+tridiagonal and materialise+tridiagonal.
  * Fills up to max entries; returns how many there are. */
 size_t db_solve_methods_all(struct db_solve_method *out, size_t max);
 

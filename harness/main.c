@@ -35,7 +35,8 @@ static const char usage[] =
     "  -w, --workloads LIST   workloads (see --list); solve:W times a linear solve and\n"
     "                         newton:W a Newton multi-root find of workload W\n"
     "  -s, --strategies LIST  strategies (see --list); for solve:/newton: workloads, solve\n"
-    "                         methods S+diagonal (S a strategy) or materialise+lu\n"
+    "                         methods S+diagonal (S a strategy), materialise+lu,\n"
+    "                         probe-tridiag+tridiagonal or materialise+tridiagonal\n"
     "  -p, --operators LIST   operator kinds: jacobian, function, matrix, diagonal\n"
     "  -j, --jac LIST         fwd and/or bwd (jacobian operators only)\n"
     "  -n, --sizes LIST       sizes n, whole numbers from 1 to 100000000\n"
@@ -61,7 +62,8 @@ static const char usage[] =
     "      --mem-limit SIZE   memory budget per cell, e.g. 2G (default: 85% of the least of\n"
     "                         MemAvailable, the cgroup limit and the NUMA node memory)\n"
     "      --untagged         create operators without structural tags (probe then falls back\n"
-    "                         to materialise; the diagonal solver becomes unsupported)\n"
+    "                         to materialise; the diagonal and tridiagonal solvers become\n"
+    "                         unsupported)\n"
     "      --lu-max-n N       write materialise+lu cells with n > N as skipped_budget (LU is\n"
     "                         O(n^3)); default: no cap, or the preset's own caps\n"
     "      --band L,U         lower and upper bandwidth of the banded workload, 0..256 each\n"
@@ -108,18 +110,25 @@ static void list_all(void) {
         char name[64];
         db_solve_method_name(&m[i], name, sizeof name);
         if (m[i].solver == DB_SOLVER_LU)
-            printf("  %-22s materialise J, then LU with partial pivoting (LAPACK dgesv, "
+            printf("  %-26s materialise J, then LU with partial pivoting (LAPACK dgesv, "
                    "OpenBLAS)\n",
                    name);
+        else if (m[i].solver == DB_SOLVER_TRIDIAGONAL)
+            printf("  %-26s the three bands of J by %s, then LAPACK dgtsv; needs the "
+                   "tridiagonal (or diagonal) tag\n",
+                   name,
+                   strcmp(m[i].diag->name, "materialise") == 0 ? "materialise (read from J)"
+                                                               : "probe-tridiag (3 products)");
         else
-            printf("  %-22s diagonal of J by the %s strategy, then x = b / d; needs the "
+            printf("  %-26s diagonal of J by the %s strategy, then x = b / d; needs the "
                    "diagonal tag\n",
                    name, m[i].diag->name);
     }
     printf("downstream workloads:\n");
-    printf("  solve:W    one linear solve J x = b, b = J x_true for a known x_true (W: any "
-           "workload)\n");
-    printf("  newton:W   Newton root find of f = W from linspace(-10, 10, 20) repeated to n; "
+    printf("  solve:W    one linear solve J x = b, b = J x_true for a known x_true (W: a "
+           "diagonal workload, or tridiag / liar)\n");
+    printf("  newton:W   (W diagonal) Newton root find of f = W from linspace(-10, 10, 20) "
+           "repeated to n; "
            "rtol = atol = 1e-8, max 8 steps\n");
     printf("matrices:\n");
     for (size_t i = 0; i < db_preset_count; i++)

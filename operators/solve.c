@@ -1,5 +1,6 @@
-/* Linear solves: diagonal (strategy's diagonal, then divide) and LU (materialise, then LAPACK
- * dgesv from OpenBLAS). */
+/* Linear solves: diagonal (strategy's diagonal, then divide), tridiagonal (the three bands by
+ * probe-tridiag or materialise, then LAPACK dgtsv) and LU (materialise, then LAPACK dgesv from
+ * OpenBLAS). */
 #include "solve.h"
 
 #include <float.h>
@@ -13,7 +14,7 @@ enum { PAR_MIN = 1 << 15 }; /* elements below which the division stays serial */
 
 _Static_assert(sizeof(lapack_int) == sizeof(int), "ipiv is an int array: LP64 LAPACK expected");
 
-const char *const db_solver_names[DB_SOLVER_COUNT] = {"diagonal", "lu"};
+const char *const db_solver_names[DB_SOLVER_COUNT] = {"diagonal", "lu", "tridiagonal"};
 
 const char *db_solver_name(enum db_solver s) {
     return (unsigned)s < DB_SOLVER_COUNT ? db_solver_names[s] : "?";
@@ -124,6 +125,115 @@ static int solve_lu(struct db_operator *op, const double *b, double *x, struct d
     return DB_OK;
 }
 
+/* ---- tridiagonal -------------------------------------------------------------------------- */
+
+/* The tridiagonal solver relies on A having no entries outside the three bands: it needs the
+ * tridiagonal tag, or the diagonal one (which implies it; db_operator_tags), or a kind that
+ * stores only its diagonal. It reads the off-diagonal bands whatever the tag says, so an
+ * operator tagged diagonal that is truly tridiagonal (liar) is still solved correctly. */
+static int knows_it_is_tridiagonal(const struct db_operator *op) {
+    return op->ops->diagonal || (db_operator_tags(op) & DB_TAG_TRIDIAGONAL);
+}
+
+int db_tridiagonal_strategy_ok(const struct db_strategy *st) {
+    return st && (strcmp(st->name, "materialise") == 0 || strcmp(st->name, "probe-tridiag") == 0);
+}
+
+int db_tridiagonal_solve(size_t n, double *dl, double *d, double *du, double *x,
+                         struct db_solve_info *info) {
+    if (n == 0 || n > (size_t)INT_MAX) return n ? DB_E_UNSUPPORTED : DB_E_INVALID;
+    lapack_int N = (lapack_int)n;
+    lapack_int rc = LAPACKE_dgtsv_work(LAPACK_COL_MAJOR, N, 1, dl, d, du, x, N);
+    if (rc < 0) return DB_E_INTERNAL;                       /* an illegal argument: our bug */
+    if (rc > 0) return singular(info, (size_t)rc - 1, 0.0); /* U[rc-1, rc-1] is exactly zero */
+    /* d now holds U's diagonal: a NaN in A survives as a NaN pivot; a finite, non-zero U can
+     * still overflow x. */
+    for (size_t i = 0; i < n; i++)
+        if (!(isfinite(d[i]) && d[i] != 0.0)) return singular(info, i, d[i]);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return singular(info, i, x[i]);
+    return DB_OK;
+}
+
+/* Bands from the CSR entries an extraction recovered: (i, i-1) -> dl[i-1], (i, i) -> d[i],
+ * (i, i+1) -> du[i]; entries missing from the pattern are zero. An entry outside the band would
+ * mean the extraction is not tridiagonal: our bug. */
+static int bands_from_sparse(const struct db_sparse *A, double *dl, double *d, double *du) {
+    size_t n = A->n;
+    if (!A->values) return DB_E_INTERNAL;
+    int bad = 0;
+#pragma omp parallel for schedule(static) reduction(| : bad) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        /* Row i owns dl[i-1], d[i] and du[i]: it zeroes them and alone writes them. */
+        d[i] = 0.0;
+        if (i > 0) dl[i - 1] = 0.0;
+        if (i + 1 < n) du[i] = 0.0;
+        for (size_t e = A->row_ptr[i]; e < A->row_ptr[i + 1]; e++) {
+            size_t j = A->col_idx[e];
+            if (j == i)
+                d[i] = A->values[e];
+            else if (j + 1 == i)
+                dl[j] = A->values[e];
+            else if (j == i + 1)
+                du[i] = A->values[e];
+            else
+                bad = 1;
+        }
+    }
+    return bad ? DB_E_INTERNAL : DB_OK;
+}
+
+/* Bands read from a dense matrix: A[i][j] is data[j ld + i], or data[i ld + j] when the storage
+ * holds A^T (reverse mode). */
+static void bands_from_dense(const struct db_dense *M, double *dl, double *d, double *du) {
+    size_t n = M->n, ld = M->ld;
+    const double *a = M->data;
+    size_t down = M->transposed ? ld : 1, right = M->transposed ? 1 : ld; /* strides of i, j */
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        d[i] = a[i * down + i * right];
+        if (i + 1 < n) {
+            dl[i] = a[(i + 1) * down + i * right];
+            du[i] = a[i * down + (i + 1) * right];
+        }
+    }
+}
+
+static int solve_tridiagonal(struct db_operator *op, const double *b, double *x,
+                             const struct db_strategy *st, struct db_solve_ctx *ctx,
+                             struct db_solve_info *info) {
+    size_t n = op->n;
+    if (!db_tridiagonal_strategy_ok(st)) return DB_E_INVALID;
+    if (!knows_it_is_tridiagonal(op)) return DB_E_UNSUPPORTED;
+    if (n > (size_t)INT_MAX) return DB_E_UNSUPPORTED; /* LAPACK takes int dimensions */
+    if (n > ctx->bands_n) {
+        free(ctx->bands);
+        ctx->bands = malloc(3 * n * sizeof *ctx->bands);
+        ctx->bands_n = ctx->bands ? n : 0;
+        if (!ctx->bands) return DB_E_NOMEM;
+    }
+    double *dl = ctx->bands, *d = dl + n, *du = d + n;
+    if (strcmp(st->name, "materialise") == 0) {
+        /* The plain reference path: materialise A (or A^T) and read its three bands. */
+        size_t bytes = op->ops->materialise_bytes(op);
+        double *buf = NULL;
+        if (bytes) DB_CHECK(db_strategy_ctx_buffer(&ctx->strategy, bytes, &buf));
+        struct db_dense M;
+        DB_CHECK(op->ops->materialise(op, buf, &M));
+        if (M.n != n) return DB_E_INTERNAL;
+        bands_from_dense(&M, dl, d, du);
+    } else {
+        /* probe-tridiag: 3 products recover every entry of the band (ctx->extracted). */
+        if (!st->extract) return DB_E_INVALID;
+        DB_CHECK(st->extract(op, d, &ctx->strategy));
+        if (!ctx->strategy.extracted) return DB_E_INTERNAL; /* fell back: the tag was checked */
+        if (ctx->strategy.extracted->n != n) return DB_E_INTERNAL;
+        DB_CHECK(bands_from_sparse(ctx->strategy.extracted, dl, d, du));
+    }
+    memcpy(x, b, n * sizeof *x);
+    return db_tridiagonal_solve(n, dl, d, du, x, info);
+}
+
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
 int db_linear_solve(struct db_operator *op, const double *b, double *x, enum db_solver solver,
@@ -136,6 +246,8 @@ int db_linear_solve(struct db_operator *op, const double *b, double *x, enum db_
         return solve_diagonal(op, b, x, diag_strategy, ctx, info);
     case DB_SOLVER_LU:
         return solve_lu(op, b, x, ctx, info);
+    case DB_SOLVER_TRIDIAGONAL:
+        return solve_tridiagonal(op, b, x, diag_strategy, ctx, info);
     }
     return DB_E_INVALID;
 }
@@ -148,6 +260,11 @@ size_t db_linear_solve_workspace_bytes(const struct db_operator *op, enum db_sol
         return n * sizeof(double) + (diag_strategy ? diag_strategy->workspace_bytes(op) : 0);
     case DB_SOLVER_LU:
         return n * n * sizeof(double) + n * sizeof(int);
+    case DB_SOLVER_TRIDIAGONAL:
+        if (!diag_strategy) return 3 * n * sizeof(double);
+        return 3 * n * sizeof(double) + (strcmp(diag_strategy->name, "materialise") == 0
+                                             ? op->ops->materialise_bytes(op)
+                                             : diag_strategy->workspace_bytes(op));
     }
     return 0;
 }
@@ -157,6 +274,7 @@ void db_solve_ctx_free(struct db_solve_ctx *ctx) {
     free(ctx->diag);
     free(ctx->lu);
     free(ctx->ipiv);
+    free(ctx->bands);
     memset(ctx, 0, sizeof *ctx);
 }
 
@@ -167,6 +285,35 @@ double db_diagonal_residual(size_t n, const double *d, const double *x, const do
         if (!isfinite(ri) || !isfinite(d[i]) || !isfinite(x[i])) return INFINITY;
         r = ri > r ? ri : r;
         an = fabs(d[i]) > an ? fabs(d[i]) : an;
+        xn = fabs(x[i]) > xn ? fabs(x[i]) : xn;
+    }
+    if (r == 0) return 0;
+    return an > 0 && xn > 0 ? r / (an * xn) : INFINITY;
+}
+
+void db_sparse_mv(const struct db_sparse *A, const double *x, double *y) {
+    size_t n = A->n;
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        double s = 0.0;
+        for (size_t e = A->row_ptr[i]; e < A->row_ptr[i + 1]; e++)
+            s += A->values[e] * x[A->col_idx[e]];
+        y[i] = s;
+    }
+}
+
+double db_sparse_residual(const struct db_sparse *A, const double *x, const double *b) {
+    double r = 0, an = 0, xn = 0;
+    for (size_t i = 0; i < A->n; i++) {
+        double ri = -b[i], row = 0;
+        for (size_t e = A->row_ptr[i]; e < A->row_ptr[i + 1]; e++) {
+            ri += A->values[e] * x[A->col_idx[e]];
+            row += fabs(A->values[e]);
+        }
+        ri = fabs(ri);
+        if (!isfinite(ri) || !isfinite(row) || !isfinite(x[i])) return INFINITY;
+        r = ri > r ? ri : r;
+        an = row > an ? row : an;
         xn = fabs(x[i]) > xn ? fabs(x[i]) : xn;
     }
     if (r == 0) return 0;

@@ -117,7 +117,7 @@ static void check_solve(const struct db_workload *wl, const char *kind, enum db_
 }
 
 /* Every workload whose Jacobian is truly diagonal (the known system is diag(reference) x = b;
- * the others, liar included, are unsupported by the downstream cells). */
+ * the tridiagonal workloads, liar included, are in test_tridiag_solve.c). */
 static void check_kind(const char *kind, enum db_jac jac) {
     for (size_t w = 0; w < db_workload_count; w++)
         for (size_t k = 0; k < NSIZES && db_workloads[w]->structure == DB_STRUCT_DIAGONAL; k++) {
@@ -324,7 +324,9 @@ Test(solve, names_and_residual) {
     cr_assert_eq(s, DB_SOLVER_DIAGONAL);
     cr_assert_eq(db_solver_find("lu", &s), DB_OK);
     cr_assert_eq(s, DB_SOLVER_LU);
-    cr_assert_eq(db_solver_find("tridiagonal", &s), DB_E_INVALID, "not wired yet");
+    cr_assert_eq(db_solver_find("tridiagonal", &s), DB_OK);
+    cr_assert_eq(s, DB_SOLVER_TRIDIAGONAL);
+    cr_assert_eq(db_solver_find("dgtsv", &s), DB_E_INVALID);
     cr_assert_str_eq(db_solver_name(DB_SOLVER_LU), "lu");
     double d[] = {2, -4}, b[] = {2, 4}, x[] = {1, -1};
     cr_assert_eq(db_diagonal_residual(2, d, x, b), 0.0);
@@ -412,7 +414,8 @@ Test(downstream_cli, new_names_parse) {
 
     char *a5[] = {"diagbench", "-w", "newton:nobatch", "-n", "10", NULL};
     parse(&cli, a5);
-    cr_assert_eq(cli.sel.nmethods, db_strategy_count + 1, "every S+diagonal and materialise+lu");
+    cr_assert_eq(cli.sel.nmethods, db_strategy_count + 3,
+                 "every S+diagonal, materialise+lu and the two tridiagonal methods");
 }
 
 static void expect_bad(const char *const *args, const char *needle) {
@@ -435,8 +438,10 @@ Test(downstream_cli, bad_names_exit_2) {
     BAD("unknown workload 'solve:tan' in -w: expected one of sin, split, seqsin, nobatch", "-w",
         "solve:tan", "-n", "10");
     BAD("solve:W / newton:W", "-w", "integrate:sin", "-n", "10");
-    BAD("unknown strategy 'probe+lu' in -s: expected one of materialise, probe", "-w", "solve:sin",
-        "-s", "probe+lu", "-n", "10");
+    BAD("invalid solve method 'probe+lu' in -s: the lu solver takes only materialise+lu", "-w",
+        "solve:sin", "-s", "probe+lu", "-n", "10");
+    BAD("unknown strategy 'probe+lux' in -s: expected one of materialise, probe", "-w", "solve:sin",
+        "-s", "probe+lux", "-n", "10");
     BAD("materialise+lu", "-s", "guess", "-n", "10");
     BAD("no solve method for workload solve:sin", "-w", "solve:sin", "-s", "probe", "-n", "10");
     BAD("no diagonal strategy for workload sin", "-w", "sin", "-s", "probe+diagonal", "-n", "10");
