@@ -105,8 +105,7 @@ static void finish(struct db_calibration *c, const struct db_bench_result *br, d
 }
 
 static void fail(struct db_calibration *c, const char *status, const char *note) {
-    snprintf(c->r.status, sizeof c->r.status, "%s", status);
-    snprintf(c->r.note, sizeof c->r.note, "%s", note);
+    db_cell_result_set(&c->r, status, "%s", note);
 }
 
 static void init(struct db_calibration *c, const char *kernel, size_t n, double bytes) {

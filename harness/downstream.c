@@ -87,17 +87,6 @@ size_t db_solve_methods_all(struct db_solve_method *out, size_t max) {
     return k;
 }
 
-static void set_status(struct db_cell_result *r, const char *status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_status(struct db_cell_result *r, const char *status, const char *fmt, ...) {
-    snprintf(r->status, sizeof r->status, "%s", status);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->note, sizeof r->note, fmt, ap);
-    va_end(ap);
-}
-
 /* Status and note for a failed solve or Newton run. */
 static void set_failure(struct db_downstream_result *r, const struct db_downstream_cell *c,
                         const struct db_operator *op, int rc, const struct db_solve_info *si,
@@ -110,29 +99,32 @@ static void set_failure(struct db_downstream_result *r, const struct db_downstre
                       (c->method.diag && strcmp(c->method.diag->name, "materialise") == 0);
         if (c->task == DB_TASK_NEWTON && strcmp(op->ops->kind, "jacobian") != 0 &&
             strcmp(op->ops->kind, "function") != 0)
-            set_status(&r->base, "unsupported",
-                       "newton: a %s operator is built once at setup and cannot follow the "
-                       "iterate (use jacobian)",
-                       op->ops->kind);
+            db_cell_result_set(&r->base, "unsupported",
+                               "newton: a %s operator is built once at setup and cannot follow the "
+                               "iterate (use jacobian)",
+                               op->ops->kind);
         else if (c->method.solver == DB_SOLVER_DIAGONAL && !op->ops->diagonal &&
                  !(db_operator_tags(op) & DB_TAG_DIAGONAL))
-            set_status(&r->base, "unsupported",
-                       "%s: the diagonal solver needs an operator tagged diagonal", m);
+            db_cell_result_set(&r->base, "unsupported",
+                               "%s: the diagonal solver needs an operator tagged diagonal", m);
         else if (c->method.solver == DB_SOLVER_TRIDIAGONAL && !op->ops->diagonal &&
                  !(db_operator_tags(op) & DB_TAG_TRIDIAGONAL))
-            set_status(&r->base, "unsupported",
-                       "%s: the tridiagonal solver needs an operator tagged tridiagonal (or "
-                       "diagonal)",
-                       m);
+            db_cell_result_set(
+                &r->base, "unsupported",
+                "%s: the tridiagonal solver needs an operator tagged tridiagonal (or "
+                "diagonal)",
+                m);
         else if (batched && c->wl->batch == DB_BATCH_NONE)
-            set_status(&r->base, "unsupported", "%s: the primitive has no batching rule", m);
+            db_cell_result_set(&r->base, "unsupported", "%s: the primitive has no batching rule",
+                               m);
         else
-            set_status(&r->base, "unsupported", "%s: the operator lacks a required op", m);
+            db_cell_result_set(&r->base, "unsupported", "%s: the operator lacks a required op", m);
     } else if (rc == DB_E_SINGULAR) {
-        set_status(&r->base, "error", "%s: singular%s: J[%zu,%zu] = %g (zero or non-finite)", m, at,
-                   si->singular_index, si->singular_index, si->singular_value);
+        db_cell_result_set(&r->base, "error",
+                           "%s: singular%s: J[%zu,%zu] = %g (zero or non-finite)", m, at,
+                           si->singular_index, si->singular_index, si->singular_value);
     } else {
-        set_status(&r->base, "error", "%s%s: %s", m, at, db_strerror(rc));
+        db_cell_result_set(&r->base, "error", "%s%s: %s", m, at, db_strerror(rc));
     }
 }
 
@@ -186,7 +178,7 @@ static int time_it(const struct db_downstream_cell *c, const struct db_run_opts 
     struct db_bench_config cfg = {.reps = o->reps, .min_time_s = o->min_time_s};
     int rc = db_gbench_run(name, body, arg, &cfg, br);
     if (rc != DB_OK) {
-        set_status(&r->base, "error", "timing: %s (%s)", db_strerror(rc), br->message);
+        db_cell_result_set(&r->base, "error", "timing: %s (%s)", db_strerror(rc), br->message);
         return rc;
     }
     r->base.reps = br->reps;
@@ -238,12 +230,12 @@ static void run_solve(const struct db_downstream_cell *c, const struct db_run_op
     struct known_system ks = {0};
     double *xt = malloc(n * sizeof *xt), *b = malloc(n * sizeof *b), *x = malloc(n * sizeof *x);
     if (!xt || !b || !x) {
-        set_status(&r->base, "error", "out of memory for the vectors");
+        db_cell_result_set(&r->base, "error", "out of memory for the vectors");
         goto done;
     }
     int rc = exact_jacobian(op->in, &ks);
     if (rc != DB_OK) {
-        set_status(&r->base, "error", "reference Jacobian: %s", db_strerror(rc));
+        db_cell_result_set(&r->base, "error", "reference Jacobian: %s", db_strerror(rc));
         goto done;
     }
     known_solution(n, xt);
@@ -264,10 +256,10 @@ static void run_solve(const struct db_downstream_cell *c, const struct db_run_op
         const struct db_workload *w = c->wl;
         int false_tag = w->claim == DB_CLAIM_DIAGONAL && w->structure != DB_STRUCT_DIAGONAL &&
                         c->method.solver == DB_SOLVER_DIAGONAL && !o->untagged;
-        set_status(&r->base, "error",
-                   "wrong answer: relative residual %.3g > %.3g, max_abs_err %.3g%s%s", res, tol,
-                   err, false_tag ? "; the operator is tagged diagonal but J is truly " : "",
-                   false_tag ? db_structure_name(w->structure) : "");
+        db_cell_result_set(
+            &r->base, "error", "wrong answer: relative residual %.3g > %.3g, max_abs_err %.3g%s%s",
+            res, tol, err, false_tag ? "; the operator is tagged diagonal but J is truly " : "",
+            false_tag ? db_structure_name(w->structure) : "");
         goto done;
     }
 
@@ -278,11 +270,11 @@ static void run_solve(const struct db_downstream_cell *c, const struct db_run_op
     r->base.max_abs_err = err2 > err ? err2 : err;
     r->residual = res2 > res ? res2 : res;
     if (!(r->residual <= tol)) {
-        set_status(&r->base, "error", "wrong answer: relative residual %.3g > %.3g", r->residual,
-                   tol);
+        db_cell_result_set(&r->base, "error", "wrong answer: relative residual %.3g > %.3g",
+                           r->residual, tol);
         goto done;
     }
-    set_status(&r->base, "ok", "%s", "");
+    db_cell_result_set(&r->base, "ok", "%s", "");
 
 done:
     db_bench_result_free(&br);
@@ -298,7 +290,7 @@ static void run_newton(const struct db_downstream_cell *c, const struct db_run_o
     struct db_bench_result br = {0};
     double *x0 = malloc(n * sizeof *x0), *x = malloc(n * sizeof *x);
     if (!x0 || !x) {
-        set_status(&r->base, "error", "out of memory for the vectors");
+        db_cell_result_set(&r->base, "error", "out of memory for the vectors");
         goto done;
     }
     db_newton_start(n, x0);
@@ -318,13 +310,14 @@ static void run_newton(const struct db_downstream_cell *c, const struct db_run_o
     size_t worst;
     rc = db_newton_root_error(op->in, x, &dist, &worst);
     if (rc != DB_OK) {
-        set_status(&r->base, "error", "checking the roots: %s", db_strerror(rc));
+        db_cell_result_set(&r->base, "error", "checking the roots: %s", db_strerror(rc));
         goto done;
     }
     double tol = db_solve_residual_tol(n);
     if (!(nr.max_residual <= tol)) {
-        set_status(&r->base, "error", "wrong answer: a Newton step's relative residual %.3g > %.3g",
-                   nr.max_residual, tol);
+        db_cell_result_set(&r->base, "error",
+                           "wrong answer: a Newton step's relative residual %.3g > %.3g",
+                           nr.max_residual, tol);
         goto done;
     }
 
@@ -336,8 +329,9 @@ static void run_newton(const struct db_downstream_cell *c, const struct db_run_o
     size_t worst2;
     rc = db_newton_root_error(op->in, x, &dist2, &worst2);
     if (rc != DB_OK || t.res.steps != nr.steps || t.res.converged != nr.converged) {
-        set_status(&r->base, "error", "the timed runs differ from the checked one (%d vs %d steps)",
-                   t.res.steps, nr.steps);
+        db_cell_result_set(&r->base, "error",
+                           "the timed runs differ from the checked one (%d vs %d steps)",
+                           t.res.steps, nr.steps);
         goto done;
     }
     if (dist2 > dist) dist = dist2, worst = worst2;
@@ -346,15 +340,16 @@ static void run_newton(const struct db_downstream_cell *c, const struct db_run_o
     r->newton_steps = nr.steps;
     r->converged = nr.converged;
     if (nr.converged && !(dist <= DB_NEWTON_ROOT_TOL)) {
-        set_status(&r->base, "error", "wrong root: x[%zu] = %.17g is %.3g from a root of f_%zu",
-                   worst, x[worst], dist, worst);
+        db_cell_result_set(&r->base, "error",
+                           "wrong root: x[%zu] = %.17g is %.3g from a root of f_%zu", worst,
+                           x[worst], dist, worst);
         goto done;
     }
     if (nr.converged)
-        set_status(&r->base, "ok", "%s", "");
+        db_cell_result_set(&r->base, "ok", "%s", "");
     else
-        set_status(&r->base, "ok", "not converged in %d steps (last step %.3g x tolerance)",
-                   nr.steps, nr.last_scaled_step);
+        db_cell_result_set(&r->base, "ok", "not converged in %d steps (last step %.3g x tolerance)",
+                           nr.steps, nr.last_scaled_step);
 
 done:
     db_bench_result_free(&br);
@@ -380,8 +375,9 @@ static int over_budget(struct db_downstream_result *r, unsigned long long need,
                        unsigned long long budget) {
     if (!budget || need <= budget) return 0;
     char b1[32], b2[32];
-    set_status(&r->base, "skipped_memory", "needs %s, budget %s",
-               db_format_bytes(need, b1, sizeof b1), db_format_bytes(budget, b2, sizeof b2));
+    db_cell_result_set(&r->base, "skipped_memory", "needs %s, budget %s",
+                       db_format_bytes(need, b1, sizeof b1),
+                       db_format_bytes(budget, b2, sizeof b2));
     return 1;
 }
 
@@ -404,14 +400,15 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
     int lazy = strcmp(c->op_kind, "jacobian") == 0 || strcmp(c->op_kind, "function") == 0;
     int materialises = lu || (c->method.diag && strcmp(c->method.diag->name, "materialise") == 0);
     if (c->task == DB_TASK_NEWTON && !lazy) {
-        set_status(&r->base, "unsupported",
-                   "newton: a %s operator is built once at setup and cannot follow the iterate "
-                   "(use jacobian)",
-                   c->op_kind);
+        db_cell_result_set(
+            &r->base, "unsupported",
+            "newton: a %s operator is built once at setup and cannot follow the iterate "
+            "(use jacobian)",
+            c->op_kind);
         return DB_OK;
     }
     if (lazy && materialises && c->wl->batch == DB_BATCH_NONE) {
-        set_status(&r->base, "unsupported", "%s: the primitive has no batching rule", m);
+        db_cell_result_set(&r->base, "unsupported", "%s: the primitive has no batching rule", m);
         return DB_OK;
     }
 
@@ -423,27 +420,30 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
     if (over_budget(r, need, o->mem_budget)) return DB_OK;
     if (lu && c->lu_max_n && n > c->lu_max_n) {
         if (c->budget_matrix)
-            set_status(&r->base, "skipped_budget",
-                       "LU is O(n^3): the %s matrix's time budget caps materialise+lu at n <= %zu",
-                       c->budget_matrix, c->lu_max_n);
+            db_cell_result_set(
+                &r->base, "skipped_budget",
+                "LU is O(n^3): the %s matrix's time budget caps materialise+lu at n <= %zu",
+                c->budget_matrix, c->lu_max_n);
         else
-            set_status(&r->base, "skipped_budget",
-                       "LU is O(n^3): --lu-max-n caps materialise+lu at n <= %zu", c->lu_max_n);
+            db_cell_result_set(&r->base, "skipped_budget",
+                               "LU is O(n^3): --lu-max-n caps materialise+lu at n <= %zu",
+                               c->lu_max_n);
         return DB_OK;
     }
     if (c->task == DB_TASK_NEWTON && c->wl->structure != DB_STRUCT_DIAGONAL) {
-        set_status(&r->base, "unsupported",
-                   "newton: only diagonal workloads (their roots are known per component); "
-                   "%s is %s",
-                   c->wl->name, db_structure_name(c->wl->structure));
+        db_cell_result_set(&r->base, "unsupported",
+                           "newton: only diagonal workloads (their roots are known per component); "
+                           "%s is %s",
+                           c->wl->name, db_structure_name(c->wl->structure));
         return DB_OK;
     }
     if (c->task == DB_TASK_SOLVE && c->wl->structure != DB_STRUCT_DIAGONAL &&
         c->wl->structure != DB_STRUCT_TRIDIAGONAL) {
-        set_status(&r->base, "unsupported",
-                   "solve: cells check against the exact Jacobian of diagonal and tridiagonal "
-                   "workloads; %s is %s",
-                   c->wl->name, db_structure_name(c->wl->structure));
+        db_cell_result_set(
+            &r->base, "unsupported",
+            "solve: cells check against the exact Jacobian of diagonal and tridiagonal "
+            "workloads; %s is %s",
+            c->wl->name, db_structure_name(c->wl->structure));
         return DB_OK;
     }
 
@@ -451,7 +451,7 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
     struct db_operator *op = NULL;
     int rc = db_instance_create(c->wl, n, o->call_cost_s, &in);
     if (rc != DB_OK) {
-        set_status(&r->base, "error", "creating the workload: %s", db_strerror(rc));
+        db_cell_result_set(&r->base, "error", "creating the workload: %s", db_strerror(rc));
         goto done;
     }
     if (in->call_cost_s > 0) r->base.call_cost_s = in->call_cost_s;
@@ -461,10 +461,10 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
     unsigned tags = o->untagged ? 0 : db_tags_for_structure(db_workload_tag_structure(c->wl));
     rc = db_operator_create(c->op_kind, c->jac, in, tags, &op);
     if (rc != DB_OK) {
-        set_status(&r->base, rc == DB_E_UNSUPPORTED ? "unsupported" : "error",
-                   "%s operator of %s: %s", c->op_kind, c->wl->name,
-                   rc == DB_E_UNSUPPORTED ? "the operator cannot represent this workload"
-                                          : db_strerror(rc));
+        db_cell_result_set(&r->base, rc == DB_E_UNSUPPORTED ? "unsupported" : "error",
+                           "%s operator of %s: %s", c->op_kind, c->wl->name,
+                           rc == DB_E_UNSUPPORTED ? "the operator cannot represent this workload"
+                                                  : db_strerror(rc));
         goto done;
     }
     need = vector_bytes(n) + reference_bytes(c->wl, n) + db_operator_setup_bytes(c->op_kind, n) +

@@ -49,10 +49,7 @@ double db_max_abs_diff(const double *a, const double *b, size_t n) {
     return m;
 }
 
-static void set_status(struct db_cell_result *r, const char *status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_status(struct db_cell_result *r, const char *status, const char *fmt, ...) {
+void db_cell_result_set(struct db_cell_result *r, const char *status, const char *fmt, ...) {
     snprintf(r->status, sizeof r->status, "%s", status);
     va_list ap;
     va_start(ap, fmt);
@@ -116,8 +113,9 @@ static int check_budget(struct db_cell_result *r, const struct db_run_opts *o,
                         unsigned long long need) {
     char b1[32], b2[32];
     if (!o->mem_budget || need <= o->mem_budget) return 0;
-    set_status(r, "skipped_memory", "needs %s, budget %s", db_format_bytes(need, b1, sizeof b1),
-               db_format_bytes(o->mem_budget, b2, sizeof b2));
+    db_cell_result_set(r, "skipped_memory", "needs %s, budget %s",
+                       db_format_bytes(need, b1, sizeof b1),
+                       db_format_bytes(o->mem_budget, b2, sizeof b2));
     return 1;
 }
 
@@ -140,21 +138,21 @@ int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_
     struct db_workload_params params = {o->band_set, o->band_lower, o->band_upper};
     int rc = db_instance_create_with(c->wl, c->n, o->call_cost_s, &params, &in);
     if (rc == DB_E_UNSUPPORTED && c->wl->size_rule) {
-        set_status(r, "unsupported", "%s: n=%zu does not fit: %s (nearest %zu)", c->wl->name, c->n,
-                   c->wl->size_rule, db_workload_fit_size(c->wl, c->n));
+        db_cell_result_set(r, "unsupported", "%s: n=%zu does not fit: %s (nearest %zu)",
+                           c->wl->name, c->n, c->wl->size_rule, db_workload_fit_size(c->wl, c->n));
         goto done;
     }
     if (rc != DB_OK) {
-        set_status(r, cell_status_for(rc), "creating the workload: %s", db_strerror(rc));
+        db_cell_result_set(r, cell_status_for(rc), "creating the workload: %s", db_strerror(rc));
         goto done;
     }
     if (in->call_cost_s > 0) r->call_cost_s = in->call_cost_s;
     unsigned tags = o->untagged ? 0 : db_tags_for_structure(db_workload_tag_structure(c->wl));
     rc = db_operator_create(c->op_kind, c->jac, in, tags, &op);
     if (rc != DB_OK) {
-        set_status(r, cell_status_for(rc), "%s operator of %s: %s", c->op_kind, c->wl->name,
-                   rc == DB_E_UNSUPPORTED ? "the operator cannot represent this workload"
-                                          : db_strerror(rc));
+        db_cell_result_set(r, cell_status_for(rc), "%s operator of %s: %s", c->op_kind, c->wl->name,
+                           rc == DB_E_UNSUPPORTED ? "the operator cannot represent this workload"
+                                                  : db_strerror(rc));
         goto done;
     }
     need += st->workspace_bytes(op);
@@ -165,12 +163,12 @@ int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_
     diag = malloc(c->n * sizeof *diag);
     ref = malloc(c->n * sizeof *ref);
     if (!diag || !ref) {
-        set_status(r, "error", "out of memory for the diagonal");
+        db_cell_result_set(r, "error", "out of memory for the diagonal");
         goto done;
     }
     rc = db_instance_reference_diagonal(in, ref);
     if (rc != DB_OK) {
-        set_status(r, "error", "reference diagonal: %s", db_strerror(rc));
+        db_cell_result_set(r, "error", "reference diagonal: %s", db_strerror(rc));
         goto done;
     }
 
@@ -181,12 +179,12 @@ int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_
     rc = t.body(op, diag, &ctx);
     if (rc != DB_OK) {
         if (rc == DB_E_UNSUPPORTED)
-            set_status(r, "unsupported", "%s: %s", st->name,
-                       c->wl->batch == DB_BATCH_NONE ? "the primitive has no batching rule"
-                                                     : "the operator lacks a required op");
+            db_cell_result_set(r, "unsupported", "%s: %s", st->name,
+                               c->wl->batch == DB_BATCH_NONE ? "the primitive has no batching rule"
+                                                             : "the operator lacks a required op");
         else
-            set_status(r, "error", "%s: %s%s%s", st->name, db_strerror(rc),
-                       ctx.remark[0] ? ": " : "", ctx.remark);
+            db_cell_result_set(r, "error", "%s: %s%s%s", st->name, db_strerror(rc),
+                               ctx.remark[0] ? ": " : "", ctx.remark);
         goto done;
     }
     r->primitive_calls = db_instance_calls(in);
@@ -199,7 +197,7 @@ int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_
     if (ctx.extracted) {
         rc = extracted_error(in, ctx.extracted, &ref_entries, &e2);
         if (rc != DB_OK) {
-            set_status(r, "error", "reference entries: %s", db_strerror(rc));
+            db_cell_result_set(r, "error", "reference entries: %s", db_strerror(rc));
             goto done;
         }
         err = e2 > err ? e2 : err;
@@ -213,7 +211,7 @@ int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_
              st->name, c->n);
     rc = db_gbench_run(name, timed_body, &t, &cfg, &br);
     if (rc != DB_OK) {
-        set_status(r, "error", "timing: %s (%s)", db_strerror(rc), br.message);
+        db_cell_result_set(r, "error", "timing: %s (%s)", db_strerror(rc), br.message);
         goto done;
     }
     /* The last timed extraction must be as right as the first. */
@@ -225,7 +223,7 @@ int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_
     r->iterations = br.iterations;
     db_time_stats_compute(br.rep_seconds, br.reps, &r->t);
     r->ns_per_element = r->t.median / (double)c->n * 1e9;
-    set_status(r, "ok", "%s", remark);
+    db_cell_result_set(r, "ok", "%s", remark);
 
 done:
     db_bench_result_free(&br);

@@ -48,6 +48,10 @@ struct db_cell_result {
                                       J; < 0 unknown */
 };
 
+/* Set a result's status and its note (printf-style). */
+void db_cell_result_set(struct db_cell_result *r, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Median, mean, min, max, sample standard deviation and cv of k > 0 times. */
 void db_time_stats_compute(const double *t, int k, struct db_time_stats *s);
 
