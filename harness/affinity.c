@@ -878,11 +878,14 @@ int db_env_report(FILE *out, hwloc_topology_t topo, const struct db_omp_env *env
     db_memory_limits_read(&lim, 0);
     char a[32], c[32], n[32], bgt[32];
     fprintf(out,
-            "Memory\n  MemAvailable %s, cgroup headroom %s, NUMA memory %s -> budget per cell "
-            "%s\n",
+            "Memory\n  MemAvailable %s, cgroup headroom %s, NUMA memory %s%s -> budget per "
+            "cell %s\n",
             lim.mem_available ? db_format_bytes(lim.mem_available, a, sizeof a) : "unknown",
             lim.cgroup_limit ? db_format_bytes(lim.cgroup_limit, c, sizeof c) : "no limit",
             lim.numa_memory ? db_format_bytes(lim.numa_memory, n, sizeof n) : "unknown",
+            lim.numa_is_limit ? ""
+                              : " (less than MemTotal on every node: stale, memory is "
+                                "hot-plugged on demand; not used as a limit)",
             db_format_bytes(lim.budget, bgt, sizeof bgt));
     fprintf(out, "CPU frequency governor\n  %s\n",
             p.cpu_governor[0] ? p.cpu_governor

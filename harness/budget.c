@@ -42,8 +42,21 @@ static unsigned long long cgroup_headroom(void) {
     return limit > used ? limit - used : 1;
 }
 
-static unsigned long long numa_memory(void) {
+static unsigned long long meminfo_total(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemTotal: %llu kB", &kb) == 1) break;
+    fclose(f);
+    return kb * 1024ull;
+}
+
+/* Memory of the NUMA nodes our cpuset intersects; *all_nodes says whether that is every node. */
+static unsigned long long numa_memory(int *all_nodes) {
     hwloc_topology_t topo;
+    *all_nodes = 1;
     if (hwloc_topology_init(&topo) != 0) return 0;
     unsigned long long total = 0;
     hwloc_bitmap_t set = hwloc_bitmap_alloc();
@@ -56,7 +69,10 @@ static unsigned long long numa_memory(void) {
                              : (unsigned)hwloc_get_nbobjs_by_depth(topo, depth);
         for (unsigned i = 0; i < nodes; i++) {
             hwloc_obj_t node = hwloc_get_obj_by_depth(topo, depth, i);
-            if (node->cpuset && !hwloc_bitmap_intersects(node->cpuset, set)) continue;
+            if (node->cpuset && !hwloc_bitmap_intersects(node->cpuset, set)) {
+                *all_nodes = 0;
+                continue;
+            }
             total += node->attr->numanode.local_memory;
         }
     }
@@ -68,9 +84,15 @@ static unsigned long long numa_memory(void) {
 void db_memory_limits_read(struct db_memory_limits *lim, unsigned long long override_bytes) {
     lim->mem_available = meminfo_available();
     lim->cgroup_limit = cgroup_headroom();
-    lim->numa_memory = numa_memory();
+    int all_nodes;
+    lim->numa_memory = numa_memory(&all_nodes);
+    /* Spanning every node, the nodes must hold MemTotal; if they report less, the figure is
+     * stale (on-demand hot-plugged memory) and the kernel's MemAvailable is the real limit. */
+    unsigned long long total = meminfo_total();
+    lim->numa_is_limit = !(all_nodes && total && lim->numa_memory < total);
     unsigned long long tight = 0;
-    unsigned long long c[3] = {lim->mem_available, lim->cgroup_limit, lim->numa_memory};
+    unsigned long long c[3] = {lim->mem_available, lim->cgroup_limit,
+                               lim->numa_is_limit ? lim->numa_memory : 0};
     for (int i = 0; i < 3; i++)
         if (c[i] && (!tight || c[i] < tight)) tight = c[i];
     lim->budget = (unsigned long long)((double)tight * DB_BUDGET_FRACTION);
