@@ -21,26 +21,40 @@ double db_gbytes_per_s(double bytes, double seconds) {
     return seconds > 0 ? bytes / seconds * 1e-9 : NAN;
 }
 
+/* The bare loops: y = cos(x), y = sin(x), and y = cos(x) * v -- the last reads a tangent
+ * vector as a JVP must (three memory streams instead of two: once the vectors leave the cache,
+ * that extra stream, not the libm call, sets the speed). */
+enum loop_kind { LOOP_COS, LOOP_SIN, LOOP_COS_JVP };
+
 struct loop_arg {
     size_t n;
-    const double *x;
+    const double *x, *v;
     double *y;
-    int use_sin;
+    enum loop_kind kind;
 };
 
 static int loop_body(void *p) {
     struct loop_arg *a = p;
     const double *restrict x = a->x;
     double *restrict y = a->y;
+    const double *restrict v = a->v;
     size_t n = a->n;
-    if (a->use_sin) {
+    switch (a->kind) {
+    case LOOP_SIN:
 #pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
         for (size_t i = 0; i < n; i++)
             y[i] = sin(x[i]);
-    } else {
+        break;
+    case LOOP_COS:
 #pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
         for (size_t i = 0; i < n; i++)
             y[i] = cos(x[i]);
+        break;
+    case LOOP_COS_JVP:
+#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
+        for (size_t i = 0; i < n; i++)
+            y[i] = cos(x[i]) * v[i];
+        break;
     }
     return DB_OK;
 }
@@ -118,14 +132,18 @@ static void init(struct db_calibration *c, const char *kernel, size_t n, double 
 }
 
 static void time_loop(const struct db_run_opts *o, struct db_calibration *c, size_t n,
-                      int use_sin) {
-    init(c, use_sin ? "sin_loop" : "cos_loop", n, 0);
+                      enum loop_kind kind) {
+    static const char *const names[] = {"cos_loop", "sin_loop", "cos_jvp_loop"};
+    init(c, names[kind], n, 0);
     double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *ref = malloc(n * sizeof *ref);
-    if (!x || !y || !ref) {
+    double *v = kind == LOOP_COS_JVP ? malloc(n * sizeof *v) : NULL;
+    if (!x || !y || !ref || (kind == LOOP_COS_JVP && !v)) {
         fail(c, "error", "out of memory");
     } else {
         db_default_point(n, x);
-        struct loop_arg a = {n, x, y, use_sin};
+        for (size_t i = 0; v && i < n; i++)
+            v[i] = 1.0; /* the probe's tangent */
+        struct loop_arg a = {n, x, v, y, kind};
         struct db_bench_config cfg = {.reps = o->reps, .min_time_s = o->min_time_s};
         struct db_bench_result br;
         loop_body(&a); /* first touch and warm-up */
@@ -133,7 +151,7 @@ static void time_loop(const struct db_run_opts *o, struct db_calibration *c, siz
             fail(c, "error", br.message);
         } else {
             /* reference with scalar libm, from a TU without SIMD declarations */
-            (use_sin ? db_reference_sin : db_reference_sin_deriv)(n, x, ref);
+            (kind == LOOP_SIN ? db_reference_sin : db_reference_sin_deriv)(n, x, ref);
             double err = 0;
             for (size_t i = 0; i < n; i++)
                 err = fmax(err, fabs(y[i] - ref[i]));
@@ -141,7 +159,7 @@ static void time_loop(const struct db_run_opts *o, struct db_calibration *c, siz
         }
         db_bench_result_free(&br);
     }
-    free(x), free(y), free(ref);
+    free(x), free(y), free(ref), free(v);
 }
 
 static void time_buffer(const struct db_run_opts *o, struct db_calibration *c, size_t count,
@@ -241,8 +259,9 @@ static void time_plain(const struct db_run_opts *o, struct db_calibration *c) {
 int db_calibrate(const struct db_run_opts *o, size_t loop_n, size_t matrix_n,
                  struct db_calibration *out, size_t *count) {
     size_t k = 0;
-    time_loop(o, &out[k++], loop_n, 0);
-    time_loop(o, &out[k++], loop_n, 1);
+    time_loop(o, &out[k++], loop_n, LOOP_COS);
+    time_loop(o, &out[k++], loop_n, LOOP_SIN);
+    time_loop(o, &out[k++], loop_n, LOOP_COS_JVP);
     time_buffer(o, &out[k++], matrix_n * matrix_n, 0);
     time_buffer(o, &out[k++], matrix_n * matrix_n, 1);
     time_wrapper(o, &out[k++], 1);

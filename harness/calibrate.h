@@ -1,6 +1,7 @@
 /* Calibration: what this machine can do, measured through the same harness, so that every
  * strategy can be judged against the hardware rather than against another strategy:
  *   cos_loop, sin_loop   the bare vectorised libm loop y = cos(x) (ns per element)
+ *   cos_jvp_loop         y = cos(x) * v: the same with the tangent a JVP must read
  *   memset               writing an n-by-n double buffer (write bandwidth)
  *   copy                 copying an n-by-n double buffer (read+write bandwidth)
  *   wrapper, wrapper_batched, native_gbench, plain_loop
