@@ -764,8 +764,16 @@ def make_threads_figure(df: pd.DataFrame, ctx: _Context | None = None):
     return fig
 
 
+def baseline_of(strategy: str) -> str:
+    """The dense path a strategy is compared with: ``materialise`` for
+    diagonal strategies, ``materialise+lu`` for solve methods (``S+solver``,
+    the rows of ``solve:W`` / ``newton:W`` workloads)."""
+    return "materialise+lu" if "+" in str(strategy) else BASELINE
+
+
 def speedups(df: pd.DataFrame) -> pd.DataFrame:
-    """Speedup of every non-materialise strategy over materialise.
+    """Speedup of every non-materialise strategy over materialise (solve
+    methods: over materialise+lu, see baseline_of).
 
     Matches ok rows on run_id, workload, operator, jac, threads, proc_bind,
     places (those of these columns present in ``df``) and n.  Returns one
@@ -776,12 +784,15 @@ def speedups(df: pd.DataFrame) -> pd.DataFrame:
     """
     match = [c for c in MATCH_COLUMNS if c in df.columns] + ["n"]
     ok = df[df["status"] == "ok"]
-    base = ok[ok["strategy"] == BASELINE][match + ["time_median_s"]]
+    ok = ok.assign(_baseline=ok["strategy"].map(baseline_of))
+    base = ok[ok["strategy"] == ok["_baseline"]][match + ["_baseline",
+                                                           "time_median_s"]]
     base = base.rename(columns={"time_median_s": "time_materialise_s"})
-    other = ok[ok["strategy"] != BASELINE][match + ["strategy",
-                                                    "time_median_s"]]
+    other = ok[ok["strategy"] != ok["_baseline"]][match + ["_baseline",
+                                                           "strategy",
+                                                           "time_median_s"]]
     other = other.rename(columns={"time_median_s": "time_s"})
-    m = other.merge(base, on=match, how="inner")
+    m = other.merge(base, on=match + ["_baseline"], how="inner")
     m["speedup"] = m["time_materialise_s"] / m["time_s"]
     cols = match[:-1] + ["strategy", "n", "time_materialise_s", "time_s",
                          "speedup"]

@@ -208,6 +208,23 @@ def test_speedups_hand_made_frame():
     assert (sp["threads"] == 1).all()
 
 
+def test_speedups_of_solve_methods_are_against_materialise_lu():
+    df = pd.DataFrame([
+        dict(strategy="materialise+lu", time_median_s=6e-2),
+        dict(strategy="materialise+diagonal", time_median_s=1e-3),
+        dict(strategy="probe+diagonal", time_median_s=3e-6),
+        dict(strategy="probe", time_median_s=1e-6),  # no plain materialise row
+    ])
+    for c, v in (("run_id", "r"), ("workload", "solve:sin"),
+                 ("operator", "jacobian"), ("jac", "fwd"), ("threads", 2),
+                 ("proc_bind", "close"), ("places", "cores"), ("n", 2000.),
+                 ("status", "ok")):
+        df[c] = v
+    sp = plot.speedups(df)
+    assert list(sp["strategy"]) == ["materialise+diagonal", "probe+diagonal"]
+    assert sp["speedup"].tolist() == pytest.approx([60.0, 2e4])
+
+
 def _table(text):
     lines = [l for l in text.splitlines() if l.startswith("|")]
     head = [c.strip() for c in lines[0].strip("|").split("|")]
