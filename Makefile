@@ -38,7 +38,13 @@ RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 
 all: $(BUILD)/diagbench
 
-$(BUILD)/%.o: %.c
+# Objects depend on the flags they were built with: changing SANITIZE (or OPT) rebuilds them.
+$(BUILD)/flags.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) | $(CXX) $(CXXFLAGS) | $(LDFLAGS)' | cmp -s - $@ || \
+	  echo '$(CC) $(CPPFLAGS) $(CFLAGS) | $(CXX) $(CXXFLAGS) | $(LDFLAGS)' > $@
+
+$(BUILD)/%.o: %.c $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -47,11 +53,11 @@ $(BUILD)/gitrev.stamp: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(GIT_REV)' | cmp -s - $@ || echo '$(GIT_REV)' > $@
 
-$(BUILD)/harness/provenance.o: harness/provenance.c $(BUILD)/gitrev.stamp
+$(BUILD)/harness/provenance.o: harness/provenance.c $(BUILD)/gitrev.stamp $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(VERSION_FLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.cc
+$(BUILD)/%.o: %.cc $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
@@ -75,7 +81,7 @@ deps:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
 	else echo "all Debian packages present"; fi
 
-test: test-c test-py
+test: test-c test-py sanitize
 
 test-c: $(BUILD)/diagbench $(BUILD)/tests/unit
 	DIAGBENCH=$(BUILD)/diagbench $(BUILD)/tests/unit --jobs 2
@@ -92,8 +98,15 @@ bench: $(BUILD)/diagbench
 plot:
 	$(PYTHON) plot.py results/latest.csv -o results
 
+# ASan + UBSan (+ LSan) over the whole Criterion suite; the spawned build/sanitize/diagbench is
+# sanitized too. Any UB aborts the run (-fno-sanitize-recover); leaks fail it. Suppressions, one
+# reason per line: tests/sanitizers/lsan.supp.
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_ENV   = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0
 sanitize:
-	$(MAKE) BUILD=build/sanitize SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" test-c
+	$(SAN_ENV) $(MAKE) BUILD=build/sanitize SANITIZE="$(SAN_FLAGS)" test-c
 
 format:
 	clang-format -i $(wildcard */*.c */*.h */*.cc)
