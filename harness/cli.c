@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "budget.h"
+#include "shard.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -278,6 +279,17 @@ int db_preset_cells(const struct db_preset *p, struct db_cell **cells, size_t *c
 
 /* ---- flags -------------------------------------------------------------------------------- */
 
+/* --resume takes the OUT.partial file an interrupted run left behind. */
+static int check_resume(const char *v, char *err, size_t errlen) {
+    size_t l = strlen(v), sl = strlen(".partial");
+    if (l <= sl || strcmp(v + l - sl, ".partial") != 0)
+        return fail(err, errlen,
+                    "invalid --resume '%s': expected the OUT.partial file of an interrupted run "
+                    "(a name ending in .partial)",
+                    v);
+    return DB_OK;
+}
+
 /* Does arg name this option? Sets *val for "--opt=value" and "-xVALUE" forms. */
 static int is_opt(const char *arg, const char *shrt, const char *lng, const char **val) {
     *val = NULL;
@@ -402,9 +414,19 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
             VALUE();
             if (!*v) return fail(err, errlen, "--out needs a file name");
             cli->out = v;
+        } else if (is_opt(a, NULL, "--shard", &v)) {
+            VALUE();
+            DB_CHECK(db_shard_parse(v, &cli->shard_k, &cli->shard_n, err, errlen));
+        } else if (is_opt(a, NULL, "--resume", &v)) {
+            VALUE();
+            DB_CHECK(check_resume(v, err, errlen));
+            cli->resume = v;
         } else if (is_opt(a, NULL, "--_child", &v)) {
             VALUE();
             cli->child = v;
+        } else if (is_opt(a, NULL, "--_cells", &v)) {
+            VALUE();
+            cli->cells = v;
         } else {
             return fail(err, errlen, "unknown argument '%s' (see --help)", a);
         }
@@ -419,5 +441,12 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
     if (!cli->matrix && !s->nsizes)
         return fail(err, errlen, "-n SIZES is required without --matrix");
     if (!cli->matrix) selection_defaults(s);
+    if (cli->resume && cli->out) {
+        size_t lo = strlen(cli->out);
+        if (strncmp(cli->resume, cli->out, lo) != 0 || strcmp(cli->resume + lo, ".partial") != 0)
+            return fail(err, errlen,
+                        "--resume '%s' does not belong to --out '%s': expected --resume %s.partial",
+                        cli->resume, cli->out, cli->out);
+    }
     return DB_OK;
 }

@@ -1,0 +1,390 @@
+#include "plan.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provenance.h"
+#include "shard.h"
+
+/* ---- canonical flags ---------------------------------------------------------------------- */
+
+static int plain_token(const char *s) {
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("_,./=:+-", *s)) return 0;
+    return 1;
+}
+
+static void put_token(FILE *f, const char *s) {
+    fputc(' ', f);
+    if (plain_token(s)) {
+        fputs(s, f);
+        return;
+    }
+    fputc('\'', f);
+    for (; *s; s++) {
+        if (*s == '\'')
+            fputs("'\\''", f);
+        else
+            fputc(*s, f);
+    }
+    fputc('\'', f);
+}
+
+static void put_list(FILE *f, const char *flag, const char *const *names, size_t count) {
+    fprintf(f, " %s ", flag);
+    for (size_t i = 0; i < count; i++)
+        fprintf(f, "%s%s", i ? "," : "", names[i]);
+}
+
+int db_plan_matrix_string(const struct db_cli *cli, char **out) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return DB_E_NOMEM;
+    if (cli->matrix) {
+        fprintf(f, " --matrix %s", cli->matrix);
+    } else {
+        const struct db_selection *s = &cli->sel;
+        const char *names[DB_MAX_LIST];
+        for (size_t i = 0; i < s->nworkloads; i++)
+            names[i] = s->workloads[i]->name;
+        put_list(f, "-w", names, s->nworkloads);
+        put_list(f, "-p", s->operators, s->noperators);
+        for (size_t i = 0; i < s->njacs; i++)
+            names[i] = db_jac_name(s->jacs[i]);
+        put_list(f, "-j", names, s->njacs);
+        for (size_t i = 0; i < s->nstrategies; i++)
+            names[i] = s->strategies[i]->name;
+        put_list(f, "-s", names, s->nstrategies);
+        fputs(" -n ", f);
+        for (size_t i = 0; i < s->nsizes; i++)
+            fprintf(f, "%s%zu", i ? "," : "", s->sizes[i]);
+    }
+    if (cli->nthreads) {
+        fputs(" -t ", f);
+        for (size_t i = 0; i < cli->nthreads; i++)
+            fprintf(f, "%s%d", i ? "," : "", cli->threads[i]);
+    }
+    fprintf(f, " --reps %d --min-time %.15g", cli->run.reps, cli->run.min_time_s);
+    if (cli->run.call_cost_s >= 0) fprintf(f, " --call-cost-us %.15g", cli->run.call_cost_s * 1e6);
+    if (cli->run.mem_budget) fprintf(f, " --mem-limit %llu", cli->run.mem_budget);
+    if (cli->run.untagged) fputs(" --untagged", f);
+    for (int i = 1; i < cli->gb_argc; i++)
+        put_token(f, cli->gb_argv[i]);
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        return DB_E_NOMEM;
+    }
+    memmove(buf, buf + 1, strlen(buf)); /* drop the leading space */
+    *out = buf;
+    return DB_OK;
+}
+
+int db_plan_split_args(const char *s, int *argc, char ***argv) {
+    size_t cap = 8, n = 0, len = strlen(s);
+    char **v = calloc(cap, sizeof *v);
+    char *tok = malloc(len + 1);
+    int rc = v && tok ? DB_OK : DB_E_NOMEM;
+    if (rc == DB_OK && !(v[n++] = strdup("diagbench"))) rc = DB_E_NOMEM;
+    const char *p = s;
+    while (rc == DB_OK) {
+        while (*p == ' ')
+            p++;
+        if (!*p) break;
+        size_t k = 0;
+        while (*p && *p != ' ') {
+            if (*p == '\'') {
+                const char *q = strchr(p + 1, '\'');
+                if (!q) {
+                    rc = DB_E_INVALID;
+                    break;
+                }
+                memcpy(tok + k, p + 1, (size_t)(q - p - 1));
+                k += (size_t)(q - p - 1);
+                p = q + 1;
+            } else if (*p == '\\' && p[1]) {
+                tok[k++] = p[1];
+                p += 2;
+            } else {
+                tok[k++] = *p++;
+            }
+        }
+        if (rc != DB_OK) break;
+        tok[k] = 0;
+        if (n + 1 >= cap) {
+            char **grown = realloc(v, 2 * cap * sizeof *v);
+            if (!grown) {
+                rc = DB_E_NOMEM;
+                break;
+            }
+            v = grown;
+            cap *= 2;
+        }
+        if (!(v[n++] = strdup(tok))) rc = DB_E_NOMEM;
+    }
+    free(tok);
+    if (rc != DB_OK) {
+        db_plan_free_args((int)n, v);
+        return rc;
+    }
+    v[n] = NULL;
+    *argc = (int)n;
+    *argv = v;
+    return DB_OK;
+}
+
+void db_plan_free_args(int argc, char **argv) {
+    if (!argv) return;
+    for (int i = 0; i < argc; i++)
+        free(argv[i]);
+    free(argv);
+}
+
+/* ---- fingerprint -------------------------------------------------------------------------- */
+
+static uint64_t fnv1a(uint64_t h, const char *s) {
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static uint64_t env_part(uint64_t h, const char *name) {
+    const char *v = getenv(name);
+    h = fnv1a(h, name);
+    h = fnv1a(h, v ? "=" : " unset");
+    return fnv1a(h, v ? v : "");
+}
+
+/* Everything that makes two rows of one cell comparable: the matrix and run parameters, the
+ * OpenMP environment that shapes the rows (thread counts only when -t does not set them), the
+ * build. */
+static void matrix_id(const struct db_cli *cli, const char *matrix, char out[17]) {
+    struct db_provenance prov;
+    db_provenance_collect(&prov);
+    uint64_t h = fnv1a(0xcbf29ce484222325ull, matrix);
+    if (!cli->nthreads) {
+        h = env_part(h, "OMP_NUM_THREADS");
+        h = env_part(h, "OPENBLAS_NUM_THREADS");
+    }
+    h = env_part(h, "OMP_PROC_BIND");
+    h = env_part(h, "OMP_PLACES");
+    h = fnv1a(fnv1a(h, "\n"), prov.git_rev);
+    h = fnv1a(fnv1a(h, "\n"), prov.compiler);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* ---- cost model --------------------------------------------------------------------------- */
+
+#define NS_PER_ELEMENT 2ull
+#define CELL_OVERHEAD  1000000ull /* 1 ms: operator setup, Google Benchmark bookkeeping */
+
+unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_run_opts *o, int t) {
+    unsigned long long n = c->n, nn = db_cost_mul(n, n);
+    int matrix = strcmp(c->op_kind, "matrix") == 0, diag_kind = strcmp(c->op_kind, "diagonal") == 0;
+    int tagged = !o->untagged && c->wl->structure == DB_STRUCT_DIAGONAL;
+    int probe = strcmp(c->strategy->name, "probe") == 0;
+    int mat = strcmp(c->strategy->name, "materialise") == 0 || (probe && !tagged && !diag_kind);
+    double cc = o->call_cost_s >= 0 ? o->call_cost_s : c->wl->default_call_cost_s;
+    unsigned long long call_ns = cc > 0 ? (unsigned long long)(cc * 1e9 + 0.5) : 0;
+    unsigned long long min_ns = (unsigned long long)(o->min_time_s * 1e9 + 0.5);
+
+    unsigned long long setup = db_cost_add(CELL_OVERHEAD, db_cost_mul(NS_PER_ELEMENT, n));
+    if (matrix) setup = db_cost_add(setup, db_cost_mul(NS_PER_ELEMENT, nn));
+    /* No batching rule: materialising a Jacobian or function is unsupported, found at once. */
+    if (mat && !matrix && !diag_kind && c->wl->batch == DB_BATCH_NONE) return setup;
+
+    unsigned long long elements, calls = 1;
+    if (diag_kind || (matrix && mat))
+        elements = n; /* the operator knows its diagonal / materialise is a view */
+    else if (mat || matrix)
+        elements = nn; /* build n x n (or a dense product) */
+    else if (probe)
+        elements = n;
+    else
+        elements = tagged ? n : nn; /* another strategy: assume probe-like when tagged */
+    if (mat && !matrix && !diag_kind && c->wl->batch == DB_BATCH_SEQUENTIAL) calls = n;
+    unsigned long long one = db_cost_mul(NS_PER_ELEMENT, elements) / (t > 1 ? (unsigned)t : 1u);
+    one = db_cost_add(one, db_cost_mul(calls, call_ns));
+    unsigned long long reps = o->reps > 0 ? (unsigned long long)o->reps : 1;
+    unsigned long long timed = db_cost_mul(reps, one > min_ns ? one : min_ns);
+    return db_cost_add(db_cost_add(setup, one), timed);
+}
+
+/* ---- the plan ----------------------------------------------------------------------------- */
+
+void db_plan_item_name(const struct db_plan *p, size_t item, char *buf, size_t len) {
+    const struct db_plan_item *it = &p->items[item];
+    const struct db_cell *c = &p->cells[it->cell];
+    char t[16];
+    if (it->t)
+        snprintf(t, sizeof t, "%d", it->t);
+    else
+        snprintf(t, sizeof t, "env");
+    snprintf(buf, len, "%s/%s/%s/%s/n=%zu/t=%s", c->wl->name, c->op_kind, db_jac_name(c->jac),
+             c->strategy->name, c->n, t);
+}
+
+static int cmp_key(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *const *sort_names; /* qsort has no context argument */
+static int cmp_name_index(const void *a, const void *b) {
+    return strcmp(sort_names[*(const size_t *)a], sort_names[*(const size_t *)b]);
+}
+
+/* keys: the item names in sorted order; key_item: the item each key names. */
+static int build_keys(struct db_plan *p) {
+    size_t cap = p->nitems ? p->nitems : 1;
+    char **names = calloc(cap, sizeof *names);
+    p->keys = calloc(cap, sizeof *p->keys);
+    p->key_item = calloc(cap, sizeof *p->key_item);
+    int rc = names && p->keys && p->key_item ? DB_OK : DB_E_NOMEM;
+    for (size_t i = 0; rc == DB_OK && i < p->nitems; i++) {
+        char buf[256];
+        db_plan_item_name(p, i, buf, sizeof buf);
+        if (!(names[i] = strdup(buf))) rc = DB_E_NOMEM;
+        p->key_item[i] = i;
+    }
+    if (rc == DB_OK) {
+        sort_names = names;
+        qsort(p->key_item, p->nitems, sizeof *p->key_item, cmp_name_index);
+        for (size_t i = 0; i < p->nitems; i++)
+            p->keys[i] = names[p->key_item[i]];
+    } else if (names) {
+        for (size_t i = 0; i < p->nitems; i++)
+            free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+long db_plan_find(const struct db_plan *p, const char *workload, const char *op, const char *jac,
+                  const char *strategy, const char *n, const char *threads) {
+    int sweep = p->nitems && p->items[0].t > 0;
+    char key[512];
+    snprintf(key, sizeof key, "%s/%s/%s/%s/n=%s/t=%s", workload, op, jac, strategy, n,
+             sweep ? threads : "env");
+    const char *k = key;
+    char **hit = bsearch(&k, p->keys, p->nitems, sizeof *p->keys, cmp_key);
+    return hit ? (long)p->key_item[hit - p->keys] : -1;
+}
+
+int db_plan_build(const struct db_cli *cli, struct db_plan *p, char *err, size_t errlen) {
+    memset(p, 0, sizeof *p);
+    int rc = cli->matrix
+                 ? db_preset_cells(db_preset_find(cli->matrix), &p->cells, &p->ncells, err, errlen)
+                 : db_selection_cells(&cli->sel, &p->cells, &p->ncells);
+    if (rc != DB_OK) goto fail;
+    size_t nt = cli->nthreads ? cli->nthreads : 1;
+    p->nitems = nt * p->ncells;
+    p->items = calloc(p->nitems ? p->nitems : 1, sizeof *p->items);
+    unsigned long long *cost = calloc(p->nitems ? p->nitems : 1, sizeof *cost);
+    unsigned *shard = calloc(p->nitems ? p->nitems : 1, sizeof *shard);
+    rc = p->items && cost && shard ? DB_OK : DB_E_NOMEM;
+    p->shard_k = cli->shard_n ? cli->shard_k : 1;
+    p->shard_n = cli->shard_n ? cli->shard_n : 1;
+    if (rc == DB_OK) {
+        for (size_t k = 0; k < nt; k++)
+            for (size_t c = 0; c < p->ncells; c++) {
+                struct db_plan_item *it = &p->items[k * p->ncells + c];
+                it->cell = c;
+                it->t = cli->nthreads ? cli->threads[k] : 0;
+                it->cost = cost[k * p->ncells + c] =
+                    db_plan_cell_cost(&p->cells[c], &cli->run, it->t);
+            }
+        rc = db_shard_assign(cost, p->nitems, p->shard_n, shard);
+    }
+    if (rc == DB_OK)
+        for (size_t i = 0; i < p->nitems; i++)
+            p->items[i].shard = shard[i];
+    free(cost);
+    free(shard);
+    if (rc == DB_OK) rc = db_plan_matrix_string(cli, &p->matrix);
+    if (rc == DB_OK) rc = build_keys(p);
+    if (rc != DB_OK) goto fail;
+    matrix_id(cli, p->matrix, p->matrix_id);
+    return DB_OK;
+fail:
+    if (rc != DB_E_INVALID) snprintf(err, errlen, "%s", db_strerror(rc));
+    db_plan_free(p);
+    return rc;
+}
+
+void db_plan_free(struct db_plan *p) {
+    if (p->keys)
+        for (size_t i = 0; i < p->nitems; i++)
+            free(p->keys[i]);
+    free(p->keys);
+    free(p->key_item);
+    free(p->cells);
+    free(p->items);
+    free(p->matrix);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- index sets --------------------------------------------------------------------------- */
+
+int db_plan_format_indices(const unsigned char *sel, size_t count, char **out) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return DB_E_NOMEM;
+    int first = 1;
+    for (size_t i = 0; i < count;) {
+        if (!sel[i]) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j + 1 < count && sel[j + 1])
+            j++;
+        fprintf(f, first ? "%zu" : ",%zu", i);
+        if (j > i) fprintf(f, "-%zu", j);
+        first = 0;
+        i = j + 1;
+    }
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        return DB_E_NOMEM;
+    }
+    *out = buf;
+    return DB_OK;
+}
+
+static int index_at(const char **p, size_t count, size_t *v) {
+    if (!isdigit((unsigned char)**p)) return DB_E_INVALID;
+    errno = 0;
+    char *end;
+    unsigned long long x = strtoull(*p, &end, 10);
+    if (errno || x >= count) return DB_E_INVALID;
+    *p = end;
+    *v = (size_t)x;
+    return DB_OK;
+}
+
+int db_plan_parse_indices(const char *s, unsigned char *sel, size_t count) {
+    memset(sel, 0, count);
+    if (!*s) return DB_OK; /* the empty set */
+    const char *p = s;
+    for (;;) {
+        size_t a, b;
+        DB_CHECK(index_at(&p, count, &a));
+        b = a;
+        if (*p == '-') {
+            p++;
+            DB_CHECK(index_at(&p, count, &b));
+            if (b < a) return DB_E_INVALID;
+        }
+        memset(sel + a, 1, b - a + 1);
+        if (!*p) return DB_OK;
+        if (*p++ != ',') return DB_E_INVALID;
+    }
+}

@@ -1,0 +1,65 @@
+/* The run plan: a matrix's cells x thread configurations ("items"), in the order a run visits
+ * them (thread count major), each with a stable name, an expected cost and its shard. Every row
+ * records the matrix as canonical flags (`matrix`) and a fingerprint of everything that makes
+ * rows comparable (`matrix_id`), so --resume and `diagbench merge` can tell which matrix a CSV
+ * belongs to and which cells it lacks, from the CSV alone. */
+#ifndef DB_PLAN_H
+#define DB_PLAN_H
+
+#include <stddef.h>
+
+#include "cli.h"
+
+struct db_plan_item {
+    size_t cell;             /* index into cells */
+    int t;                   /* -t value; 0 = the OpenMP environment in force */
+    unsigned shard;          /* 1..shard_n (1 when not sharded) */
+    unsigned long long cost; /* expected cost in model nanoseconds (see db_plan_cell_cost) */
+};
+
+struct db_plan {
+    struct db_cell *cells;
+    size_t ncells;
+    struct db_plan_item *items;
+    size_t nitems;
+    unsigned shard_k, shard_n; /* 1/1 when not sharded */
+    char *matrix;              /* canonical flags, e.g. "-w sin -p jacobian ... --reps 5" */
+    char matrix_id[17];        /* 16 hex digits */
+    char **keys;               /* item names, sorted, for db_plan_find */
+    size_t *key_item;          /* keys[i] names items[key_item[i]] */
+};
+
+/* Expand cli into a plan: cells, items, costs, shards, matrix and matrix_id. */
+int db_plan_build(const struct db_cli *cli, struct db_plan *p, char *err, size_t errlen);
+void db_plan_free(struct db_plan *p);
+
+/* The canonical flags of cli's matrix and run parameters (malloc'd; parseable by db_cli_parse
+ * after db_plan_split_args). Output, progress, shard and resume flags are not part of it. */
+int db_plan_matrix_string(const struct db_cli *cli, char **out);
+
+/* Split a canonical flags string back into an argv (shell-like single quotes); argv[0] is
+ * "diagbench". Free with db_plan_free_args. DB_E_INVALID on an unterminated quote. */
+int db_plan_split_args(const char *s, int *argc, char ***argv);
+void db_plan_free_args(int argc, char **argv);
+
+/* Name of an item: "workload/operator/jac/strategy/n=N/t=T" (t=env without -t). */
+void db_plan_item_name(const struct db_plan *p, size_t item, char *buf, size_t len);
+
+/* Index of the item a CSV row describes (its workload, operator, jac, strategy, n and threads
+ * fields; threads only counts when the matrix sweeps -t), or -1. */
+long db_plan_find(const struct db_plan *p, const char *workload, const char *op, const char *jac,
+                  const char *strategy, const char *n, const char *threads);
+
+/* Expected cost of one cell in model nanoseconds: setup + correctness run + reps x max(min-time,
+ * one extraction), one extraction = 2 ns per element touched (n^2 to materialise, n to probe a
+ * diagonal-tagged operator) / threads + the per-call cost of each primitive call. Integer only,
+ * so every machine computes the same shards. */
+unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_run_opts *o, int t);
+
+/* Cell index sets for a sweep child (--_cells): "0-4,7,9-12". format writes a malloc'd string;
+ * parse marks sel[i] = 1 for every listed i < count (DB_E_INVALID on malformed or out of
+ * range). */
+int db_plan_format_indices(const unsigned char *sel, size_t count, char **out);
+int db_plan_parse_indices(const char *s, unsigned char *sel, size_t count);
+
+#endif
