@@ -25,16 +25,16 @@ LDFLAGS   = -fopenmp $(SANITIZE)
 LIB_C  = $(wildcard workloads/*.c operators/*.c) $(filter-out harness/main.c,$(wildcard harness/*.c))
 LIB_CC = harness/gbench.cc
 LIB_O  = $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CC:%.cc=$(BUILD)/%.o)
-TEST_C = $(wildcard tests/*.c)
+TEST_C = $(wildcard tests/*.c) tests/fuzz/fuzz_one.c
 TEST_O = $(TEST_C:%.c=$(BUILD)/%.o)
 
 DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-dev \
        liblapacke-dev libcriterion-dev python3-matplotlib python3-pandas python3-numpy \
-       python3-pytest clang-format
+       python3-pytest clang-format clang libclang-rt-14-dev libomp-14-dev
 
 RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 
-.PHONY: FORCE all deps test test-c test-py bench plot sanitize clean format format-check
+.PHONY: FORCE all deps test test-c test-py bench plot sanitize tsan fuzz clean format format-check
 
 all: $(BUILD)/diagbench
 
@@ -108,11 +108,31 @@ SAN_ENV   = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_
 sanitize:
 	$(SAN_ENV) $(MAKE) BUILD=build/sanitize SANITIZE="$(SAN_FLAGS)" test-c
 
+# libFuzzer over every parser of untrusted text (tests/fuzz/fuzz_one.c): clang, with ASan + UBSan.
+# New corpus entries go to build/fuzz/corpus; the committed seeds in tests/fuzz/corpus stay as
+# they are. A crash leaves build/fuzz/crash-* and fails the target: copy it to
+# tests/fuzz/regressions/ (the Criterion suite replays that directory) and fix the bug.
+FUZZ_SECONDS ?= 60
+# clang reports `#pragma omp simd` loops over scalar libm calls it cannot vectorise (gcc uses
+# libmvec there): that is a missed optimisation in a sanitizer build, not a defect.
+CLANG_WERROR = -Werror -Wno-pass-failed
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+fuzz:
+	$(MAKE) BUILD=build/fuzz CC=clang CXX=clang++ WERROR="$(CLANG_WERROR)" \
+	  SANITIZE="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build/fuzz/libdiagbench.a
+	clang -std=c17 -g -O1 $(CPPFLAGS) $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer -fopenmp \
+	  tests/fuzz/fuzz_main.c tests/fuzz/fuzz_one.c build/fuzz/libdiagbench.a $(LDLIBS) -lstdc++ \
+	  -o build/fuzz/fuzz_parsers
+	@mkdir -p build/fuzz/corpus
+	$(SAN_ENV) build/fuzz/fuzz_parsers -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  -dict=tests/fuzz/parsers.dict -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus
+
+FORMAT_FILES = $(wildcard */*.c */*.h */*.cc tests/fuzz/*.c tests/fuzz/*.h)
 format:
-	clang-format -i $(wildcard */*.c */*.h */*.cc)
+	clang-format -i $(FORMAT_FILES)
 
 format-check:
-	clang-format --dry-run --Werror $(wildcard */*.c */*.h */*.cc)
+	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD)
