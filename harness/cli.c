@@ -18,7 +18,13 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    db_cli_one_line(err);
     return DB_E_INVALID;
+}
+
+void db_cli_one_line(char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
 }
 
 /* ---- comma lists -------------------------------------------------------------------------- */
@@ -58,7 +64,7 @@ static int parse_whole(const char *s, unsigned long long max, unsigned long long
     for (const char *p = s; *p; p++) {
         if (!isdigit((unsigned char)*p)) return DB_E_INVALID;
         unsigned d = (unsigned)(*p - '0');
-        if (x > (max - d) / 10) return DB_E_INVALID;
+        if (d > max || x > (max - d) / 10) return DB_E_INVALID; /* max - d must not wrap */
         x = x * 10 + d;
     }
     *v = x;

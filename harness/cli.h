@@ -51,6 +51,10 @@ struct db_cli {
  * outlive cli. */
 int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t errlen);
 
+/* Replace control characters (a newline in a bad value, say) with '?', so that a message that
+ * quotes user input stays on one line. */
+void db_cli_one_line(char *s);
+
 /* Strict list parsers (exposed for tests and fuzzing). flag names the option in messages. */
 int db_parse_sizes(const char *list, const char *flag, size_t *out, size_t *count, char *err,
                    size_t errlen);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "csv.h"
 #include "plan.h"
 #include "shard.h"
@@ -18,6 +19,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    db_cli_one_line(err);
     return DB_E_INVALID;
 }
 

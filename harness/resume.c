@@ -14,8 +14,8 @@ static int fail_io(char *err, size_t errlen, const char *what, const char *path)
     return DB_E_IO;
 }
 
-int db_resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
-                   struct db_csv_file *out, struct db_resume *info, char *err, size_t errlen) {
+static int resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
+                       struct db_csv_file *out, struct db_resume *info, char *err, size_t errlen) {
     memset(info, 0, sizeof *info);
     memset(done, 0, plan->nitems);
     struct db_table t;
@@ -127,4 +127,11 @@ int db_resume_open(const char *partial, const struct db_plan *plan, unsigned cha
         }
     }
     return DB_OK;
+}
+
+int db_resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
+                   struct db_csv_file *out, struct db_resume *info, char *err, size_t errlen) {
+    int rc = resume_open(partial, plan, done, out, info, err, errlen);
+    if (rc != DB_OK) db_cli_one_line(err); /* file names and fields may hold newlines */
+    return rc;
 }

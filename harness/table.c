@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../workloads/status.h"
+#include "cli.h"
 #include "csv.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -17,6 +18,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    db_cli_one_line(err); /* quoted header fields may hold newlines */
     return DB_E_INVALID;
 }
 
