@@ -55,7 +55,9 @@ static int push_record(struct db_table *t, size_t *cap, struct db_record r) {
     return DB_OK;
 }
 
-/* Parse one record at *pos. Returns DB_OK (a whole record), 1 (torn: the text ended inside it),
+#define TORN (-1) /* distinct from every DB_E_* code */
+
+/* Parse one record at *pos. Returns DB_OK (a whole record), TORN (the text ended inside it),
  * DB_E_INVALID or DB_E_NOMEM. */
 static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, char **out,
                         char ***fields, size_t *nf, char *err, size_t errlen) {
@@ -69,7 +71,7 @@ static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, ch
             size_t qline = *line;
             p++;
             for (;;) {
-                if (p >= len) return 1;
+                if (p >= len) return TORN;
                 if (s[p] == '"') {
                     if (p + 1 < len && s[p + 1] == '"') {
                         *(*out)++ = '"';
@@ -82,7 +84,7 @@ static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, ch
                 if (s[p] == '\n') (*line)++;
                 *(*out)++ = s[p++];
             }
-            if (p >= len) return 1;
+            if (p >= len) return TORN;
             if (s[p] == '\r' && p + 1 < len && s[p + 1] == '\n') p++;
             if (s[p] != ',' && s[p] != '\n')
                 return fail(err, errlen, "line %zu: malformed quoting (text after a closing quote)",
@@ -96,7 +98,7 @@ static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, ch
                                 *line);
                 *(*out)++ = s[p++];
             }
-            if (p >= len) return 1;
+            if (p >= len) return TORN;
             if (s[p] == '\n' && *out > f && (*out)[-1] == '\r') (*out)--;
         }
         *(*out)++ = 0;
@@ -135,7 +137,7 @@ int db_table_parse(const char *text, size_t len, struct db_table *t, char *err, 
         char **fields;
         size_t nf;
         int rc = parse_record(t->text, len, &pos, &line, &out, &fields, &nf, err, errlen);
-        if (rc == 1) {
+        if (rc == TORN) {
             free(fields);
             t->torn = 1;
             break;
