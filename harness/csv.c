@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../workloads/status.h"
@@ -102,6 +103,14 @@ int db_csv_open(struct db_csv_file *out, const char *path, int header, char *err
         }
         memcpy(out->partial, path, len);
         memcpy(out->partial + len, ".partial", sizeof ".partial");
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) { /* the final rename would fail */
+            snprintf(errbuf, errlen, "cannot write --out '%s': it is a directory", path);
+            free(out->path);
+            free(out->partial);
+            memset(out, 0, sizeof *out);
+            return DB_E_IO;
+        }
         out->f = fopen(out->partial, "wx");
         if (!out->f) {
             if (errno == EEXIST)

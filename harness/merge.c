@@ -216,9 +216,9 @@ static int merge_tables(const struct db_merge_args *a, struct db_table *tab, siz
     if (rc == DB_OK) {
         struct db_csv_file out;
         rc = db_csv_open(&out, a->out, 1, why, sizeof why);
-        if (rc != DB_OK) {
+        if (rc != DB_OK) { /* an unwritable -o is bad usage, as for a run's --out */
             snprintf(err, errlen, "merge: %s", why);
-            rc = DB_E_IO;
+            rc = rc == DB_E_NOMEM ? rc : DB_E_INVALID;
         }
         for (size_t i = 0; rc == DB_OK && i < plan.nitems; i++) {
             const struct db_table *t = &tab[seen[i].file];
@@ -252,8 +252,9 @@ int db_merge_run(const struct db_merge_args *a, size_t *rows_out, char *err, siz
     char why[512];
     for (int i = 0; i < a->nfiles && rc == DB_OK; i++) {
         rc = db_table_read(a->files[i], &tab[i], why, sizeof why);
-        if (rc != DB_OK) {
+        if (rc != DB_OK) { /* an unreadable input is a bad argument */
             snprintf(err, errlen, "merge: %s", why);
+            rc = rc == DB_E_NOMEM ? rc : DB_E_INVALID;
         } else if (tab[i].torn) {
             rc = fail(err, errlen,
                       "merge: '%s' ends in an incomplete row (a shard killed mid-run?): finish it "

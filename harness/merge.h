@@ -18,8 +18,9 @@ struct db_merge_args {
 /* Parse the arguments after "merge". DB_E_INVALID with one line in err on bad usage. */
 int db_merge_parse(int argc, char **argv, struct db_merge_args *a, char *err, size_t errlen);
 
-/* Check and merge. DB_E_INVALID: the inputs do not form one complete matrix (err says how);
- * DB_E_IO: a file cannot be read or the output written; rows_out receives the rows written. */
+/* Check and merge. DB_E_INVALID: an input cannot be read or the inputs do not form one complete
+ * matrix, or -o cannot be created (err says how); DB_E_IO: writing the output failed midway;
+ * rows_out receives the rows written. */
 int db_merge_run(const struct db_merge_args *a, size_t *rows_out, char *err, size_t errlen);
 
 #endif

@@ -21,9 +21,9 @@ static int resume_open(const char *partial, const struct db_plan *plan, unsigned
     struct db_table t;
     char why[512];
     int rc = db_table_read(partial, &t, why, sizeof why);
-    if (rc != DB_OK) {
+    if (rc != DB_OK) { /* a file that cannot be read is a bad --resume value */
         snprintf(err, errlen, "--resume: %s", why);
-        return rc;
+        return rc == DB_E_NOMEM ? rc : DB_E_INVALID;
     }
     if (t.nrec > 0 && db_table_check_diagbench(&t, why, sizeof why) != DB_OK) {
         snprintf(err, errlen, "--resume '%s': %s", partial, why);

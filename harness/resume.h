@@ -19,9 +19,9 @@ struct db_resume {
 
 /* Validate partial against the plan, mark done[i] = 1 for every item it holds (done has
  * plan->nitems entries), truncate a torn last row, and open it for appending in out (renamed to
- * the name without .partial on commit). DB_E_INVALID: another matrix, parameters or shard,
- * duplicate or foreign cells, malformed CSV; DB_E_IO: cannot be read or written. err names the
- * file and what differs. */
+ * the name without .partial on commit). DB_E_INVALID: unreadable, another matrix, parameters or
+ * shard, duplicate or foreign cells, malformed CSV; DB_E_IO: cannot be truncated or appended
+ * to. err names the file and what differs. */
 int db_resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
                    struct db_csv_file *out, struct db_resume *info, char *err, size_t errlen);
 

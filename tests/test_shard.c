@@ -380,9 +380,7 @@ Test(shard, merge_errors_name_the_problem, .timeout = 120) {
     const char *foreign[] = {"merge", "m_1.csv", "m_foreign.csv", "-o", "bad_merge.csv", NULL};
     expect_merge_error(foreign, "'m_foreign.csv': not a diagbench CSV of this version");
     const char *absent[] = {"merge", "m_1.csv", "no_such.csv", "-o", "bad_merge.csv", NULL};
-    int rc = th_run(absent, NULL, out, sizeof out, err, sizeof err);
-    cr_assert_eq(rc, 1, "%s", err);
-    cr_assert_not_null(strstr(err, "cannot read 'no_such.csv'"), "%s", err);
+    expect_merge_error(absent, "cannot read 'no_such.csv': No such file or directory");
     const char *no_out[] = {"merge", "m_1.csv", "m_2.csv", NULL};
     expect_merge_error(no_out, "-o OUT is required");
     const char *no_in[] = {"merge", "-o", "bad_merge.csv", NULL};
