@@ -127,7 +127,31 @@ fuzz:
 	$(SAN_ENV) build/fuzz/fuzz_parsers -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	  -dict=tests/fuzz/parsers.dict -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus
 
-FORMAT_FILES = $(wildcard */*.c */*.h */*.cc tests/fuzz/*.c tests/fuzz/*.h)
+# ThreadSanitizer over the threaded paths (`make tsan`; not part of `make test`). clang with
+# LLVM's OpenMP runtime and its Archer tool, so TSan understands OpenMP's synchronisation;
+# OpenBLAS's libgomp.so.1 is pointed at libomp (which implements the GOMP ABI), so one runtime
+# runs every parallel region. Criterion cannot start under TSan (Snaipe/Criterion#274), so a
+# plain driver (tests/tsan/threads.c) runs the conformance combinations with 1 and 2 threads,
+# then the harness runs a -t 1,2 sweep over every workload, operator and strategy. No
+# suppressions are needed.
+LLVM_LIB = /usr/lib/llvm-14/lib
+TSAN_ENV = LD_LIBRARY_PATH=$(CURDIR)/build/tsan/omp OMP_TOOL_LIBRARIES=$(LLVM_LIB)/libarcher.so \
+           TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1"
+tsan:
+	$(MAKE) BUILD=build/tsan CC=clang CXX=clang++ WERROR="$(CLANG_WERROR)" \
+	  SANITIZE="-fsanitize=thread" build/tsan/diagbench build/tsan/libdiagbench.a
+	clang -std=c17 -g -O1 $(CPPFLAGS) $(WARN) -fsanitize=thread -fopenmp tests/tsan/threads.c \
+	  build/tsan/libdiagbench.a $(LDLIBS) -lstdc++ -o build/tsan/threads
+	@mkdir -p build/tsan/omp
+	ln -sf $(LLVM_LIB)/libomp.so.5 build/tsan/omp/libgomp.so.1
+	$(TSAN_ENV) build/tsan/threads
+	rm -f build/tsan/sweep.csv build/tsan/sweep.csv.partial
+	$(TSAN_ENV) build/tsan/diagbench -w sin,split,seqsin,nobatch \
+	  -p jacobian,function,matrix,diagonal -s materialise,probe -n 7,300 -t 1,2 --reps 2 \
+	  --min-time 1e-4 --call-cost-us 1 -q --out build/tsan/sweep.csv
+	@echo "tsan: clean"
+
+FORMAT_FILES = $(wildcard */*.c */*.h */*.cc tests/*/*.c tests/*/*.h)
 format:
 	clang-format -i $(FORMAT_FILES)
 
