@@ -403,3 +403,49 @@ Test(shard, merge_errors_name_the_problem, .timeout = 120) {
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         remove(files[i]);
 }
+
+/* examples/slurm-array.sbatch in task mode (as each array task runs it), then the merge. */
+Test(shard, slurm_script_tasks_then_merge, .timeout = 120) {
+    const char *real = getenv("DIAGBENCH");
+    char dbenv[512];
+    snprintf(dbenv, sizeof dbenv, "DIAGBENCH=%s", real && *real ? real : "build/diagbench");
+    const char *files[] = {"build/slurm_test/shard-1-of-2.csv", "build/slurm_test/shard-2-of-2.csv",
+                           "build/slurm_test/all.csv"};
+    for (int i = 0; i < 3; i++)
+        remove(files[i]);
+    for (int k = 1; k <= 2; k++) {
+        char task[64];
+        snprintf(task, sizeof task, "SLURM_ARRAY_TASK_ID=%d", k);
+        const char *env[] = {dbenv,
+                             task,
+                             "SLURM_CPUS_PER_TASK=1",
+                             "OMP_PROC_BIND=", /* empty: the script's default applies */
+                             "OMP_PLACES=",
+                             "SHARDS=2",
+                             "OUTDIR=build/slurm_test",
+                             "MATRIX=-w sin -s materialise,probe -j fwd -n 8,16 --reps 1 "
+                             "--min-time 1e-4 -q",
+                             NULL};
+        const char *args[] = {"examples/slurm-array.sbatch", NULL};
+        setenv("DIAGBENCH", "/bin/bash", 1);
+        int rc = th_run(args, env, out, sizeof out, err, sizeof err);
+        setenv("DIAGBENCH", dbenv + strlen("DIAGBENCH="), 1);
+        cr_assert_eq(rc, 0, "task %d: %s", k, err);
+    }
+    const char *merge[] = {"merge", files[0], files[1], "-o", files[2], "-q", NULL};
+    run_ok(merge);
+    struct db_table t;
+    char e[512];
+    cr_assert_eq(db_table_read(files[2], &t, e, sizeof e), DB_OK, "%s", e);
+    cr_assert_eq(t.nrec, 5, "4 cells");
+    int c_t = db_table_column(&t, "threads"), c_b = db_table_column(&t, "proc_bind"),
+        c_p = db_table_column(&t, "places");
+    for (size_t r = 1; r < t.nrec; r++) { /* the script's pinning reached the runs */
+        cr_assert_str_eq(t.rec[r].field[c_t], "1");
+        cr_assert_str_eq(t.rec[r].field[c_b], "close");
+        cr_assert_str_eq(t.rec[r].field[c_p], "cores");
+    }
+    db_table_free(&t);
+    for (int i = 0; i < 3; i++)
+        remove(files[i]);
+}
