@@ -184,32 +184,41 @@ static void matrix_id(const struct db_cli *cli, const char *matrix, char out[17]
 
 #define NS_PER_ELEMENT 2ull
 #define CELL_OVERHEAD  1000000ull /* 1 ms: operator setup, Google Benchmark bookkeeping */
+/* Memory the model assumes without --mem-limit: cells whose n x n buffer exceeds it are costed
+ * as skipped_memory. A constant, not this machine's memory, so every shard agrees. */
+#define MODEL_MEMORY (64ull << 30)
 
 unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_run_opts *o, int t) {
     unsigned long long n = c->n, nn = db_cost_mul(n, n);
     int matrix = strcmp(c->op_kind, "matrix") == 0, diag_kind = strcmp(c->op_kind, "diagonal") == 0;
     int tagged = !o->untagged && c->wl->structure == DB_STRUCT_DIAGONAL;
     int probe = strcmp(c->strategy->name, "probe") == 0;
-    int mat = strcmp(c->strategy->name, "materialise") == 0 || (probe && !tagged && !diag_kind);
+    int materialise = strcmp(c->strategy->name, "materialise") == 0;
+    /* What one extraction does (operators/probe.c, materialise.c and the operator kinds). */
+    int knows_diagonal = diag_kind && (probe || !materialise);
+    int builds_nn = !knows_diagonal && !matrix && (materialise || !tagged);
     double cc = o->call_cost_s >= 0 ? o->call_cost_s : c->wl->default_call_cost_s;
     unsigned long long call_ns = cc > 0 ? (unsigned long long)(cc * 1e9 + 0.5) : 0;
     unsigned long long min_ns = (unsigned long long)(o->min_time_s * 1e9 + 0.5);
+    unsigned long long memory = o->mem_budget ? o->mem_budget : MODEL_MEMORY;
 
     unsigned long long setup = db_cost_add(CELL_OVERHEAD, db_cost_mul(NS_PER_ELEMENT, n));
-    if (matrix) setup = db_cost_add(setup, db_cost_mul(NS_PER_ELEMENT, nn));
-    /* No batching rule: materialising a Jacobian or function is unsupported, found at once. */
-    if (mat && !matrix && !diag_kind && c->wl->batch == DB_BATCH_NONE) return setup;
+    if ((matrix || builds_nn) && db_cost_mul(nn, sizeof(double)) > memory)
+        return CELL_OVERHEAD; /* skipped_memory: never attempted */
+    if (matrix) setup = db_cost_add(setup, db_cost_mul(NS_PER_ELEMENT, nn)); /* dense build */
+    if (builds_nn && !diag_kind && c->wl->batch == DB_BATCH_NONE)
+        return setup; /* unsupported: no batching rule, found at once */
 
     unsigned long long elements, calls = 1;
-    if (diag_kind || (matrix && mat))
-        elements = n; /* the operator knows its diagonal / materialise is a view */
-    else if (mat || matrix)
-        elements = nn; /* build n x n (or a dense product) */
-    else if (probe)
+    if (knows_diagonal)
         elements = n;
+    else if (matrix)
+        elements = materialise || !tagged ? n : nn; /* a view / dgemv with ones */
+    else if (builds_nn)
+        elements = nn;
     else
-        elements = tagged ? n : nn; /* another strategy: assume probe-like when tagged */
-    if (mat && !matrix && !diag_kind && c->wl->batch == DB_BATCH_SEQUENTIAL) calls = n;
+        elements = n; /* one product with ones */
+    if (builds_nn && !diag_kind && c->wl->batch == DB_BATCH_SEQUENTIAL) calls = n;
     unsigned long long one = db_cost_mul(NS_PER_ELEMENT, elements) / (t > 1 ? (unsigned)t : 1u);
     one = db_cost_add(one, db_cost_mul(calls, call_ns));
     unsigned long long reps = o->reps > 0 ? (unsigned long long)o->reps : 1;

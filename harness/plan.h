@@ -52,8 +52,9 @@ long db_plan_find(const struct db_plan *p, const char *workload, const char *op,
 
 /* Expected cost of one cell in model nanoseconds: setup + correctness run + reps x max(min-time,
  * one extraction), one extraction = 2 ns per element touched (n^2 to materialise, n to probe a
- * diagonal-tagged operator) / threads + the per-call cost of each primitive call. Integer only,
- * so every machine computes the same shards. */
+ * diagonal-tagged operator) / threads + the per-call cost of each primitive call. Cells that
+ * cannot run (no batching rule; an n x n buffer over --mem-limit, or over 64 GiB without it)
+ * cost 1 ms. Integer only, so every machine computes the same shards. */
 unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_run_opts *o, int t);
 
 /* Cell index sets for a sweep child (--_cells): "0-4,7,9-12". format writes a malloc'd string;
