@@ -439,11 +439,17 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
 #undef VALUE
     }
     if (cli->help || cli->version || cli->list) return DB_OK;
+    if (cli->resume && !cli->matrix && !cli->have_selection) {
+        cli->flags_from_resume = 1; /* the caller takes the matrix from the partial file */
+        return DB_OK;
+    }
     if (cli->matrix && cli->have_selection)
         return fail(err, errlen,
                     "--matrix cannot be combined with -w/-s/-p/-j/-n: use one or the other");
     if (!cli->matrix && !cli->have_selection)
-        return fail(err, errlen, "nothing to run: give --matrix NAME or -n SIZES (see --help)");
+        return fail(err, errlen,
+                    "nothing to run: give --matrix NAME or -n SIZES, or --resume FILE.partial "
+                    "(see --help)");
     if (!cli->matrix && !s->nsizes)
         return fail(err, errlen, "-n SIZES is required without --matrix");
     if (!cli->matrix) selection_defaults(s);

@@ -44,6 +44,7 @@ struct db_cli {
     unsigned shard_k, shard_n; /* --shard K/N (0/0: the whole matrix) */
     const char *resume;        /* --resume FILE.partial: run only the cells missing from it */
     const char *cells;         /* internal: indices of the cells a sweep child runs */
+    int flags_from_resume;     /* --resume alone: take the matrix from the file (resume.h) */
 };
 
 /* Parse argv into cli. On DB_E_INVALID, err holds one line (without the program name). The

@@ -295,6 +295,11 @@ static int merge_main(int argc, char **argv) {
     return 0;
 }
 
+/* `diagbench --resume F.partial` alone: the flags come from F.partial. They live as long as the
+ * process (cli points into them), so they are kept here. */
+static int resume_argc;
+static char **resume_argv;
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "merge") == 0) return merge_main(argc - 2, argv + 2);
     struct db_cli cli;
@@ -302,6 +307,18 @@ int main(int argc, char **argv) {
     if (db_cli_parse(argc, argv, &cli, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
         return EXIT_USAGE;
+    }
+    if (cli.flags_from_resume && !cli.help && !cli.version && !cli.list) {
+        int rc = db_resume_flags(cli.resume, argc, argv, cli.shard_n != 0, &resume_argc,
+                                 &resume_argv, err, sizeof err);
+        if (rc == DB_OK && db_cli_parse(resume_argc, resume_argv, &cli, err, sizeof err) != DB_OK)
+            rc = DB_E_INVALID;
+        if (rc != DB_OK) {
+            fprintf(stderr, "diagbench: %s\n", err);
+            return rc == DB_E_INVALID ? EXIT_USAGE : 1;
+        }
+        argc = resume_argc; /* a -t sweep hands these to its children */
+        argv = resume_argv;
     }
     if (cli.help) {
         fputs(usage, stdout);
@@ -415,6 +432,7 @@ int main(int argc, char **argv) {
         return status;
     }
     char *written = out.path ? strdup(out.path) : NULL;
+    db_signals_finish();
     if (db_csv_commit(&out, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
         free(written);

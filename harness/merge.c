@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "csv.h"
@@ -213,6 +214,15 @@ static int merge_tables(const struct db_merge_args *a, struct db_table *tab, siz
                   plan.nitems, shards, names, missing > shown ? ", ..." : "");
     }
 
+    if (rc == DB_OK && strcmp(a->out, "-") != 0) {
+        char partial[4096];
+        snprintf(partial, sizeof partial, "%s.partial", a->out);
+        if (access(partial, F_OK) == 0)
+            rc = fail(err, errlen,
+                      "merge: '%s' exists (an interrupted merge, or one still running): remove "
+                      "it",
+                      partial);
+    }
     if (rc == DB_OK) {
         struct db_csv_file out;
         rc = db_csv_open(&out, a->out, 1, why, sizeof why);

@@ -135,3 +135,58 @@ int db_resume_open(const char *partial, const struct db_plan *plan, unsigned cha
     if (rc != DB_OK) db_cli_one_line(err); /* file names and fields may hold newlines */
     return rc;
 }
+
+int db_resume_flags(const char *partial, int nargs, char **args, int has_shard, int *argc,
+                    char ***argv, char *err, size_t errlen) {
+    struct db_table t;
+    char why[512];
+    int rc = db_table_read(partial, &t, why, sizeof why);
+    if (rc != DB_OK) {
+        snprintf(err, errlen, "--resume: %s", why);
+        db_cli_one_line(err);
+        return rc == DB_E_NOMEM ? rc : DB_E_INVALID;
+    }
+    if (db_table_check_diagbench(&t, why, sizeof why) != DB_OK || t.nrec < 2) {
+        snprintf(err, errlen,
+                 "--resume '%s' %s: give the run's flags (e.g. -n SIZES or --matrix NAME) with "
+                 "--resume",
+                 partial, t.nrec < 2 ? "has no rows to take the flags from" : why);
+        db_cli_one_line(err);
+        db_table_free(&t);
+        return DB_E_INVALID;
+    }
+    const char *shard = t.rec[1].field[db_table_column(&t, "shard")];
+    int m_argc;
+    char **m_argv;
+    rc = db_plan_split_args(t.rec[1].field[db_table_column(&t, "matrix")], &m_argc, &m_argv);
+    if (rc != DB_OK) {
+        snprintf(err, errlen, "--resume '%s': cannot read its matrix column", partial);
+        db_table_free(&t);
+        return rc;
+    }
+    int extra = has_shard || strcmp(shard, "1/1") == 0 ? 0 : 2;
+    char **v = calloc((size_t)(m_argc + nargs + extra + 1), sizeof *v);
+    if (!v) {
+        db_plan_free_args(m_argc, m_argv);
+        db_table_free(&t);
+        snprintf(err, errlen, "out of memory");
+        return DB_E_NOMEM;
+    }
+    int n = 0;
+    for (int i = 0; i < m_argc; i++)
+        v[n++] = m_argv[i]; /* moved */
+    for (int i = 1; rc == DB_OK && i < nargs; i++)
+        if (!(v[n++] = strdup(args[i]))) rc = DB_E_NOMEM;
+    if (rc == DB_OK && extra && (!(v[n++] = strdup("--shard")) || !(v[n++] = strdup(shard))))
+        rc = DB_E_NOMEM;
+    free(m_argv);
+    db_table_free(&t);
+    if (rc != DB_OK) {
+        db_plan_free_args(n, v);
+        snprintf(err, errlen, "out of memory");
+        return rc;
+    }
+    *argc = n;
+    *argv = v;
+    return DB_OK;
+}

@@ -22,6 +22,12 @@ struct db_resume {
  * the name without .partial on commit). DB_E_INVALID: unreadable, another matrix, parameters or
  * shard, duplicate or foreign cells, malformed CSV; DB_E_IO: cannot be truncated or appended
  * to. err names the file and what differs. */
+/* The flags of the run that left partial (for `diagbench --resume FILE.partial` alone): its
+ * matrix column, split, then the flags given now (args[1..nargs-1]), then --shard K/N from its
+ * shard column unless has_shard. *argv (malloc'd) is freed with db_plan_free_args. */
+int db_resume_flags(const char *partial, int nargs, char **args, int has_shard, int *argc,
+                    char ***argv, char *err, size_t errlen);
+
 int db_resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
                    struct db_csv_file *out, struct db_resume *info, char *err, size_t errlen);
 

@@ -117,6 +117,13 @@ void db_signals_row_end(void) {
     }
 }
 
+void db_signals_finish(void) {
+    int idle = 0;
+    if (!atomic_compare_exchange_strong(&state, &idle, 1)) wait_for_exit();
+    atomic_store(&forwarding, 0);
+    atomic_store(&child_pid, 0);
+}
+
 int db_signals_caught(void) {
     return caught;
 }

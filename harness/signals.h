@@ -31,6 +31,10 @@ int db_signals_caught(void);
  * for the sweep parent's normal control flow). Returns the exit code, 128 + sig. */
 int db_signals_report(int sig);
 
+/* Every row is written: from now on a signal no longer interrupts the run (the commit of the
+ * file, a rename, finishes; the exit status stays 0). */
+void db_signals_finish(void);
+
 /* Restore the default dispositions (a child between fork and exec). */
 void db_signals_reset(void);
 

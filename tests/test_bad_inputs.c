@@ -66,6 +66,7 @@ static void remove_fixtures(void) {
                            "badquote.csv.partial",
                            "empty.csv",
                            "busy.csv.partial",
+                           "header.csv.partial",
                            "nocol.csv",
                            "nonnum.csv",
                            "no_ok.csv",
@@ -118,6 +119,8 @@ static void make_fixtures(void) {
     snprintf(bad, sizeof bad, "%s\nx\"y\n", db_csv_header);
     write_file(F "/badquote.csv.partial", bad);
     write_file(F "/empty.csv", "");
+    snprintf(bad, sizeof bad, "%s\n", db_csv_header);
+    write_file(F "/header.csv.partial", bad);
     write_file(F "/busy.csv.partial", "rows of an unfinished run\n");
 }
 

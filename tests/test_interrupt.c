@@ -118,9 +118,10 @@ static void check_cells(const struct db_table *t, size_t cells) {
         }
 }
 
-/* Interrupt a run after `after` rows with sig, check what is left, resume, check the result. */
+/* Interrupt a run after `after` rows with sig, check what is left, resume (with the same flags,
+ * or bare: `--resume F.partial` alone takes them from the file), check the result. */
 static void interrupt_and_resume(int sig, const char *base, const char *const *extra, size_t cells,
-                                 int after) {
+                                 int after, int bare) {
     char partial[256], so[256], se[256];
     snprintf(partial, sizeof partial, "%s.partial", base);
     snprintf(so, sizeof so, "%s.stdout", base);
@@ -155,7 +156,8 @@ static void interrupt_and_resume(int sig, const char *base, const char *const *e
         free(msg);
     }
 
-    /* Resume with the same flags: only the missing cells run, the kept rows stay as they were. */
+    /* Resume: only the missing cells run, the kept rows stay as they were. */
+    if (bare) n = 0;
     args[n++] = "--resume";
     args[n++] = partial;
     args[n++] = "-q";
@@ -181,15 +183,15 @@ static void interrupt_and_resume(int sig, const char *base, const char *const *e
 static const char *const slow[] = {SLOW_ARGS, NULL};
 
 Test(interrupt, sigint_keeps_rows_and_resume_completes, .timeout = 300) {
-    interrupt_and_resume(SIGINT, "int_sigint.csv", slow, SLOW_CELLS, 2);
+    interrupt_and_resume(SIGINT, "int_sigint.csv", slow, SLOW_CELLS, 2, 0);
 }
 
 Test(interrupt, sigterm_keeps_rows_and_resume_completes, .timeout = 300) {
-    interrupt_and_resume(SIGTERM, "int_sigterm.csv", slow, SLOW_CELLS, 3);
+    interrupt_and_resume(SIGTERM, "int_sigterm.csv", slow, SLOW_CELLS, 3, 1);
 }
 
 Test(interrupt, sigkill_keeps_rows_and_resume_completes, .timeout = 300) {
-    interrupt_and_resume(SIGKILL, "int_sigkill.csv", slow, SLOW_CELLS, 2);
+    interrupt_and_resume(SIGKILL, "int_sigkill.csv", slow, SLOW_CELLS, 2, 0);
 }
 
 /* -t sweep: the parent forwards the signal to the child and keeps the rows the child wrote. */
@@ -199,7 +201,7 @@ Test(interrupt, sweep_parent_forwards_and_keeps_child_rows, .timeout = 300) {
         "fwd",    "-n",     "20,21,22",   "-t",          "1,2",
         "--reps", "1",      "--min-time", "1e-4",        "--call-cost-us",
         "2000",   NULL};
-    interrupt_and_resume(SIGTERM, "int_sweep.csv", sweep, 6, 4);
+    interrupt_and_resume(SIGTERM, "int_sweep.csv", sweep, 6, 4, 1);
 }
 
 /* A row torn by SIGKILL mid-write is dropped by --resume and re-run. */

@@ -114,7 +114,8 @@ static void check_cli(const struct db_cli *cli, char **argv, int argc) {
     CHECK(points_into(cli->matrix, argv, argc));
     for (int i = 0; i < cli->gb_argc; i++)
         CHECK(points_into(cli->gb_argv[i], argv, argc));
-    if (!cli->help && !cli->list && !cli->version) {
+    if (cli->flags_from_resume) CHECK(cli->resume && !cli->matrix && !cli->have_selection);
+    if (!cli->help && !cli->list && !cli->version && !cli->flags_from_resume) {
         CHECK(cli->matrix || s->nsizes > 0);
         matrix_round_trip(cli);
     }
