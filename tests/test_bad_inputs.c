@@ -160,7 +160,7 @@ static int split_args(char *s, char **argv, int max) {
     return n;
 }
 
-Test(bad_inputs, table, .timeout = 300) {
+Test(bad_inputs, table) {
     make_fixtures();
     FILE *tsv = fopen("tests/bad_inputs.tsv", "r");
     cr_assert_not_null(tsv, "tests/bad_inputs.tsv (run from the repository root)");

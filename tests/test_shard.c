@@ -267,7 +267,7 @@ static void round_trip(const char *tag, unsigned nshards, const char *const *ext
     remove(merged);
 }
 
-Test(shard, round_trip_n_1_2_3_7, .timeout = 300) {
+Test(shard, round_trip_n_1_2_3_7) {
     static const char *const matrix[] = {MATRIX, NULL};
     const char *full[] = {MATRIX, "--out", "unsharded.csv", NULL};
     remove("unsharded.csv");
@@ -281,7 +281,7 @@ Test(shard, round_trip_n_1_2_3_7, .timeout = 300) {
     remove("unsharded.csv");
 }
 
-Test(shard, round_trip_with_thread_sweep, .timeout = 300) {
+Test(shard, round_trip_with_thread_sweep) {
     static const char *const matrix[] = {
         "-w",  "sin",    "-s", "materialise,probe", "-j",   "fwd", "-n", "8,16", "-t",
         "1,2", "--reps", "1",  "--min-time",        "1e-4", "-q",  NULL};
@@ -330,7 +330,7 @@ static void write_file(const char *path, const char *text) {
     fclose(f);
 }
 
-Test(shard, merge_errors_name_the_problem, .timeout = 120) {
+Test(shard, merge_errors_name_the_problem) {
     const char *s1[] = {"-w", "sin",     "-s",     "probe", "-j",         "fwd",
                         "-n", "8,16,32", "--reps", "1",     "--min-time", "1e-4",
                         "-q", "--shard", "1/2",    "--out", "m_1.csv",    NULL};
@@ -405,7 +405,7 @@ Test(shard, merge_errors_name_the_problem, .timeout = 120) {
 }
 
 /* examples/slurm-array.sbatch in task mode (as each array task runs it), then the merge. */
-Test(shard, slurm_script_tasks_then_merge, .timeout = 120) {
+Test(shard, slurm_script_tasks_then_merge) {
     const char *real = getenv("DIAGBENCH");
     char dbenv[512];
     snprintf(dbenv, sizeof dbenv, "DIAGBENCH=%s", real && *real ? real : "build/diagbench");
