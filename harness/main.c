@@ -346,7 +346,9 @@ int main(int argc, char **argv) {
         return rc == DB_E_INVALID ? EXIT_USAGE : 1;
     }
     int sweep = cli.nthreads && !cli.child;
-    /* sel: the plan items to run (cells, for a child or without -t): this shard's... */
+    /* sel marks what to run: plan items for a sweep parent, cells otherwise (there is one item
+     * per cell without -t). A child runs the cells its parent lists; anyone else this shard's
+     * items, less those a resumed partial file already holds (below). */
     size_t nsel = sweep ? plan.nitems : plan.ncells;
     unsigned char *sel = malloc(nsel ? nsel : 1), *done = calloc(plan.nitems ? plan.nitems : 1, 1);
     if (!sel || !done) {
@@ -378,7 +380,6 @@ int main(int argc, char **argv) {
     struct db_csv_file out;
     long rows_before = 0;
     if (cli.resume && !cli.child) {
-        /* ...less what the partial file already holds. */
         struct db_resume info;
         rc = db_resume_open(cli.resume, &plan, done, &out, &info, err, sizeof err);
         if (rc != DB_OK) {
