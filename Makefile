@@ -18,7 +18,7 @@ CPPFLAGS  = -D_GNU_SOURCE -I$(OPENBLAS_INC) -MMD -MP
 CFLAGS    = -std=c17 $(OPT) -fopenmp $(WARN) $(SANITIZE) -g
 CXXFLAGS  = -std=c++17 $(OPT) $(WARN) $(SANITIZE) -g
 VERSION_FLAGS = -DDB_GIT_REV='"$(GIT_REV)"' -DDB_CFLAGS='"$(strip $(OPT) -fopenmp $(SANITIZE))"'
-LDLIBS    = -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas -lhwloc -lbenchmark \
+LDLIBS    = -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -llapacke -lopenblas -lhwloc -lbenchmark \
             -lpthread -lm
 LDFLAGS   = -fopenmp $(SANITIZE)
 
@@ -30,11 +30,12 @@ TEST_O = $(TEST_C:%.c=$(BUILD)/%.o)
 
 DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-dev \
        liblapacke-dev libcriterion-dev python3-matplotlib python3-pandas python3-numpy \
-       python3-pytest clang-format clang libclang-rt-14-dev libomp-14-dev
+       python3-pytest clang-format clang libclang-rt-14-dev libomp-14-dev libcolpack-dev
 
 RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 
-.PHONY: FORCE all deps test test-c test-py bench plot sanitize tsan fuzz clean format format-check
+.PHONY: FORCE all deps test test-c test-py bench bench-pr plot sanitize tsan fuzz clean format \
+        format-check compare-colpack
 
 all: $(BUILD)/diagbench
 
@@ -70,6 +71,17 @@ $(BUILD)/diagbench: $(BUILD)/harness/main.o $(BUILD)/libdiagbench.a
 $(BUILD)/tests/unit: $(TEST_O) $(BUILD)/libdiagbench.a
 	$(CXX) $(LDFLAGS) $^ -lcriterion $(LDLIBS) -o $@
 
+# Colouring comparison with ColPack (libcolpack-dev, C++; Debian ships only the static library).
+COLPACK_LIB ?= /usr/lib/x86_64-linux-gnu/libColPack.a
+
+$(BUILD)/tests/colpack_compare: tests/colpack_compare.cc $(BUILD)/libdiagbench.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) -std=c++17 $(OPT) -fopenmp -Wall -Wextra -g $< $(BUILD)/libdiagbench.a \
+	    $(COLPACK_LIB) $(LDLIBS) -o $@
+
+compare-colpack: $(BUILD)/tests/colpack_compare
+	$(BUILD)/tests/colpack_compare
+
 # Installs the Debian packages that are missing (idempotent; quick when all are present).
 deps:
 	@missing=""; for p in $(DEBS); do \
@@ -94,6 +106,12 @@ bench: $(BUILD)/diagbench
 	$(BUILD)/diagbench --matrix quick --out results/$(RUN).csv
 	cp results/$(RUN).csv results/latest.csv
 	$(PYTHON) plot.py results/latest.csv -o results
+
+# The seed's sweep (split 10..40000, seqsin 20..5000, fwd and bwd) with 1 and all threads.
+bench-pr: $(BUILD)/diagbench
+	@mkdir -p results
+	$(BUILD)/diagbench --matrix pr -t 1,$(shell nproc) --out results/pr-$(RUN).csv
+	$(PYTHON) plot.py results/pr-$(RUN).csv -o results
 
 plot:
 	$(PYTHON) plot.py results/latest.csv -o results

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "affinity.h"
 #include "budget.h"
 #include "shard.h"
 
@@ -128,37 +129,103 @@ static void names_of(char *buf, size_t len, const char *const *names, size_t cou
 }
 
 static int workload_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
+    (void)i;
     struct db_selection *s = vctx;
     const struct db_workload *w = db_workload_find(item);
-    if (!w) {
-        const char *names[DB_MAX_LIST];
-        for (size_t k = 0; k < db_workload_count && k < DB_MAX_LIST; k++)
-            names[k] = db_workloads[k]->name;
-        char allowed[512];
-        names_of(allowed, sizeof allowed, names, db_workload_count);
-        return fail(err, errlen, "unknown workload '%s' in -w: expected one of %s", item, allowed);
+    if (w) {
+        for (size_t j = 0; j < s->nworkloads; j++)
+            if (s->workloads[j] == w) return fail(err, errlen, "-w: %s given twice", item);
+        s->workloads[s->nworkloads++] = w;
+        return DB_OK;
     }
-    for (size_t j = 0; j < i; j++)
-        if (s->workloads[j] == w) return fail(err, errlen, "-w: %s given twice", item);
-    s->workloads[i] = w;
-    return DB_OK;
+    struct db_task_workload tw;
+    if (db_task_workload_parse(item, &tw.task, &tw.wl) == DB_OK) {
+        for (size_t j = 0; j < s->ntasks; j++)
+            if (s->tasks[j].task == tw.task && s->tasks[j].wl == tw.wl)
+                return fail(err, errlen, "-w: %s given twice", item);
+        s->tasks[s->ntasks++] = tw;
+        return DB_OK;
+    }
+    const char *names[DB_MAX_LIST];
+    for (size_t k = 0; k < db_workload_count && k < DB_MAX_LIST; k++)
+        names[k] = db_workloads[k]->name;
+    char allowed[512];
+    names_of(allowed, sizeof allowed, names, db_workload_count);
+    return fail(err, errlen,
+                "unknown workload '%s' in -w: expected one of %s, or solve:W / newton:W with W "
+                "one of those",
+                item, allowed);
+}
+
+/* Allowed diagonal strategies, then the solve methods, comma-separated. */
+static void plain_strategy_names(char *buf, size_t len) {
+    const char *names[DB_MAX_LIST];
+    for (size_t k = 0; k < db_strategy_count && k < DB_MAX_LIST; k++)
+        names[k] = db_strategies[k]->name;
+    names_of(buf, len, names, db_strategy_count);
+}
+
+static void solve_method_names(char *buf, size_t len) {
+    struct db_solve_method m[DB_MAX_LIST];
+    size_t nm = db_solve_methods_all(m, DB_MAX_LIST);
+    buf[0] = 0;
+    for (size_t k = 0; k < nm && k < DB_MAX_LIST; k++) {
+        char name[64];
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, "%s%s", k ? ", " : "",
+                 db_solve_method_name(&m[k], name, sizeof name));
+    }
+}
+
+/* All -s names: the diagonal strategies, then the solve methods. */
+static void strategy_names(char *buf, size_t len) {
+    plain_strategy_names(buf, len);
+    size_t used = strlen(buf);
+    if (used + 2 < len) {
+        memcpy(buf + used, ", ", 3);
+        solve_method_names(buf + used + 2, len - used - 2);
+    }
 }
 
 static int strategy_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
+    (void)i;
     struct db_selection *s = vctx;
     const struct db_strategy *st = db_strategy_find(item);
-    if (!st) {
-        const char *names[DB_MAX_LIST];
-        for (size_t k = 0; k < db_strategy_count && k < DB_MAX_LIST; k++)
-            names[k] = db_strategies[k]->name;
-        char allowed[512];
-        names_of(allowed, sizeof allowed, names, db_strategy_count);
-        return fail(err, errlen, "unknown strategy '%s' in -s: expected one of %s", item, allowed);
+    if (st) {
+        for (size_t j = 0; j < s->nstrategies; j++)
+            if (s->strategies[j] == st) return fail(err, errlen, "-s: %s given twice", item);
+        s->strategies[s->nstrategies++] = st;
+        return DB_OK;
     }
-    for (size_t j = 0; j < i; j++)
-        if (s->strategies[j] == st) return fail(err, errlen, "-s: %s given twice", item);
-    s->strategies[i] = st;
-    return DB_OK;
+    struct db_solve_method m;
+    if (db_solve_method_parse(item, &m) == DB_OK) {
+        for (size_t j = 0; j < s->nmethods; j++)
+            if (s->methods[j].diag == m.diag && s->methods[j].solver == m.solver)
+                return fail(err, errlen, "-s: %s given twice", item);
+        s->methods[s->nmethods++] = m;
+        return DB_OK;
+    }
+    /* A known solver with a strategy it cannot use: name the pairs that solver takes. */
+    const char *plus = strrchr(item, '+');
+    enum db_solver solver;
+    if (plus && db_solver_find(plus + 1, &solver) == DB_OK) {
+        struct db_solve_method all[DB_MAX_LIST];
+        size_t nm = db_solve_methods_all(all, DB_MAX_LIST);
+        char pairs[512] = "";
+        for (size_t k = 0; k < nm && k < DB_MAX_LIST; k++) {
+            if (all[k].solver != solver) continue;
+            char name[64];
+            size_t used = strlen(pairs);
+            snprintf(pairs + used, sizeof pairs - used, "%s%s", used ? ", " : "",
+                     db_solve_method_name(&all[k], name, sizeof name));
+        }
+        return fail(err, errlen,
+                    "invalid solve method '%s' in -s: the %s solver takes only %s (see --list)",
+                    item, db_solver_name(solver), pairs);
+    }
+    char allowed[1024];
+    strategy_names(allowed, sizeof allowed);
+    return fail(err, errlen, "unknown strategy '%s' in -s: expected one of %s", item, allowed);
 }
 
 static int operator_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
@@ -190,14 +257,75 @@ static int jac_item(const char *item, void *vctx, size_t i, char *err, size_t er
     return DB_OK;
 }
 
-/* Fill defaults for lists not given: all workloads, all strategies, jacobian, fwd+bwd. */
+static int bind_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
+    struct db_cli *cli = vctx;
+    size_t k;
+    for (k = 0; k < db_omp_bind_name_count; k++)
+        if (strcmp(item, db_omp_bind_names[k]) == 0) break;
+    if (k == db_omp_bind_name_count) {
+        char allowed[256];
+        names_of(allowed, sizeof allowed, db_omp_bind_names, db_omp_bind_name_count);
+        return fail(err, errlen, "unknown binding '%s' in --bind: expected one of %s", item,
+                    allowed);
+    }
+    for (size_t j = 0; j < i; j++)
+        if (cli->binds[j] == db_omp_bind_names[k])
+            return fail(err, errlen, "--bind: %s given twice", item);
+    cli->binds[i] = db_omp_bind_names[k];
+    return DB_OK;
+}
+
+static int places_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
+    struct db_cli *cli = vctx;
+    struct db_places p;
+    char e[512];
+    char allowed[256];
+    names_of(allowed, sizeof allowed, db_omp_place_names, db_omp_place_name_count);
+    int rc = db_omp_places_parse(item, &p, e, sizeof e);
+    int abstract = rc == DB_OK && p.abstract[0];
+    db_omp_places_free(&p);
+    if (rc == DB_E_NOMEM) return rc;
+    if (!abstract)
+        return fail(err, errlen,
+                    "invalid places '%s' in --places: expected one of %s, optionally with "
+                    "(count); set OMP_PLACES in the environment for explicit place lists",
+                    item, allowed);
+    if (p.count)
+        snprintf(cli->places[i], sizeof cli->places[i], "%s(%d)", p.abstract, p.count);
+    else
+        snprintf(cli->places[i], sizeof cli->places[i], "%s", p.abstract);
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(cli->places[j], cli->places[i]) == 0)
+            return fail(err, errlen, "--places: %s given twice", item);
+    return DB_OK;
+}
+
+int db_cli_sweeps(const struct db_cli *cli) {
+    return !cli->child && (cli->nthreads || cli->nbinds || cli->nplaces);
+}
+
+/* Fill defaults for lists not given: jacobian, fwd+bwd; without -w, all plain workloads (and,
+ * when -s names only solve methods, all solve:/newton: workloads instead); without -s, all
+ * strategies for plain workloads and all solve methods for downstream ones. */
 static void selection_defaults(struct db_selection *s) {
-    if (!s->nworkloads)
-        for (size_t i = 0; i < db_workload_count && i < DB_MAX_LIST; i++)
-            s->workloads[s->nworkloads++] = db_workloads[i];
-    if (!s->nstrategies)
-        for (size_t i = 0; i < db_strategy_count && i < DB_MAX_LIST; i++)
-            s->strategies[s->nstrategies++] = db_strategies[i];
+    if (!s->nworkloads && !s->ntasks) {
+        if (!s->nmethods || s->nstrategies)
+            for (size_t i = 0; i < db_workload_count && i < DB_MAX_LIST; i++)
+                s->workloads[s->nworkloads++] = db_workloads[i];
+        if (s->nmethods)
+            for (int t = DB_TASK_SOLVE; t <= DB_TASK_NEWTON; t++)
+                for (size_t i = 0; i < db_workload_count && s->ntasks < DB_MAX_LIST; i++)
+                    s->tasks[s->ntasks++] = (struct db_task_workload){t, db_workloads[i]};
+    }
+    if (!s->nstrategies && !s->nmethods) {
+        if (s->nworkloads)
+            for (size_t i = 0; i < db_strategy_count && i < DB_MAX_LIST; i++)
+                s->strategies[s->nstrategies++] = db_strategies[i];
+        if (s->ntasks) {
+            s->nmethods = db_solve_methods_all(s->methods, DB_MAX_LIST);
+            if (s->nmethods > DB_MAX_LIST) s->nmethods = DB_MAX_LIST;
+        }
+    }
     if (!s->noperators) s->operators[s->noperators++] = db_operator_kinds[0];
     if (!s->njacs) {
         s->jacs[0] = DB_JAC_FWD;
@@ -206,35 +334,118 @@ static void selection_defaults(struct db_selection *s) {
     }
 }
 
+/* Every workload needs a strategy of its kind and every strategy a workload of its kind. */
+static int selection_check(const struct db_selection *s, char *err, size_t errlen) {
+    char allowed[1024], name[64];
+    if (s->nworkloads && !s->nstrategies) {
+        plain_strategy_names(allowed, sizeof allowed);
+        return fail(err, errlen,
+                    "-s: no diagonal strategy for workload %s: add one of %s (solve methods "
+                    "such as probe+diagonal apply to solve:W / newton:W)",
+                    s->workloads[0]->name, allowed);
+    }
+    if (s->ntasks && !s->nmethods) {
+        solve_method_names(allowed, sizeof allowed);
+        return fail(err, errlen,
+                    "-s: no solve method for workload %s:%s: add one of %s (plain strategies "
+                    "such as probe apply to plain workloads)",
+                    db_task_name(s->tasks[0].task), s->tasks[0].wl->name, allowed);
+    }
+    if (s->nstrategies && !s->nworkloads)
+        return fail(err, errlen,
+                    "-s: strategy '%s' needs a plain workload in -w (sin, split, ...), not only "
+                    "solve:W / newton:W ones",
+                    s->strategies[0]->name);
+    if (s->nmethods && !s->ntasks)
+        return fail(err, errlen, "-s: solve method '%s' needs a solve:W or newton:W workload in -w",
+                    db_solve_method_name(&s->methods[0], name, sizeof name));
+    return DB_OK;
+}
+
 /* ---- presets ------------------------------------------------------------------------------ */
 
+#define DS_ALL_SOLVE  "solve:sin,solve:split,solve:seqsin,solve:nobatch"
+#define DS_ALL_NEWTON "newton:sin,newton:split,newton:seqsin,newton:nobatch"
+#define DS_METHODS    "probe+diagonal,materialise+diagonal,materialise+lu"
+#define DS_TRIDIAG    "probe-tridiag+tridiagonal,materialise+tridiagonal,materialise+lu,probe+diagonal"
+
 static const struct db_preset_block quick_blocks[] = {
-    {"sin,split,seqsin,nobatch", "jacobian", "fwd,bwd", "materialise,probe",
-     "10,100,1000,4000,10000"},
-    {"sin,split", "jacobian", "fwd,bwd", "materialise,probe", "100000,1000000"},
+    {"sin,split,nobatch", "jacobian", "fwd,bwd", "materialise,probe",
+     "10,100,1000,2000,4000,8000,16000", 0},
+    /* seqsin's materialise is n calls of ~10 us: 8000 tells the story in a quick run */
+    {"seqsin", "jacobian", "fwd,bwd", "materialise,probe", "10,100,1000,2000,4000,8000", 0},
+    {"sin,split", "jacobian", "fwd,bwd", "materialise,probe", "100000,1000000", 0},
     {"sin,split,seqsin,nobatch", "function,matrix,diagonal", "fwd", "materialise,probe",
-     "100,1000,4000"},
+     "100,1000,4000", 0},
+    /* Downstream: LU is O(n^3), so the quick matrix caps it (skipped_budget above the cap). */
+    {DS_ALL_SOLVE, "jacobian", "fwd,bwd", DS_METHODS, "10,100,1000,2000", 2000},
+    {DS_ALL_NEWTON, "jacobian", "fwd,bwd", DS_METHODS, "10,100,1000,2000", 1000},
+    {"solve:sin,newton:sin", "jacobian", "fwd", DS_METHODS, "100000,1000000", 2000},
+    /* checked tags and structured probes (stencil sizes are perfect squares) */
+    {"liar,tridiag,banded,stencil,randsparse", "jacobian", "fwd,bwd",
+     "materialise,probe,probe-checked,probe-tridiag,probe-banded,probe-coloured", "100,2500", 0},
+    {"sin,split", "jacobian", "fwd,bwd", "probe-checked", "10000,1000000", 0},
+    {"seqsin,nobatch,liar", "jacobian", "fwd,bwd", "probe-checked", "1000", 0},
+    {"liar,tridiag", "jacobian", "fwd,bwd", "probe-tridiag", "10000,1000000", 0},
+    {"banded", "jacobian", "fwd,bwd", "probe-banded,probe-coloured", "10000,1000000", 0},
+    {"stencil", "jacobian", "fwd,bwd", "probe-coloured", "10000,1000000", 0},
+    {"randsparse", "jacobian", "fwd,bwd", "probe-coloured", "10000,250000", 0},
+    {"tridiag,stencil", "function,matrix", "fwd", "probe-tridiag,probe-coloured", "100,2500", 0},
+    /* downstream tridiagonal solve (dgtsv), and liar: tagged diagonal, truly tridiagonal */
+    {"solve:tridiag", "jacobian", "fwd,bwd", DS_TRIDIAG, "100,1000,2000", 2000},
+    {"solve:tridiag", "jacobian", "fwd", "probe-tridiag+tridiagonal", "100000,1000000", 0},
+    {"solve:liar", "jacobian", "fwd", "probe+diagonal,probe-tridiag+tridiagonal", "100,1000", 0},
 };
 
 static const struct db_preset_block pr_blocks[] = {
     {"split", "jacobian", "fwd,bwd", "materialise,probe",
-     "10,22,46,100,215,464,1000,2154,4642,10000,21544,40000"},
-    {"seqsin", "jacobian", "fwd,bwd", "materialise,probe", "20,45,100,224,500,1118,2500,5000"},
+     "10,22,46,100,215,464,1000,2154,4642,10000,21544,40000", 0},
+    {"seqsin", "jacobian", "fwd,bwd", "materialise,probe", "20,45,100,224,500,1118,2500,5000", 0},
+    {"solve:split", "jacobian", "fwd,bwd", DS_METHODS,
+     "10,22,46,100,215,464,1000,2154,4642,10000,21544,40000", 4642},
+    {"newton:split", "jacobian", "fwd,bwd", DS_METHODS, "10,22,46,100,215,464,1000,2154,4642,10000",
+     2154},
+    {"solve:seqsin,newton:seqsin", "jacobian", "fwd,bwd", DS_METHODS, "20,45,100,224,500,1118,2500",
+     2500},
 };
 
 static const struct db_preset_block full_blocks[] = {
     {"sin,split,seqsin,nobatch", "jacobian,function,matrix,diagonal", "fwd,bwd",
-     "materialise,probe", "10,32,100,316,1000,3162,10000,31623"},
-    {"sin,split", "jacobian", "fwd,bwd", "probe", "100000,1000000,10000000"},
+     "materialise,probe", "10,32,100,316,1000,3162,10000,31623", 0},
+    {"sin,split", "jacobian", "fwd,bwd", "probe", "100000,1000000,10000000", 0},
+    {DS_ALL_SOLVE "," DS_ALL_NEWTON, "jacobian", "fwd,bwd", DS_METHODS,
+     "10,32,100,316,1000,3162,10000", 3162},
+    {"solve:sin,solve:split,newton:sin,newton:split", "jacobian", "fwd,bwd", "probe+diagonal",
+     "100000,1000000,10000000", 0},
+    {"sin,split,seqsin,nobatch,liar,tridiag,banded,stencil,randsparse",
+     "jacobian,function,matrix,diagonal", "fwd,bwd",
+     "probe-checked,probe-tridiag,probe-banded,probe-coloured", "100,1024,10000", 0},
+    {"liar,tridiag,banded,stencil,randsparse", "jacobian", "fwd,bwd", "materialise,probe",
+     "100,1024,10000", 0},
+    {"sin,split", "jacobian", "fwd,bwd", "probe-checked", "100000,1000000,10000000", 0},
+    {"tridiag", "jacobian", "fwd,bwd", "probe-tridiag", "100000,1000000,10000000", 0},
+    {"banded", "jacobian", "fwd,bwd", "probe-banded,probe-coloured", "100000,1000000,10000000", 0},
+    {"stencil", "jacobian", "fwd,bwd", "probe-coloured", "99856,1000000,9998244", 0},
+    {"randsparse", "jacobian", "fwd,bwd", "probe-coloured", "100000,1000000", 0},
+    {"solve:tridiag,solve:liar", "jacobian,function,matrix", "fwd,bwd",
+     DS_TRIDIAG ",materialise+diagonal,probe-checked+diagonal", "10,100,1000,3162,10000", 3162},
+    {"solve:tridiag", "jacobian", "fwd,bwd", "probe-tridiag+tridiagonal", "100000,1000000", 0},
 };
 
 #define BLOCKS(b) b, sizeof b / sizeof b[0]
 const struct db_preset db_presets[] = {
-    {"quick", "all workloads x strategies x fwd/bwd, n = 10..10^6 (< 3 min on 2 cores)",
+    {"quick",
+     "calibration, then all workloads x strategies x fwd/bwd, n = 10..10^6; structured probes "
+     "to 10^6; solve/newton of every workload, n = 10..2000 (LU capped); tridiagonal solves "
+     "(dgtsv) to 10^6 (< 3 min on 2 cores)",
      BLOCKS(quick_blocks)},
-    {"pr", "the seed's sweep: split n = 10..40000, seqsin n = 20..5000, fwd and bwd",
+    {"pr",
+     "the seed's sweep: split n = 10..40000, seqsin n = 20..5000, fwd and bwd; solve/newton "
+     "of split and seqsin",
      BLOCKS(pr_blocks)},
-    {"full", "every workload x operator x strategy, n = 10..31623, probe to 10^7",
+    {"full",
+     "every workload x operator x strategy, n = 10..31623, probes to 10^7; solve/newton of "
+     "all workloads; tridiagonal solves of tridiag and liar",
      BLOCKS(full_blocks)},
 };
 const size_t db_preset_count = sizeof db_presets / sizeof db_presets[0];
@@ -268,17 +479,67 @@ int db_selection_cells(const struct db_selection *s, struct db_cell **cells, siz
     return DB_OK;
 }
 
+int db_selection_downstream_cells(const struct db_selection *s, struct db_downstream_cell **cells,
+                                  size_t *count) {
+    for (size_t w = 0; w < s->ntasks; w++)
+        for (size_t o = 0; o < s->noperators; o++) {
+            int is_jac = strcmp(s->operators[o], "jacobian") == 0;
+            size_t nj = is_jac ? s->njacs : 1;
+            for (size_t j = 0; j < nj; j++)
+                for (size_t m = 0; m < s->nmethods; m++)
+                    for (size_t k = 0; k < s->nsizes; k++) {
+                        struct db_downstream_cell *grown =
+                            realloc(*cells, (*count + 1) * sizeof **cells);
+                        if (!grown) return DB_E_NOMEM;
+                        *cells = grown;
+                        grown[(*count)++] = (struct db_downstream_cell){
+                            .task = s->tasks[w].task,
+                            .wl = s->tasks[w].wl,
+                            .op_kind = s->operators[o],
+                            .jac = is_jac ? s->jacs[j] : DB_JAC_NONE,
+                            .method = s->methods[m],
+                            .n = s->sizes[k],
+                            .lu_max_n = s->lu_max_n,
+                            .budget_matrix = s->budget_matrix,
+                        };
+                    }
+        }
+    return DB_OK;
+}
+
+/* Parse one preset block into a selection. */
+static int block_selection(const struct db_preset_block *pb, struct db_selection *s, char *err,
+                           size_t errlen) {
+    size_t k;
+    memset(s, 0, sizeof *s);
+    DB_CHECK(each_item(pb->workloads, "-w", workload_item, s, &k, err, errlen));
+    DB_CHECK(each_item(pb->operators, "-p", operator_item, s, &s->noperators, err, errlen));
+    DB_CHECK(each_item(pb->jacs, "-j", jac_item, s, &s->njacs, err, errlen));
+    DB_CHECK(each_item(pb->strategies, "-s", strategy_item, s, &k, err, errlen));
+    DB_CHECK(db_parse_sizes(pb->sizes, "-n", s->sizes, &s->nsizes, err, errlen));
+    s->lu_max_n = pb->lu_max_n;
+    return DB_OK;
+}
+
 int db_preset_cells(const struct db_preset *p, struct db_cell **cells, size_t *count, char *err,
                     size_t errlen) {
     for (size_t b = 0; b < p->nblocks; b++) {
-        const struct db_preset_block *pb = &p->blocks[b];
-        struct db_selection s = {0};
-        DB_CHECK(each_item(pb->workloads, "-w", workload_item, &s, &s.nworkloads, err, errlen));
-        DB_CHECK(each_item(pb->operators, "-p", operator_item, &s, &s.noperators, err, errlen));
-        DB_CHECK(each_item(pb->jacs, "-j", jac_item, &s, &s.njacs, err, errlen));
-        DB_CHECK(each_item(pb->strategies, "-s", strategy_item, &s, &s.nstrategies, err, errlen));
-        DB_CHECK(db_parse_sizes(pb->sizes, "-n", s.sizes, &s.nsizes, err, errlen));
+        struct db_selection s;
+        DB_CHECK(block_selection(&p->blocks[b], &s, err, errlen));
         DB_CHECK(db_selection_cells(&s, cells, count));
+    }
+    return DB_OK;
+}
+
+int db_preset_downstream_cells(const struct db_preset *p, size_t lu_max_n,
+                               struct db_downstream_cell **cells, size_t *count, char *err,
+                               size_t errlen) {
+    for (size_t b = 0; b < p->nblocks; b++) {
+        struct db_selection s;
+        DB_CHECK(block_selection(&p->blocks[b], &s, err, errlen));
+        s.lu_max_n = lu_max_n ? lu_max_n : s.lu_max_n;
+        s.budget_matrix = lu_max_n ? NULL : p->name;
+        DB_CHECK(db_selection_downstream_cells(&s, cells, count));
     }
     return DB_OK;
 }
@@ -327,6 +588,29 @@ static int parse_double(const char *s, double lo, double hi, double *v) {
     return DB_OK;
 }
 
+/* "L,U": two whole numbers from 0 to DB_MAX_BAND. */
+static int parse_band(const char *v, struct db_run_opts *o, char *err, size_t errlen) {
+    const char *comma = strchr(v, ',');
+    char l[32], u[32];
+    unsigned long long lv, uv;
+    if (comma && (size_t)(comma - v) < sizeof l && strlen(comma + 1) < sizeof u) {
+        memcpy(l, v, (size_t)(comma - v));
+        l[comma - v] = 0;
+        strcpy(u, comma + 1);
+        if (parse_whole(l, DB_MAX_BAND, &lv) == DB_OK &&
+            parse_whole(u, DB_MAX_BAND, &uv) == DB_OK) {
+            o->band_set = 1;
+            o->band_lower = (size_t)lv;
+            o->band_upper = (size_t)uv;
+            return DB_OK;
+        }
+    }
+    return fail(err, errlen,
+                "invalid --band '%s': expected L,U (lower and upper bandwidth), whole numbers "
+                "from 0 to %d",
+                v, DB_MAX_BAND);
+}
+
 int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t errlen) {
     memset(cli, 0, sizeof *cli);
     cli->run = (struct db_run_opts){.reps = 5, .min_time_s = 0.01, .call_cost_s = -1};
@@ -348,10 +632,26 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
             cli->version = 1;
         } else if (strcmp(a, "--list") == 0) {
             cli->list = 1;
+        } else if (strcmp(a, "--calibrate") == 0) {
+            cli->calibrate = 1;
+        } else if (strcmp(a, "--env") == 0) {
+            cli->env = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             cli->quiet = 1;
         } else if (strcmp(a, "--untagged") == 0) {
             cli->run.untagged = 1;
+        } else if (is_opt(a, NULL, "--band", &v)) {
+            VALUE();
+            DB_CHECK(parse_band(v, &cli->run, err, errlen));
+        } else if (is_opt(a, NULL, "--on-mismatch", &v)) {
+            VALUE();
+            if (strcmp(v, "error") == 0)
+                cli->run.on_mismatch_fallback = 0;
+            else if (strcmp(v, "fallback") == 0)
+                cli->run.on_mismatch_fallback = 1;
+            else
+                return fail(err, errlen, "invalid --on-mismatch '%s': expected error or fallback",
+                            v);
         } else if (strncmp(a, "--benchmark_", 12) == 0) {
             if (cli->gb_argc >= DB_MAX_LIST)
                 return fail(err, errlen, "too many --benchmark_ flags");
@@ -370,11 +670,15 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
             cli->matrix = v;
         } else if (is_opt(a, "-w", "--workloads", &v)) {
             VALUE();
-            DB_CHECK(each_item(v, "-w", workload_item, s, &s->nworkloads, err, errlen));
+            size_t k;
+            s->nworkloads = s->ntasks = 0;
+            DB_CHECK(each_item(v, "-w", workload_item, s, &k, err, errlen));
             cli->have_selection = 1;
         } else if (is_opt(a, "-s", "--strategies", &v)) {
             VALUE();
-            DB_CHECK(each_item(v, "-s", strategy_item, s, &s->nstrategies, err, errlen));
+            size_t k;
+            s->nstrategies = s->nmethods = 0;
+            DB_CHECK(each_item(v, "-s", strategy_item, s, &k, err, errlen));
             cli->have_selection = 1;
         } else if (is_opt(a, "-p", "--operators", &v)) {
             VALUE();
@@ -392,6 +696,12 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
             VALUE();
             DB_CHECK(db_parse_ints(v, "-t", 1, DB_MAX_THREADS, cli->threads, &cli->nthreads, err,
                                    errlen));
+        } else if (is_opt(a, NULL, "--bind", &v)) {
+            VALUE();
+            DB_CHECK(each_item(v, "--bind", bind_item, cli, &cli->nbinds, err, errlen));
+        } else if (is_opt(a, NULL, "--places", &v)) {
+            VALUE();
+            DB_CHECK(each_item(v, "--places", places_item, cli, &cli->nplaces, err, errlen));
         } else if (is_opt(a, NULL, "--reps", &v)) {
             VALUE();
             if (strchr(v, ',')) return fail(err, errlen, "--reps takes one number, got '%s'", v);
@@ -416,6 +726,12 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
                             "invalid --mem-limit '%s': expected bytes such as 512M, 2G or "
                             "1073741824",
                             v);
+        } else if (is_opt(a, NULL, "--lu-max-n", &v)) {
+            VALUE();
+            if (strchr(v, ','))
+                return fail(err, errlen, "--lu-max-n takes one number, got '%s'", v);
+            size_t one;
+            DB_CHECK(db_parse_sizes(v, "--lu-max-n", &cli->lu_max_n, &one, err, errlen));
         } else if (is_opt(a, "-o", "--out", &v)) {
             VALUE();
             if (!*v) return fail(err, errlen, "--out needs a file name");
@@ -433,12 +749,21 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
         } else if (is_opt(a, NULL, "--_cells", &v)) {
             VALUE();
             cli->cells = v;
+        } else if (strcmp(a, "--_nocal") == 0) {
+            cli->no_calibrate = 1;
         } else {
             return fail(err, errlen, "unknown argument '%s' (see --help)", a);
         }
 #undef VALUE
     }
-    if (cli->help || cli->version || cli->list) return DB_OK;
+    if (cli->help || cli->version || cli->list || cli->env) return DB_OK;
+    if (cli->calibrate && (cli->matrix || cli->have_selection))
+        return fail(err, errlen, "--calibrate runs alone (a --matrix run calibrates first anyway)");
+    if (cli->calibrate && (cli->resume || cli->shard_n))
+        return fail(err, errlen,
+                    "--calibrate cannot be combined with --resume or --shard: it is one short run "
+                    "(a --matrix run calibrates in every shard and resume anyway)");
+    if (cli->calibrate) return DB_OK;
     if (cli->resume && !cli->matrix && !cli->have_selection) {
         cli->flags_from_resume = 1; /* the caller takes the matrix from the partial file */
         return DB_OK;
@@ -452,7 +777,12 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
                     "(see --help)");
     if (!cli->matrix && !s->nsizes)
         return fail(err, errlen, "-n SIZES is required without --matrix");
-    if (!cli->matrix) selection_defaults(s);
+    if (!cli->matrix) {
+        selection_defaults(s);
+        DB_CHECK(selection_check(s, err, errlen));
+        s->lu_max_n = cli->lu_max_n;
+        s->budget_matrix = NULL;
+    }
     if (cli->resume && cli->out) {
         size_t lo = strlen(cli->out);
         if (strncmp(cli->resume, cli->out, lo) != 0 || strcmp(cli->resume + lo, ".partial") != 0)

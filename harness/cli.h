@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "downstream.h"
 #include "runner.h"
 
 #define DB_MAX_LIST    64
@@ -13,28 +14,49 @@
 #define DB_MAX_THREADS 4096
 #define DB_MAX_REPS    1000
 
-/* What to run: the cross product of these lists (a preset is a union of several). */
+/* A downstream workload item of -w, e.g. solve:sin. */
+struct db_task_workload {
+    enum db_task task;
+    const struct db_workload *wl;
+};
+
+/* What to run: the cross product of these lists (a preset is a union of several). Plain
+ * workloads pair with diagonal strategies; solve:/newton: workloads pair with solve methods
+ * (probe+diagonal, materialise+lu, ...). */
 struct db_selection {
     const struct db_workload *workloads[DB_MAX_LIST];
     size_t nworkloads;
+    struct db_task_workload tasks[DB_MAX_LIST]; /* solve:<w>, newton:<w> */
+    size_t ntasks;
     const char *operators[DB_MAX_LIST];
     size_t noperators;
     enum db_jac jacs[2];
     size_t njacs;
     const struct db_strategy *strategies[DB_MAX_LIST];
     size_t nstrategies;
+    struct db_solve_method methods[DB_MAX_LIST]; /* S+diagonal, materialise+lu */
+    size_t nmethods;
     size_t sizes[DB_MAX_LIST];
     size_t nsizes;
+    size_t lu_max_n;           /* materialise+lu cells above this n are skipped_budget (0: none) */
+    const char *budget_matrix; /* preset whose time budget set lu_max_n; NULL: --lu-max-n */
 };
 
 struct db_cli {
     int help, list, version, quiet;
+    int calibrate;      /* --calibrate: calibration rows only */
+    int env;            /* --env: print the environment report */
     const char *matrix; /* preset name, or NULL */
     struct db_selection sel;
     int have_selection; /* any of -w -s -p -j -n given */
     int threads[DB_MAX_LIST];
-    size_t nthreads; /* 0: run in this process with the OpenMP settings in force */
+    size_t nthreads;                /* 0: run in this process with the OpenMP settings in force */
+    const char *binds[DB_MAX_LIST]; /* --bind: OMP_PROC_BIND per sweep configuration */
+    size_t nbinds;                  /* 0: OMP_PROC_BIND as in force */
+    char places[DB_MAX_LIST][32];   /* --places: OMP_PLACES per sweep configuration */
+    size_t nplaces;                 /* 0: OMP_PLACES as in force */
     struct db_run_opts run;
+    size_t lu_max_n;   /* --lu-max-n (0: not given) */
     const char *out;   /* NULL: CSV on stdout */
     const char *child; /* internal: run id handed down by the thread-sweep parent */
     int gb_argc;       /* --benchmark_* flags for Google Benchmark (argv[0] first) */
@@ -44,8 +66,12 @@ struct db_cli {
     unsigned shard_k, shard_n; /* --shard K/N (0/0: the whole matrix) */
     const char *resume;        /* --resume FILE.partial: run only the cells missing from it */
     const char *cells;         /* internal: indices of the cells a sweep child runs */
+    int no_calibrate;          /* internal: the child's configuration is calibrated already */
     int flags_from_resume;     /* --resume alone: take the matrix from the file (resume.h) */
 };
+
+/* Does this invocation sweep (re-run in child processes per -t / --bind / --places)? */
+int db_cli_sweeps(const struct db_cli *cli);
 
 /* Parse argv into cli. On DB_E_INVALID, err holds one line (without the program name). The
  * strings in cli (matrix, out, child, cells, resume, gb_argv) point into argv: argv must
@@ -71,14 +97,24 @@ struct db_preset {
 };
 struct db_preset_block {
     const char *workloads, *operators, *jacs, *strategies, *sizes;
+    size_t lu_max_n; /* the matrix's time budget for materialise+lu cells (0: none) */
 };
 extern const struct db_preset db_presets[];
 extern const size_t db_preset_count;
 const struct db_preset *db_preset_find(const char *name);
 
-/* Expand a selection (or a preset) into cells, appending to *cells (grown with realloc). */
+/* Expand a selection (or a preset) into diagonal cells, appending to *cells (grown with
+ * realloc). Downstream items (solve:/newton:, S+solver) are left to the functions below. */
 int db_selection_cells(const struct db_selection *sel, struct db_cell **cells, size_t *count);
 int db_preset_cells(const struct db_preset *p, struct db_cell **cells, size_t *count, char *err,
                     size_t errlen);
+
+/* Expand the downstream part (solve:/newton: workloads x methods) into cells, appending. For a
+ * preset, lu_max_n > 0 replaces the blocks' own caps (the --lu-max-n flag). */
+int db_selection_downstream_cells(const struct db_selection *sel, struct db_downstream_cell **cells,
+                                  size_t *count);
+int db_preset_downstream_cells(const struct db_preset *p, size_t lu_max_n,
+                               struct db_downstream_cell **cells, size_t *count, char *err,
+                               size_t errlen);
 
 #endif

@@ -13,6 +13,8 @@ const char db_csv_header[] =
     "run_id,timestamp,workload,operator,jac,strategy,n,threads,proc_bind,places,status,reps,"
     "iterations,time_median_s,time_mean_s,time_min_s,time_max_s,time_stddev_s,time_cv,"
     "ns_per_element,primitive_calls,max_abs_err,host,cpu_model,compiler,git_rev,call_cost_s,note,"
+    "bound_cpus,binding,omp_wait_policy,hwloc_version,openblas_config,cpu_governor,"
+    "solver,residual,newton_steps,converged,colours,colours_lower_bound,"
     "shard,matrix,matrix_id";
 
 size_t db_csv_column_count(void) {
@@ -79,6 +81,24 @@ int db_csv_write_row(FILE *f, const struct db_row *r) {
     fputc(',', f);
     if (r->call_cost_s >= 0) fprintf(f, "%.9g", r->call_cost_s);
     str(f, r->note);
+    str(f, r->bound_cpus);
+    str(f, r->binding);
+    str(f, r->omp_wait_policy);
+    str(f, r->hwloc_version);
+    str(f, r->openblas_config);
+    str(f, r->cpu_governor);
+    str(f, r->solver);
+    int downstream = ok && r->solver;
+    fputc(',', f);
+    if (downstream && isfinite(r->residual)) fprintf(f, "%.9g", r->residual);
+    fputc(',', f);
+    if (downstream && r->newton_steps >= 0) fprintf(f, "%d", r->newton_steps);
+    fputc(',', f);
+    if (downstream && r->converged >= 0) fprintf(f, "%d", r->converged);
+    fputc(',', f);
+    if (ok && r->colours >= 0) fprintf(f, "%lld", r->colours);
+    fputc(',', f);
+    if (ok && r->colours_lower_bound >= 0) fprintf(f, "%lld", r->colours_lower_bound);
     str(f, r->shard);
     str(f, r->matrix);
     str(f, r->matrix_id);

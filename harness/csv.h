@@ -22,6 +22,23 @@ struct db_row {
     const char *host, *cpu_model, *compiler, *git_rev;
     double call_cost_s; /* appended: per-call cost of the workload; < 0 = not applicable */
     const char *note;   /* appended: why a row is not ok (or a remark), may be empty */
+    /* appended (threads under control): */
+    const char *bound_cpus;      /* distinct per-thread hwloc cpusets of the team, ';'-joined */
+    const char *binding;         /* verified, unbound, mismatch, oversubscribed or unknown */
+    const char *omp_wait_policy; /* active, passive or unset */
+    const char *hwloc_version;   /* hwloc release, e.g. 2.9.0 */
+    const char *openblas_config; /* openblas_get_config() and its parallel mode */
+    const char *cpu_governor;    /* CPU frequency governor(s); empty when unreadable */
+    /* Appended for downstream rows (workload solve:<w> / newton:<w>). When solver is NULL (the
+     * diagonal rows) the four columns are empty; residual, newton_steps and converged are also
+     * empty on non-ok rows and when not applicable (NaN / < 0). */
+    const char *solver; /* "diagonal" or "lu" */
+    double residual;    /* ||J x - b||_inf / (||J||_inf ||x||_inf) against the exact J */
+    int newton_steps;   /* newton rows: steps taken */
+    int converged;      /* newton rows: 1 or 0 */
+    long long colours;  /* appended: probe vectors applied in one extraction; < 0 = empty */
+    long long colours_lower_bound; /* appended: most non-zeros in a row of J (column for
+                                      jac=bwd); < 0 = empty */
 
     /* Appended for --resume, --shard and merge (harness/plan.h). */
     const char *shard;     /* "K/N": the slice of the matrix this run covered ("1/1": all) */

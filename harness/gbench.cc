@@ -5,6 +5,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -89,7 +90,24 @@ extern "C" int db_gbench_run(const char *name, db_bench_body body, void *arg,
     try {
         BodyState st{body, arg};
         benchmark::internal::Benchmark *b =
-            benchmark::RegisterBenchmark(name, [&st](benchmark::State &state) {
+            benchmark::RegisterBenchmark(name, [&st, cfg](benchmark::State &state) {
+                if (cfg->batch > 1) {
+                    const benchmark::IterationCount k = cfg->batch;
+                    while (state.KeepRunningBatch(k)) {
+                        int rc = kOk;
+                        for (benchmark::IterationCount i = 0; i < k && rc == kOk; i++) {
+                            rc = st.body(st.arg);
+                            benchmark::DoNotOptimize(rc);
+                        }
+                        benchmark::ClobberMemory();
+                        if (rc != kOk) {
+                            st.status = rc;
+                            state.SkipWithError("the timed operation failed");
+                            break;
+                        }
+                    }
+                    return;
+                }
                 for (auto _ : state) {
                     // rc is read below, so it needs no DoNotOptimize; its read-write form
                     // ("+m,r") is miscompiled by gcc 12 with -fsanitize=address,undefined
@@ -143,9 +161,42 @@ extern "C" int db_gbench_run(const char *name, db_bench_body body, void *arg,
         set_message(res->message, sizeof res->message, std::string("exception: ") + e.what());
         return res->status;
     } catch (...) {
+        try {
+            benchmark::ClearRegisteredBenchmarks();
+        } catch (...) {
+        }
         res->status = kInternal;
         set_message(res->message, sizeof res->message, "unknown exception in Google Benchmark");
         return res->status;
+    }
+}
+
+extern "C" int db_gbench_native_empty(int reps, double min_time_s, double *seconds_per_iteration) {
+    if (reps < 1 || min_time_s <= 0 || !seconds_per_iteration) return kInvalid;
+    try {
+        benchmark::RegisterBenchmark("native_empty",
+                                     [](benchmark::State &state) {
+                                         for (auto _ : state)
+                                             benchmark::ClobberMemory();
+                                     })
+            ->UseRealTime()
+            ->Repetitions(reps)
+            ->MinTime(min_time_s);
+        Collector collector;
+        benchmark::RunSpecifiedBenchmarks(&collector);
+        benchmark::ClearRegisteredBenchmarks();
+        if (collector.seconds.empty()) return kInternal;
+        std::vector<double> v = collector.seconds;
+        std::sort(v.begin(), v.end());
+        std::size_t m = v.size();
+        *seconds_per_iteration = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+        return kOk;
+    } catch (...) {
+        try {
+            benchmark::ClearRegisteredBenchmarks();
+        } catch (...) {
+        }
+        return kInternal;
     }
 }
 

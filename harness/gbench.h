@@ -15,6 +15,7 @@ struct db_bench_config {
     double min_time_s;    /* minimum time per repetition (> 0) when iterations == 0 */
     double warmup_s;      /* warm-up time before the first repetition (>= 0) */
     long long iterations; /* fixed iterations per repetition; 0 = let Google Benchmark choose */
+    long long batch;      /* > 1: body calls per timer check (KeepRunningBatch), for tiny bodies */
 };
 
 struct db_bench_result {
@@ -34,6 +35,10 @@ int db_gbench_init(int argc, char **argv, char *msg, unsigned long msg_len);
 int db_gbench_run(const char *name, db_bench_body body, void *arg,
                   const struct db_bench_config *cfg, struct db_bench_result *res);
 void db_bench_result_free(struct db_bench_result *res);
+
+/* Per-iteration wall-clock seconds of Google Benchmark's own loop around an empty inline body
+ * (the native floor the wrapper is compared with); reps repetitions, the median is returned. */
+int db_gbench_native_empty(int reps, double min_time_s, double *seconds_per_iteration);
 
 /* Google Benchmark's optimisation barriers for C callers. */
 void db_gbench_do_not_optimize(const void *p);

@@ -65,10 +65,10 @@ struct where {
     size_t rec;
 };
 
-enum { C_WL, C_OP, C_JAC, C_ST, C_N, C_T, C_ID, C_M, C_SH, C_GIT, C_NCOLS };
+enum { C_WL, C_OP, C_JAC, C_ST, C_N, C_T, C_ID, C_M, C_SH, C_GIT, C_PB, C_PL, C_NCOLS };
 static const char *const col_names[C_NCOLS] = {"workload", "operator", "jac",       "strategy",
                                                "n",        "threads",  "matrix_id", "matrix",
-                                               "shard",    "git_rev"};
+                                               "shard",    "git_rev",  "proc_bind", "places"};
 
 static void cell_text(char **f, const int *col, char *buf, size_t len) {
     snprintf(buf, len, "%s/%s/%s/%s/n=%s/threads=%s", f[col[C_WL]], f[col[C_OP]], f[col[C_JAC]],
@@ -151,6 +151,19 @@ static int merge_tables(const struct db_merge_args *a, struct db_table *tab, siz
     }
     for (size_t i = 0; i < plan.nitems; i++)
         seen[i].file = -1;
+    /* Calibration: one set per configuration, from the lowest shard that has one. */
+    int *cal_file = malloc((plan.nconfigs ? plan.nconfigs : 1) * sizeof *cal_file);
+    unsigned *cal_shard = malloc((plan.nconfigs ? plan.nconfigs : 1) * sizeof *cal_shard);
+    if (!cal_file || !cal_shard) {
+        free(cal_file);
+        free(cal_shard);
+        free(seen);
+        db_plan_free(&plan);
+        snprintf(err, errlen, "out of memory");
+        return DB_E_NOMEM;
+    }
+    for (size_t i = 0; i < plan.nconfigs; i++)
+        cal_file[i] = -1;
     rc = DB_OK;
     for (int i = 0; i < a->nfiles && rc == DB_OK; i++)
         for (size_t r = 1; r < tab[i].nrec && rc == DB_OK; r++) {
@@ -158,10 +171,23 @@ static int merge_tables(const struct db_merge_args *a, struct db_table *tab, siz
             size_t line = tab[i].rec[r].line;
             char name[300];
             cell_text(f, col, name, sizeof name);
-            long item = db_plan_find(&plan, f[col[C_WL]], f[col[C_OP]], f[col[C_JAC]], f[col[C_ST]],
-                                     f[col[C_N]], f[col[C_T]]);
             unsigned kk, nn;
             db_shard_parse(f[col[C_SH]], &kk, &nn, why, sizeof why);
+            if (db_plan_is_calibration(f[col[C_WL]])) {
+                long cfg = db_plan_config_find(&plan, f[col[C_T]], f[col[C_PB]], f[col[C_PL]]);
+                if (cfg < 0 || !plan.calibrate)
+                    rc = fail(err, errlen,
+                              "merge: '%s' line %zu: calibration row (threads=%s, proc_bind=%s, "
+                              "places=%s) is not part of the matrix",
+                              a->files[i], line, f[col[C_T]], f[col[C_PB]], f[col[C_PL]]);
+                else if (cal_file[cfg] < 0 || kk < cal_shard[cfg]) {
+                    cal_file[cfg] = i;
+                    cal_shard[cfg] = kk;
+                }
+                continue;
+            }
+            long item = db_plan_find(&plan, f[col[C_WL]], f[col[C_OP]], f[col[C_JAC]], f[col[C_ST]],
+                                     f[col[C_N]], f[col[C_T]], f[col[C_PB]], f[col[C_PL]]);
             if (item < 0)
                 rc = fail(err, errlen, "merge: '%s' line %zu: cell %s is not part of the matrix",
                           a->files[i], line, name);
@@ -230,22 +256,44 @@ static int merge_tables(const struct db_merge_args *a, struct db_table *tab, siz
             snprintf(err, errlen, "merge: %s", why);
             rc = rc == DB_E_NOMEM ? rc : DB_E_INVALID;
         }
-        for (size_t i = 0; rc == DB_OK && i < plan.nitems; i++) {
-            const struct db_table *t = &tab[seen[i].file];
-            const struct db_record *r = &t->rec[seen[i].rec];
-            char *line = strndup(t->text + r->offset, r->length);
-            rc = line ? db_csv_append_line(&out, line) : DB_E_NOMEM;
-            free(line);
-            if (rc != DB_OK) {
-                snprintf(err, errlen, "merge: writing '%s' failed", a->out);
-                if (out.partial) remove(out.partial);
-                db_csv_abandon(&out);
+        size_t written = 0;
+        for (size_t cfg = 0; rc == DB_OK && cfg < plan.nconfigs; cfg++) {
+            /* A configuration's calibration rows come before its cells. */
+            if (cal_file[cfg] >= 0) {
+                const struct db_table *t = &tab[cal_file[cfg]];
+                for (size_t r = 1; rc == DB_OK && r < t->nrec; r++) {
+                    char **f = t->rec[r].field;
+                    if (!db_plan_is_calibration(f[col[C_WL]]) ||
+                        db_plan_config_find(&plan, f[col[C_T]], f[col[C_PB]], f[col[C_PL]]) !=
+                            (long)cfg)
+                        continue;
+                    char *line = strndup(t->text + t->rec[r].offset, t->rec[r].length);
+                    rc = line ? db_csv_append_line(&out, line) : DB_E_NOMEM;
+                    free(line);
+                    written++;
+                }
             }
+            for (size_t u = 0; rc == DB_OK && u < plan.nunits; u++) {
+                size_t i = cfg * plan.nunits + u;
+                const struct db_table *t = &tab[seen[i].file];
+                const struct db_record *r = &t->rec[seen[i].rec];
+                char *line = strndup(t->text + r->offset, r->length);
+                rc = line ? db_csv_append_line(&out, line) : DB_E_NOMEM;
+                free(line);
+                written++;
+            }
+        }
+        if (rc != DB_OK && out.f) {
+            snprintf(err, errlen, "merge: writing '%s' failed", a->out);
+            if (out.partial) remove(out.partial);
+            db_csv_abandon(&out);
         }
         if (rc == DB_OK && (rc = db_csv_commit(&out, why, sizeof why)) != DB_OK)
             snprintf(err, errlen, "merge: %s", why);
-        if (rc == DB_OK) *rows_out = plan.nitems;
+        if (rc == DB_OK) *rows_out = written;
     }
+    free(cal_file);
+    free(cal_shard);
     free(seen);
     db_plan_free(&plan);
     return rc;

@@ -46,21 +46,33 @@ int db_plan_matrix_string(const struct db_cli *cli, char **out) {
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) return DB_E_NOMEM;
-    if (cli->matrix) {
+    if (cli->calibrate) {
+        fputs(" --calibrate", f);
+    } else if (cli->matrix) {
         fprintf(f, " --matrix %s", cli->matrix);
     } else {
         const struct db_selection *s = &cli->sel;
-        const char *names[DB_MAX_LIST];
+        const char *names[2 * DB_MAX_LIST];
+        char tasks[DB_MAX_LIST][80], methods[DB_MAX_LIST][80];
+        size_t k = 0;
         for (size_t i = 0; i < s->nworkloads; i++)
-            names[i] = s->workloads[i]->name;
-        put_list(f, "-w", names, s->nworkloads);
+            names[k++] = s->workloads[i]->name;
+        for (size_t i = 0; i < s->ntasks; i++) {
+            snprintf(tasks[i], sizeof tasks[i], "%s:%s", db_task_name(s->tasks[i].task),
+                     s->tasks[i].wl->name);
+            names[k++] = tasks[i];
+        }
+        put_list(f, "-w", names, k);
         put_list(f, "-p", s->operators, s->noperators);
         for (size_t i = 0; i < s->njacs; i++)
             names[i] = db_jac_name(s->jacs[i]);
         put_list(f, "-j", names, s->njacs);
+        k = 0;
         for (size_t i = 0; i < s->nstrategies; i++)
-            names[i] = s->strategies[i]->name;
-        put_list(f, "-s", names, s->nstrategies);
+            names[k++] = s->strategies[i]->name;
+        for (size_t i = 0; i < s->nmethods; i++)
+            names[k++] = db_solve_method_name(&s->methods[i], methods[i], sizeof methods[i]);
+        put_list(f, "-s", names, k);
         fputs(" -n ", f);
         for (size_t i = 0; i < s->nsizes; i++)
             fprintf(f, "%s%zu", i ? "," : "", s->sizes[i]);
@@ -70,10 +82,35 @@ int db_plan_matrix_string(const struct db_cli *cli, char **out) {
         for (size_t i = 0; i < cli->nthreads; i++)
             fprintf(f, "%s%d", i ? "," : "", cli->threads[i]);
     }
+    if (cli->nbinds) put_list(f, "--bind", cli->binds, cli->nbinds);
+    if (cli->nplaces) {
+        fputs(" --places", f);
+        char *pl = NULL;
+        size_t pllen = 0;
+        FILE *g = open_memstream(&pl, &pllen);
+        if (!g) {
+            fclose(f);
+            free(buf);
+            return DB_E_NOMEM;
+        }
+        for (size_t i = 0; i < cli->nplaces; i++)
+            fprintf(g, "%s%s", i ? "," : "", cli->places[i]);
+        if (fclose(g) != 0 || !pl) {
+            free(pl);
+            fclose(f);
+            free(buf);
+            return DB_E_NOMEM;
+        }
+        put_token(f, pl);
+        free(pl);
+    }
     fprintf(f, " --reps %d --min-time %.15g", cli->run.reps, cli->run.min_time_s);
     if (cli->run.call_cost_s >= 0) fprintf(f, " --call-cost-us %.15g", cli->run.call_cost_s * 1e6);
     if (cli->run.mem_budget) fprintf(f, " --mem-limit %llu", cli->run.mem_budget);
     if (cli->run.untagged) fputs(" --untagged", f);
+    if (cli->lu_max_n) fprintf(f, " --lu-max-n %zu", cli->lu_max_n);
+    if (cli->run.band_set) fprintf(f, " --band %zu,%zu", cli->run.band_lower, cli->run.band_upper);
+    if (cli->run.on_mismatch_fallback) fputs(" --on-mismatch fallback", f);
     for (int i = 1; i < cli->gb_argc; i++)
         put_token(f, cli->gb_argv[i]);
     if (fclose(f) != 0 || !buf) {
@@ -166,6 +203,7 @@ static uint64_t env_part(uint64_t h, const char *name) {
  * OpenMP environment that shapes the rows (thread counts only when -t does not set them), the
  * build. */
 static void matrix_id(const struct db_cli *cli, const char *matrix, char out[17]) {
+    /* (OMP_* set by a sweep for its children are part of the matrix string instead.) */
     struct db_provenance prov;
     db_provenance_collect(&prov);
     uint64_t h = fnv1a(0xcbf29ce484222325ull, matrix);
@@ -173,8 +211,9 @@ static void matrix_id(const struct db_cli *cli, const char *matrix, char out[17]
         h = env_part(h, "OMP_NUM_THREADS");
         h = env_part(h, "OPENBLAS_NUM_THREADS");
     }
-    h = env_part(h, "OMP_PROC_BIND");
-    h = env_part(h, "OMP_PLACES");
+    if (!cli->nbinds) h = env_part(h, "OMP_PROC_BIND");
+    if (!cli->nplaces) h = env_part(h, "OMP_PLACES");
+    h = env_part(h, "OMP_WAIT_POLICY");
     h = fnv1a(fnv1a(h, "\n"), prov.git_rev);
     h = fnv1a(fnv1a(h, "\n"), prov.compiler);
     snprintf(out, 17, "%016llx", (unsigned long long)h);
@@ -187,6 +226,25 @@ static void matrix_id(const struct db_cli *cli, const char *matrix, char out[17]
 /* Memory the model assumes without --mem-limit: cells whose n x n buffer exceeds it are costed
  * as skipped_memory. A constant, not this machine's memory, so every shard agrees. */
 #define MODEL_MEMORY (64ull << 30)
+
+/* Products of n a structured strategy applies when the workload has the structure it exploits
+ * (0: not a structured strategy, or it falls back to an n x n materialise). */
+static unsigned long long structured_products(const struct db_cell *c,
+                                              const struct db_run_opts *o) {
+    const char *st = c->strategy->name;
+    enum db_structure sx = o->untagged ? DB_STRUCT_DENSE : c->wl->structure;
+    size_t lo = o->band_set ? o->band_lower : c->wl->lower;
+    size_t up = o->band_set ? o->band_upper : c->wl->upper;
+    if (strcmp(st, "probe-checked") == 0) return sx == DB_STRUCT_DIAGONAL ? 2 : 0;
+    if (strcmp(st, "probe-tridiag") == 0)
+        return sx == DB_STRUCT_DIAGONAL || sx == DB_STRUCT_TRIDIAGONAL ? 3 : 0;
+    if (strcmp(st, "probe-banded") == 0)
+        return sx == DB_STRUCT_DIAGONAL || sx == DB_STRUCT_TRIDIAGONAL || sx == DB_STRUCT_BANDED
+                   ? (unsigned long long)(lo + up + 1)
+                   : 0;
+    if (strcmp(st, "probe-coloured") == 0) return sx == DB_STRUCT_DENSE ? 0 : 8;
+    return 0;
+}
 
 unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_run_opts *o, int t) {
     unsigned long long n = c->n, nn = db_cost_mul(n, n);
@@ -209,6 +267,16 @@ unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_ru
     if (builds_nn && !diag_kind && c->wl->batch == DB_BATCH_NONE)
         return setup; /* unsupported: no batching rule, found at once */
 
+    /* Structured probes: a few products of n when the structure they need is there. */
+    unsigned long long products = structured_products(c, o);
+    if (products && !matrix && !knows_diagonal) {
+        unsigned long long one =
+            db_cost_mul(NS_PER_ELEMENT, db_cost_mul(products, n)) / (t > 1 ? (unsigned)t : 1u);
+        one = db_cost_add(one, db_cost_mul(products, call_ns));
+        unsigned long long reps = o->reps > 0 ? (unsigned long long)o->reps : 1;
+        return db_cost_add(db_cost_add(setup, one), db_cost_mul(reps, one > min_ns ? one : min_ns));
+    }
+
     unsigned long long elements, calls = 1;
     if (knows_diagonal)
         elements = n;
@@ -226,18 +294,73 @@ unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_ru
     return db_cost_add(db_cost_add(setup, one), timed);
 }
 
+unsigned long long db_plan_downstream_cost(const struct db_downstream_cell *c,
+                                           const struct db_run_opts *o, int t) {
+    unsigned long long n = c->n, nn = db_cost_mul(n, n);
+    unsigned long long memory = o->mem_budget ? o->mem_budget : MODEL_MEMORY;
+    int lu = c->method.solver == DB_SOLVER_LU;
+    if (lu && (c->lu_max_n && c->n > c->lu_max_n)) return CELL_OVERHEAD; /* skipped_budget */
+    if (lu && db_cost_mul(nn, sizeof(double)) > memory) return CELL_OVERHEAD;
+    const struct db_strategy *st =
+        c->method.diag ? c->method.diag : db_strategy_find("materialise");
+    if (!st) return CELL_OVERHEAD;
+    struct db_cell plain = {c->wl, c->op_kind, c->jac, st, c->n};
+    unsigned long long cost = db_plan_cell_cost(&plain, o, t), solve;
+    if (lu)
+        solve = db_cost_mul(nn, n) / 3 / (t > 1 ? (unsigned)t : 1u);
+    else if (c->method.solver == DB_SOLVER_TRIDIAGONAL)
+        solve = db_cost_mul(8, n);
+    else
+        solve = db_cost_mul(2, n);
+    unsigned long long reps = o->reps > 0 ? (unsigned long long)o->reps : 1;
+    cost = db_cost_add(cost, db_cost_mul(reps + 1, solve));
+    return c->task == DB_TASK_NEWTON ? db_cost_mul(8, cost) : cost;
+}
+
 /* ---- the plan ----------------------------------------------------------------------------- */
+
+/* The cell part of an item's name: "workload/operator/jac/strategy/n=N". */
+static void unit_name(const struct db_plan *p, size_t u, char *buf, size_t len) {
+    if (u < p->ncells) {
+        const struct db_cell *c = &p->cells[u];
+        snprintf(buf, len, "%s/%s/%s/%s/n=%zu", c->wl->name, c->op_kind, db_jac_name(c->jac),
+                 c->strategy->name, c->n);
+        return;
+    }
+    const struct db_downstream_cell *d = &p->dcells[u - p->ncells];
+    char w[80], m[80];
+    snprintf(buf, len, "%s/%s/%s/%s/n=%zu", db_downstream_workload_name(d, w, sizeof w), d->op_kind,
+             db_jac_name(d->jac), db_solve_method_name(&d->method, m, sizeof m), d->n);
+}
 
 void db_plan_item_name(const struct db_plan *p, size_t item, char *buf, size_t len) {
     const struct db_plan_item *it = &p->items[item];
-    const struct db_cell *c = &p->cells[it->cell];
-    char t[16];
-    if (it->t)
-        snprintf(t, sizeof t, "%d", it->t);
-    else
-        snprintf(t, sizeof t, "env");
-    snprintf(buf, len, "%s/%s/%s/%s/n=%zu/t=%s", c->wl->name, c->op_kind, db_jac_name(c->jac),
-             c->strategy->name, c->n, t);
+    char u[256];
+    unit_name(p, it->cell, u, sizeof u);
+    snprintf(buf, len, "%s/%s", u, p->configs[it->config].name);
+}
+
+int db_plan_is_calibration(const char *workload) {
+    return strcmp(workload, "_calibrate") == 0;
+}
+
+/* The configuration part of a name, from a row's fields (each only when swept). */
+static void config_key(const struct db_plan *p, const char *threads, const char *bind,
+                       const char *places, char *buf, size_t len) {
+    int used = snprintf(buf, len, "t=%s", p->sweep_threads ? threads : "env");
+    if (p->sweep_bind && used >= 0 && (size_t)used < len)
+        used += snprintf(buf + used, len - (size_t)used, "/bind=%s", bind);
+    if (p->sweep_places && used >= 0 && (size_t)used < len)
+        snprintf(buf + used, len - (size_t)used, "/places=%s", places);
+}
+
+long db_plan_config_find(const struct db_plan *p, const char *threads, const char *proc_bind,
+                         const char *places) {
+    char key[256];
+    config_key(p, threads, proc_bind, places, key, sizeof key);
+    for (size_t i = 0; i < p->nconfigs; i++)
+        if (strcmp(p->configs[i].name, key) == 0) return (long)i;
+    return -1;
 }
 
 static int cmp_key(const void *a, const void *b) {
@@ -276,24 +399,69 @@ static int build_keys(struct db_plan *p) {
 }
 
 long db_plan_find(const struct db_plan *p, const char *workload, const char *op, const char *jac,
-                  const char *strategy, const char *n, const char *threads) {
-    int sweep = p->nitems && p->items[0].t > 0;
-    char key[512];
-    snprintf(key, sizeof key, "%s/%s/%s/%s/n=%s/t=%s", workload, op, jac, strategy, n,
-             sweep ? threads : "env");
+                  const char *strategy, const char *n, const char *threads, const char *proc_bind,
+                  const char *places) {
+    char key[768], cfg[256];
+    config_key(p, threads, proc_bind, places, cfg, sizeof cfg);
+    snprintf(key, sizeof key, "%s/%s/%s/%s/n=%s/%s", workload, op, jac, strategy, n, cfg);
     const char *k = key;
     char **hit = bsearch(&k, p->keys, p->nitems, sizeof *p->keys, cmp_key);
     return hit ? (long)p->key_item[hit - p->keys] : -1;
 }
 
+/* --bind names as omp_get_proc_bind() reports them (provenance.c): primary and master are one. */
+static const char *bind_as_recorded(const char *b) {
+    return strcmp(b, "master") == 0 ? "primary" : b;
+}
+
+/* The configurations: -t x --bind x --places, thread count major (the sweep's order). */
+static int build_configs(const struct db_cli *cli, struct db_plan *p) {
+    size_t nt = cli->nthreads ? cli->nthreads : 1, nb = cli->nbinds ? cli->nbinds : 1,
+           np = cli->nplaces ? cli->nplaces : 1;
+    p->sweep_threads = cli->nthreads > 0;
+    p->sweep_bind = cli->nbinds > 0;
+    p->sweep_places = cli->nplaces > 0;
+    p->nconfigs = nt * nb * np;
+    p->configs = calloc(p->nconfigs, sizeof *p->configs);
+    if (!p->configs) return DB_E_NOMEM;
+    size_t i = 0;
+    for (size_t t = 0; t < nt; t++)
+        for (size_t b = 0; b < nb; b++)
+            for (size_t q = 0; q < np; q++, i++) {
+                struct db_plan_config *c = &p->configs[i];
+                c->threads = cli->nthreads ? cli->threads[t] : 0;
+                if (cli->nbinds) {
+                    snprintf(c->env_bind, sizeof c->env_bind, "%s", cli->binds[b]);
+                    snprintf(c->bind, sizeof c->bind, "%s", bind_as_recorded(cli->binds[b]));
+                }
+                if (cli->nplaces) snprintf(c->places, sizeof c->places, "%s", cli->places[q]);
+                char th[16];
+                snprintf(th, sizeof th, "%d", c->threads);
+                config_key(p, th, c->bind, c->places, c->name, sizeof c->name);
+            }
+    return DB_OK;
+}
+
 int db_plan_build(const struct db_cli *cli, struct db_plan *p, char *err, size_t errlen) {
     memset(p, 0, sizeof *p);
-    int rc = cli->matrix
-                 ? db_preset_cells(db_preset_find(cli->matrix), &p->cells, &p->ncells, err, errlen)
-                 : db_selection_cells(&cli->sel, &p->cells, &p->ncells);
+    const struct db_preset *preset = cli->matrix ? db_preset_find(cli->matrix) : NULL;
+    int rc = DB_OK;
+    if (cli->calibrate)
+        ; /* calibration rows only: no cells */
+    else if (preset) {
+        rc = db_preset_cells(preset, &p->cells, &p->ncells, err, errlen);
+        if (rc == DB_OK)
+            rc = db_preset_downstream_cells(preset, cli->lu_max_n, &p->dcells, &p->ndcells, err,
+                                            errlen);
+    } else {
+        rc = db_selection_cells(&cli->sel, &p->cells, &p->ncells);
+        if (rc == DB_OK) rc = db_selection_downstream_cells(&cli->sel, &p->dcells, &p->ndcells);
+    }
     if (rc != DB_OK) goto fail;
-    size_t nt = cli->nthreads ? cli->nthreads : 1;
-    p->nitems = nt * p->ncells;
+    p->calibrate = cli->calibrate || cli->matrix;
+    p->nunits = p->ncells + p->ndcells;
+    if ((rc = build_configs(cli, p)) != DB_OK) goto fail;
+    p->nitems = p->nconfigs * p->nunits;
     p->items = calloc(p->nitems ? p->nitems : 1, sizeof *p->items);
     unsigned long long *cost = calloc(p->nitems ? p->nitems : 1, sizeof *cost);
     unsigned *shard = calloc(p->nitems ? p->nitems : 1, sizeof *shard);
@@ -301,13 +469,16 @@ int db_plan_build(const struct db_cli *cli, struct db_plan *p, char *err, size_t
     p->shard_k = cli->shard_n ? cli->shard_k : 1;
     p->shard_n = cli->shard_n ? cli->shard_n : 1;
     if (rc == DB_OK) {
-        for (size_t k = 0; k < nt; k++)
-            for (size_t c = 0; c < p->ncells; c++) {
-                struct db_plan_item *it = &p->items[k * p->ncells + c];
+        for (size_t k = 0; k < p->nconfigs; k++)
+            for (size_t c = 0; c < p->nunits; c++) {
+                struct db_plan_item *it = &p->items[k * p->nunits + c];
                 it->cell = c;
-                it->t = cli->nthreads ? cli->threads[k] : 0;
-                it->cost = cost[k * p->ncells + c] =
-                    db_plan_cell_cost(&p->cells[c], &cli->run, it->t);
+                it->config = k;
+                it->t = p->configs[k].threads;
+                it->cost = cost[k * p->nunits + c] =
+                    c < p->ncells
+                        ? db_plan_cell_cost(&p->cells[c], &cli->run, it->t)
+                        : db_plan_downstream_cost(&p->dcells[c - p->ncells], &cli->run, it->t);
             }
         rc = db_shard_assign(cost, p->nitems, p->shard_n, shard);
     }
@@ -334,6 +505,8 @@ void db_plan_free(struct db_plan *p) {
     free(p->keys);
     free(p->key_item);
     free(p->cells);
+    free(p->dcells);
+    free(p->configs);
     free(p->items);
     free(p->matrix);
     memset(p, 0, sizeof *p);

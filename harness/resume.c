@@ -15,9 +15,11 @@ static int fail_io(char *err, size_t errlen, const char *what, const char *path)
 }
 
 static int resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
-                       struct db_csv_file *out, struct db_resume *info, char *err, size_t errlen) {
+                       unsigned char *calibrated, struct db_csv_file *out, struct db_resume *info,
+                       char *err, size_t errlen) {
     memset(info, 0, sizeof *info);
     memset(done, 0, plan->nitems);
+    if (calibrated) memset(calibrated, 0, plan->nconfigs);
     struct db_table t;
     char why[512];
     int rc = db_table_read(partial, &t, why, sizeof why);
@@ -33,6 +35,7 @@ static int resume_open(const char *partial, const struct db_plan *plan, unsigned
     int c_wl = db_table_column(&t, "workload"), c_op = db_table_column(&t, "operator"),
         c_jac = db_table_column(&t, "jac"), c_st = db_table_column(&t, "strategy"),
         c_n = db_table_column(&t, "n"), c_t = db_table_column(&t, "threads"),
+        c_pb = db_table_column(&t, "proc_bind"), c_pl = db_table_column(&t, "places"),
         c_id = db_table_column(&t, "matrix_id"), c_m = db_table_column(&t, "matrix"),
         c_sh = db_table_column(&t, "shard"), c_run = db_table_column(&t, "run_id"),
         c_git = db_table_column(&t, "git_rev"), c_cc = db_table_column(&t, "compiler");
@@ -70,12 +73,29 @@ static int resume_open(const char *partial, const struct db_plan *plan, unsigned
             rc = DB_E_INVALID;
             break;
         }
-        long item = db_plan_find(plan, f[c_wl], f[c_op], f[c_jac], f[c_st], f[c_n], f[c_t]);
+        if (db_plan_is_calibration(f[c_wl])) {
+            long cfg = db_plan_config_find(plan, f[c_t], f[c_pb], f[c_pl]);
+            if (cfg < 0 || !plan->calibrate) {
+                snprintf(err, errlen,
+                         "--resume '%s' line %zu: calibration row (threads=%s, proc_bind=%s, "
+                         "places=%s) is not part of this run",
+                         partial, line, f[c_t], f[c_pb], f[c_pl]);
+                rc = DB_E_INVALID;
+                break;
+            }
+            if (calibrated) calibrated[cfg] = 1;
+            if (i == 1) snprintf(info->run_id, sizeof info->run_id, "%s", f[c_run]);
+            info->rows++;
+            continue;
+        }
+        long item = db_plan_find(plan, f[c_wl], f[c_op], f[c_jac], f[c_st], f[c_n], f[c_t], f[c_pb],
+                                 f[c_pl]);
         if (item < 0 || plan->items[item].shard != plan->shard_k) {
             snprintf(err, errlen,
-                     "--resume '%s' line %zu: cell %s/%s/%s/%s/n=%s/threads=%s is not part of "
-                     "this run",
-                     partial, line, f[c_wl], f[c_op], f[c_jac], f[c_st], f[c_n], f[c_t]);
+                     "--resume '%s' line %zu: cell %s/%s/%s/%s/n=%s/threads=%s (proc_bind %s, "
+                     "places %s) is not part of this run",
+                     partial, line, f[c_wl], f[c_op], f[c_jac], f[c_st], f[c_n], f[c_t], f[c_pb],
+                     f[c_pl]);
             rc = DB_E_INVALID;
             break;
         }
@@ -130,8 +150,9 @@ static int resume_open(const char *partial, const struct db_plan *plan, unsigned
 }
 
 int db_resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
-                   struct db_csv_file *out, struct db_resume *info, char *err, size_t errlen) {
-    int rc = resume_open(partial, plan, done, out, info, err, errlen);
+                   unsigned char *calibrated, struct db_csv_file *out, struct db_resume *info,
+                   char *err, size_t errlen) {
+    int rc = resume_open(partial, plan, done, calibrated, out, info, err, errlen);
     if (rc != DB_OK) db_cli_one_line(err); /* file names and fields may hold newlines */
     return rc;
 }

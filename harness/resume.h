@@ -28,7 +28,10 @@ struct db_resume {
 int db_resume_flags(const char *partial, int nargs, char **args, int has_shard, int *argc,
                     char ***argv, char *err, size_t errlen);
 
+/* calibrated (plan->nconfigs entries, or NULL) gets 1 for every configuration whose calibration
+ * rows the file already holds (they are kept; that configuration is not calibrated again). */
 int db_resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
-                   struct db_csv_file *out, struct db_resume *info, char *err, size_t errlen);
+                   unsigned char *calibrated, struct db_csv_file *out, struct db_resume *info,
+                   char *err, size_t errlen);
 
 #endif

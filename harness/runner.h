@@ -1,6 +1,7 @@
 /* One benchmark cell: workload x operator x jac x strategy x n. Checks correctness (diagonal
- * against the exact reference, primitive calls of one extraction), then times the strategy
- * through Google Benchmark. */
+ * against the exact reference and, for strategies that extract more entries, every extracted
+ * entry against the exact reference Jacobian; primitive calls and probe vectors of one
+ * extraction), then times the strategy (its extract when it has one) through Google Benchmark. */
 #ifndef DB_RUNNER_H
 #define DB_RUNNER_H
 
@@ -22,6 +23,10 @@ struct db_run_opts {
     double call_cost_s;            /* per-call cost for workloads that have one; < 0 = default */
     unsigned long long mem_budget; /* bytes a cell may allocate */
     int untagged;                  /* create operators without structural tags */
+    int band_set;                  /* --band given: bandwidths of workloads that take them */
+    size_t band_lower, band_upper;
+    int on_mismatch_fallback; /* probe-checked falls back to materialise on a failed check */
+    int warn;                 /* print a warning on stderr when a check fails and falls back */
 };
 
 struct db_time_stats {
@@ -36,9 +41,16 @@ struct db_cell_result {
     struct db_time_stats t;
     double ns_per_element;
     unsigned long long primitive_calls;
-    double max_abs_err;
-    double call_cost_s; /* < 0 when the workload has no per-call cost */
+    double max_abs_err;            /* over the diagonal and every extracted entry */
+    double call_cost_s;            /* < 0 when the workload has no per-call cost */
+    long long colours;             /* probe (tangent) vectors applied in one extraction */
+    long long colours_lower_bound; /* most non-zeros in a row (column for jac=bwd) of the true
+                                      J; < 0 unknown */
 };
+
+/* Set a result's status and its note (printf-style). */
+void db_cell_result_set(struct db_cell_result *r, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Median, mean, min, max, sample standard deviation and cv of k > 0 times. */
 void db_time_stats_compute(const double *t, int k, struct db_time_stats *s);

@@ -25,6 +25,12 @@ size_t db_tangent_cache_bytes(size_t n);
 int db_tangent_cache_init(struct db_tangent_cache *tc);
 void db_tangent_cache_free(struct db_tangent_cache *tc);
 
+/* Matrices of at least this many bytes are written with streaming stores (the workload's
+ * stream_outputs hint). Default: half the last-level cache; tests set 0 (always) or SIZE_MAX
+ * (never) to run both kernels. */
+void db_blocks_set_stream_threshold(size_t bytes);
+size_t db_blocks_stream_threshold(void);
+
 /* Fill buf (n*n, column-major) with J (reverse = 0, JVP columns) or J^T (reverse = 1, VJP rows).
  * Returns the batching rule's status (DB_E_UNSUPPORTED when there is none). */
 int db_blocked_materialise(struct db_instance *in, int reverse, struct db_tangent_cache *tc,

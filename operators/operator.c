@@ -34,6 +34,10 @@ unsigned db_tags_for_structure(enum db_structure s) {
         return DB_TAG_TRIDIAGONAL;
     case DB_STRUCT_DENSE:
         return 0;
+    case DB_STRUCT_BANDED:
+        return DB_TAG_BANDED;
+    case DB_STRUCT_SPARSE:
+        return DB_TAG_SPARSE;
     }
     return 0;
 }

@@ -12,6 +12,8 @@ enum db_tag {
     DB_TAG_DIAGONAL = 1u << 0,
     DB_TAG_TRIDIAGONAL = 1u << 1,
     DB_TAG_SYMMETRIC = 1u << 2,
+    DB_TAG_BANDED = 1u << 3, /* banded with the workload instance's bandwidths (lower, upper) */
+    DB_TAG_SPARSE = 1u << 4, /* sparse with the workload's declared CSR pattern */
 };
 
 /* Differentiation mode of a Jacobian operator; other kinds use DB_JAC_NONE. */

@@ -1,14 +1,18 @@
 /* Strategy registry and the workspace shared by strategies. */
 #include "strategy.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-extern const struct db_strategy db_strategy_materialise, db_strategy_probe;
+extern const struct db_strategy db_strategy_materialise, db_strategy_probe,
+    db_strategy_probe_checked, db_strategy_probe_tridiag, db_strategy_probe_banded,
+    db_strategy_probe_coloured;
 
 const struct db_strategy *const db_strategies[] = {
-    &db_strategy_materialise,
-    &db_strategy_probe,
+    &db_strategy_materialise,   &db_strategy_probe,        &db_strategy_probe_checked,
+    &db_strategy_probe_tridiag, &db_strategy_probe_banded, &db_strategy_probe_coloured,
 };
 const size_t db_strategy_count = sizeof db_strategies / sizeof db_strategies[0];
 
@@ -45,5 +49,13 @@ int db_strategy_ctx_ones(struct db_strategy_ctx *ctx, size_t n, const double **o
 void db_strategy_ctx_free(struct db_strategy_ctx *ctx) {
     free(ctx->buf);
     free(ctx->ones);
+    if (ctx->priv && ctx->priv_free) ctx->priv_free(ctx->priv);
     memset(ctx, 0, sizeof *ctx);
+}
+
+void db_strategy_remark(struct db_strategy_ctx *ctx, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->remark, sizeof ctx->remark, fmt, ap);
+    va_end(ap);
 }

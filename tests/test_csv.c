@@ -39,6 +39,17 @@ static struct db_row sample(const char *status) {
         .git_rev = "abc",
         .call_cost_s = -1,
         .note = "",
+        .bound_cpus = "0;1",
+        .binding = "verified",
+        .omp_wait_policy = "passive",
+        .hwloc_version = "2.9.0",
+        .openblas_config = "OpenBLAS 0.3.21 USE_OPENMP parallel=openmp",
+        .cpu_governor = "",
+        .colours = 1,
+        .colours_lower_bound = 1,
+        .shard = "2/3",
+        .matrix = "-n 4000 --band 1,2 'x y'",
+        .matrix_id = "0123456789abcdef",
     };
 }
 
@@ -59,6 +70,21 @@ Test(csv, header_matches_design) {
     cr_assert(strncmp(db_csv_header, design, strlen(design)) == 0,
               "DESIGN.md's columns come first, in order");
     cr_assert_eq(db_csv_header[strlen(design)], ',', "later columns are appended");
+    const char *appended = ",call_cost_s,note,bound_cpus,binding,omp_wait_policy,hwloc_version,"
+                           "openblas_config,cpu_governor,solver,residual,newton_steps,converged,"
+                           "colours,colours_lower_bound,shard,matrix,matrix_id";
+    cr_assert_str_eq(db_csv_header + strlen(design), appended, "appended columns, in order");
+}
+
+/* Index of a column in the header. */
+static int column(const char *name) {
+    char buf[1024];
+    char *f[64];
+    int n = th_csv_split(db_csv_header, buf, f, 64);
+    for (int i = 0; i < n; i++)
+        if (strcmp(f[i], name) == 0) return i;
+    cr_assert_fail("no column %s", name);
+    return -1;
 }
 
 Test(csv, ok_row_round_trips) {
@@ -77,6 +103,26 @@ Test(csv, ok_row_round_trips) {
     cr_assert_eq(atof(f[13]), 1.5e-6);
     cr_assert_str_eq(f[20], "1");
     cr_assert_str_eq(f[23], "AMD EPYC, \"x\"", "quoted field with comma and quotes survives");
+    cr_assert_str_eq(f[28], "0;1");
+    cr_assert_str_eq(f[29], "verified");
+    cr_assert_str_eq(f[30], "passive");
+    cr_assert_str_eq(f[31], "2.9.0");
+    cr_assert_str_eq(f[32], "OpenBLAS 0.3.21 USE_OPENMP parallel=openmp");
+    cr_assert_str_eq(f[33], "");
+    cr_assert_str_eq(f[column("colours")], "1");
+    cr_assert_str_eq(f[column("colours_lower_bound")], "1");
+    cr_assert_str_eq(f[column("shard")], "2/3");
+    cr_assert_str_eq(f[column("matrix")], "-n 4000 --band 1,2 'x y'");
+    cr_assert_str_eq(f[column("matrix_id")], "0123456789abcdef");
+    cr_assert_eq(column("matrix_id"), (int)db_csv_column_count() - 1, "the last column");
+    free(line);
+    r.colours = 6;
+    r.colours_lower_bound = -1; /* unknown: empty */
+    line = render(&r);
+    line[strlen(line) - 1] = 0;
+    cr_assert_eq(th_csv_split(line, buf, f, 64), (int)db_csv_column_count());
+    cr_assert_str_eq(f[column("colours")], "6");
+    cr_assert_str_eq(f[column("colours_lower_bound")], "");
     free(line);
 }
 
@@ -90,7 +136,11 @@ Test(csv, non_ok_rows_have_empty_numbers) {
     cr_assert_eq(th_csv_split(line, buf, f, 64), (int)db_csv_column_count());
     for (int i = 11; i <= 21; i++)
         cr_assert_str_eq(f[i], "", "column %d", i);
+    cr_assert_str_eq(f[column("colours")], "", "numeric appended columns are empty too");
+    cr_assert_str_eq(f[column("colours_lower_bound")], "");
     cr_assert_str_eq(f[10], "unsupported");
+    cr_assert_str_eq(f[28], "0;1", "the configuration is recorded on every row");
+    cr_assert_str_eq(f[29], "verified");
     free(line);
 }
 
@@ -143,4 +193,47 @@ Test(stats, median_spread_and_errors) {
     double a[] = {1, 2, NAN}, b[] = {1, 2.5, 3};
     cr_assert(isinf(db_max_abs_diff(a, b, 3)), "a NaN never passes a check");
     cr_assert_eq(db_max_abs_diff(a, b, 2), 0.5);
+}
+
+/* Appended downstream columns: empty on diagonal rows (solver NULL) and, except the solver, on
+ * non-ok rows; filled on ok solve/newton rows. */
+Test(csv, downstream_columns) {
+    char hdr[1024];
+    char *h[64];
+    int nh = th_csv_split(db_csv_header, hdr, h, 64);
+    cr_assert_gt(nh, 5);
+    int c0 = column("solver");
+    cr_assert_str_eq(h[c0 - 1], "cpu_governor", "downstream columns come after the thread ones");
+    cr_assert_str_eq(h[c0 + 1], "residual");
+    cr_assert_str_eq(h[c0 + 2], "newton_steps");
+    cr_assert_str_eq(h[c0 + 3], "converged");
+
+    struct db_row plain = sample("ok");
+    struct db_row newton = sample("ok");
+    newton.workload = "newton:split";
+    newton.strategy = "probe+diagonal";
+    newton.solver = "diagonal";
+    newton.residual = 2.5e-16;
+    newton.newton_steps = 7;
+    newton.converged = 1;
+    struct db_row solve_skipped = sample("skipped_budget");
+    solve_skipped.workload = "solve:sin";
+    solve_skipped.strategy = "materialise+lu";
+    solve_skipped.solver = "lu";
+    solve_skipped.residual = 1e-16; /* must not leak into a non-ok row */
+    solve_skipped.newton_steps = -1;
+    solve_skipped.converged = -1;
+    const char *want[3][4] = {
+        {"", "", "", ""}, {"diagonal", "2.5e-16", "7", "1"}, {"lu", "", "", ""}};
+    struct db_row *rows[3] = {&plain, &newton, &solve_skipped};
+    for (int k = 0; k < 3; k++) {
+        char *line = render(rows[k]);
+        line[strlen(line) - 1] = 0;
+        char buf[2048];
+        char *f[64];
+        cr_assert_eq(th_csv_split(line, buf, f, 64), nh, "%s", line);
+        for (int c = 0; c < 4; c++)
+            cr_assert_str_eq(f[c0 + c], want[k][c], "row %d column %s: %s", k, h[c0 + c], line);
+        free(line);
+    }
 }

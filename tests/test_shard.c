@@ -135,10 +135,13 @@ Test(plan, matrix_string_round_trips) {
     struct db_plan p;
     char e[512];
     cr_assert_eq(db_plan_build(&cli, &p, e, sizeof e), DB_OK, "%s", e);
-    cr_assert_str_eq(p.matrix, "-w sin,split,seqsin,nobatch -p jacobian -j fwd,bwd -s "
-                               "materialise,probe -n 10,100 -t 1,2 --reps 3 --min-time 0.002 "
-                               "--call-cost-us 2.5 --mem-limit 1073741824 --untagged "
-                               "--benchmark_enable_random_interleaving=false");
+    cr_assert_str_eq(
+        p.matrix,
+        "-w sin,split,seqsin,nobatch,liar,tridiag,banded,stencil,randsparse "
+        "-p jacobian -j fwd,bwd -s materialise,probe,probe-checked,"
+        "probe-tridiag,probe-banded,probe-coloured -n 10,100 -t 1,2 --reps 3 --min-time 0.002 "
+        "--call-cost-us 2.5 --mem-limit 1073741824 --untagged "
+        "--benchmark_enable_random_interleaving=false");
     cr_assert_eq(p.nitems, 2 * p.ncells);
     int argc;
     char **argv;
@@ -159,13 +162,13 @@ Test(plan, matrix_string_round_trips) {
         char n[32], t[16];
         snprintf(n, sizeof n, "%zu", c->n);
         snprintf(t, sizeof t, "%d", p.items[i].t);
-        cr_assert_eq(
-            db_plan_find(&p, c->wl->name, c->op_kind, db_jac_name(c->jac), c->strategy->name, n, t),
-            (long)i, "%s", a);
+        cr_assert_eq(db_plan_find(&p, c->wl->name, c->op_kind, db_jac_name(c->jac),
+                                  c->strategy->name, n, t, "close", "cores"),
+                     (long)i, "%s", a);
     }
-    cr_assert_eq(db_plan_find(&p, "sin", "jacobian", "fwd", "probe", "100", "2"),
+    cr_assert_eq(db_plan_find(&p, "sin", "jacobian", "fwd", "probe", "100", "2", "x", "y"),
                  (long)(p.ncells + 3));
-    cr_assert_eq(db_plan_find(&p, "sin", "jacobian", "fwd", "probe", "100", "3"), -1);
+    cr_assert_eq(db_plan_find(&p, "sin", "jacobian", "fwd", "probe", "100", "3", "x", "y"), -1);
     db_plan_free_args(argc, argv);
     db_plan_free(&p);
     db_plan_free(&q);
@@ -448,4 +451,92 @@ Test(shard, slurm_script_tasks_then_merge) {
     db_table_free(&t);
     for (int i = 0; i < 3; i++)
         remove(files[i]);
+}
+
+/* Every kind of cell and every sweep dimension is part of the plan: downstream (solve:/newton:)
+ * and structured cells, -t x --bind x --places configurations, and the flags that change rows
+ * (--band, --on-mismatch, --lu-max-n) are in the canonical matrix string. */
+Test(plan, downstream_structured_and_configurations) {
+    const char *args[] = {"-w",
+                          "banded,solve:sin,newton:tridiag",
+                          "-s",
+                          "probe-banded,probe+diagonal,probe-tridiag+tridiagonal,materialise+lu",
+                          "-n",
+                          "10,100",
+                          "-t",
+                          "1,2",
+                          "--bind",
+                          "close,master",
+                          "--places",
+                          "cores,threads(2)",
+                          "--band",
+                          "1,2",
+                          "--on-mismatch",
+                          "fallback",
+                          "--lu-max-n",
+                          "50",
+                          NULL};
+    struct db_cli cli;
+    parse(&cli, args);
+    struct db_plan p;
+    char e[512];
+    cr_assert_eq(db_plan_build(&cli, &p, e, sizeof e), DB_OK, "%s", e);
+    cr_assert_str_eq(p.matrix,
+                     "-w banded,solve:sin,newton:tridiag -p jacobian -j fwd,bwd -s "
+                     "probe-banded,probe+diagonal,probe-tridiag+tridiagonal,materialise+lu -n "
+                     "10,100 -t 1,2 --bind close,master --places 'cores,threads(2)' --reps 5 "
+                     "--min-time 0.01 --lu-max-n 50 --band 1,2 --on-mismatch fallback");
+    cr_assert_eq(p.nconfigs, 8);
+    cr_assert_eq(p.ncells, 1 * 2 * 1 * 2);  /* banded x fwd,bwd x probe-banded x 2 sizes */
+    cr_assert_eq(p.ndcells, 2 * 2 * 3 * 2); /* 2 tasks x fwd,bwd x 3 methods x 2 sizes */
+    cr_assert_eq(p.nitems, 8 * (p.ncells + p.ndcells));
+    /* Round trip: the same plan, item for item. */
+    int argc;
+    char **argv;
+    cr_assert_eq(db_plan_split_args(p.matrix, &argc, &argv), DB_OK);
+    struct db_cli again;
+    cr_assert_eq(db_cli_parse(argc, argv, &again, e, sizeof e), DB_OK, "%s", e);
+    struct db_plan q;
+    cr_assert_eq(db_plan_build(&again, &q, e, sizeof e), DB_OK, "%s", e);
+    cr_assert_str_eq(q.matrix, p.matrix);
+    cr_assert_eq(q.nitems, p.nitems);
+    for (size_t i = 0; i < p.nitems; i++) {
+        char a[256], b[256];
+        db_plan_item_name(&p, i, a, sizeof a);
+        db_plan_item_name(&q, i, b, sizeof b);
+        cr_assert_str_eq(a, b);
+        cr_assert_eq(p.items[i].cost, q.items[i].cost, "%s", a);
+        cr_assert(p.items[i].cost > 0, "%s", a);
+    }
+    /* A row is found by its configuration: master is recorded as primary. */
+    long it = db_plan_find(&p, "newton:tridiag", "jacobian", "bwd", "probe-tridiag+tridiagonal",
+                           "100", "2", "primary", "threads(2)");
+    cr_assert_geq(it, 0);
+    char name[256];
+    db_plan_item_name(&p, (size_t)it, name, sizeof name);
+    cr_assert_str_eq(name, "newton:tridiag/jacobian/bwd/probe-tridiag+tridiagonal/n=100/t=2/"
+                           "bind=primary/places=threads(2)");
+    cr_assert_eq(db_plan_find(&p, "newton:tridiag", "jacobian", "bwd", "probe-tridiag+tridiagonal",
+                              "100", "2", "spread", "threads(2)"),
+                 -1);
+    cr_assert_eq(db_plan_config_find(&p, "1", "close", "cores"), 0);
+    cr_assert_eq(db_plan_config_find(&p, "1", "close", "sockets"), -1);
+    /* LU over --lu-max-n costs as skipped; LU is ~n^3 below it. */
+    struct db_downstream_cell lu = {DB_TASK_SOLVE,
+                                    db_workload_find("sin"),
+                                    "jacobian",
+                                    DB_JAC_FWD,
+                                    {NULL, DB_SOLVER_LU},
+                                    1000,
+                                    0,
+                                    NULL};
+    unsigned long long big = db_plan_downstream_cost(&lu, &cli.run, 1);
+    lu.n = 100;
+    cr_assert(big > 10 * db_plan_downstream_cost(&lu, &cli.run, 1));
+    lu.n = 1000;
+    lu.lu_max_n = 50;
+    cr_assert(db_plan_downstream_cost(&lu, &cli.run, 1) < big / 10);
+    db_plan_free_args(argc, argv);
+    db_plan_free(&p);
+    db_plan_free(&q);
 }

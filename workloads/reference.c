@@ -2,6 +2,11 @@
 
 #include <math.h>
 
+void db_reference_sin(size_t n, const double *x, double *y) {
+    for (size_t i = 0; i < n; i++)
+        y[i] = sin(x[i]);
+}
+
 void db_reference_sin_deriv(size_t n, const double *x, double *d) {
     for (size_t i = 0; i < n; i++)
         d[i] = cos(x[i]);
@@ -11,4 +16,28 @@ void db_reference_split_deriv(size_t n, const double *x, double *d) {
     size_t h = n / 2;
     for (size_t i = 0; i < n; i++)
         d[i] = i < h ? cos(x[i]) : -sin(x[i]);
+}
+
+/* pi - M_PI: the double M_PI is pi rounded down by about 1.22e-16. */
+static const double pi_lo = 1.2246467991473532e-16;
+
+/* |x - (k pi + shift)| for the nearest k, with true pi (not only the double M_PI): the
+ * remainder by M_PI is exact, then the k * (pi - M_PI) the double loses is put back. */
+static double distance_to_lattice(double x, double shift) {
+    if (!isfinite(x)) return INFINITY;
+    double y = x - shift;
+    double r = remainder(y, M_PI);
+    double k = nearbyint((y - r) / M_PI);
+    return fabs(r - k * pi_lo);
+}
+
+void db_reference_sin_root_distance(size_t n, const double *x, double *dist) {
+    for (size_t i = 0; i < n; i++)
+        dist[i] = distance_to_lattice(x[i], 0.0);
+}
+
+void db_reference_split_root_distance(size_t n, const double *x, double *dist) {
+    size_t h = n / 2;
+    for (size_t i = 0; i < n; i++)
+        dist[i] = distance_to_lattice(x[i], i < h ? 0.0 : M_PI_2);
 }

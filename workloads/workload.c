@@ -6,13 +6,13 @@
 #include <time.h>
 
 extern const struct db_workload db_workload_sin, db_workload_split, db_workload_seqsin,
-    db_workload_nobatch;
+    db_workload_nobatch, db_workload_liar, db_workload_tridiag, db_workload_banded,
+    db_workload_stencil, db_workload_randsparse;
 
 const struct db_workload *const db_workloads[] = {
-    &db_workload_sin,
-    &db_workload_split,
-    &db_workload_seqsin,
-    &db_workload_nobatch,
+    &db_workload_sin,     &db_workload_split,   &db_workload_seqsin,
+    &db_workload_nobatch, &db_workload_liar,    &db_workload_tridiag,
+    &db_workload_banded,  &db_workload_stencil, &db_workload_randsparse,
 };
 const size_t db_workload_count = sizeof db_workloads / sizeof db_workloads[0];
 
@@ -42,8 +42,20 @@ const char *db_structure_name(enum db_structure s) {
         return "tridiagonal";
     case DB_STRUCT_DENSE:
         return "dense";
+    case DB_STRUCT_BANDED:
+        return "banded";
+    case DB_STRUCT_SPARSE:
+        return "sparse";
     }
     return "?";
+}
+
+enum db_structure db_workload_tag_structure(const struct db_workload *wl) {
+    return wl->claim == DB_CLAIM_DIAGONAL ? DB_STRUCT_DIAGONAL : wl->structure;
+}
+
+size_t db_workload_fit_size(const struct db_workload *wl, size_t n) {
+    return wl->ops.fit_size ? wl->ops.fit_size(n) : (n ? n : 1);
 }
 
 void db_default_point(size_t n, double *x) {
@@ -58,7 +70,14 @@ void db_default_point(size_t n, double *x) {
 
 int db_instance_create(const struct db_workload *wl, size_t n, double call_cost_s,
                        struct db_instance **out) {
+    return db_instance_create_with(wl, n, call_cost_s, NULL, out);
+}
+
+int db_instance_create_with(const struct db_workload *wl, size_t n, double call_cost_s,
+                            const struct db_workload_params *params, struct db_instance **out) {
     if (!wl || n == 0 || !out) return DB_E_INVALID;
+    if (params && params->band_set && (params->lower > DB_MAX_BAND || params->upper > DB_MAX_BAND))
+        return DB_E_INVALID;
     struct db_instance *in = calloc(1, sizeof *in);
     if (!in) return DB_E_NOMEM;
     in->x = malloc(n * sizeof *in->x);
@@ -70,13 +89,29 @@ int db_instance_create(const struct db_workload *wl, size_t n, double call_cost_
     in->n = n;
     in->call_cost_s = call_cost_s < 0 ? wl->default_call_cost_s : call_cost_s;
     atomic_init(&in->calls, 0);
+    atomic_init(&in->tangents, 0);
+    in->lower = wl->lower;
+    in->upper = wl->upper;
+    if (params && params->band_set && wl->band_option) {
+        in->lower = params->lower;
+        in->upper = params->upper;
+    }
     db_default_point(n, in->x);
+    if (wl->ops.setup) {
+        int rc = wl->ops.setup(in);
+        if (rc != DB_OK) {
+            free(in->x);
+            free(in);
+            return rc;
+        }
+    }
     *out = in;
     return DB_OK;
 }
 
 void db_instance_destroy(struct db_instance *in) {
     if (!in) return;
+    if (in->wl->ops.teardown) in->wl->ops.teardown(in);
     free(in->x);
     free(in);
 }
@@ -87,10 +122,20 @@ unsigned long long db_instance_calls(const struct db_instance *in) {
 
 void db_instance_reset_calls(struct db_instance *in) {
     atomic_store_explicit(&in->calls, 0, memory_order_relaxed);
+    atomic_store_explicit(&in->tangents, 0, memory_order_relaxed);
+}
+
+unsigned long long db_instance_tangents(const struct db_instance *in) {
+    return atomic_load_explicit(&in->tangents, memory_order_relaxed);
+}
+
+static void count_tangents(struct db_instance *in, unsigned long long k) {
+    atomic_fetch_add_explicit(&in->tangents, k, memory_order_relaxed);
 }
 
 void db_instance_count_calls(struct db_instance *in, unsigned long long k) {
     atomic_fetch_add_explicit(&in->calls, k, memory_order_relaxed);
+    count_tangents(in, k);
 }
 
 void db_spin(double seconds) {
@@ -117,12 +162,14 @@ int db_instance_eval(struct db_instance *in, const double *x, double *y) {
 int db_instance_jvp(struct db_instance *in, const double *x, const double *v, double *out) {
     if (!in->wl->ops.jvp) return DB_E_UNSUPPORTED;
     single_call(in);
+    count_tangents(in, 1);
     return in->wl->ops.jvp(in, x, v, out);
 }
 
 int db_instance_vjp(struct db_instance *in, const double *x, const double *w, double *out) {
     if (!in->wl->ops.vjp) return DB_E_UNSUPPORTED;
     single_call(in);
+    count_tangents(in, 1);
     return in->wl->ops.vjp(in, x, w, out);
 }
 
@@ -138,6 +185,7 @@ static int batched(struct db_instance *in, single_fn single, batch_fn vectorised
     case DB_BATCH_VECTORISED:
         if (!vectorised) return DB_E_UNSUPPORTED;
         single_call(in);
+        count_tangents(in, k);
         return vectorised(in, x, V, ldv, k, out, ldo);
     case DB_BATCH_SEQUENTIAL:
         for (size_t j = 0; j < k; j++)
@@ -162,4 +210,44 @@ int db_instance_vjp_batch(struct db_instance *in, const double *x, const double 
 int db_instance_reference_diagonal(const struct db_instance *in, double *diag) {
     if (!in->wl->ops.reference_diagonal) return DB_E_UNSUPPORTED;
     return in->wl->ops.reference_diagonal(in, in->x, diag);
+}
+
+int db_instance_root_distance(const struct db_instance *in, const double *x, double *dist) {
+    if (!in->wl->ops.root_distance) return DB_E_UNSUPPORTED;
+    return in->wl->ops.root_distance(in, x, dist);
+}
+
+int db_instance_pattern(const struct db_instance *in, struct db_sparse *P) {
+    if (in->wl->ops.pattern) return in->wl->ops.pattern(in, P);
+    if (in->wl->structure != DB_STRUCT_DIAGONAL) return DB_E_UNSUPPORTED;
+    return db_sparse_band(in->n, 0, 0, 0, P);
+}
+
+int db_instance_reference_entries(const struct db_instance *in, struct db_sparse *A) {
+    if (!A->values || A->n != in->n) return DB_E_INVALID;
+    if (in->wl->ops.reference_entries) return in->wl->ops.reference_entries(in, in->x, A);
+    if (in->wl->structure != DB_STRUCT_DIAGONAL) return DB_E_UNSUPPORTED;
+    double *d = malloc(in->n * sizeof *d);
+    if (!d) return DB_E_NOMEM;
+    int rc = db_instance_reference_diagonal(in, d);
+    for (size_t i = 0; rc == DB_OK && i < A->n; i++)
+        for (size_t e = A->row_ptr[i]; e < A->row_ptr[i + 1]; e++)
+            A->values[e] = A->col_idx[e] == i ? d[i] : 0.0;
+    free(d);
+    return rc;
+}
+
+size_t db_instance_row_nnz_bound(const struct db_instance *in) {
+    size_t b = in->wl->row_nnz_max ? in->wl->row_nnz_max : in->lower + in->upper + 1;
+    return b < in->n ? b : in->n;
+}
+
+int db_workload_pattern_by_name(const char *name, size_t n, struct db_sparse *P) {
+    const struct db_workload *wl = name ? db_workload_find(name) : NULL;
+    if (!wl) return DB_E_INVALID;
+    struct db_instance *in;
+    DB_CHECK(db_instance_create(wl, n, 0, &in));
+    int rc = db_instance_pattern(in, P);
+    db_instance_destroy(in);
+    return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "sparse.h"
 #include "status.h"
 
 /* How the primitive batches over k tangents. */
@@ -16,8 +17,19 @@ enum db_batch {
     DB_BATCH_NONE,       /* no batching rule: batched calls return DB_E_UNSUPPORTED */
 };
 
-/* True sparsity structure of the workload's Jacobian. */
-enum db_structure { DB_STRUCT_DIAGONAL, DB_STRUCT_TRIDIAGONAL, DB_STRUCT_DENSE };
+/* True sparsity structure of the workload's Jacobian. BANDED has the instance's bandwidths
+ * (lower, upper); SPARSE has a known CSR pattern (the workload's pattern op). */
+enum db_structure {
+    DB_STRUCT_DIAGONAL,
+    DB_STRUCT_TRIDIAGONAL,
+    DB_STRUCT_DENSE,
+    DB_STRUCT_BANDED,
+    DB_STRUCT_SPARSE,
+};
+
+/* What the user claims about the structure when tagging the operator: the truth, or (for a
+ * deliberately mis-tagged workload such as liar) "diagonal" whatever the truth is. */
+enum db_claim { DB_CLAIM_TRUE, DB_CLAIM_DIAGONAL };
 
 struct db_instance;
 
@@ -34,6 +46,22 @@ struct db_workload_ops {
                      size_t k, double *out, size_t ldo);
     /* Exact diagonal of J(x), computed with scalar libm, independently of the kernels above. */
     int (*reference_diagonal)(const struct db_instance *in, const double *x, double *diag);
+    /* Optional: dist[i] = distance from x[i] to the nearest root of f_i (scalar libm, exact
+     * multiples of pi), for checking root finds; +inf for a non-finite x[i]. */
+    int (*root_distance)(const struct db_instance *in, const double *x, double *dist);
+
+    /* Optional (structured workloads). Build / free per-instance state in in->state; setup
+     * returns DB_E_UNSUPPORTED when n does not fit the workload (see size_rule). */
+    int (*setup)(struct db_instance *in);
+    void (*teardown)(struct db_instance *in);
+    /* Nearest size the workload accepts (NULL: every n >= 1). */
+    size_t (*fit_size)(size_t n);
+    /* The true sparsity pattern of J (CSR, ascending columns, values NULL). NULL: diagonal. */
+    int (*pattern)(const struct db_instance *in, struct db_sparse *P);
+    /* Exact J(x)[i, j] for every entry of A's pattern (0 outside the true pattern), with scalar
+     * libm, independently of the kernels. NULL: only for diagonal workloads (uses the reference
+     * diagonal). */
+    int (*reference_entries)(const struct db_instance *in, const double *x, struct db_sparse *A);
 };
 
 struct db_workload {
@@ -43,8 +71,21 @@ struct db_workload {
     enum db_structure structure;
     double default_call_cost_s; /* per-call cost paid by every primitive call (0 = none) */
     struct db_workload_ops ops;
-    const void *data; /* kernel-family private data */
+    const void *data;      /* kernel-family private data */
+    enum db_claim claim;   /* the structure the operator is tagged with (default: the truth) */
+    size_t lower, upper;   /* default bandwidths (banded structures; 0 otherwise) */
+    int band_option;       /* --band L,U sets lower and upper */
+    size_t row_nnz_max;    /* bound on non-zeros per row of J (0: lower + upper + 1) */
+    const char *size_rule; /* the sizes fit_size accepts, for messages (NULL: any n >= 1) */
 };
+
+/* Instance parameters (NULL or zeroed: the workload's defaults). */
+struct db_workload_params {
+    int band_set;        /* apply lower/upper (only to workloads with band_option) */
+    size_t lower, upper; /* bandwidths, at most DB_MAX_BAND each */
+};
+
+#define DB_MAX_BAND 256
 
 /* A workload bound to a size n, a point x and counters. */
 struct db_instance {
@@ -53,6 +94,12 @@ struct db_instance {
     double call_cost_s; /* busy-wait paid by each single primitive call */
     double *x;          /* the point at which the Jacobian is taken (owned) */
     atomic_ullong calls;
+    /* Hint from the caller: outputs of batched calls will not be re-read soon (a matrix larger
+     * than the last-level cache), so kernels may use non-temporal (streaming) stores. */
+    int stream_outputs;
+    atomic_ullong tangents; /* tangent vectors pushed through JVPs/VJPs (k per batch of k) */
+    size_t lower, upper;    /* bandwidths of a banded workload (0 otherwise) */
+    void *state;            /* workload-private state built by ops.setup (owned) */
 };
 
 /* Registry of all workloads, in --list order. */
@@ -67,19 +114,30 @@ const char *db_batch_name(enum db_batch b);
 const char *db_structure_name(enum db_structure s);
 
 /* Create an instance of size n (n >= 1) at the default point. call_cost_s < 0 selects the
- * workload's default per-call cost. */
+ * workload's default per-call cost. DB_E_UNSUPPORTED when n does not fit the workload. */
 int db_instance_create(const struct db_workload *wl, size_t n, double call_cost_s,
                        struct db_instance **out);
+/* Same, with instance parameters (bandwidths); DB_E_INVALID for a bandwidth above DB_MAX_BAND. */
+int db_instance_create_with(const struct db_workload *wl, size_t n, double call_cost_s,
+                            const struct db_workload_params *params, struct db_instance **out);
 void db_instance_destroy(struct db_instance *in);
+
+/* The structure the workload's operator is tagged with (its claim, not necessarily the truth). */
+enum db_structure db_workload_tag_structure(const struct db_workload *wl);
+/* n when the workload accepts it, else the nearest size it accepts. */
+size_t db_workload_fit_size(const struct db_workload *wl, size_t n);
 
 /* Fill x with the deterministic default point (values spread over [-4, 4)). */
 void db_default_point(size_t n, double *x);
 
-/* Primitive calls made so far, and reset. */
+/* Primitive calls made so far, and reset (resets the tangent count too). */
 unsigned long long db_instance_calls(const struct db_instance *in);
 void db_instance_reset_calls(struct db_instance *in);
+/* Tangent (probe) vectors applied so far: 1 per single JVP/VJP or counted product, k per batch. */
+unsigned long long db_instance_tangents(const struct db_instance *in);
 
-/* Count k primitive calls made outside the workload's kernels (e.g. a stored matrix's product). */
+/* Count k primitive calls made outside the workload's kernels (e.g. a stored matrix's product);
+ * each applies one tangent vector. */
 void db_instance_count_calls(struct db_instance *in, unsigned long long k);
 
 /* Single primitive calls: each counts 1 and pays the per-call cost. */
@@ -96,6 +154,16 @@ int db_instance_vjp_batch(struct db_instance *in, const double *x, const double 
 
 /* Exact reference diagonal at the instance's point (not counted). */
 int db_instance_reference_diagonal(const struct db_instance *in, double *diag);
+
+/* Distance of each x[i] to the nearest root of f_i (sin: k*pi; cos: k*pi + pi/2), not counted.
+ * DB_E_UNSUPPORTED when the workload does not know its roots. */
+int db_instance_root_distance(const struct db_instance *in, const double *x, double *dist);
+/* The true pattern of J (the diagonal for workloads without a pattern op); P is allocated. */
+int db_instance_pattern(const struct db_instance *in, struct db_sparse *P);
+/* Exact J[i, j] at the instance's point for every entry of A's pattern (A has values). */
+int db_instance_reference_entries(const struct db_instance *in, struct db_sparse *A);
+/* Bound on the non-zeros in a row of J. */
+size_t db_instance_row_nnz_bound(const struct db_instance *in);
 
 /* Busy-wait for the given number of seconds (models an FFI / host round trip). */
 void db_spin(double seconds);

@@ -1,0 +1,99 @@
+/* The end-of-run summary (slopes from CSV rows) and the calibration kernels. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../harness/calibrate.h"
+#include "../harness/csv.h"
+#include "../harness/summary.h"
+
+Test(summary, slope_of_power_laws) {
+    double n[] = {1000, 2000, 4000, 8000}, t1[4], t2[4];
+    for (int i = 0; i < 4; i++)
+        t1[i] = 3e-9 * n[i], t2[i] = 5e-10 * n[i] * n[i];
+    cr_assert(fabs(db_fit_slope(n, t1, 4) - 1) < 1e-12);
+    cr_assert(fabs(db_fit_slope(n, t2, 4) - 2) < 1e-12);
+    cr_assert(isnan(db_fit_slope(n, t1, 1)), "one point has no slope");
+}
+
+static void add(struct db_summary *s, const char *strategy, size_t n, double t) {
+    struct db_row r = {
+        .run_id = "r",
+        .timestamp = "t",
+        .workload = "split",
+        .operator_kind = "jacobian",
+        .jac = "fwd",
+        .strategy = strategy,
+        .n = n,
+        .threads = 2,
+        .proc_bind = "false",
+        .places = "unset",
+        .status = "ok",
+        .reps = 3,
+        .iterations = 1,
+        .time_median_s = t,
+        .time_mean_s = t,
+        .time_min_s = t,
+        .time_max_s = t,
+        .host = "h",
+        .cpu_model = "c",
+        .compiler = "g",
+        .git_rev = "x",
+        .call_cost_s = -1,
+        .note = "",
+    };
+    char *line = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&line, &len);
+    db_csv_write_row(f, &r);
+    fclose(f);
+    cr_assert_eq(db_summary_add_csv(s, line), DB_OK, "%s", line);
+    free(line);
+}
+
+Test(summary, table_has_slopes_and_speedup) {
+    struct db_summary *s = db_summary_create(1000);
+    for (size_t n = 1000; n <= 16000; n *= 2) {
+        add(s, "materialise", n, 1e-9 * (double)n * (double)n);
+        add(s, "probe", n, 1e-9 * (double)n);
+    }
+    cr_assert_eq(db_summary_add_csv(s, "not,a,row"), DB_E_INVALID);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    db_summary_print(s, f);
+    fclose(f);
+    cr_assert_not_null(strstr(text, "2.00"), "%s", text);
+    cr_assert_not_null(strstr(text, "1.00"), "%s", text);
+    cr_assert_not_null(strstr(text, "1.6e+04x (n=16000)"), "%s", text);
+    free(text);
+    db_summary_destroy(s);
+}
+
+Test(calibrate, kernels_run_and_are_checked) {
+    struct db_run_opts o = {.reps = 2, .min_time_s = 1e-4, .mem_budget = 1ull << 30};
+    struct db_calibration c[DB_CALIBRATION_MAX];
+    size_t count = 0;
+    cr_assert_eq(db_calibrate(&o, 5000, 300, c, &count), DB_OK);
+    const char *names[] = {"cos_loop", "sin_loop",        "memset",        "copy",
+                           "wrapper",  "wrapper_batched", "native_gbench", "plain_loop"};
+    cr_assert_eq(count, 8);
+    for (size_t i = 0; i < count; i++) {
+        cr_assert_str_eq(c[i].kernel, names[i]);
+        cr_assert_str_eq(c[i].r.status, "ok", "%s: %s", c[i].kernel, c[i].r.note);
+        cr_assert(c[i].r.t.median > 0, "%s", c[i].kernel);
+        cr_assert(c[i].r.max_abs_err <= 1e-15, "%s err %g", c[i].kernel, c[i].r.max_abs_err);
+    }
+    cr_assert_eq(c[2].n, 300 * 300);
+    cr_assert_eq(c[3].bytes, 2.0 * 300 * 300 * sizeof(double), "copy reads and writes");
+}
+
+Test(calibrate, buffers_respect_the_memory_budget) {
+    struct db_run_opts o = {.reps = 1, .min_time_s = 1e-4, .mem_budget = 1000};
+    struct db_calibration c[DB_CALIBRATION_MAX];
+    size_t count = 0;
+    db_calibrate(&o, 100, 300, c, &count);
+    cr_assert_str_eq(c[2].r.status, "skipped_memory");
+    cr_assert_str_eq(c[3].r.status, "skipped_memory");
+}
