@@ -115,15 +115,17 @@ static size_t check_table(const char *path, int allow_torn, struct db_table *t) 
     return t->nrec - 1;
 }
 
-/* Keys workload/jac/n/threads of every row are distinct and there are `cells` of them. */
+/* Keys workload/strategy/jac/n/threads/proc_bind of every row are distinct and there are
+ * `cells` of them. */
 static void check_cells(const struct db_table *t, size_t cells) {
     cr_assert_eq(t->nrec - 1, cells, "%zu rows, expected %zu", t->nrec - 1, cells);
-    int c[4] = {db_table_column(t, "workload"), db_table_column(t, "jac"), db_table_column(t, "n"),
-                db_table_column(t, "threads")};
+    int c[6] = {db_table_column(t, "workload"), db_table_column(t, "jac"),
+                db_table_column(t, "n"),        db_table_column(t, "threads"),
+                db_table_column(t, "strategy"), db_table_column(t, "proc_bind")};
     for (size_t i = 1; i < t->nrec; i++)
         for (size_t j = 1; j < i; j++) {
             int same = 1;
-            for (int k = 0; k < 4; k++)
+            for (int k = 0; k < 6; k++)
                 same &= strcmp(t->rec[i].field[c[k]], t->rec[j].field[c[k]]) == 0;
             cr_assert(!same, "lines %zu and %zu are the same cell", t->rec[j].line, t->rec[i].line);
         }
@@ -213,6 +215,29 @@ Test(interrupt, sweep_parent_forwards_and_keeps_child_rows) {
         "--reps", "1",      "--min-time", "1e-4",        "--call-cost-us",
         "2000",   NULL};
     interrupt_and_resume(SIGTERM, "int_sweep.csv", sweep, 6, 4, 1);
+}
+
+/* Downstream and structured cells, swept over --bind: the configuration is part of a cell's
+ * identity, so resume runs exactly the missing (cell, configuration) pairs. */
+Test(interrupt, downstream_structured_bind_sweep_resumes) {
+    static const char *const mixed[] = {"-w",
+                                        "seqsin,tridiag,solve:seqsin",
+                                        "-s",
+                                        "materialise,probe-tridiag,materialise+lu",
+                                        "-j",
+                                        "fwd",
+                                        "-n",
+                                        "20,21",
+                                        "--reps",
+                                        "1",
+                                        "--min-time",
+                                        "1e-4",
+                                        "--call-cost-us",
+                                        "2000",
+                                        "--bind",
+                                        "close,spread",
+                                        NULL};
+    interrupt_and_resume(SIGINT, "int_mixed.csv", mixed, 20, 5, 1);
 }
 
 /* A row torn by SIGKILL mid-write is dropped by --resume and re-run. */

@@ -209,12 +209,13 @@ static char *keys_of(const char *path) {
     char e[512];
     cr_assert_eq(db_table_read(path, &t, e, sizeof e), DB_OK, "%s", e);
     cr_assert_eq(db_table_check_diagbench(&t, e, sizeof e), DB_OK, "%s: %s", path, e);
-    const char *names[] = {"workload", "operator", "jac", "strategy", "n", "threads"};
-    size_t cap = 64 * t.nrec + 1, len = 0;
+    const char *names[] = {"workload", "operator", "jac",       "strategy",
+                           "n",        "threads",  "proc_bind", "places"};
+    size_t cap = 128 * t.nrec + 1, len = 0;
     char *k = malloc(cap);
     k[0] = 0;
     for (size_t r = 1; r < t.nrec; r++) {
-        for (int c = 0; c < 6; c++)
+        for (int c = 0; c < 8; c++)
             len += (size_t)snprintf(k + len, cap - len, "%s%s", c ? "/" : "",
                                     t.rec[r].field[db_table_column(&t, names[c])]);
         len += (size_t)snprintf(k + len, cap - len, "\n");
@@ -313,6 +314,27 @@ Test(shard, round_trip_with_thread_sweep) {
     round_trip("rt_sweep", 3, matrix, keys);
     free(keys);
     remove("unsharded_t.csv");
+}
+
+/* Downstream (solve:/newton:) and structured cells and a --bind sweep, sharded and merged. */
+Test(shard, round_trip_downstream_structured_bind) {
+#define MIXED                                                                                      \
+    "-w", "sin,banded,solve:sin,newton:sin", "-s",                                                 \
+        "probe,probe-banded,probe+diagonal,materialise+lu", "-j", "fwd", "-n", "8,16", "--reps",   \
+        "1", "--min-time", "1e-4", "--bind", "close,spread", "--band", "1,1", "--lu-max-n", "8",   \
+        "-q"
+    static const char *const matrix[] = {MIXED, NULL};
+    const char *full[] = {MIXED, "--out", "unsharded_mixed.csv", NULL};
+#undef MIXED
+    remove("unsharded_mixed.csv");
+    run_ok(full);
+    char *keys = keys_of("unsharded_mixed.csv");
+    cr_assert_eq(th_count_lines(keys), 2 * (2 * 2 * 2 + 2 * 2 * 2));
+    cr_assert_not_null(strstr(keys, "newton:sin/jacobian/fwd/materialise+lu/16/"));
+    cr_assert_not_null(strstr(keys, "banded/jacobian/fwd/probe-banded/8/"));
+    round_trip("rt_mixed", 3, matrix, keys);
+    free(keys);
+    remove("unsharded_mixed.csv");
 }
 
 /* ---- merge refuses what is not one complete matrix ---------------------------------------- */
