@@ -380,21 +380,22 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
             fprintf(stderr, "diagbench: warning: [%s] %s\n", config, b.detail);
             snprintf(warned, sizeof warned, "%s", b.detail);
         }
+        /* The row points into r / dr: they live until it is written. */
         struct db_row row;
+        struct db_cell_result r;
+        struct db_downstream_result dr;
         char ts[32], note[4096], wname[64], mname[64];
         if (i < count) {
-            struct db_cell_result r;
             db_cell_run(&cells[i], &opts, &r);
             if (!cli->quiet) progress(done, total, &cells[i], &r, config);
             row_note(note, sizeof note, r.note, env->warnings, b.detail);
             fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts);
         } else {
             const struct db_downstream_cell *dc = &dcells[i - count];
-            struct db_downstream_result r;
-            db_downstream_run(dc, &opts, &r);
-            if (!cli->quiet) progress_downstream(done, total, dc, &r, config);
-            row_note(note, sizeof note, r.base.note, env->warnings, b.detail);
-            fill_downstream_row(&row, run_id, &prov, &b, dc, &r, note, ts, sizeof ts, wname, mname,
+            db_downstream_run(dc, &opts, &dr);
+            if (!cli->quiet) progress_downstream(done, total, dc, &dr, config);
+            row_note(note, sizeof note, dr.base.note, env->warnings, b.detail);
+            fill_downstream_row(&row, run_id, &prov, &b, dc, &dr, note, ts, sizeof ts, wname, mname,
                                 sizeof wname);
         }
         done++;

@@ -224,6 +224,15 @@ static char *keys_of(const char *path) {
     return k;
 }
 
+/* Remove an output and the .partial a failed earlier run may have left (a run refuses to
+ * overwrite one). */
+static void remove_out(const char *path) {
+    char p[512];
+    if ((size_t)snprintf(p, sizeof p, "%s.partial", path) >= sizeof p) return;
+    remove(path);
+    remove(p);
+}
+
 static void run_ok(const char *const *args) {
     int rc = th_run(args, NULL, out, sizeof out, err, sizeof err);
     cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
@@ -240,7 +249,7 @@ static void round_trip(const char *tag, unsigned nshards, const char *const *ext
     for (unsigned k = 1; k <= nshards; k++) {
         snprintf(paths[k - 1], sizeof paths[k - 1], "%s_%u_of_%u.csv", tag, k, nshards);
         snprintf(shard, sizeof shard, "%u/%u", k, nshards);
-        remove(paths[k - 1]);
+        remove_out(paths[k - 1]);
         const char *a[40];
         int n = 0;
         for (int i = 0; extra[i]; i++)
@@ -259,7 +268,7 @@ static void round_trip(const char *tag, unsigned nshards, const char *const *ext
     merge[m++] = "-o";
     merge[m++] = merged;
     merge[m] = NULL;
-    remove(merged);
+    remove_out(merged);
     run_ok(merge);
     char *keys = keys_of(merged);
     cr_assert_str_eq(keys, full_keys, "N=%u: the merged cells differ from the unsharded run",
@@ -267,14 +276,14 @@ static void round_trip(const char *tag, unsigned nshards, const char *const *ext
     cr_assert_eq(rows, (size_t)th_count_lines(full_keys), "N=%u: shards overlap", nshards);
     free(keys);
     for (unsigned k = 0; k < nshards; k++)
-        remove(paths[k]);
-    remove(merged);
+        remove_out(paths[k]);
+    remove_out(merged);
 }
 
 Test(shard, round_trip_n_1_2_3_7) {
     static const char *const matrix[] = {MATRIX, NULL};
     const char *full[] = {MATRIX, "--out", "unsharded.csv", NULL};
-    remove("unsharded.csv");
+    remove_out("unsharded.csv");
     run_ok(full);
     char *keys = keys_of("unsharded.csv");
     cr_assert_eq(th_count_lines(keys), 36);
@@ -282,7 +291,7 @@ Test(shard, round_trip_n_1_2_3_7) {
     for (int i = 0; i < 4; i++)
         round_trip("rt", ns[i], matrix, keys);
     free(keys);
-    remove("unsharded.csv");
+    remove_out("unsharded.csv");
 }
 
 Test(shard, round_trip_with_thread_sweep) {
@@ -307,13 +316,13 @@ Test(shard, round_trip_with_thread_sweep) {
                           "--out",
                           "unsharded_t.csv",
                           NULL};
-    remove("unsharded_t.csv");
+    remove_out("unsharded_t.csv");
     run_ok(full);
     char *keys = keys_of("unsharded_t.csv");
     cr_assert_eq(th_count_lines(keys), 8);
     round_trip("rt_sweep", 3, matrix, keys);
     free(keys);
-    remove("unsharded_t.csv");
+    remove_out("unsharded_t.csv");
 }
 
 /* Downstream (solve:/newton:) and structured cells and a --bind sweep, sharded and merged. */
@@ -326,7 +335,7 @@ Test(shard, round_trip_downstream_structured_bind) {
     static const char *const matrix[] = {MIXED, NULL};
     const char *full[] = {MIXED, "--out", "unsharded_mixed.csv", NULL};
 #undef MIXED
-    remove("unsharded_mixed.csv");
+    remove_out("unsharded_mixed.csv");
     run_ok(full);
     char *keys = keys_of("unsharded_mixed.csv");
     cr_assert_eq(th_count_lines(keys), 2 * (2 * 2 * 2 + 2 * 2 * 2));
@@ -334,7 +343,7 @@ Test(shard, round_trip_downstream_structured_bind) {
     cr_assert_not_null(strstr(keys, "banded/jacobian/fwd/probe-banded/8/"));
     round_trip("rt_mixed", 3, matrix, keys);
     free(keys);
-    remove("unsharded_mixed.csv");
+    remove_out("unsharded_mixed.csv");
 }
 
 /* ---- merge refuses what is not one complete matrix ---------------------------------------- */
@@ -368,11 +377,11 @@ Test(shard, merge_errors_name_the_problem) {
     const char *whole[] = {"-w", "sin",     "-s",      "probe", "-j",         "fwd",
                            "-n", "8,16,32", "--reps",  "1",     "--min-time", "1e-4",
                            "-q", "--out",   "m_4.csv", NULL};
-    remove("m_1.csv");
-    remove("m_2.csv");
-    remove("m_3.csv");
-    remove("m_4.csv");
-    remove("bad_merge.csv");
+    remove_out("m_1.csv");
+    remove_out("m_2.csv");
+    remove_out("m_3.csv");
+    remove_out("m_4.csv");
+    remove_out("bad_merge.csv");
     run_ok(s1);
     run_ok(s2);
     run_ok(other);

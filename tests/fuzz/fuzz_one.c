@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../harness/affinity.h"
 #include "../../harness/budget.h"
 #include "../../harness/cli.h"
 #include "../../harness/csv.h"
@@ -31,6 +32,9 @@ enum {
     M_TABLE,    /* db_table_parse + db_table_check_diagbench (--resume, merge inputs) */
     M_MERGE,    /* db_merge_parse */
     M_CSV_TRIP, /* db_csv_write_row then db_table_parse: the fields come back unchanged */
+    M_OLD_COUNT,
+    M_OMP = M_OLD_COUNT, /* OMP_* / OPENBLAS_NUM_THREADS parsers (harness/affinity.h) */
+    M_METHOD,            /* solve methods (S+solver) and solve:W / newton:W names */
     M_COUNT
 };
 
@@ -115,8 +119,31 @@ static void check_cli(const struct db_cli *cli, char **argv, int argc) {
     for (int i = 0; i < cli->gb_argc; i++)
         CHECK(points_into(cli->gb_argv[i], argv, argc));
     if (cli->flags_from_resume) CHECK(cli->resume && !cli->matrix && !cli->have_selection);
-    if (!cli->help && !cli->list && !cli->version && !cli->flags_from_resume) {
-        CHECK(cli->matrix || s->nsizes > 0);
+    CHECK(!cli->run.band_set ||
+          (cli->run.band_lower <= DB_MAX_BAND && cli->run.band_upper <= DB_MAX_BAND));
+    CHECK(cli->lu_max_n <= DB_MAX_N);
+    for (size_t i = 0; i < cli->nbinds; i++) {
+        size_t k = 0;
+        while (k < db_omp_bind_name_count && cli->binds[i] != db_omp_bind_names[k])
+            k++;
+        CHECK(k < db_omp_bind_name_count);
+    }
+    for (size_t i = 0; i < cli->nplaces; i++) {
+        struct db_places p;
+        char err[512];
+        CHECK(db_omp_places_parse(cli->places[i], &p, err, sizeof err) == DB_OK && p.abstract[0]);
+        db_omp_places_free(&p);
+    }
+    if (!cli->help && !cli->list && !cli->version && !cli->env && cli->calibrate)
+        CHECK(!cli->matrix && !cli->have_selection && !cli->shard_n && !cli->resume);
+    if (!cli->help && !cli->list && !cli->version && !cli->env && !cli->flags_from_resume) {
+        CHECK(cli->calibrate || cli->matrix || s->nsizes > 0);
+        CHECK(cli->calibrate || cli->matrix || s->nworkloads + s->ntasks > 0);
+        if (!cli->matrix && !cli->calibrate) {
+            /* Every workload has a strategy of its kind and the other way round. */
+            CHECK(!s->nworkloads == !s->nstrategies);
+            CHECK(!s->ntasks == !s->nmethods);
+        }
         matrix_round_trip(cli);
     }
 }
@@ -327,12 +354,75 @@ static void fuzz_csv_trip(const unsigned char *d, size_t n) {
         free(f[i]);
 }
 
+/* The OpenMP environment parsers: accepted values are in range, errors are one line. */
+static void fuzz_omp(const unsigned char *d, size_t n) {
+    if (n < 1) return;
+    char *s = cstr(d + 1, n - 1);
+    char err[1024], buf[64];
+    int v = 0, rc;
+    switch (d[0] % 5) {
+    case 0:
+        rc = db_omp_num_threads_parse(s, &v, err, sizeof err);
+        if (rc == DB_OK) CHECK(v >= 1 && v <= DB_MAX_THREADS);
+        break;
+    case 1:
+        rc = db_omp_proc_bind_parse(s, buf, sizeof buf, err, sizeof err);
+        if (rc == DB_OK) CHECK(strlen(buf) < sizeof buf);
+        break;
+    case 2:
+        rc = db_omp_wait_policy_parse(s, buf, sizeof buf, err, sizeof err);
+        if (rc == DB_OK) CHECK(strcmp(buf, "active") == 0 || strcmp(buf, "passive") == 0);
+        break;
+    case 3:
+        rc = db_openblas_num_threads_parse(s, &v, err, sizeof err);
+        if (rc == DB_OK) CHECK(v >= 1 && v <= DB_MAX_THREADS);
+        break;
+    default: {
+        struct db_places p;
+        rc = db_omp_places_parse(s, &p, err, sizeof err);
+        if (rc == DB_OK) {
+            CHECK(p.abstract[0] || p.nplaces > 0);
+            CHECK(p.count >= 0);
+            db_omp_places_free(&p);
+        }
+        break;
+    }
+    }
+    if (rc != DB_OK && rc != DB_E_NOMEM) one_line(err);
+    free(s);
+}
+
+/* Solve-method and downstream-workload names: what parses has a name that parses back to it. */
+static void fuzz_method(const char *s) {
+    struct db_solve_method m;
+    if (db_solve_method_parse(s, &m) == DB_OK) {
+        char name[128];
+        db_solve_method_name(&m, name, sizeof name);
+        struct db_solve_method again;
+        CHECK(db_solve_method_parse(name, &again) == DB_OK);
+        CHECK(again.diag == m.diag && again.solver == m.solver);
+        CHECK(m.solver != DB_SOLVER_LU || m.diag == NULL);
+    }
+    enum db_task task;
+    const struct db_workload *wl;
+    if (db_task_workload_parse(s, &task, &wl) == DB_OK) {
+        CHECK(wl && db_workload_find(wl->name) == wl);
+        char name[128];
+        snprintf(name, sizeof name, "%s:%s", db_task_name(task), wl->name);
+        enum db_task t2;
+        const struct db_workload *w2;
+        CHECK(db_task_workload_parse(name, &t2, &w2) == DB_OK && t2 == task && w2 == wl);
+    }
+}
+
 int db_fuzz_one(const unsigned char *data, size_t size) {
     if (size < 1 || size > 4096) return 0;
     const unsigned char *d = data + 1;
     size_t n = size - 1;
     char *s = cstr(d, n);
-    switch (data[0] % M_COUNT) {
+    /* Modes added later take the bytes M_OLD_COUNT.. M_COUNT - 1, so the inputs saved before
+     * keep their meaning. */
+    switch (data[0] < M_COUNT ? data[0] : data[0] % M_OLD_COUNT) {
     case M_ARGV:
         fuzz_argv(d, n);
         break;
@@ -362,6 +452,12 @@ int db_fuzz_one(const unsigned char *data, size_t size) {
         break;
     case M_CSV_TRIP:
         fuzz_csv_trip(d, n);
+        break;
+    case M_OMP:
+        fuzz_omp(d, n);
+        break;
+    case M_METHOD:
+        fuzz_method(s);
         break;
     }
     free(s);
