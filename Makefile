@@ -126,7 +126,8 @@ SAN_ENV   = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_
 sanitize:
 	$(SAN_ENV) $(MAKE) BUILD=build/sanitize SANITIZE="$(SAN_FLAGS)" test-c
 
-# libFuzzer over every parser of untrusted text (tests/fuzz/fuzz_one.c): clang, with ASan + UBSan.
+# libFuzzer over every parser of untrusted text (tests/fuzz/fuzz_one.c): clang, with ASan + UBSan
+# (the C++ UBSan runtime is linked too: gbench.cc's Google Benchmark lambdas carry vptr checks).
 # New corpus entries go to build/fuzz/corpus; the committed seeds in tests/fuzz/corpus stay as
 # they are. A crash leaves build/fuzz/crash-* and fails the target: copy it to
 # tests/fuzz/regressions/ (the Criterion suite replays that directory) and fix the bug.
@@ -139,7 +140,7 @@ fuzz:
 	$(MAKE) BUILD=build/fuzz CC=clang CXX=clang++ WERROR="$(CLANG_WERROR)" \
 	  SANITIZE="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build/fuzz/libdiagbench.a
 	clang -std=c17 -g -O1 $(CPPFLAGS) $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer -fopenmp \
-	  tests/fuzz/fuzz_main.c tests/fuzz/fuzz_one.c build/fuzz/libdiagbench.a $(LDLIBS) -lstdc++ \
+	  -fsanitize-link-c++-runtime tests/fuzz/fuzz_main.c tests/fuzz/fuzz_one.c build/fuzz/libdiagbench.a $(LDLIBS) -lstdc++ \
 	  -o build/fuzz/fuzz_parsers
 	@mkdir -p build/fuzz/corpus
 	$(SAN_ENV) build/fuzz/fuzz_parsers -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../harness/affinity.h"
 #include "../harness/cli.h"
 #include "../harness/shard.h"
 #include "../harness/table.h"
@@ -63,6 +64,26 @@ Test(fuzz, error_messages_stay_on_one_line) {
     char out[4096], e2[4096];
     cr_assert_eq(th_run(args, NULL, out, sizeof out, e2, sizeof e2), 2);
     cr_assert_eq(th_count_lines(e2), 1, "%s", e2);
+}
+
+/* Found by libFuzzer (after the merge with the OMP_* validation): OMP_NUM_THREADS holding a
+ * newline gave a multi-line error; every OpenMP environment parser now keeps it on one line. */
+Test(fuzz, omp_errors_stay_on_one_line) {
+    char err[1024], buf[64];
+    int v;
+    struct db_places p;
+    cr_assert_eq(db_omp_num_threads_parse("\n\a\n", &v, err, sizeof err), DB_E_INVALID);
+    cr_assert_null(strpbrk(err, "\n\a"), "%s", err);
+    cr_assert_not_null(strstr(err, "OMP_NUM_THREADS '?\?\?'"), "%s", err);
+    cr_assert_eq(db_omp_proc_bind_parse("clo\nse", buf, sizeof buf, err, sizeof err), DB_E_INVALID);
+    cr_assert_null(strchr(err, '\n'), "%s", err);
+    cr_assert_eq(db_omp_wait_policy_parse("act\nive", buf, sizeof buf, err, sizeof err),
+                 DB_E_INVALID);
+    cr_assert_null(strchr(err, '\n'), "%s", err);
+    cr_assert_eq(db_openblas_num_threads_parse("x\n", &v, err, sizeof err), DB_E_INVALID);
+    cr_assert_null(strchr(err, '\n'), "%s", err);
+    cr_assert_eq(db_omp_places_parse("bo\ngus", &p, err, sizeof err), DB_E_INVALID);
+    cr_assert_null(strchr(err, '\n'), "%s", err);
 }
 
 /* Found by libFuzzer: a digit larger than the maximum wrapped the overflow check, so "5" was
