@@ -151,8 +151,9 @@ fuzz:
 # OpenBLAS's libgomp.so.1 is pointed at libomp (which implements the GOMP ABI), so one runtime
 # runs every parallel region. Criterion cannot start under TSan (Snaipe/Criterion#274), so a
 # plain driver (tests/tsan/threads.c) runs the conformance combinations with 1 and 2 threads,
-# then the harness runs a -t 1,2 sweep over every workload, operator and strategy. No
-# suppressions are needed.
+# then the harness runs a -t 1,2 sweep over every workload, operator and strategy, and a
+# -t 1,2 x --bind close,spread sweep over structured and downstream cells. No suppressions are
+# needed.
 LLVM_LIB = /usr/lib/llvm-14/lib
 TSAN_ENV = LD_LIBRARY_PATH=$(CURDIR)/build/tsan/omp OMP_TOOL_LIBRARIES=$(LLVM_LIB)/libarcher.so \
            TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1"
@@ -168,6 +169,10 @@ tsan:
 	$(TSAN_ENV) build/tsan/diagbench -w sin,split,seqsin,nobatch \
 	  -p jacobian,function,matrix,diagonal -s materialise,probe -n 7,300 -t 1,2 --reps 2 \
 	  --min-time 1e-4 --call-cost-us 1 -q --out build/tsan/sweep.csv
+	rm -f build/tsan/sweep2.csv build/tsan/sweep2.csv.partial
+	$(TSAN_ENV) build/tsan/diagbench -w tridiag,banded,solve:sin,newton:tridiag \
+	  -s probe-tridiag,probe-banded,probe+diagonal,probe-tridiag+tridiagonal,materialise+lu \
+	  -n 7,300 -t 1,2 --bind close,spread --reps 2 --min-time 1e-4 -q --out build/tsan/sweep2.csv
 	@echo "tsan: clean"
 
 FORMAT_FILES = $(wildcard */*.c */*.h */*.cc tests/*/*.c tests/*/*.h)
