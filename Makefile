@@ -25,21 +25,27 @@ LDFLAGS   = -fopenmp $(SANITIZE)
 LIB_C  = $(wildcard workloads/*.c operators/*.c) $(filter-out harness/main.c,$(wildcard harness/*.c))
 LIB_CC = harness/gbench.cc
 LIB_O  = $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CC:%.cc=$(BUILD)/%.o)
-TEST_C = $(wildcard tests/*.c)
+TEST_C = $(wildcard tests/*.c) tests/fuzz/fuzz_one.c
 TEST_O = $(TEST_C:%.c=$(BUILD)/%.o)
 
 DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-dev \
        liblapacke-dev libcriterion-dev python3-matplotlib python3-pandas python3-numpy \
-       python3-pytest clang-format libcolpack-dev
+       python3-pytest clang-format clang libclang-rt-14-dev libomp-14-dev libcolpack-dev
 
 RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 
-.PHONY: FORCE all deps test test-c test-py bench bench-pr plot sanitize clean format \
+.PHONY: FORCE all deps test test-c test-py bench bench-pr plot sanitize tsan fuzz clean format \
         format-check compare-colpack
 
 all: $(BUILD)/diagbench
 
-$(BUILD)/%.o: %.c
+# Objects depend on the flags they were built with: changing SANITIZE (or OPT) rebuilds them.
+$(BUILD)/flags.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) | $(CXX) $(CXXFLAGS) | $(LDFLAGS)' | cmp -s - $@ || \
+	  echo '$(CC) $(CPPFLAGS) $(CFLAGS) | $(CXX) $(CXXFLAGS) | $(LDFLAGS)' > $@
+
+$(BUILD)/%.o: %.c $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -48,11 +54,11 @@ $(BUILD)/gitrev.stamp: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(GIT_REV)' | cmp -s - $@ || echo '$(GIT_REV)' > $@
 
-$(BUILD)/harness/provenance.o: harness/provenance.c $(BUILD)/gitrev.stamp
+$(BUILD)/harness/provenance.o: harness/provenance.c $(BUILD)/gitrev.stamp $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(VERSION_FLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.cc
+$(BUILD)/%.o: %.cc $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
@@ -87,7 +93,7 @@ deps:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
 	else echo "all Debian packages present"; fi
 
-test: test-c test-py
+test: test-c test-py sanitize
 
 test-c: $(BUILD)/diagbench $(BUILD)/tests/unit
 	DIAGBENCH=$(BUILD)/diagbench $(BUILD)/tests/unit --jobs 2
@@ -110,14 +116,71 @@ bench-pr: $(BUILD)/diagbench
 plot:
 	$(PYTHON) plot.py results/latest.csv -o results
 
+# ASan + UBSan (+ LSan) over the whole Criterion suite; the spawned build/sanitize/diagbench is
+# sanitized too. Any UB aborts the run (-fno-sanitize-recover); leaks fail it. Suppressions, one
+# reason per line: tests/sanitizers/lsan.supp.
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_ENV   = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0
 sanitize:
-	$(MAKE) BUILD=build/sanitize SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" test-c
+	$(SAN_ENV) $(MAKE) BUILD=build/sanitize SANITIZE="$(SAN_FLAGS)" test-c
 
+# libFuzzer over every parser of untrusted text (tests/fuzz/fuzz_one.c): clang, with ASan + UBSan
+# (the C++ UBSan runtime is linked too: gbench.cc's Google Benchmark lambdas carry vptr checks).
+# New corpus entries go to build/fuzz/corpus; the committed seeds in tests/fuzz/corpus stay as
+# they are. A crash leaves build/fuzz/crash-* and fails the target: copy it to
+# tests/fuzz/regressions/ (the Criterion suite replays that directory) and fix the bug.
+FUZZ_SECONDS ?= 60
+# clang reports `#pragma omp simd` loops over scalar libm calls it cannot vectorise (gcc uses
+# libmvec there): that is a missed optimisation in a sanitizer build, not a defect.
+CLANG_WERROR = -Werror -Wno-pass-failed
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+fuzz:
+	$(MAKE) BUILD=build/fuzz CC=clang CXX=clang++ WERROR="$(CLANG_WERROR)" \
+	  SANITIZE="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build/fuzz/libdiagbench.a
+	clang -std=c17 -g -O1 $(CPPFLAGS) $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer -fopenmp \
+	  -fsanitize-link-c++-runtime tests/fuzz/fuzz_main.c tests/fuzz/fuzz_one.c build/fuzz/libdiagbench.a $(LDLIBS) -lstdc++ \
+	  -o build/fuzz/fuzz_parsers
+	@mkdir -p build/fuzz/corpus
+	$(SAN_ENV) build/fuzz/fuzz_parsers -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  -dict=tests/fuzz/parsers.dict -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus
+
+# ThreadSanitizer over the threaded paths (`make tsan`; not part of `make test`). clang with
+# LLVM's OpenMP runtime and its Archer tool, so TSan understands OpenMP's synchronisation;
+# OpenBLAS's libgomp.so.1 is pointed at libomp (which implements the GOMP ABI), so one runtime
+# runs every parallel region. Criterion cannot start under TSan (Snaipe/Criterion#274), so a
+# plain driver (tests/tsan/threads.c) runs the conformance combinations with 1 and 2 threads,
+# then the harness runs a -t 1,2 sweep over every workload, operator and strategy, and a
+# -t 1,2 x --bind close,spread sweep over structured and downstream cells. No suppressions are
+# needed.
+LLVM_LIB = /usr/lib/llvm-14/lib
+TSAN_ENV = LD_LIBRARY_PATH=$(CURDIR)/build/tsan/omp OMP_TOOL_LIBRARIES=$(LLVM_LIB)/libarcher.so \
+           TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1"
+tsan:
+	$(MAKE) BUILD=build/tsan CC=clang CXX=clang++ WERROR="$(CLANG_WERROR)" \
+	  SANITIZE="-fsanitize=thread" build/tsan/diagbench build/tsan/libdiagbench.a
+	clang -std=c17 -g -O1 $(CPPFLAGS) $(WARN) -fsanitize=thread -fopenmp tests/tsan/threads.c \
+	  build/tsan/libdiagbench.a $(LDLIBS) -lstdc++ -o build/tsan/threads
+	@mkdir -p build/tsan/omp
+	ln -sf $(LLVM_LIB)/libomp.so.5 build/tsan/omp/libgomp.so.1
+	$(TSAN_ENV) build/tsan/threads
+	rm -f build/tsan/sweep.csv build/tsan/sweep.csv.partial
+	$(TSAN_ENV) build/tsan/diagbench -w sin,split,seqsin,nobatch \
+	  -p jacobian,function,matrix,diagonal -s materialise,probe -n 7,300 -t 1,2 --reps 2 \
+	  --min-time 1e-4 --call-cost-us 1 -q --out build/tsan/sweep.csv
+	rm -f build/tsan/sweep2.csv build/tsan/sweep2.csv.partial
+	$(TSAN_ENV) build/tsan/diagbench -w tridiag,banded,solve:sin,newton:tridiag \
+	  -s probe-tridiag,probe-banded,probe+diagonal,probe-tridiag+tridiagonal,materialise+lu \
+	  -n 7,300 -t 1,2 --bind close,spread --reps 2 --min-time 1e-4 -q --out build/tsan/sweep2.csv
+	@echo "tsan: clean"
+
+FORMAT_FILES = $(wildcard */*.c */*.h */*.cc tests/*/*.c tests/*/*.h)
 format:
-	clang-format -i $(wildcard */*.c */*.h */*.cc)
+	clang-format -i $(FORMAT_FILES)
 
 format-check:
-	clang-format --dry-run --Werror $(wildcard */*.c */*.h */*.cc)
+	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD)

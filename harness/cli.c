@@ -9,6 +9,7 @@
 
 #include "affinity.h"
 #include "budget.h"
+#include "shard.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -18,7 +19,13 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    db_cli_one_line(err);
     return DB_E_INVALID;
+}
+
+void db_cli_one_line(char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
 }
 
 /* ---- comma lists -------------------------------------------------------------------------- */
@@ -58,7 +65,7 @@ static int parse_whole(const char *s, unsigned long long max, unsigned long long
     for (const char *p = s; *p; p++) {
         if (!isdigit((unsigned char)*p)) return DB_E_INVALID;
         unsigned d = (unsigned)(*p - '0');
-        if (x > (max - d) / 10) return DB_E_INVALID;
+        if (d > max || x > (max - d) / 10) return DB_E_INVALID; /* max - d must not wrap */
         x = x * 10 + d;
     }
     *v = x;
@@ -539,6 +546,17 @@ int db_preset_downstream_cells(const struct db_preset *p, size_t lu_max_n,
 
 /* ---- flags -------------------------------------------------------------------------------- */
 
+/* --resume takes the OUT.partial file an interrupted run left behind. */
+static int check_resume(const char *v, char *err, size_t errlen) {
+    size_t l = strlen(v), sl = strlen(".partial");
+    if (l <= sl || strcmp(v + l - sl, ".partial") != 0)
+        return fail(err, errlen,
+                    "invalid --resume '%s': expected the OUT.partial file of an interrupted run "
+                    "(a name ending in .partial)",
+                    v);
+    return DB_OK;
+}
+
 /* Does arg name this option? Sets *val for "--opt=value" and "-xVALUE" forms. */
 static int is_opt(const char *arg, const char *shrt, const char *lng, const char **val) {
     *val = NULL;
@@ -718,9 +736,21 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
             VALUE();
             if (!*v) return fail(err, errlen, "--out needs a file name");
             cli->out = v;
+        } else if (is_opt(a, NULL, "--shard", &v)) {
+            VALUE();
+            DB_CHECK(db_shard_parse(v, &cli->shard_k, &cli->shard_n, err, errlen));
+        } else if (is_opt(a, NULL, "--resume", &v)) {
+            VALUE();
+            DB_CHECK(check_resume(v, err, errlen));
+            cli->resume = v;
         } else if (is_opt(a, NULL, "--_child", &v)) {
             VALUE();
             cli->child = v;
+        } else if (is_opt(a, NULL, "--_cells", &v)) {
+            VALUE();
+            cli->cells = v;
+        } else if (strcmp(a, "--_nocal") == 0) {
+            cli->no_calibrate = 1;
         } else {
             return fail(err, errlen, "unknown argument '%s' (see --help)", a);
         }
@@ -729,12 +759,22 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
     if (cli->help || cli->version || cli->list || cli->env) return DB_OK;
     if (cli->calibrate && (cli->matrix || cli->have_selection))
         return fail(err, errlen, "--calibrate runs alone (a --matrix run calibrates first anyway)");
+    if (cli->calibrate && (cli->resume || cli->shard_n))
+        return fail(err, errlen,
+                    "--calibrate cannot be combined with --resume or --shard: it is one short run "
+                    "(a --matrix run calibrates in every shard and resume anyway)");
     if (cli->calibrate) return DB_OK;
+    if (cli->resume && !cli->matrix && !cli->have_selection) {
+        cli->flags_from_resume = 1; /* the caller takes the matrix from the partial file */
+        return DB_OK;
+    }
     if (cli->matrix && cli->have_selection)
         return fail(err, errlen,
                     "--matrix cannot be combined with -w/-s/-p/-j/-n: use one or the other");
     if (!cli->matrix && !cli->have_selection)
-        return fail(err, errlen, "nothing to run: give --matrix NAME or -n SIZES (see --help)");
+        return fail(err, errlen,
+                    "nothing to run: give --matrix NAME or -n SIZES, or --resume FILE.partial "
+                    "(see --help)");
     if (!cli->matrix && !s->nsizes)
         return fail(err, errlen, "-n SIZES is required without --matrix");
     if (!cli->matrix) {
@@ -742,6 +782,13 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
         DB_CHECK(selection_check(s, err, errlen));
         s->lu_max_n = cli->lu_max_n;
         s->budget_matrix = NULL;
+    }
+    if (cli->resume && cli->out) {
+        size_t lo = strlen(cli->out);
+        if (strncmp(cli->resume, cli->out, lo) != 0 || strcmp(cli->resume + lo, ".partial") != 0)
+            return fail(err, errlen,
+                        "--resume '%s' does not belong to --out '%s': expected --resume %s.partial",
+                        cli->resume, cli->out, cli->out);
     }
     return DB_OK;
 }

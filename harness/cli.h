@@ -61,13 +61,26 @@ struct db_cli {
     const char *child; /* internal: run id handed down by the thread-sweep parent */
     int gb_argc;       /* --benchmark_* flags for Google Benchmark (argv[0] first) */
     char *gb_argv[DB_MAX_LIST + 1];
+
+    /* Interrupted runs and sharding (harness/plan.h, resume.h, shard.h). */
+    unsigned shard_k, shard_n; /* --shard K/N (0/0: the whole matrix) */
+    const char *resume;        /* --resume FILE.partial: run only the cells missing from it */
+    const char *cells;         /* internal: indices of the cells a sweep child runs */
+    int no_calibrate;          /* internal: the child's configuration is calibrated already */
+    int flags_from_resume;     /* --resume alone: take the matrix from the file (resume.h) */
 };
 
 /* Does this invocation sweep (re-run in child processes per -t / --bind / --places)? */
 int db_cli_sweeps(const struct db_cli *cli);
 
-/* Parse argv into cli. On DB_E_INVALID, err holds one line (without the program name). */
+/* Parse argv into cli. On DB_E_INVALID, err holds one line (without the program name). The
+ * strings in cli (matrix, out, child, cells, resume, gb_argv) point into argv: argv must
+ * outlive cli. */
 int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t errlen);
+
+/* Replace control characters (a newline in a bad value, say) with '?', so that a message that
+ * quotes user input stays on one line. */
+void db_cli_one_line(char *s);
 
 /* Strict list parsers (exposed for tests and fuzzing). flag names the option in messages. */
 int db_parse_sizes(const char *list, const char *flag, size_t *out, size_t *count, char *err,

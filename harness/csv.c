@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../workloads/status.h"
@@ -13,7 +14,8 @@ const char db_csv_header[] =
     "iterations,time_median_s,time_mean_s,time_min_s,time_max_s,time_stddev_s,time_cv,"
     "ns_per_element,primitive_calls,max_abs_err,host,cpu_model,compiler,git_rev,call_cost_s,note,"
     "bound_cpus,binding,omp_wait_policy,hwloc_version,openblas_config,cpu_governor,"
-    "solver,residual,newton_steps,converged,colours,colours_lower_bound";
+    "solver,residual,newton_steps,converged,colours,colours_lower_bound,"
+    "shard,matrix,matrix_id";
 
 size_t db_csv_column_count(void) {
     size_t c = 1;
@@ -97,6 +99,9 @@ int db_csv_write_row(FILE *f, const struct db_row *r) {
     if (ok && r->colours >= 0) fprintf(f, "%lld", r->colours);
     fputc(',', f);
     if (ok && r->colours_lower_bound >= 0) fprintf(f, "%lld", r->colours_lower_bound);
+    str(f, r->shard);
+    str(f, r->matrix);
+    str(f, r->matrix_id);
     fputc('\n', f);
     return ferror(f) ? DB_E_IO : DB_OK;
 }
@@ -118,15 +123,31 @@ int db_csv_open(struct db_csv_file *out, const char *path, int header, char *err
         }
         memcpy(out->partial, path, len);
         memcpy(out->partial + len, ".partial", sizeof ".partial");
-        out->f = fopen(out->partial, "w");
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) { /* the final rename would fail */
+            snprintf(errbuf, errlen, "cannot write --out '%s': it is a directory", path);
+            free(out->path);
+            free(out->partial);
+            memset(out, 0, sizeof *out);
+            return DB_E_IO;
+        }
+        out->f = fopen(out->partial, "wx");
         if (!out->f) {
-            snprintf(errbuf, errlen, "cannot write --out '%s': %s", path, strerror(errno));
+            if (errno == EEXIST)
+                snprintf(errbuf, errlen,
+                         "'%s' exists (rows of an unfinished run): continue it with --resume %s, "
+                         "or remove it",
+                         out->partial, out->partial);
+            else
+                snprintf(errbuf, errlen, "cannot write --out '%s': %s", path, strerror(errno));
             free(out->path);
             free(out->partial);
             memset(out, 0, sizeof *out);
             return DB_E_IO;
         }
     }
+    /* One buffer holds a whole row, so each row reaches the file in one write(2). */
+    setvbuf(out->f, NULL, _IOFBF, 1 << 16);
     if (header) {
         fprintf(out->f, "%s\n", db_csv_header);
         if (fflush(out->f) != 0) {
@@ -139,14 +160,22 @@ int db_csv_open(struct db_csv_file *out, const char *path, int header, char *err
     return DB_OK;
 }
 
+/* Push the row to the kernel and, for a file, to the disk: a finished row survives SIGKILL and
+ * a power cut. (fsync on a pipe or terminal fails with EINVAL: nothing to do there.) */
+static int flush_row(FILE *f) {
+    if (fflush(f) != 0 || ferror(f)) return DB_E_IO;
+    if (fsync(fileno(f)) != 0 && errno != EINVAL) return DB_E_IO;
+    return DB_OK;
+}
+
 int db_csv_append(struct db_csv_file *out, const struct db_row *r) {
     DB_CHECK(db_csv_write_row(out->f, r));
-    return fflush(out->f) == 0 ? DB_OK : DB_E_IO;
+    return flush_row(out->f);
 }
 
 int db_csv_append_line(struct db_csv_file *out, const char *line) {
     fputs(line, out->f);
-    return fflush(out->f) == 0 && !ferror(out->f) ? DB_OK : DB_E_IO;
+    return flush_row(out->f);
 }
 
 int db_csv_commit(struct db_csv_file *out, char *errbuf, size_t errlen) {

@@ -39,6 +39,11 @@ struct db_row {
     long long colours;  /* appended: probe vectors applied in one extraction; < 0 = empty */
     long long colours_lower_bound; /* appended: most non-zeros in a row of J (column for
                                       jac=bwd); < 0 = empty */
+
+    /* Appended for --resume, --shard and merge (harness/plan.h). */
+    const char *shard;     /* "K/N": the slice of the matrix this run covered ("1/1": all) */
+    const char *matrix;    /* the matrix and run parameters as canonical flags */
+    const char *matrix_id; /* fingerprint of matrix + OpenMP environment + build */
 };
 
 /* The header line (without newline). */
@@ -60,9 +65,11 @@ struct db_csv_file {
 };
 
 /* Open path.partial for writing and write the header. On failure (DB_E_IO), errbuf names the
- * path and the reason; nothing is left behind. path "-" writes to stdout (no rename). */
+ * path and the reason; nothing is left behind. An existing path.partial (the rows of an
+ * unfinished run) is never overwritten: DB_E_IO, continue it with --resume or remove it. path
+ * "-" writes to stdout (no rename). */
 int db_csv_open(struct db_csv_file *out, const char *path, int header, char *errbuf, size_t errlen);
-/* Write a row and flush it to the kernel. */
+/* Write a row, flush it and fsync it (regular files). */
 int db_csv_append(struct db_csv_file *out, const struct db_row *r);
 /* Append an already formatted line (from a child process). */
 int db_csv_append_line(struct db_csv_file *out, const char *line);

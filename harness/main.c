@@ -15,7 +15,11 @@
 #include "cli.h"
 #include "csv.h"
 #include "gbench.h"
+#include "merge.h"
+#include "plan.h"
 #include "provenance.h"
+#include "resume.h"
+#include "signals.h"
 #include "summary.h"
 
 #define EXIT_USAGE 2
@@ -25,6 +29,8 @@ static const char usage[] =
     "       diagbench --matrix quick|pr|full [options]\n"
     "       diagbench -n SIZES [-w WORKLOADS] [-s STRATEGIES] [-p OPERATORS] [-j fwd,bwd] "
     "[options]\n"
+    "       diagbench --resume FILE.partial [options]\n"
+    "       diagbench merge FILE... -o OUT\n"
     "\n"
     "Measures diagonal extraction of linear operators: every cell is checked against an exact\n"
     "reference diagonal (max_abs_err) and its primitive calls counted, then timed with Google\n"
@@ -73,6 +79,15 @@ static const char usage[] =
     "                         or fallback (warn on stderr and materialise)\n"
     "      --benchmark_*      passed to Google Benchmark\n"
     "\n"
+    "Interrupted runs and clusters:\n"
+    "      --resume F.partial run only the cells missing from F.partial (left by an interrupted\n"
+    "                         run), append them and finish F; alone, it takes that run's\n"
+    "                         flags from F.partial, else give the same flags again\n"
+    "      --shard K/N        run the K-th of N slices of the matrix (cells x -t/--bind/--places\n"
+    "                         configurations), balanced by expected cost; every shard of a\n"
+    "                         --matrix run calibrates first; join the slices with:\n"
+    "                         diagbench merge A.csv B.csv ... -o ALL.csv\n"
+    "\n"
     "Output:\n"
     "  -o, --out FILE         write the CSV to FILE (via FILE.partial, renamed when the run\n"
     "                         completes; rows are flushed as cells finish); default stdout\n"
@@ -88,7 +103,8 @@ static const char usage[] =
     "  -h, --help             this text\n"
     "\n"
     "Exit status: 0 success, 1 a run failed (finished rows kept in FILE.partial), 2 bad usage\n"
-    "or a bad OMP_* / OPENBLAS_NUM_THREADS value.\n";
+    "or a bad OMP_* / OPENBLAS_NUM_THREADS value, 130 / 143 interrupted by SIGINT / SIGTERM\n"
+    "(finished rows kept in FILE.partial).\n";
 
 static void list_all(void) {
     printf("workloads:\n");
@@ -260,14 +276,27 @@ static void row_note(char *buf, size_t len, const char *cell, const char *warnin
     }
 }
 
-/* Write one row to out (and the summary); DB_OK or DB_E_IO / DB_E_NOMEM. */
-static int emit_row(struct db_csv_file *out, struct db_summary *sum, const struct db_row *row) {
+/* The plan's columns of every row: shard, matrix, matrix_id (harness/plan.h). */
+struct stamp {
+    const struct db_plan *plan;
+    char shard[32];
+};
+
+/* Write one row to out (and the summary), whole: one write(2), fsync'd, never torn by SIGINT /
+ * SIGTERM (signals.h). DB_OK or DB_E_IO / DB_E_NOMEM. */
+static int emit_row(struct db_csv_file *out, struct db_summary *sum, struct db_row *row,
+                    const struct stamp *st) {
+    row->shard = st->shard;
+    row->matrix = st->plan->matrix;
+    row->matrix_id = st->plan->matrix_id;
     char *line = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&line, &len);
     int rc = mem ? db_csv_write_row(mem, row) : DB_E_NOMEM;
     if (mem) fclose(mem);
+    db_signals_row_begin();
     if (rc == DB_OK) rc = db_csv_append_line(out, line);
+    db_signals_row_end();
     if (rc == DB_OK && sum) db_summary_add_csv(sum, line);
     free(line);
     return rc;
@@ -276,7 +305,7 @@ static int emit_row(struct db_csv_file *out, struct db_summary *sum, const struc
 /* Calibration rows (workload "_calibrate"): the machine's own limits, through the same harness. */
 static int run_calibration(const struct db_cli *cli, const char *run_id, struct db_csv_file *out,
                            struct db_summary *sum, hwloc_topology_t topo,
-                           const struct db_omp_env *env) {
+                           const struct db_omp_env *env, const struct stamp *st) {
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_memory_limits lim;
@@ -294,14 +323,14 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
         const struct db_calibration *c = &cal[i];
         struct db_cell cell = {.op_kind = "none", .n = c->n};
         struct db_workload fake = {.name = "_calibrate"};
-        struct db_strategy st = {.name = c->kernel};
+        struct db_strategy kernel = {.name = c->kernel};
         cell.wl = &fake;
-        cell.strategy = &st;
+        cell.strategy = &kernel;
         struct db_row row;
         char ts[32], note[4096];
         row_note(note, sizeof note, c->r.note, env->warnings, b.detail);
         fill_row(&row, run_id, &prov, &b, &cell, &c->r, note, ts, sizeof ts);
-        if (emit_row(out, sum, &row) != DB_OK) return 1;
+        if (emit_row(out, sum, &row, st) != DB_OK) return 1;
         if (cli->quiet) continue;
         if (strcmp(c->r.status, "ok") != 0)
             fprintf(stderr, "  %-16s %s: %s\n", c->kernel, c->r.status, c->r.note);
@@ -315,12 +344,18 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
     return 0;
 }
 
-/* Run every cell in this process, appending rows to out. Each cell first checks with hwloc where
- * the OpenMP team is bound (cheap: one parallel region) and records it in the row. */
-static int run_cells(const struct db_cli *cli, const char *run_id, const struct db_cell *cells,
-                     size_t count, const struct db_downstream_cell *dcells, size_t dcount,
-                     struct db_csv_file *out, struct db_summary *sum, hwloc_topology_t topo,
-                     const struct db_omp_env *env) {
+/* Run the cells with sel[u] set (u: unit index of the plan, plain cells then downstream ones) in
+ * this process, appending rows to out. Each cell first checks with hwloc where the OpenMP team
+ * is bound (cheap: one parallel region) and records it in the row. A signal abandons the cell
+ * in progress (signals.h). */
+static int run_cells(const struct db_cli *cli, const char *run_id, const struct db_plan *plan,
+                     const unsigned char *sel, struct db_csv_file *out, struct db_summary *sum,
+                     hwloc_topology_t topo, const struct db_omp_env *env, const struct stamp *st) {
+    const struct db_cell *cells = plan->cells;
+    const struct db_downstream_cell *dcells = plan->dcells;
+    size_t count = plan->ncells, total = 0, done = 0;
+    for (size_t i = 0; i < plan->nunits; i++)
+        total += sel[i];
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_memory_limits lim;
@@ -335,7 +370,8 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
     int requested = env->num_threads ? env->num_threads : prov.threads;
     struct db_binding b;
     char warned[sizeof b.detail] = "";
-    for (size_t i = 0; i < count + dcount; i++) {
+    for (size_t i = 0; i < plan->nunits; i++) {
+        if (!sel[i]) continue;
         if (db_binding_check(topo, requested, &b) != DB_OK) {
             fprintf(stderr, "diagbench: out of memory checking the thread binding\n");
             return 1;
@@ -344,24 +380,26 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
             fprintf(stderr, "diagbench: warning: [%s] %s\n", config, b.detail);
             snprintf(warned, sizeof warned, "%s", b.detail);
         }
+        /* The row points into r / dr: they live until it is written. */
         struct db_row row;
+        struct db_cell_result r;
+        struct db_downstream_result dr;
         char ts[32], note[4096], wname[64], mname[64];
         if (i < count) {
-            struct db_cell_result r;
             db_cell_run(&cells[i], &opts, &r);
-            if (!cli->quiet) progress(i, count + dcount, &cells[i], &r, config);
+            if (!cli->quiet) progress(done, total, &cells[i], &r, config);
             row_note(note, sizeof note, r.note, env->warnings, b.detail);
             fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts);
         } else {
             const struct db_downstream_cell *dc = &dcells[i - count];
-            struct db_downstream_result r;
-            db_downstream_run(dc, &opts, &r);
-            if (!cli->quiet) progress_downstream(i, count + dcount, dc, &r, config);
-            row_note(note, sizeof note, r.base.note, env->warnings, b.detail);
-            fill_downstream_row(&row, run_id, &prov, &b, dc, &r, note, ts, sizeof ts, wname, mname,
+            db_downstream_run(dc, &opts, &dr);
+            if (!cli->quiet) progress_downstream(done, total, dc, &dr, config);
+            row_note(note, sizeof note, dr.base.note, env->warnings, b.detail);
+            fill_downstream_row(&row, run_id, &prov, &b, dc, &dr, note, ts, sizeof ts, wname, mname,
                                 sizeof wname);
         }
-        if (emit_row(out, sum, &row) != DB_OK) {
+        done++;
+        if (emit_row(out, sum, &row, st) != DB_OK) {
             fprintf(stderr, "diagbench: writing a row failed: %s\n", strerror(errno));
             return 1;
         }
@@ -387,11 +425,15 @@ static void config_label(const struct sweep_config *c, char *buf, size_t len) {
 }
 
 /* Run one configuration in a child process (a re-execution of this binary with the environment
- * set: OpenMP reads it once, at start-up), appending the child's rows to out. */
-static int run_child(char **args, const struct sweep_config *c, struct db_csv_file *out,
+ * set: OpenMP reads it once, at start-up), appending the child's rows to out. SIGINT / SIGTERM
+ * are forwarded to the child, whose finished rows are still collected; only whole lines are
+ * rows, so a child killed mid-write leaves no torn row behind. */
+static int run_child(char **args, const struct db_plan_config *c, struct db_csv_file *out,
                      struct db_summary *sum) {
     char label[256];
-    config_label(c, label, sizeof label);
+    config_label(&(struct sweep_config){c->threads, c->env_bind[0] ? c->env_bind : NULL,
+                                        c->places[0] ? c->places : NULL},
+                 label, sizeof label);
     int fds[2];
     if (pipe(fds) != 0) {
         perror("diagbench: pipe");
@@ -406,14 +448,15 @@ static int run_child(char **args, const struct sweep_config *c, struct db_csv_fi
         return 1;
     }
     if (pid == 0) {
+        db_signals_reset();
         char t[16];
         if (c->threads) {
             snprintf(t, sizeof t, "%d", c->threads);
             setenv("OMP_NUM_THREADS", t, 1);
             setenv("OPENBLAS_NUM_THREADS", t, 1);
         }
-        if (c->bind) setenv("OMP_PROC_BIND", c->bind, 1);
-        if (c->places) setenv("OMP_PLACES", c->places, 1);
+        if (c->env_bind[0]) setenv("OMP_PROC_BIND", c->env_bind, 1);
+        if (c->places[0]) setenv("OMP_PLACES", c->places, 1);
         db_affinity_restore_initial(); /* not our binding to OpenMP place 0 */
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
@@ -422,13 +465,18 @@ static int run_child(char **args, const struct sweep_config *c, struct db_csv_fi
         perror("diagbench: exec");
         _exit(127);
     }
+    db_signals_forward_to(pid);
     close(fds[1]);
     int status = 0;
     FILE *in = fdopen(fds[0], "r");
     char *line = NULL;
     size_t cap = 0;
-    while (in && getline(&line, &cap, in) > 0) {
+    ssize_t got;
+    while (in && (got = getline(&line, &cap, in)) > 0) {
+        if (line[got - 1] != '\n') continue;
+        db_signals_row_begin();
         if (db_csv_append_line(out, line) != DB_OK) status = 1;
+        db_signals_row_end();
         if (sum) db_summary_add_csv(sum, line);
     }
     free(line);
@@ -437,39 +485,76 @@ static int run_child(char **args, const struct sweep_config *c, struct db_csv_fi
     else
         close(fds[0]);
     int ws;
-    if (waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+    pid_t w;
+    while ((w = waitpid(pid, &ws, 0)) < 0 && errno == EINTR)
+        ;
+    db_signals_forward_to(0);
+    if (db_signals_caught()) return status;
+    if (w < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
         fprintf(stderr, "diagbench: the run with %s failed\n", label);
         status = 1;
     }
     return status;
 }
 
-/* Re-execute ourselves once per configuration of the cross product -t x --bind x --places,
- * collecting the children's rows into out. */
-static int sweep(int argc, char **argv, const struct db_cli *cli, const char *run_id,
-                 struct db_csv_file *out, struct db_summary *sum) {
-    char **args = calloc((size_t)argc + 3, sizeof *args);
+/* Re-execute ourselves once per configuration of the cross product -t x --bind x --places
+ * (plan->configs), collecting the children's rows into out. sel marks the plan items to run;
+ * each child gets its cells as --_cells (configurations with none are skipped), and --_nocal
+ * when calibrated[config] (a resumed file holds its calibration rows). */
+static int sweep(int argc, char **argv, const char *run_id, const struct db_plan *plan,
+                 const unsigned char *sel, const unsigned char *calibrated, struct db_csv_file *out,
+                 struct db_summary *sum) {
+    char **args = calloc((size_t)argc + 6, sizeof *args);
     if (!args) return 1;
     for (int i = 0; i < argc; i++)
         args[i] = argv[i];
     args[argc] = "--_child";
     args[argc + 1] = (char *)run_id;
-    size_t nt = cli->nthreads ? cli->nthreads : 1, nb = cli->nbinds ? cli->nbinds : 1,
-           np = cli->nplaces ? cli->nplaces : 1;
+    args[argc + 2] = "--_cells";
     int status = 0;
-    for (size_t t = 0; t < nt && status == 0; t++)
-        for (size_t b = 0; b < nb && status == 0; b++)
-            for (size_t p = 0; p < np && status == 0; p++) {
-                struct sweep_config c = {
-                    .threads = cli->nthreads ? cli->threads[t] : 0,
-                    .bind = cli->nbinds ? cli->binds[b] : NULL,
-                    .places = cli->nplaces ? cli->places[p] : NULL,
-                };
-                status = run_child(args, &c, out, sum);
-            }
+    db_signals_forward_to(0);
+    for (size_t k = 0; k < plan->nconfigs && status == 0 && !db_signals_caught(); k++) {
+        const unsigned char *cell_sel = sel + k * plan->nunits;
+        if (plan->nunits && !memchr(cell_sel, 1, plan->nunits)) continue; /* nothing left */
+        char *cells_arg = NULL;
+        if (db_plan_format_indices(cell_sel, plan->nunits, &cells_arg) != DB_OK) {
+            status = 1;
+            break;
+        }
+        args[argc + 3] = cells_arg;
+        args[argc + 4] = calibrated[k] ? "--_nocal" : NULL;
+        status = run_child(args, &plan->configs[k], out, sum);
+        free(cells_arg);
+    }
     free(args);
+    if (status == 0 && db_signals_caught()) status = db_signals_report(db_signals_caught());
     return status;
 }
+
+/* diagbench merge FILE... -o OUT */
+static int merge_main(int argc, char **argv) {
+    struct db_merge_args a;
+    char err[1024];
+    if (db_merge_parse(argc, argv, &a, err, sizeof err) != DB_OK) {
+        fprintf(stderr, "diagbench: %s\n", err);
+        return EXIT_USAGE;
+    }
+    size_t rows;
+    int rc = db_merge_run(&a, &rows, err, sizeof err);
+    if (rc != DB_OK) {
+        fprintf(stderr, "diagbench: %s\n", err);
+        return rc == DB_E_INVALID ? EXIT_USAGE : 1;
+    }
+    if (!a.quiet && strcmp(a.out, "-") != 0)
+        fprintf(stderr, "diagbench: merged %d file%s, %zu rows: wrote %s\n", a.nfiles,
+                a.nfiles == 1 ? "" : "s", rows, a.out);
+    return 0;
+}
+
+/* `diagbench --resume F.partial` alone: the flags come from F.partial. They live as long as the
+ * process (cli points into them), so they are kept here. */
+static int resume_argc;
+static char **resume_argv;
 
 /* Environment lookup for validation: a sweeping parent hides the variables it sets per child
  * (their values come from the validated -t / --bind / --places lists). */
@@ -488,11 +573,24 @@ static const char *masked_getenv(const char *name, void *ctx) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "merge") == 0) return merge_main(argc - 2, argv + 2);
     struct db_cli cli;
-    char err[512];
+    char err[1024];
     if (db_cli_parse(argc, argv, &cli, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
         return EXIT_USAGE;
+    }
+    if (cli.flags_from_resume && !cli.help && !cli.version && !cli.list && !cli.env) {
+        int rc = db_resume_flags(cli.resume, argc, argv, cli.shard_n != 0, &resume_argc,
+                                 &resume_argv, err, sizeof err);
+        if (rc == DB_OK && db_cli_parse(resume_argc, resume_argv, &cli, err, sizeof err) != DB_OK)
+            rc = DB_E_INVALID;
+        if (rc != DB_OK) {
+            fprintf(stderr, "diagbench: %s\n", err);
+            return rc == DB_E_INVALID ? EXIT_USAGE : 1;
+        }
+        argc = resume_argc; /* a sweep hands these to its children */
+        argv = resume_argv;
     }
     if (cli.help) {
         fputs(usage, stdout);
@@ -535,22 +633,34 @@ int main(int argc, char **argv) {
         return EXIT_USAGE;
     }
 
-    struct db_cell *cells = NULL;
-    struct db_downstream_cell *dcells = NULL;
-    size_t count = 0, dcount = 0;
-    const struct db_preset *preset = cli.matrix ? db_preset_find(cli.matrix) : NULL;
-    int rc = preset ? db_preset_cells(preset, &cells, &count, err, sizeof err)
-                    : db_selection_cells(&cli.sel, &cells, &count);
-    if (rc == DB_OK)
-        rc = preset ? db_preset_downstream_cells(preset, cli.lu_max_n, &dcells, &dcount, err,
-                                                 sizeof err)
-                    : db_selection_downstream_cells(&cli.sel, &dcells, &dcount);
+    struct db_plan plan;
+    int rc = db_plan_build(&cli, &plan, err, sizeof err);
     if (rc != DB_OK) {
-        fprintf(stderr, "diagbench: %s\n", rc == DB_E_INVALID ? err : db_strerror(rc));
-        free(cells);
-        free(dcells);
+        fprintf(stderr, "diagbench: %s\n", err);
         hwloc_topology_destroy(topo);
         return rc == DB_E_INVALID ? EXIT_USAGE : 1;
+    }
+    /* sel marks what to run: plan items for a sweep parent, the cells (units) of one
+     * configuration otherwise (without a sweep there is one item per unit). A child runs the
+     * cells its parent lists; anyone else this shard's items, less those a resumed partial file
+     * already holds (below). calibrated: configurations whose calibration rows it holds. */
+    size_t nsel = sweeping ? plan.nitems : plan.nunits;
+    unsigned char *sel = malloc(nsel ? nsel : 1), *done = calloc(plan.nitems ? plan.nitems : 1, 1),
+                  *calibrated = calloc(plan.nconfigs ? plan.nconfigs : 1, 1);
+    if (!sel || !done || !calibrated) {
+        fprintf(stderr, "diagbench: out of memory\n");
+        rc = 1;
+        goto out_plan;
+    }
+    if (cli.child && cli.cells) {
+        if (db_plan_parse_indices(cli.cells, sel, nsel) != DB_OK) {
+            fprintf(stderr, "diagbench: invalid --_cells '%s'\n", cli.cells);
+            rc = EXIT_USAGE;
+            goto out_plan;
+        }
+    } else {
+        for (size_t i = 0; i < nsel; i++)
+            sel[i] = cli.child || plan.items[i].shard == plan.shard_k;
     }
 
     char run_id[64];
@@ -560,41 +670,86 @@ int main(int argc, char **argv) {
         db_make_run_id(run_id, sizeof run_id);
 
     struct db_csv_file out;
-    const char *path = cli.child || !cli.out ? "-" : cli.out;
-    if (db_csv_open(&out, path, !cli.child, err, sizeof err) != DB_OK) {
-        fprintf(stderr, "diagbench: %s\n", err);
-        free(cells);
-        free(dcells);
-        hwloc_topology_destroy(topo);
-        return EXIT_USAGE;
+    long rows_before = 0;
+    if (cli.resume && !cli.child) {
+        struct db_resume info;
+        rc = db_resume_open(cli.resume, &plan, done, calibrated, &out, &info, err, sizeof err);
+        if (rc != DB_OK) {
+            fprintf(stderr, "diagbench: %s\n", err);
+            rc = rc == DB_E_INVALID ? EXIT_USAGE : 1;
+            goto out_plan;
+        }
+        size_t left = 0;
+        for (size_t i = 0; i < nsel; i++)
+            left += sel[i] &= !done[i];
+        if (info.run_id[0]) snprintf(run_id, sizeof run_id, "%s", info.run_id);
+        rows_before = (long)info.rows;
+        if (!cli.quiet)
+            fprintf(stderr, "diagbench: resuming %s: %zu rows kept%s, %zu cell%s to run\n",
+                    cli.resume, info.rows,
+                    info.dropped_torn ? " (an incomplete last row was dropped)" : "", left,
+                    left == 1 ? "" : "s");
+    } else {
+        const char *path = cli.child || !cli.out ? "-" : cli.out;
+        if (db_csv_open(&out, path, !cli.child, err, sizeof err) != DB_OK) {
+            fprintf(stderr, "diagbench: %s\n", err);
+            rc = EXIT_USAGE;
+            goto out_plan;
+        }
+    }
+    if (db_signals_install(out.partial, rows_before,
+                           cli.child     ? DB_SIG_SILENT
+                           : out.partial ? DB_SIG_RESUME_HINT
+                                         : 0) != DB_OK) {
+        fprintf(stderr, "diagbench: cannot install the SIGINT / SIGTERM handlers\n");
+        db_csv_abandon(&out);
+        rc = 1;
+        goto out_plan;
     }
 
     /* Once per invocation (a sweep's children link the same library). */
     const char *blas_warning = cli.child ? NULL : db_openblas_warning();
     if (blas_warning) fprintf(stderr, "diagbench: warning: %s\n", blas_warning);
     struct db_summary *sum = cli.child || cli.quiet ? NULL : db_summary_create(1000);
+    struct stamp st = {.plan = &plan};
+    snprintf(st.shard, sizeof st.shard, "%u/%u", plan.shard_k, plan.shard_n);
     int status = 0;
-    /* Calibrate in the process that runs the cells (in each child of a sweep). */
-    if ((cli.calibrate || cli.matrix) && !sweeping)
-        status = run_calibration(&cli, run_id, &out, sum, topo, &env);
-    if (status == 0 && !(cli.calibrate && !sweeping))
-        status = sweeping
-                     ? sweep(argc, argv, &cli, run_id, &out, sum)
-                     : run_cells(&cli, run_id, cells, count, dcells, dcount, &out, sum, topo, &env);
-    free(cells);
-    free(dcells);
-    hwloc_topology_destroy(topo);
-    if (sum) db_summary_print(sum, stderr);
+    /* Calibrate in the process that runs the cells (each sweep child, each shard), unless this
+     * configuration has nothing to run or a resumed file holds its calibration already. */
+    int any = 0;
+    for (size_t i = 0; i < nsel && !any; i++)
+        any = sel[i];
+    if (plan.calibrate && !sweeping && !cli.no_calibrate && !calibrated[0] &&
+        (any || cli.calibrate))
+        status = run_calibration(&cli, run_id, &out, sum, topo, &env, &st);
+    if (status == 0 && !cli.calibrate)
+        status = sweeping ? sweep(argc, argv, run_id, &plan, sel, calibrated, &out, sum)
+                          : run_cells(&cli, run_id, &plan, sel, &out, sum, topo, &env, &st);
+    if (sum && status == 0) db_summary_print(sum, stderr);
     db_summary_destroy(sum);
     if (status != 0) {
-        if (out.partial) fprintf(stderr, "diagbench: finished rows are kept in %s\n", out.partial);
+        if (out.partial && status == 1)
+            fprintf(stderr, "diagbench: finished rows are kept in %s\n", out.partial);
         db_csv_abandon(&out);
-        return status;
+        rc = status;
+        goto out_plan;
     }
+    char *written = out.path ? strdup(out.path) : NULL;
+    db_signals_finish();
     if (db_csv_commit(&out, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
-        return 1;
+        free(written);
+        rc = 1;
+        goto out_plan;
     }
-    if (cli.out && !cli.child && !cli.quiet) fprintf(stderr, "diagbench: wrote %s\n", cli.out);
-    return 0;
+    if (written && !cli.child && !cli.quiet) fprintf(stderr, "diagbench: wrote %s\n", written);
+    free(written);
+    rc = 0;
+out_plan:
+    free(sel);
+    free(done);
+    free(calibrated);
+    db_plan_free(&plan);
+    hwloc_topology_destroy(topo);
+    return rc;
 }

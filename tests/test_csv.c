@@ -47,6 +47,9 @@ static struct db_row sample(const char *status) {
         .cpu_governor = "",
         .colours = 1,
         .colours_lower_bound = 1,
+        .shard = "2/3",
+        .matrix = "-n 4000 --band 1,2 'x y'",
+        .matrix_id = "0123456789abcdef",
     };
 }
 
@@ -69,7 +72,7 @@ Test(csv, header_matches_design) {
     cr_assert_eq(db_csv_header[strlen(design)], ',', "later columns are appended");
     const char *appended = ",call_cost_s,note,bound_cpus,binding,omp_wait_policy,hwloc_version,"
                            "openblas_config,cpu_governor,solver,residual,newton_steps,converged,"
-                           "colours,colours_lower_bound";
+                           "colours,colours_lower_bound,shard,matrix,matrix_id";
     cr_assert_str_eq(db_csv_header + strlen(design), appended, "appended columns, in order");
 }
 
@@ -108,6 +111,10 @@ Test(csv, ok_row_round_trips) {
     cr_assert_str_eq(f[33], "");
     cr_assert_str_eq(f[column("colours")], "1");
     cr_assert_str_eq(f[column("colours_lower_bound")], "1");
+    cr_assert_str_eq(f[column("shard")], "2/3");
+    cr_assert_str_eq(f[column("matrix")], "-n 4000 --band 1,2 'x y'");
+    cr_assert_str_eq(f[column("matrix_id")], "0123456789abcdef");
+    cr_assert_eq(column("matrix_id"), (int)db_csv_column_count() - 1, "the last column");
     free(line);
     r.colours = 6;
     r.colours_lower_bound = -1; /* unknown: empty */
