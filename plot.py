@@ -637,7 +637,7 @@ def _machine_text(df: pd.DataFrame) -> str:
     machine = "; ".join(names) if len(names) <= 3 else f"{len(names)} machines"
     threads = sorted({int(t) for t in df["threads"] if t > 0})
     tt = ", ".join(map(str, threads)) if threads else "?"
-    return f"{machine} — thread{'s' if len(threads) != 1 else ''} {tt}"
+    return f"{machine} — {tt} thread{'' if threads == [1] else 's'}"
 
 
 def _panel_height(entries: int) -> float:
