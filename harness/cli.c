@@ -268,9 +268,16 @@ static int bind_item(const char *item, void *vctx, size_t i, char *err, size_t e
         return fail(err, errlen, "unknown binding '%s' in --bind: expected one of %s", item,
                     allowed);
     }
-    for (size_t j = 0; j < i; j++)
-        if (cli->binds[j] == db_omp_bind_names[k])
-            return fail(err, errlen, "--bind: %s given twice", item);
+    /* master is OpenMP 5.0's old name of primary: the same configuration */
+    const char *canon = strcmp(db_omp_bind_names[k], "master") == 0 ? "primary" : NULL;
+    for (size_t j = 0; j < i; j++) {
+        const char *prev = strcmp(cli->binds[j], "master") == 0 ? "primary" : cli->binds[j];
+        if (strcmp(prev, canon ? canon : db_omp_bind_names[k]) == 0)
+            return fail(err, errlen, "--bind: %s given twice%s", item,
+                        canon || strcmp(cli->binds[j], "master") == 0
+                            ? " (master is the old name of primary)"
+                            : "");
+    }
     cli->binds[i] = db_omp_bind_names[k];
     return DB_OK;
 }
