@@ -9,13 +9,17 @@
 
 #include "../workloads/status.h"
 
-static unsigned long long meminfo_available(void) {
+/* One "Name: <kB> kB" field of /proc/meminfo, in bytes (0 if absent). */
+static unsigned long long meminfo(const char *field) {
     FILE *f = fopen("/proc/meminfo", "r");
     if (!f) return 0;
     char line[256];
     unsigned long long kb = 0;
+    size_t len = strlen(field);
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+        if (strncmp(line, field, len) == 0 && line[len] == ':' &&
+            sscanf(line + len + 1, "%llu", &kb) == 1)
+            break;
     fclose(f);
     return kb * 1024ull;
 }
@@ -40,17 +44,6 @@ static unsigned long long cgroup_headroom(void) {
     }
     if (!limit) return 0;
     return limit > used ? limit - used : 1;
-}
-
-static unsigned long long meminfo_total(void) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f) return 0;
-    char line[256];
-    unsigned long long kb = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemTotal: %llu kB", &kb) == 1) break;
-    fclose(f);
-    return kb * 1024ull;
 }
 
 /* Memory of the NUMA nodes our cpuset intersects; *all_nodes says whether that is every node. */
@@ -82,13 +75,13 @@ static unsigned long long numa_memory(int *all_nodes) {
 }
 
 void db_memory_limits_read(struct db_memory_limits *lim, unsigned long long override_bytes) {
-    lim->mem_available = meminfo_available();
+    lim->mem_available = meminfo("MemAvailable");
     lim->cgroup_limit = cgroup_headroom();
     int all_nodes;
     lim->numa_memory = numa_memory(&all_nodes);
     /* Spanning every node, the nodes must hold MemTotal; if they report less, the figure is
      * stale (on-demand hot-plugged memory) and the kernel's MemAvailable is the real limit. */
-    unsigned long long total = meminfo_total();
+    unsigned long long total = meminfo("MemTotal");
     lim->numa_is_limit = !(all_nodes && total && lim->numa_memory < total);
     unsigned long long tight = 0;
     unsigned long long c[3] = {lim->mem_available, lim->cgroup_limit,

@@ -1,5 +1,7 @@
 #include "helpers.h"
 
+#include <criterion/criterion.h>
+
 #include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -7,6 +9,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "../harness/csv.h"
 
 extern char **environ;
 
@@ -149,4 +153,14 @@ int th_count_lines(const char *s) {
     for (; s && *s; s++)
         n += *s == '\n';
     return n;
+}
+
+int th_csv_column(const char *name) {
+    char buf[4096];
+    char *f[128];
+    int n = th_csv_split(db_csv_header, buf, f, 128);
+    for (int i = 0; i < n; i++)
+        if (strcmp(f[i], name) == 0) return i;
+    cr_assert_fail("no column %s in the CSV header", name);
+    return -1;
 }

@@ -19,6 +19,9 @@ int th_run(const char *const *args, const char *const *env, char *out, size_t ou
 /* Read a whole file into a malloc'd NUL-terminated string (NULL if unreadable). */
 char *th_slurp(const char *path);
 
+/* Index of a column in db_csv_header (fails the current test when there is none). */
+int th_csv_column(const char *name);
+
 /* Count '\n' in s. */
 int th_count_lines(const char *s);
 

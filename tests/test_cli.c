@@ -102,17 +102,6 @@ Test(cli, help_list_version) {
     cr_assert(strncmp(out, "diagbench ", 10) == 0);
 }
 
-/* Index of a column in the header. */
-static int column(const char *name) {
-    char buf[1024];
-    char *f[64];
-    int n = th_csv_split(db_csv_header, buf, f, 64);
-    for (int i = 0; i < n; i++)
-        if (strcmp(f[i], name) == 0) return i;
-    cr_assert_fail("no column %s", name);
-    return -1;
-}
-
 Test(cli, run_writes_tidy_csv) {
     const char *path = "cli_run.csv";
     remove(path);
@@ -127,10 +116,10 @@ Test(cli, run_writes_tidy_csv) {
     char *save, *line = strtok_r(text, "\n", &save);
     cr_assert_str_eq(line, db_csv_header);
     int ncol = (int)db_csv_column_count(), rows = 0, ok = 0, unsupported = 0;
-    int c_status = column("status"), c_err = column("max_abs_err"),
-        c_calls = column("primitive_calls"), c_med = column("time_median_s"),
-        c_strat = column("strategy"), c_wl = column("workload"), c_n = column("n"),
-        c_reps = column("reps");
+    int c_status = th_csv_column("status"), c_err = th_csv_column("max_abs_err"),
+        c_calls = th_csv_column("primitive_calls"), c_med = th_csv_column("time_median_s"),
+        c_strat = th_csv_column("strategy"), c_wl = th_csv_column("workload"),
+        c_n = th_csv_column("n"), c_reps = th_csv_column("reps");
     while ((line = strtok_r(NULL, "\n", &save))) {
         char buf[4096];
         char *f[64];

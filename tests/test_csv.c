@@ -76,17 +76,6 @@ Test(csv, header_matches_design) {
     cr_assert_str_eq(db_csv_header + strlen(design), appended, "appended columns, in order");
 }
 
-/* Index of a column in the header. */
-static int column(const char *name) {
-    char buf[1024];
-    char *f[64];
-    int n = th_csv_split(db_csv_header, buf, f, 64);
-    for (int i = 0; i < n; i++)
-        if (strcmp(f[i], name) == 0) return i;
-    cr_assert_fail("no column %s", name);
-    return -1;
-}
-
 Test(csv, ok_row_round_trips) {
     struct db_row r = sample("ok");
     char *line = render(&r);
@@ -109,20 +98,20 @@ Test(csv, ok_row_round_trips) {
     cr_assert_str_eq(f[31], "2.9.0");
     cr_assert_str_eq(f[32], "OpenBLAS 0.3.21 USE_OPENMP parallel=openmp");
     cr_assert_str_eq(f[33], "");
-    cr_assert_str_eq(f[column("colours")], "1");
-    cr_assert_str_eq(f[column("colours_lower_bound")], "1");
-    cr_assert_str_eq(f[column("shard")], "2/3");
-    cr_assert_str_eq(f[column("matrix")], "-n 4000 --band 1,2 'x y'");
-    cr_assert_str_eq(f[column("matrix_id")], "0123456789abcdef");
-    cr_assert_eq(column("matrix_id"), (int)db_csv_column_count() - 1, "the last column");
+    cr_assert_str_eq(f[th_csv_column("colours")], "1");
+    cr_assert_str_eq(f[th_csv_column("colours_lower_bound")], "1");
+    cr_assert_str_eq(f[th_csv_column("shard")], "2/3");
+    cr_assert_str_eq(f[th_csv_column("matrix")], "-n 4000 --band 1,2 'x y'");
+    cr_assert_str_eq(f[th_csv_column("matrix_id")], "0123456789abcdef");
+    cr_assert_eq(th_csv_column("matrix_id"), (int)db_csv_column_count() - 1, "the last column");
     free(line);
     r.colours = 6;
     r.colours_lower_bound = -1; /* unknown: empty */
     line = render(&r);
     line[strlen(line) - 1] = 0;
     cr_assert_eq(th_csv_split(line, buf, f, 64), (int)db_csv_column_count());
-    cr_assert_str_eq(f[column("colours")], "6");
-    cr_assert_str_eq(f[column("colours_lower_bound")], "");
+    cr_assert_str_eq(f[th_csv_column("colours")], "6");
+    cr_assert_str_eq(f[th_csv_column("colours_lower_bound")], "");
     free(line);
 }
 
@@ -136,8 +125,8 @@ Test(csv, non_ok_rows_have_empty_numbers) {
     cr_assert_eq(th_csv_split(line, buf, f, 64), (int)db_csv_column_count());
     for (int i = 11; i <= 21; i++)
         cr_assert_str_eq(f[i], "", "column %d", i);
-    cr_assert_str_eq(f[column("colours")], "", "numeric appended columns are empty too");
-    cr_assert_str_eq(f[column("colours_lower_bound")], "");
+    cr_assert_str_eq(f[th_csv_column("colours")], "", "numeric appended columns are empty too");
+    cr_assert_str_eq(f[th_csv_column("colours_lower_bound")], "");
     cr_assert_str_eq(f[10], "unsupported");
     cr_assert_str_eq(f[28], "0;1", "the configuration is recorded on every row");
     cr_assert_str_eq(f[29], "verified");
@@ -202,7 +191,7 @@ Test(csv, downstream_columns) {
     char *h[64];
     int nh = th_csv_split(db_csv_header, hdr, h, 64);
     cr_assert_gt(nh, 5);
-    int c0 = column("solver");
+    int c0 = th_csv_column("solver");
     cr_assert_str_eq(h[c0 - 1], "cpu_governor", "downstream columns come after the thread ones");
     cr_assert_str_eq(h[c0 + 1], "residual");
     cr_assert_str_eq(h[c0 + 2], "newton_steps");

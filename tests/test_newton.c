@@ -302,16 +302,6 @@ Test(downstream, quick_preset_has_solve_and_newton_for_every_workload) {
     }
 }
 
-static int column(const char *name) {
-    char buf[1024];
-    char *f[64];
-    int n = th_csv_split(db_csv_header, buf, f, 64);
-    for (int i = 0; i < n; i++)
-        if (strcmp(f[i], name) == 0) return i;
-    cr_assert_fail("no column %s", name);
-    return -1;
-}
-
 Test(downstream, run_writes_solve_and_newton_rows) {
     static char out[1 << 16], err[1 << 16];
     const char *a[] = {"-w",         "solve:sin,newton:nobatch",
@@ -324,10 +314,12 @@ Test(downstream, run_writes_solve_and_newton_rows) {
                        "-q",         NULL};
     int rc = th_run(a, NULL, out, sizeof out, err, sizeof err);
     cr_assert_eq(rc, 0, "%s", err);
-    int c_wl = column("workload"), c_st = column("strategy"), c_n = column("n"),
-        c_status = column("status"), c_solver = column("solver"), c_res = column("residual"),
-        c_steps = column("newton_steps"), c_conv = column("converged"),
-        c_calls = column("primitive_calls"), c_err = column("max_abs_err"), c_note = column("note");
+    int c_wl = th_csv_column("workload"), c_st = th_csv_column("strategy"),
+        c_n = th_csv_column("n"), c_status = th_csv_column("status"),
+        c_solver = th_csv_column("solver"), c_res = th_csv_column("residual"),
+        c_steps = th_csv_column("newton_steps"), c_conv = th_csv_column("converged"),
+        c_calls = th_csv_column("primitive_calls"), c_err = th_csv_column("max_abs_err"),
+        c_note = th_csv_column("note");
     char *save, *line = strtok_r(out, "\n", &save);
     cr_assert_str_eq(line, db_csv_header);
     int rows = 0, ok = 0;

@@ -400,16 +400,6 @@ static int rows_of(char *text, char fields[][64][256], int max) {
     return r;
 }
 
-static int col(const char *name) {
-    char buf[1024];
-    char *f[64];
-    int n = th_csv_split(db_csv_header, buf, f, 64);
-    for (int i = 0; i < n; i++)
-        if (strcmp(f[i], name) == 0) return i;
-    cr_assert_fail("no column %s", name);
-    return -1;
-}
-
 static char rows[16][64][256];
 
 Test(cli, liar_done_when) {
@@ -417,9 +407,10 @@ Test(cli, liar_done_when) {
                        "1000", "--reps", "1",  "--min-time",          "1e-4", "-q",  NULL};
     cr_assert_eq(th_run(a, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
     cr_assert_eq(rows_of(out, rows, 16), 2);
-    int st = col("status"), e = col("max_abs_err"), note = col("note"), c = col("colours"),
-        lb = col("colours_lower_bound"), calls = col("primitive_calls");
-    cr_assert_str_eq(rows[0][col("strategy")], "probe");
+    int st = th_csv_column("status"), e = th_csv_column("max_abs_err"),
+        note = th_csv_column("note"), c = th_csv_column("colours"),
+        lb = th_csv_column("colours_lower_bound"), calls = th_csv_column("primitive_calls");
+    cr_assert_str_eq(rows[0][th_csv_column("strategy")], "probe");
     cr_assert_str_eq(rows[0][st], "ok");
     cr_assert_gt(atof(rows[0][e]), 0.1, "plain probe on liar is wrong: %s", rows[0][e]);
     cr_assert_str_eq(rows[0][c], "1");
@@ -440,12 +431,12 @@ Test(cli, on_mismatch_fallback_warns_and_materialises) {
                        "%s", err);
     cr_assert_null(strstr(err, "warning: sin"), "%s", err);
     cr_assert_eq(rows_of(out, rows, 16), 2);
-    int st = col("status"), e = col("max_abs_err"), c = col("colours"),
-        calls = col("primitive_calls");
+    int st = th_csv_column("status"), e = th_csv_column("max_abs_err"),
+        c = th_csv_column("colours"), calls = th_csv_column("primitive_calls");
     cr_assert_str_eq(rows[0][st], "ok");
     cr_assert_leq(atof(rows[0][e]), 1e-12);
     cr_assert_str_eq(rows[0][c], "202", "probe + check + 200 identity columns");
-    cr_assert_not_null(strstr(rows[0][col("note")], "tag mismatch"));
+    cr_assert_not_null(strstr(rows[0][th_csv_column("note")], "tag mismatch"));
     cr_assert_str_eq(rows[1][st], "ok");
     cr_assert_str_eq(rows[1][calls], "2");
     cr_assert_str_eq(rows[1][c], "2");
@@ -462,13 +453,14 @@ Test(cli, structured_rows_report_colours_and_calls) {
                        "-q",         NULL};
     cr_assert_eq(th_run(a, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
     cr_assert_eq(rows_of(out, rows, 16), 9);
-    int st = col("status"), e = col("max_abs_err"), c = col("colours"),
-        lb = col("colours_lower_bound"), calls = col("primitive_calls"), w = col("workload"),
-        s = col("strategy");
+    int st = th_csv_column("status"), e = th_csv_column("max_abs_err"),
+        c = th_csv_column("colours"), lb = th_csv_column("colours_lower_bound"),
+        calls = th_csv_column("primitive_calls"), w = th_csv_column("workload"),
+        s = th_csv_column("strategy");
     for (int r = 0; r < 9; r++) {
         cr_assert_str_eq(rows[r][st], "ok", "%s %s", rows[r][w], rows[r][s]);
         cr_assert_leq(atof(rows[r][e]), 1e-12);
-        int fallback = strstr(rows[r][col("note")], "fell back") != NULL;
+        int fallback = strstr(rows[r][th_csv_column("note")], "fell back") != NULL;
         if (!fallback) cr_assert_str_eq(rows[r][calls], rows[r][c], "one product per colour");
         cr_assert_geq(atoi(rows[r][c]), atoi(rows[r][lb]), "%s %s", rows[r][w], rows[r][s]);
     }
@@ -484,10 +476,11 @@ Test(cli, stencil_sizes_must_be_squares) {
                        "1000,1024", "--reps",  "1",  "--min-time",     "1e-4", "-q",  NULL};
     cr_assert_eq(th_run(a, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
     cr_assert_eq(rows_of(out, rows, 16), 2);
-    cr_assert_str_eq(rows[0][col("status")], "unsupported");
-    cr_assert_not_null(strstr(rows[0][col("note")], "perfect square"), "%s", rows[0][col("note")]);
-    cr_assert_not_null(strstr(rows[0][col("note")], "nearest 1024"));
-    cr_assert_str_eq(rows[1][col("status")], "ok");
+    cr_assert_str_eq(rows[0][th_csv_column("status")], "unsupported");
+    cr_assert_not_null(strstr(rows[0][th_csv_column("note")], "perfect square"), "%s",
+                       rows[0][th_csv_column("note")]);
+    cr_assert_not_null(strstr(rows[0][th_csv_column("note")], "nearest 1024"));
+    cr_assert_str_eq(rows[1][th_csv_column("status")], "ok");
 }
 
 static void expect_usage_error(const char *const *args, const char *needle) {

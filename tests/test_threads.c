@@ -19,16 +19,6 @@ static char out[1 << 17], err[1 << 16];
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static int column(const char *name) {
-    char buf[2048];
-    char *f[64];
-    int n = th_csv_split(db_csv_header, buf, f, 64);
-    for (int i = 0; i < n; i++)
-        if (strcmp(f[i], name) == 0) return i;
-    cr_assert_fail("no column %s", name);
-    return -1;
-}
-
 /* Rows of a CSV text (header checked and skipped): fields[row][col] point into storage. */
 struct table {
     int rows;
@@ -307,8 +297,9 @@ Test(threads, close_cores_verified_and_matches_libgomp) {
     cr_assert(aff[0][0] && aff[1][0], "libgomp displayed no affinity: %s", err);
     char want[160];
     snprintf(want, sizeof want, "%s;%s", aff[0], aff[1]);
-    int c_t = column("threads"), c_pb = column("proc_bind"), c_pl = column("places"),
-        c_b = column("binding"), c_cpus = column("bound_cpus"), c_st = column("status");
+    int c_t = th_csv_column("threads"), c_pb = th_csv_column("proc_bind"),
+        c_pl = th_csv_column("places"), c_b = th_csv_column("binding"),
+        c_cpus = th_csv_column("bound_cpus"), c_st = th_csv_column("status");
     for (int r = 0; r < t->rows; r++) {
         char **f = t->f[r];
         cr_assert_str_eq(f[c_st], "ok");
@@ -336,8 +327,9 @@ Test(threads, thread_sweep_one_row_per_count_per_cell) {
     struct table *t = malloc(sizeof *t);
     parse_csv(out, t);
     cr_assert_eq(t->rows, 8, "2 thread counts x 4 cells");
-    int c_t = column("threads"), c_s = column("strategy"), c_n = column("n"),
-        c_id = column("run_id"), c_st = column("status"), c_calls = column("primitive_calls");
+    int c_t = th_csv_column("threads"), c_s = th_csv_column("strategy"), c_n = th_csv_column("n"),
+        c_id = th_csv_column("run_id"), c_st = th_csv_column("status"),
+        c_calls = th_csv_column("primitive_calls");
     const char *strategies[] = {"materialise", "probe"}, *sizes[] = {"10", "300"},
                *counts[] = {"1", "2"};
     for (int i = 0; i < 2; i++)
@@ -375,7 +367,8 @@ Test(threads, sweep_children_start_unbound) {
     struct table *t = malloc(sizeof *t);
     parse_csv(out, t);
     cr_assert_eq(t->rows, 2);
-    int c_t = column("threads"), c_b = column("binding"), c_cpus = column("bound_cpus");
+    int c_t = th_csv_column("threads"), c_b = th_csv_column("binding"),
+        c_cpus = th_csv_column("bound_cpus");
     cr_assert_str_eq(t->f[0][c_t], "2");
     cr_assert_str_eq(t->f[0][c_b], "verified", "%s", err);
     int a0, a1;
@@ -393,8 +386,8 @@ Test(threads, bind_and_places_sweep_cross_product) {
     struct table *t = malloc(sizeof *t);
     parse_csv(out, t);
     cr_assert_eq(t->rows, 8, "2 x 2 x 2 configurations x 1 cell");
-    int c_t = column("threads"), c_pb = column("proc_bind"), c_pl = column("places"),
-        c_b = column("binding");
+    int c_t = th_csv_column("threads"), c_pb = th_csv_column("proc_bind"),
+        c_pl = th_csv_column("places"), c_b = th_csv_column("binding");
     const char *ts[] = {"1", "2"}, *bs[] = {"close", "spread"}, *ps[] = {"cores", "threads"};
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 2; j++)
@@ -490,7 +483,7 @@ Test(threads, documented_fallbacks_warn_and_are_recorded) {
         {{"OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=2"}, "OPENBLAS_NUM_THREADS=2 differs", NULL},
         {{places, NULL}, "asks for", NULL},
     };
-    int c_note = column("note"), c_b = column("binding");
+    int c_note = th_csv_column("note"), c_b = th_csv_column("binding");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *a[] = {QUICK, "-q", NULL};
         int rc = th_run(a, cases[i].env, out, sizeof out, err, sizeof err);
