@@ -16,21 +16,6 @@
 #define MAX_CPU    65535 /* largest CPU number accepted in an explicit OMP_PLACES list */
 #define MAX_PLACES 4096  /* most places an explicit OMP_PLACES list may expand to */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* The message quotes the bad value: control characters in it (a newline in an environment
- * variable, say) become '?', so it stays one line. */
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    for (char *p = err; errlen && *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
-    return DB_E_INVALID;
-}
-
 /* Append "; "-separated text to buf (truncating, never overflowing). */
 static void append(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -131,10 +116,10 @@ int db_omp_num_threads_parse(const char *value, int *first, char *err, size_t er
         if (!*p) return DB_OK;
         break;
     }
-    return fail(err, errlen,
-                "invalid OMP_NUM_THREADS '%s': expected whole numbers from 1 to %d, one per "
-                "nesting level (e.g. 2 or 4,2)",
-                value, DB_MAX_THREADS);
+    return db_fail(err, errlen,
+                   "invalid OMP_NUM_THREADS '%s': expected whole numbers from 1 to %d, one per "
+                   "nesting level (e.g. 2 or 4,2)",
+                   value, DB_MAX_THREADS);
 }
 
 const char *const db_omp_bind_names[] = {"false", "true", "close", "spread", "primary", "master"};
@@ -164,10 +149,11 @@ int db_omp_proc_bind_parse(const char *value, char *first, size_t len, char *err
         if (!*p && (!single || k == 1)) return DB_OK;
         break;
     }
-    return fail(err, errlen,
-                "invalid OMP_PROC_BIND '%s': expected false or true, or a comma-separated list of "
-                "primary, master, close, spread (one per nesting level)",
-                value);
+    return db_fail(
+        err, errlen,
+        "invalid OMP_PROC_BIND '%s': expected false or true, or a comma-separated list of "
+        "primary, master, close, spread (one per nesting level)",
+        value);
 }
 
 int db_omp_wait_policy_parse(const char *value, char *out, size_t len, char *err, size_t errlen) {
@@ -179,7 +165,7 @@ int db_omp_wait_policy_parse(const char *value, char *out, size_t len, char *err
         snprintf(out, len, "%s", v);
         return DB_OK;
     }
-    return fail(err, errlen, "invalid OMP_WAIT_POLICY '%s': expected active or passive", value);
+    return db_fail(err, errlen, "invalid OMP_WAIT_POLICY '%s': expected active or passive", value);
 }
 
 int db_openblas_num_threads_parse(const char *value, int *n, char *err, size_t errlen) {
@@ -189,9 +175,9 @@ int db_openblas_num_threads_parse(const char *value, int *n, char *err, size_t e
         *n = (int)v;
         return DB_OK;
     }
-    return fail(err, errlen,
-                "invalid OPENBLAS_NUM_THREADS '%s': expected a whole number from 1 to %d", value,
-                DB_MAX_THREADS);
+    return db_fail(err, errlen,
+                   "invalid OPENBLAS_NUM_THREADS '%s': expected a whole number from 1 to %d", value,
+                   DB_MAX_THREADS);
 }
 
 /* ---- OMP_PLACES ------------------------------------------------------------------------------ */
@@ -207,11 +193,12 @@ struct pp {
 };
 
 static int place_fail(struct pp *c, const char *what) {
-    return fail(c->err, c->errlen,
-                "invalid OMP_PLACES '%s': %s at '%s'; expected threads, cores, ll_caches, "
-                "numa_domains or sockets (optionally with (count)), or places such as {0,1},{2,3} "
-                "or {0:4}:2:4",
-                c->value, what, *c->p ? c->p : "the end");
+    return db_fail(
+        c->err, c->errlen,
+        "invalid OMP_PLACES '%s': %s at '%s'; expected threads, cores, ll_caches, "
+        "numa_domains or sockets (optionally with (count)), or places such as {0,1},{2,3} "
+        "or {0:4}:2:4",
+        c->value, what, *c->p ? c->p : "the end");
 }
 
 /* A signed integer (stride). */
@@ -474,16 +461,16 @@ static int check_places(const char *value, const struct db_places *p, hwloc_topo
     char first[16] = "", e[8];
     if (pb) db_omp_proc_bind_parse(pb, first, sizeof first, e, sizeof e);
     if (runtime_is_ours && nrt == 0 && strcmp(first, "false") != 0)
-        rc = fail(err, errlen,
-                  "invalid OMP_PLACES '%s': the OpenMP runtime made no places from it (are its "
-                  "CPUs outside this process's affinity mask: taskset or cgroup?); usable CPUs: "
-                  "%s",
-                  value, list);
+        rc = db_fail(err, errlen,
+                     "invalid OMP_PLACES '%s': the OpenMP runtime made no places from it (are its "
+                     "CPUs outside this process's affinity mask: taskset or cgroup?); usable CPUs: "
+                     "%s",
+                     value, list);
     else if (p->abstract[0]) {
         int avail = abstract_count(topo, p->abstract);
         if (avail == 0)
-            rc = fail(err, errlen, "invalid OMP_PLACES '%s': this machine has no %s (hwloc)", value,
-                      p->abstract);
+            rc = db_fail(err, errlen, "invalid OMP_PLACES '%s': this machine has no %s (hwloc)",
+                         value, p->abstract);
         else if (p->count > avail)
             append(env->warnings, sizeof env->warnings,
                    "OMP_PLACES=%s asks for %d places but only %d %s exist: the runtime uses %d",
@@ -493,10 +480,10 @@ static int check_places(const char *value, const struct db_places *p, hwloc_topo
             if (hwloc_bitmap_isincluded(p->sets[i], allowed)) continue;
             hwloc_bitmap_t bad = hwloc_bitmap_alloc();
             if (bad) hwloc_bitmap_andnot(bad, p->sets[i], allowed);
-            rc = fail(err, errlen,
-                      "invalid OMP_PLACES '%s': CPU %d does not exist or is not usable by this "
-                      "process (usable CPUs: %s)",
-                      value, bad ? hwloc_bitmap_first(bad) : -1, list);
+            rc = db_fail(err, errlen,
+                         "invalid OMP_PLACES '%s': CPU %d does not exist or is not usable by this "
+                         "process (usable CPUs: %s)",
+                         value, bad ? hwloc_bitmap_first(bad) : -1, list);
             hwloc_bitmap_free(bad);
         }
         int same = nrt == p->nplaces;
@@ -506,10 +493,11 @@ static int check_places(const char *value, const struct db_places *p, hwloc_topo
             char got[192], want[192];
             places_string(rt, nrt, got, sizeof got);
             places_string(p->sets, p->nplaces, want, sizeof want);
-            rc = fail(err, errlen,
-                      "invalid OMP_PLACES '%s': the OpenMP runtime made the places %s, not %s (are "
-                      "some CPUs outside this process's affinity mask: taskset or cgroup?)",
-                      value, got, want);
+            rc = db_fail(
+                err, errlen,
+                "invalid OMP_PLACES '%s': the OpenMP runtime made the places %s, not %s (are "
+                "some CPUs outside this process's affinity mask: taskset or cgroup?)",
+                value, got, want);
         }
     }
     free_sets(rt, nrt);

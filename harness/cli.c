@@ -11,15 +11,12 @@
 #include "budget.h"
 #include "shard.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
+int db_fail(char *err, size_t errlen, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-    db_cli_one_line(err);
+    if (errlen) db_cli_one_line(err);
     return DB_E_INVALID;
 }
 
@@ -35,17 +32,18 @@ typedef int (*item_fn)(const char *item, void *ctx, size_t index, char *err, siz
 /* Split list at commas, rejecting empty lists, empty items and more than DB_MAX_LIST items. */
 static int each_item(const char *list, const char *flag, item_fn fn, void *ctx, size_t *count,
                      char *err, size_t errlen) {
-    if (!list || !*list) return fail(err, errlen, "%s: empty list", flag);
+    if (!list || !*list) return db_fail(err, errlen, "%s: empty list", flag);
     size_t k = 0;
     const char *p = list;
     for (;;) {
         const char *c = strchr(p, ',');
         size_t len = c ? (size_t)(c - p) : strlen(p);
-        if (len == 0) return fail(err, errlen, "%s: empty item in list '%s'", flag, list);
+        if (len == 0) return db_fail(err, errlen, "%s: empty item in list '%s'", flag, list);
         if (k == DB_MAX_LIST)
-            return fail(err, errlen, "%s: more than %d items in list", flag, DB_MAX_LIST);
+            return db_fail(err, errlen, "%s: more than %d items in list", flag, DB_MAX_LIST);
         char item[128];
-        if (len >= sizeof item) return fail(err, errlen, "%s: item too long in '%s'", flag, list);
+        if (len >= sizeof item)
+            return db_fail(err, errlen, "%s: item too long in '%s'", flag, list);
         memcpy(item, p, len);
         item[len] = 0;
         int rc = fn(item, ctx, k, err, errlen);
@@ -81,10 +79,11 @@ static int size_item(const char *item, void *vctx, size_t i, char *err, size_t e
     struct sizes_ctx *c = vctx;
     unsigned long long v;
     if (parse_whole(item, DB_MAX_N, &v) != DB_OK || v < 1)
-        return fail(err, errlen, "invalid size '%s' in %s: expected a whole number from 1 to %llu",
-                    item, c->flag, DB_MAX_N);
+        return db_fail(err, errlen,
+                       "invalid size '%s' in %s: expected a whole number from 1 to %llu", item,
+                       c->flag, DB_MAX_N);
     for (size_t j = 0; j < i; j++)
-        if (c->out[j] == v) return fail(err, errlen, "%s: size %s given twice", c->flag, item);
+        if (c->out[j] == v) return db_fail(err, errlen, "%s: size %s given twice", c->flag, item);
     c->out[i] = (size_t)v;
     return DB_OK;
 }
@@ -105,10 +104,11 @@ static int int_item(const char *item, void *vctx, size_t i, char *err, size_t er
     struct ints_ctx *c = vctx;
     unsigned long long v;
     if (parse_whole(item, (unsigned long long)c->hi, &v) != DB_OK || v < (unsigned long long)c->lo)
-        return fail(err, errlen, "invalid value '%s' in %s: expected a whole number from %d to %d",
-                    item, c->flag, c->lo, c->hi);
+        return db_fail(err, errlen,
+                       "invalid value '%s' in %s: expected a whole number from %d to %d", item,
+                       c->flag, c->lo, c->hi);
     for (size_t j = 0; j < i; j++)
-        if (c->out[j] == (int)v) return fail(err, errlen, "%s: %s given twice", c->flag, item);
+        if (c->out[j] == (int)v) return db_fail(err, errlen, "%s: %s given twice", c->flag, item);
     c->out[i] = (int)v;
     return DB_OK;
 }
@@ -134,7 +134,7 @@ static int workload_item(const char *item, void *vctx, size_t i, char *err, size
     const struct db_workload *w = db_workload_find(item);
     if (w) {
         for (size_t j = 0; j < s->nworkloads; j++)
-            if (s->workloads[j] == w) return fail(err, errlen, "-w: %s given twice", item);
+            if (s->workloads[j] == w) return db_fail(err, errlen, "-w: %s given twice", item);
         s->workloads[s->nworkloads++] = w;
         return DB_OK;
     }
@@ -142,7 +142,7 @@ static int workload_item(const char *item, void *vctx, size_t i, char *err, size
     if (db_task_workload_parse(item, &tw.task, &tw.wl) == DB_OK) {
         for (size_t j = 0; j < s->ntasks; j++)
             if (s->tasks[j].task == tw.task && s->tasks[j].wl == tw.wl)
-                return fail(err, errlen, "-w: %s given twice", item);
+                return db_fail(err, errlen, "-w: %s given twice", item);
         s->tasks[s->ntasks++] = tw;
         return DB_OK;
     }
@@ -151,10 +151,10 @@ static int workload_item(const char *item, void *vctx, size_t i, char *err, size
         names[k] = db_workloads[k]->name;
     char allowed[512];
     names_of(allowed, sizeof allowed, names, db_workload_count);
-    return fail(err, errlen,
-                "unknown workload '%s' in -w: expected one of %s, or solve:W / newton:W with W "
-                "one of those",
-                item, allowed);
+    return db_fail(err, errlen,
+                   "unknown workload '%s' in -w: expected one of %s, or solve:W / newton:W with W "
+                   "one of those",
+                   item, allowed);
 }
 
 /* Allowed diagonal strategies, then the solve methods, comma-separated. */
@@ -193,7 +193,7 @@ static int strategy_item(const char *item, void *vctx, size_t i, char *err, size
     const struct db_strategy *st = db_strategy_find(item);
     if (st) {
         for (size_t j = 0; j < s->nstrategies; j++)
-            if (s->strategies[j] == st) return fail(err, errlen, "-s: %s given twice", item);
+            if (s->strategies[j] == st) return db_fail(err, errlen, "-s: %s given twice", item);
         s->strategies[s->nstrategies++] = st;
         return DB_OK;
     }
@@ -201,7 +201,7 @@ static int strategy_item(const char *item, void *vctx, size_t i, char *err, size
     if (db_solve_method_parse(item, &m) == DB_OK) {
         for (size_t j = 0; j < s->nmethods; j++)
             if (s->methods[j].diag == m.diag && s->methods[j].solver == m.solver)
-                return fail(err, errlen, "-s: %s given twice", item);
+                return db_fail(err, errlen, "-s: %s given twice", item);
         s->methods[s->nmethods++] = m;
         return DB_OK;
     }
@@ -219,13 +219,13 @@ static int strategy_item(const char *item, void *vctx, size_t i, char *err, size
             snprintf(pairs + used, sizeof pairs - used, "%s%s", used ? ", " : "",
                      db_solve_method_name(&all[k], name, sizeof name));
         }
-        return fail(err, errlen,
-                    "invalid solve method '%s' in -s: the %s solver takes only %s (see --list)",
-                    item, db_solver_name(solver), pairs);
+        return db_fail(err, errlen,
+                       "invalid solve method '%s' in -s: the %s solver takes only %s (see --list)",
+                       item, db_solver_name(solver), pairs);
     }
     char allowed[1024];
     strategy_names(allowed, sizeof allowed);
-    return fail(err, errlen, "unknown strategy '%s' in -s: expected one of %s", item, allowed);
+    return db_fail(err, errlen, "unknown strategy '%s' in -s: expected one of %s", item, allowed);
 }
 
 static int operator_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
@@ -234,13 +234,13 @@ static int operator_item(const char *item, void *vctx, size_t i, char *err, size
         if (strcmp(item, db_operator_kinds[k]) != 0) continue;
         for (size_t j = 0; j < i; j++)
             if (s->operators[j] == db_operator_kinds[k])
-                return fail(err, errlen, "-p: %s given twice", item);
+                return db_fail(err, errlen, "-p: %s given twice", item);
         s->operators[i] = db_operator_kinds[k];
         return DB_OK;
     }
     char allowed[256];
     names_of(allowed, sizeof allowed, db_operator_kinds, db_operator_kind_count);
-    return fail(err, errlen, "unknown operator '%s' in -p: expected one of %s", item, allowed);
+    return db_fail(err, errlen, "unknown operator '%s' in -p: expected one of %s", item, allowed);
 }
 
 static int jac_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
@@ -251,8 +251,9 @@ static int jac_item(const char *item, void *vctx, size_t i, char *err, size_t er
     else if (strcmp(item, "bwd") == 0)
         j = DB_JAC_BWD;
     else
-        return fail(err, errlen, "unknown jac '%s' in -j: expected fwd or bwd", item);
-    if (i >= 2 || (i == 1 && s->jacs[0] == j)) return fail(err, errlen, "-j: %s given twice", item);
+        return db_fail(err, errlen, "unknown jac '%s' in -j: expected fwd or bwd", item);
+    if (i >= 2 || (i == 1 && s->jacs[0] == j))
+        return db_fail(err, errlen, "-j: %s given twice", item);
     s->jacs[i] = j;
     return DB_OK;
 }
@@ -265,18 +266,18 @@ static int bind_item(const char *item, void *vctx, size_t i, char *err, size_t e
     if (k == db_omp_bind_name_count) {
         char allowed[256];
         names_of(allowed, sizeof allowed, db_omp_bind_names, db_omp_bind_name_count);
-        return fail(err, errlen, "unknown binding '%s' in --bind: expected one of %s", item,
-                    allowed);
+        return db_fail(err, errlen, "unknown binding '%s' in --bind: expected one of %s", item,
+                       allowed);
     }
     /* master is OpenMP 5.0's old name of primary: the same configuration */
     const char *canon = strcmp(db_omp_bind_names[k], "master") == 0 ? "primary" : NULL;
     for (size_t j = 0; j < i; j++) {
         const char *prev = strcmp(cli->binds[j], "master") == 0 ? "primary" : cli->binds[j];
         if (strcmp(prev, canon ? canon : db_omp_bind_names[k]) == 0)
-            return fail(err, errlen, "--bind: %s given twice%s", item,
-                        canon || strcmp(cli->binds[j], "master") == 0
-                            ? " (master is the old name of primary)"
-                            : "");
+            return db_fail(err, errlen, "--bind: %s given twice%s", item,
+                           canon || strcmp(cli->binds[j], "master") == 0
+                               ? " (master is the old name of primary)"
+                               : "");
     }
     cli->binds[i] = db_omp_bind_names[k];
     return DB_OK;
@@ -293,17 +294,17 @@ static int places_item(const char *item, void *vctx, size_t i, char *err, size_t
     db_omp_places_free(&p);
     if (rc == DB_E_NOMEM) return rc;
     if (!abstract)
-        return fail(err, errlen,
-                    "invalid places '%s' in --places: expected one of %s, optionally with "
-                    "(count); set OMP_PLACES in the environment for explicit place lists",
-                    item, allowed);
+        return db_fail(err, errlen,
+                       "invalid places '%s' in --places: expected one of %s, optionally with "
+                       "(count); set OMP_PLACES in the environment for explicit place lists",
+                       item, allowed);
     if (p.count)
         snprintf(cli->places[i], sizeof cli->places[i], "%s(%d)", p.abstract, p.count);
     else
         snprintf(cli->places[i], sizeof cli->places[i], "%s", p.abstract);
     for (size_t j = 0; j < i; j++)
         if (strcmp(cli->places[j], cli->places[i]) == 0)
-            return fail(err, errlen, "--places: %s given twice", item);
+            return db_fail(err, errlen, "--places: %s given twice", item);
     return DB_OK;
 }
 
@@ -346,26 +347,27 @@ static int selection_check(const struct db_selection *s, char *err, size_t errle
     char allowed[1024], name[64];
     if (s->nworkloads && !s->nstrategies) {
         plain_strategy_names(allowed, sizeof allowed);
-        return fail(err, errlen,
-                    "-s: no diagonal strategy for workload %s: add one of %s (solve methods "
-                    "such as probe+diagonal apply to solve:W / newton:W)",
-                    s->workloads[0]->name, allowed);
+        return db_fail(err, errlen,
+                       "-s: no diagonal strategy for workload %s: add one of %s (solve methods "
+                       "such as probe+diagonal apply to solve:W / newton:W)",
+                       s->workloads[0]->name, allowed);
     }
     if (s->ntasks && !s->nmethods) {
         solve_method_names(allowed, sizeof allowed);
-        return fail(err, errlen,
-                    "-s: no solve method for workload %s:%s: add one of %s (plain strategies "
-                    "such as probe apply to plain workloads)",
-                    db_task_name(s->tasks[0].task), s->tasks[0].wl->name, allowed);
+        return db_fail(err, errlen,
+                       "-s: no solve method for workload %s:%s: add one of %s (plain strategies "
+                       "such as probe apply to plain workloads)",
+                       db_task_name(s->tasks[0].task), s->tasks[0].wl->name, allowed);
     }
     if (s->nstrategies && !s->nworkloads)
-        return fail(err, errlen,
-                    "-s: strategy '%s' needs a plain workload in -w (sin, split, ...), not only "
-                    "solve:W / newton:W ones",
-                    s->strategies[0]->name);
+        return db_fail(err, errlen,
+                       "-s: strategy '%s' needs a plain workload in -w (sin, split, ...), not only "
+                       "solve:W / newton:W ones",
+                       s->strategies[0]->name);
     if (s->nmethods && !s->ntasks)
-        return fail(err, errlen, "-s: solve method '%s' needs a solve:W or newton:W workload in -w",
-                    db_solve_method_name(&s->methods[0], name, sizeof name));
+        return db_fail(err, errlen,
+                       "-s: solve method '%s' needs a solve:W or newton:W workload in -w",
+                       db_solve_method_name(&s->methods[0], name, sizeof name));
     return DB_OK;
 }
 
@@ -557,10 +559,10 @@ int db_preset_downstream_cells(const struct db_preset *p, size_t lu_max_n,
 static int check_resume(const char *v, char *err, size_t errlen) {
     size_t l = strlen(v), sl = strlen(".partial");
     if (l <= sl || strcmp(v + l - sl, ".partial") != 0)
-        return fail(err, errlen,
-                    "invalid --resume '%s': expected the OUT.partial file of an interrupted run "
-                    "(a name ending in .partial)",
-                    v);
+        return db_fail(err, errlen,
+                       "invalid --resume '%s': expected the OUT.partial file of an interrupted run "
+                       "(a name ending in .partial)",
+                       v);
     return DB_OK;
 }
 
@@ -612,10 +614,10 @@ static int parse_band(const char *v, struct db_run_opts *o, char *err, size_t er
             return DB_OK;
         }
     }
-    return fail(err, errlen,
-                "invalid --band '%s': expected L,U (lower and upper bandwidth), whole numbers "
-                "from 0 to %d",
-                v, DB_MAX_BAND);
+    return db_fail(err, errlen,
+                   "invalid --band '%s': expected L,U (lower and upper bandwidth), whole numbers "
+                   "from 0 to %d",
+                   v, DB_MAX_BAND);
 }
 
 int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t errlen) {
@@ -629,7 +631,7 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
 #define VALUE()                                                                                    \
     do {                                                                                           \
         if (!v) {                                                                                  \
-            if (i + 1 >= argc) return fail(err, errlen, "%s needs a value", a);                    \
+            if (i + 1 >= argc) return db_fail(err, errlen, "%s needs a value", a);                 \
             v = argv[++i];                                                                         \
         }                                                                                          \
     } while (0)
@@ -657,11 +659,11 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
             else if (strcmp(v, "fallback") == 0)
                 cli->run.on_mismatch_fallback = 1;
             else
-                return fail(err, errlen, "invalid --on-mismatch '%s': expected error or fallback",
-                            v);
+                return db_fail(err, errlen,
+                               "invalid --on-mismatch '%s': expected error or fallback", v);
         } else if (strncmp(a, "--benchmark_", 12) == 0) {
             if (cli->gb_argc >= DB_MAX_LIST)
-                return fail(err, errlen, "too many --benchmark_ flags");
+                return db_fail(err, errlen, "too many --benchmark_ flags");
             cli->gb_argv[cli->gb_argc++] = argv[i];
         } else if (is_opt(a, NULL, "--matrix", &v)) {
             VALUE();
@@ -671,8 +673,8 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
                     names[k] = db_presets[k].name;
                 char allowed[256];
                 names_of(allowed, sizeof allowed, names, db_preset_count);
-                return fail(err, errlen, "unknown matrix '%s' in --matrix: expected one of %s", v,
-                            allowed);
+                return db_fail(err, errlen, "unknown matrix '%s' in --matrix: expected one of %s",
+                               v, allowed);
             }
             cli->matrix = v;
         } else if (is_opt(a, "-w", "--workloads", &v)) {
@@ -711,37 +713,38 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
             DB_CHECK(each_item(v, "--places", places_item, cli, &cli->nplaces, err, errlen));
         } else if (is_opt(a, NULL, "--reps", &v)) {
             VALUE();
-            if (strchr(v, ',')) return fail(err, errlen, "--reps takes one number, got '%s'", v);
+            if (strchr(v, ',')) return db_fail(err, errlen, "--reps takes one number, got '%s'", v);
             size_t one;
             DB_CHECK(db_parse_ints(v, "--reps", 1, DB_MAX_REPS, &cli->run.reps, &one, err, errlen));
         } else if (is_opt(a, NULL, "--min-time", &v)) {
             VALUE();
             if (parse_double(v, 1e-6, 60, &cli->run.min_time_s) != DB_OK)
-                return fail(err, errlen,
-                            "invalid --min-time '%s': expected seconds from 1e-6 to 60", v);
+                return db_fail(err, errlen,
+                               "invalid --min-time '%s': expected seconds from 1e-6 to 60", v);
         } else if (is_opt(a, NULL, "--call-cost-us", &v)) {
             VALUE();
             double us;
             if (parse_double(v, 0, 1e6, &us) != DB_OK)
-                return fail(err, errlen,
-                            "invalid --call-cost-us '%s': expected microseconds from 0 to 1e6", v);
+                return db_fail(err, errlen,
+                               "invalid --call-cost-us '%s': expected microseconds from 0 to 1e6",
+                               v);
             cli->run.call_cost_s = us * 1e-6;
         } else if (is_opt(a, NULL, "--mem-limit", &v)) {
             VALUE();
             if (db_parse_bytes(v, &cli->run.mem_budget) != DB_OK)
-                return fail(err, errlen,
-                            "invalid --mem-limit '%s': expected bytes such as 512M, 2G or "
-                            "1073741824",
-                            v);
+                return db_fail(err, errlen,
+                               "invalid --mem-limit '%s': expected bytes such as 512M, 2G or "
+                               "1073741824",
+                               v);
         } else if (is_opt(a, NULL, "--lu-max-n", &v)) {
             VALUE();
             if (strchr(v, ','))
-                return fail(err, errlen, "--lu-max-n takes one number, got '%s'", v);
+                return db_fail(err, errlen, "--lu-max-n takes one number, got '%s'", v);
             size_t one;
             DB_CHECK(db_parse_sizes(v, "--lu-max-n", &cli->lu_max_n, &one, err, errlen));
         } else if (is_opt(a, "-o", "--out", &v)) {
             VALUE();
-            if (!*v) return fail(err, errlen, "--out needs a file name");
+            if (!*v) return db_fail(err, errlen, "--out needs a file name");
             cli->out = v;
         } else if (is_opt(a, NULL, "--shard", &v)) {
             VALUE();
@@ -759,31 +762,33 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
         } else if (strcmp(a, "--_nocal") == 0) {
             cli->no_calibrate = 1;
         } else {
-            return fail(err, errlen, "unknown argument '%s' (see --help)", a);
+            return db_fail(err, errlen, "unknown argument '%s' (see --help)", a);
         }
 #undef VALUE
     }
     if (cli->help || cli->version || cli->list || cli->env) return DB_OK;
     if (cli->calibrate && (cli->matrix || cli->have_selection))
-        return fail(err, errlen, "--calibrate runs alone (a --matrix run calibrates first anyway)");
+        return db_fail(err, errlen,
+                       "--calibrate runs alone (a --matrix run calibrates first anyway)");
     if (cli->calibrate && (cli->resume || cli->shard_n))
-        return fail(err, errlen,
-                    "--calibrate cannot be combined with --resume or --shard: it is one short run "
-                    "(a --matrix run calibrates in every shard and resume anyway)");
+        return db_fail(
+            err, errlen,
+            "--calibrate cannot be combined with --resume or --shard: it is one short run "
+            "(a --matrix run calibrates in every shard and resume anyway)");
     if (cli->calibrate) return DB_OK;
     if (cli->resume && !cli->matrix && !cli->have_selection) {
         cli->flags_from_resume = 1; /* the caller takes the matrix from the partial file */
         return DB_OK;
     }
     if (cli->matrix && cli->have_selection)
-        return fail(err, errlen,
-                    "--matrix cannot be combined with -w/-s/-p/-j/-n: use one or the other");
+        return db_fail(err, errlen,
+                       "--matrix cannot be combined with -w/-s/-p/-j/-n: use one or the other");
     if (!cli->matrix && !cli->have_selection)
-        return fail(err, errlen,
-                    "nothing to run: give --matrix NAME or -n SIZES, or --resume FILE.partial "
-                    "(see --help)");
+        return db_fail(err, errlen,
+                       "nothing to run: give --matrix NAME or -n SIZES, or --resume FILE.partial "
+                       "(see --help)");
     if (!cli->matrix && !s->nsizes)
-        return fail(err, errlen, "-n SIZES is required without --matrix");
+        return db_fail(err, errlen, "-n SIZES is required without --matrix");
     if (!cli->matrix) {
         selection_defaults(s);
         DB_CHECK(selection_check(s, err, errlen));
@@ -793,9 +798,10 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
     if (cli->resume && cli->out) {
         size_t lo = strlen(cli->out);
         if (strncmp(cli->resume, cli->out, lo) != 0 || strcmp(cli->resume + lo, ".partial") != 0)
-            return fail(err, errlen,
-                        "--resume '%s' does not belong to --out '%s': expected --resume %s.partial",
-                        cli->resume, cli->out, cli->out);
+            return db_fail(
+                err, errlen,
+                "--resume '%s' does not belong to --out '%s': expected --resume %s.partial",
+                cli->resume, cli->out, cli->out);
     }
     return DB_OK;
 }

@@ -82,6 +82,10 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
  * quotes user input stays on one line. */
 void db_cli_one_line(char *s);
 
+/* Format a one-line error message into err (db_cli_one_line) and return DB_E_INVALID: the
+ * parsers' common exit. */
+int db_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Strict list parsers (exposed for tests and fuzzing). flag names the option in messages. */
 int db_parse_sizes(const char *list, const char *flag, size_t *out, size_t *count, char *err,
                    size_t errlen);

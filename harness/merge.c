@@ -12,18 +12,6 @@
 #include "shard.h"
 #include "table.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    db_cli_one_line(err);
-    return DB_E_INVALID;
-}
-
 int db_merge_parse(int argc, char **argv, struct db_merge_args *a, char *err, size_t errlen) {
     memset(a, 0, sizeof *a);
     a->files = argv;
@@ -33,30 +21,32 @@ int db_merge_parse(int argc, char **argv, struct db_merge_args *a, char *err, si
         if (!only_files && strcmp(s, "--") == 0) {
             only_files = 1;
         } else if (!only_files && (strcmp(s, "-o") == 0 || strcmp(s, "--out") == 0)) {
-            if (i + 1 >= argc) return fail(err, errlen, "merge: %s needs a value", s);
+            if (i + 1 >= argc) return db_fail(err, errlen, "merge: %s needs a value", s);
             a->out = argv[++i];
-            if (!*a->out) return fail(err, errlen, "merge: --out needs a file name");
+            if (!*a->out) return db_fail(err, errlen, "merge: --out needs a file name");
         } else if (!only_files && strncmp(s, "--out=", 6) == 0) {
             a->out = s + 6;
-            if (!*a->out) return fail(err, errlen, "merge: --out needs a file name");
+            if (!*a->out) return db_fail(err, errlen, "merge: --out needs a file name");
         } else if (!only_files && (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0)) {
             a->quiet = 1;
         } else if (!only_files && s[0] == '-' && s[1]) {
-            return fail(err, errlen,
-                        "merge: unknown argument '%s' (usage: diagbench merge FILE... -o OUT)", s);
+            return db_fail(err, errlen,
+                           "merge: unknown argument '%s' (usage: diagbench merge FILE... -o OUT)",
+                           s);
         } else {
             argv[a->nfiles++] = argv[i]; /* compact the file names in place */
         }
     }
     if (a->nfiles == 0)
-        return fail(err, errlen, "merge: no input files (usage: diagbench merge FILE... -o OUT)");
+        return db_fail(err, errlen,
+                       "merge: no input files (usage: diagbench merge FILE... -o OUT)");
     if (!a->out)
-        return fail(err, errlen,
-                    "merge: -o OUT is required (usage: diagbench merge FILE... -o OUT)");
+        return db_fail(err, errlen,
+                       "merge: -o OUT is required (usage: diagbench merge FILE... -o OUT)");
     for (int i = 0; i < a->nfiles; i++)
         for (int j = 0; j < i; j++)
             if (strcmp(a->files[i], a->files[j]) == 0)
-                return fail(err, errlen, "merge: '%s' given twice", a->files[i]);
+                return db_fail(err, errlen, "merge: '%s' given twice", a->files[i]);
     return DB_OK;
 }
 
@@ -86,50 +76,51 @@ static int merge_tables(const struct db_merge_args *a, struct db_table *tab, siz
     int rf = -1;
     for (int i = 0; i < a->nfiles && rf < 0; i++)
         if (tab[i].nrec > 1) rf = i;
-    if (rf < 0) return fail(err, errlen, "merge: the inputs hold no rows");
+    if (rf < 0) return db_fail(err, errlen, "merge: the inputs hold no rows");
     char **ref = tab[rf].rec[1].field;
     unsigned k, nshards;
     char why[256];
     if (db_shard_parse(ref[col[C_SH]], &k, &nshards, why, sizeof why) != DB_OK)
-        return fail(err, errlen, "merge: '%s' line %zu: bad shard column: %s", a->files[rf],
-                    tab[rf].rec[1].line, why);
+        return db_fail(err, errlen, "merge: '%s' line %zu: bad shard column: %s", a->files[rf],
+                       tab[rf].rec[1].line, why);
     for (int i = 0; i < a->nfiles; i++)
         for (size_t r = 1; r < tab[i].nrec; r++) {
             char **f = tab[i].rec[r].field;
             size_t line = tab[i].rec[r].line;
             if (strcmp(f[col[C_ID]], ref[col[C_ID]]) != 0) {
                 if (strcmp(f[col[C_M]], ref[col[C_M]]) != 0)
-                    return fail(err, errlen,
-                                "merge: '%s' line %zu is from another matrix ('%s') than '%s' "
-                                "('%s')",
-                                a->files[i], line, f[col[C_M]], a->files[rf], ref[col[C_M]]);
+                    return db_fail(err, errlen,
+                                   "merge: '%s' line %zu is from another matrix ('%s') than '%s' "
+                                   "('%s')",
+                                   a->files[i], line, f[col[C_M]], a->files[rf], ref[col[C_M]]);
                 if (strcmp(f[col[C_GIT]], ref[col[C_GIT]]) != 0)
-                    return fail(err, errlen,
-                                "merge: '%s' line %zu is from another build (git_rev %s) than "
-                                "'%s' (git_rev %s)",
-                                a->files[i], line, f[col[C_GIT]], a->files[rf], ref[col[C_GIT]]);
-                return fail(err, errlen,
-                            "merge: '%s' line %zu has matrix_id %s, '%s' has %s: same matrix, "
-                            "but another OpenMP environment or compiler",
-                            a->files[i], line, f[col[C_ID]], a->files[rf], ref[col[C_ID]]);
+                    return db_fail(err, errlen,
+                                   "merge: '%s' line %zu is from another build (git_rev %s) than "
+                                   "'%s' (git_rev %s)",
+                                   a->files[i], line, f[col[C_GIT]], a->files[rf], ref[col[C_GIT]]);
+                return db_fail(err, errlen,
+                               "merge: '%s' line %zu has matrix_id %s, '%s' has %s: same matrix, "
+                               "but another OpenMP environment or compiler",
+                               a->files[i], line, f[col[C_ID]], a->files[rf], ref[col[C_ID]]);
             }
             unsigned kk, nn;
             if (db_shard_parse(f[col[C_SH]], &kk, &nn, why, sizeof why) != DB_OK)
-                return fail(err, errlen, "merge: '%s' line %zu: bad shard column: %s", a->files[i],
-                            line, why);
+                return db_fail(err, errlen, "merge: '%s' line %zu: bad shard column: %s",
+                               a->files[i], line, why);
             if (nn != nshards)
-                return fail(err, errlen,
-                            "merge: '%s' line %zu is shard %s, '%s' has shards of %u: all inputs "
-                            "must come from one --shard K/N split",
-                            a->files[i], line, f[col[C_SH]], a->files[rf], nshards);
+                return db_fail(
+                    err, errlen,
+                    "merge: '%s' line %zu is shard %s, '%s' has shards of %u: all inputs "
+                    "must come from one --shard K/N split",
+                    a->files[i], line, f[col[C_SH]], a->files[rf], nshards);
         }
 
     /* Expand the matrix the rows name into its cells and shards. */
     int targc;
     char **targv;
     if (db_plan_split_args(ref[col[C_M]], &targc, &targv) != DB_OK)
-        return fail(err, errlen, "merge: '%s': cannot read the matrix column '%s'", a->files[rf],
-                    ref[col[C_M]]);
+        return db_fail(err, errlen, "merge: '%s': cannot read the matrix column '%s'", a->files[rf],
+                       ref[col[C_M]]);
     struct db_cli cli;
     struct db_plan plan;
     int rc = db_cli_parse(targc, targv, &cli, why, sizeof why);
@@ -140,8 +131,8 @@ static int merge_tables(const struct db_merge_args *a, struct db_table *tab, siz
     }
     db_plan_free_args(targc, targv);
     if (rc != DB_OK)
-        return fail(err, errlen, "merge: cannot expand the matrix '%s' of '%s': %s", ref[col[C_M]],
-                    a->files[rf], why);
+        return db_fail(err, errlen, "merge: cannot expand the matrix '%s' of '%s': %s",
+                       ref[col[C_M]], a->files[rf], why);
 
     struct where *seen = malloc((plan.nitems ? plan.nitems : 1) * sizeof *seen);
     if (!seen) {
@@ -176,10 +167,10 @@ static int merge_tables(const struct db_merge_args *a, struct db_table *tab, siz
             if (db_plan_is_calibration(f[col[C_WL]])) {
                 long cfg = db_plan_config_find(&plan, f[col[C_T]], f[col[C_PB]], f[col[C_PL]]);
                 if (cfg < 0 || !plan.calibrate)
-                    rc = fail(err, errlen,
-                              "merge: '%s' line %zu: calibration row (threads=%s, proc_bind=%s, "
-                              "places=%s) is not part of the matrix",
-                              a->files[i], line, f[col[C_T]], f[col[C_PB]], f[col[C_PL]]);
+                    rc = db_fail(err, errlen,
+                                 "merge: '%s' line %zu: calibration row (threads=%s, proc_bind=%s, "
+                                 "places=%s) is not part of the matrix",
+                                 a->files[i], line, f[col[C_T]], f[col[C_PB]], f[col[C_PL]]);
                 else if (cal_file[cfg] < 0 || kk < cal_shard[cfg]) {
                     cal_file[cfg] = i;
                     cal_shard[cfg] = kk;
@@ -189,18 +180,19 @@ static int merge_tables(const struct db_merge_args *a, struct db_table *tab, siz
             long item = db_plan_find(&plan, f[col[C_WL]], f[col[C_OP]], f[col[C_JAC]], f[col[C_ST]],
                                      f[col[C_N]], f[col[C_T]], f[col[C_PB]], f[col[C_PL]]);
             if (item < 0)
-                rc = fail(err, errlen, "merge: '%s' line %zu: cell %s is not part of the matrix",
-                          a->files[i], line, name);
+                rc = db_fail(err, errlen, "merge: '%s' line %zu: cell %s is not part of the matrix",
+                             a->files[i], line, name);
             else if (plan.items[item].shard != kk)
-                rc = fail(err, errlen,
-                          "merge: '%s' line %zu: cell %s belongs to shard %u/%u, the row says %s",
-                          a->files[i], line, name, plan.items[item].shard, nshards, f[col[C_SH]]);
+                rc =
+                    db_fail(err, errlen,
+                            "merge: '%s' line %zu: cell %s belongs to shard %u/%u, the row says %s",
+                            a->files[i], line, name, plan.items[item].shard, nshards, f[col[C_SH]]);
             else if (seen[item].file >= 0) {
                 db_plan_item_name(&plan, (size_t)item, name, sizeof name);
-                rc = fail(err, errlen,
-                          "merge: cell %s appears twice: '%s' line %zu and '%s' line %zu", name,
-                          a->files[seen[item].file], tab[seen[item].file].rec[seen[item].rec].line,
-                          a->files[i], line);
+                rc = db_fail(err, errlen,
+                             "merge: cell %s appears twice: '%s' line %zu and '%s' line %zu", name,
+                             a->files[seen[item].file],
+                             tab[seen[item].file].rec[seen[item].rec].line, a->files[i], line);
             } else
                 seen[item] = (struct where){i, r};
         }
@@ -236,18 +228,18 @@ static int merge_tables(const struct db_merge_args *a, struct db_table *tab, siz
             last_shard = s;
         }
         free(lacking);
-        rc = fail(err, errlen, "merge: %zu of %zu cells missing (from shard %s): %s%s", missing,
-                  plan.nitems, shards, names, missing > shown ? ", ..." : "");
+        rc = db_fail(err, errlen, "merge: %zu of %zu cells missing (from shard %s): %s%s", missing,
+                     plan.nitems, shards, names, missing > shown ? ", ..." : "");
     }
 
     if (rc == DB_OK && strcmp(a->out, "-") != 0) {
         char partial[4096];
         snprintf(partial, sizeof partial, "%s.partial", a->out);
         if (access(partial, F_OK) == 0)
-            rc = fail(err, errlen,
-                      "merge: '%s' exists (an interrupted merge, or one still running): remove "
-                      "it",
-                      partial);
+            rc = db_fail(err, errlen,
+                         "merge: '%s' exists (an interrupted merge, or one still running): remove "
+                         "it",
+                         partial);
     }
     if (rc == DB_OK) {
         struct db_csv_file out;
@@ -314,12 +306,13 @@ int db_merge_run(const struct db_merge_args *a, size_t *rows_out, char *err, siz
             snprintf(err, errlen, "merge: %s", why);
             rc = rc == DB_E_NOMEM ? rc : DB_E_INVALID;
         } else if (tab[i].torn) {
-            rc = fail(err, errlen,
-                      "merge: '%s' ends in an incomplete row (a shard killed mid-run?): finish it "
-                      "with --resume first",
-                      a->files[i]);
+            rc = db_fail(
+                err, errlen,
+                "merge: '%s' ends in an incomplete row (a shard killed mid-run?): finish it "
+                "with --resume first",
+                a->files[i]);
         } else if (db_table_check_diagbench(&tab[i], why, sizeof why) != DB_OK) {
-            rc = fail(err, errlen, "merge: '%s': %s", a->files[i], why);
+            rc = db_fail(err, errlen, "merge: '%s': %s", a->files[i], why);
         }
     }
     if (rc == DB_OK) rc = merge_tables(a, tab, rows_out, err, errlen);

@@ -10,18 +10,6 @@
 #include "cli.h"
 #include "csv.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    db_cli_one_line(err); /* quoted header fields may hold newlines */
-    return DB_E_INVALID;
-}
-
 void db_table_free(struct db_table *t) {
     for (size_t i = 0; i < t->nrec; i++)
         free(t->rec[i].field);
@@ -87,15 +75,15 @@ static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, ch
             if (p >= len) return TORN;
             if (s[p] == '\r' && p + 1 < len && s[p + 1] == '\n') p++;
             if (s[p] != ',' && s[p] != '\n')
-                return fail(err, errlen, "line %zu: malformed quoting (text after a closing quote)",
-                            qline);
+                return db_fail(err, errlen,
+                               "line %zu: malformed quoting (text after a closing quote)", qline);
         } else {
             while (p < len && s[p] != ',' && s[p] != '\n') {
                 if (s[p] == '"')
-                    return fail(err, errlen,
-                                "line %zu: malformed quoting (a quote inside an "
-                                "unquoted field)",
-                                *line);
+                    return db_fail(err, errlen,
+                                   "line %zu: malformed quoting (a quote inside an "
+                                   "unquoted field)",
+                                   *line);
                 *(*out)++ = s[p++];
             }
             if (p >= len) return TORN;
@@ -128,7 +116,7 @@ int db_table_parse(const char *text, size_t len, struct db_table *t, char *err, 
         for (const char *c = t->text; c < nul; c++)
             line += *c == '\n';
         db_table_free(t);
-        return fail(err, errlen, "line %zu: a NUL byte (not a text file)", line);
+        return db_fail(err, errlen, "line %zu: a NUL byte (not a text file)", line);
     }
     size_t pos = 0, line = 1, cap = 0;
     char *out = t->store;
@@ -196,33 +184,34 @@ int db_table_read(const char *path, struct db_table *t, char *err, size_t errlen
 }
 
 int db_table_check_diagbench(const struct db_table *t, char *err, size_t errlen) {
-    if (t->nrec == 0) return fail(err, errlen, "no header line (empty file)");
+    if (t->nrec == 0) return db_fail(err, errlen, "no header line (empty file)");
     char hdr[2048];
-    if (strlen(db_csv_header) >= sizeof hdr) return fail(err, errlen, "header too long");
+    if (strlen(db_csv_header) >= sizeof hdr) return db_fail(err, errlen, "header too long");
     snprintf(hdr, sizeof hdr, "%s", db_csv_header);
     size_t ncol = 0;
     char *save = NULL;
     const struct db_record *h = &t->rec[0];
     for (char *name = strtok_r(hdr, ",", &save); name; name = strtok_r(NULL, ",", &save), ncol++) {
         if (ncol >= h->nfields)
-            return fail(err, errlen,
-                        "not a diagbench CSV of this version: the header ends before "
-                        "column %zu '%s'",
-                        ncol + 1, name);
+            return db_fail(err, errlen,
+                           "not a diagbench CSV of this version: the header ends before "
+                           "column %zu '%s'",
+                           ncol + 1, name);
         if (strcmp(h->field[ncol], name) != 0)
-            return fail(err, errlen,
-                        "not a diagbench CSV of this version: header column %zu is '%.40s', "
-                        "expected '%s'",
-                        ncol + 1, h->field[ncol], name);
+            return db_fail(err, errlen,
+                           "not a diagbench CSV of this version: header column %zu is '%.40s', "
+                           "expected '%s'",
+                           ncol + 1, h->field[ncol], name);
     }
     if (h->nfields != ncol)
-        return fail(err, errlen,
-                    "not a diagbench CSV of this version: the header has %zu columns, expected %zu",
-                    h->nfields, ncol);
+        return db_fail(
+            err, errlen,
+            "not a diagbench CSV of this version: the header has %zu columns, expected %zu",
+            h->nfields, ncol);
     for (size_t i = 1; i < t->nrec; i++)
         if (t->rec[i].nfields != ncol)
-            return fail(err, errlen, "line %zu: %zu fields, expected %zu", t->rec[i].line,
-                        t->rec[i].nfields, ncol);
+            return db_fail(err, errlen, "line %zu: %zu fields, expected %zu", t->rec[i].line,
+                           t->rec[i].nfields, ncol);
     return DB_OK;
 }
 
