@@ -152,24 +152,13 @@ static void list_all(void) {
         printf("  %-10s %s\n", db_presets[i].name, db_presets[i].describe);
 }
 
-static void format_time(double s, char *buf, size_t len) {
-    if (s < 1e-6)
-        snprintf(buf, len, "%.1f ns", s * 1e9);
-    else if (s < 1e-3)
-        snprintf(buf, len, "%.2f us", s * 1e6);
-    else if (s < 1)
-        snprintf(buf, len, "%.2f ms", s * 1e3);
-    else
-        snprintf(buf, len, "%.3f s", s);
-}
-
 static void progress(size_t i, size_t count, const struct db_cell *c,
                      const struct db_cell_result *r, const char *config) {
     fprintf(stderr, "[%*zu/%zu] %s %s %s %s %s n=%zu: ", count >= 100 ? 3 : 2, i + 1, count, config,
             c->wl->name, c->op_kind, db_jac_name(c->jac), c->strategy->name, c->n);
     if (strcmp(r->status, "ok") == 0) {
         char t[32];
-        format_time(r->t.median, t, sizeof t);
+        db_format_seconds(r->t.median, t, sizeof t);
         fprintf(stderr, "%s (cv %.1f%%) calls=%llu colours=%lld err=%.1e\n", t, 100 * r->t.cv,
                 r->primitive_calls, r->colours, r->max_abs_err);
     } else {
@@ -236,7 +225,7 @@ static void progress_downstream(size_t i, size_t count, const struct db_downstre
             db_solve_method_name(&c->method, m, sizeof m), c->n);
     if (strcmp(r->base.status, "ok") == 0) {
         char t[32];
-        format_time(r->base.t.median, t, sizeof t);
+        db_format_seconds(r->base.t.median, t, sizeof t);
         fprintf(stderr, "%s (cv %.1f%%) calls=%llu err=%.1e residual=%.1e", t, 100 * r->base.t.cv,
                 r->base.primitive_calls, r->base.max_abs_err, r->residual);
         if (c->task == DB_TASK_NEWTON)

@@ -189,7 +189,7 @@ static const struct series *materialise_of(const struct db_summary *s, const str
     return NULL;
 }
 
-static void fmt_time(double s, char *b, size_t len) {
+const char *db_format_seconds(double s, char *b, size_t len) {
     if (isnan(s))
         snprintf(b, len, "-");
     else if (s < 1e-6)
@@ -200,6 +200,7 @@ static void fmt_time(double s, char *b, size_t len) {
         snprintf(b, len, "%.2f ms", s * 1e3);
     else
         snprintf(b, len, "%.3f s", s);
+    return b;
 }
 
 /* The series of a calibration kernel run with the given thread count. */
@@ -306,7 +307,7 @@ void db_summary_print(const struct db_summary *s, FILE *f) {
             snprintf(slope_s, sizeof slope_s, "-");
         else
             snprintf(slope_s, sizeof slope_s, "%.2f%s", slope, all ? "*" : "");
-        fmt_time(x->npts ? time_at(x, nmax) : NAN, t_s, sizeof t_s);
+        db_format_seconds(x->npts ? time_at(x, nmax) : NAN, t_s, sizeof t_s);
         snprintf(sp_s, sizeof sp_s, "-");
         const struct series *m = materialise_of(s, x);
         if (m && m != x) {
