@@ -7,6 +7,7 @@
 #include "../workloads/status.h"
 #include "../workloads/workload.h"
 #include "csv.h"
+#include "table.h"
 
 struct point {
     double n, t;
@@ -29,43 +30,37 @@ struct db_summary {
 static const char *const wanted[8] = {"workload", "operator", "jac",    "strategy",
                                       "threads",  "n",        "status", "time_median_s"};
 
-/* Split an RFC 4180 record into fields (in place into buf). */
-static int split(const char *line, char *buf, char **f, int max) {
-    int n = 0;
-    const char *p = line;
-    char *o = buf;
-    for (;;) {
-        if (n == max) return -1;
-        f[n++] = o;
-        if (*p == '"') {
-            for (p++;; p++) {
-                if (!*p) return -1;
-                if (*p == '"' && p[1] != '"') break;
-                if (*p == '"') p++;
-                *o++ = *p;
-            }
-            p++;
-        } else {
-            while (*p && *p != ',' && *p != '\n' && *p != '\r')
-                *o++ = *p++;
-        }
-        *o++ = 0;
-        if (*p != ',') break;
-        p++;
+/* Parse one CSV record (with or without its newline) with the same RFC 4180 reader --resume
+ * and merge use; DB_OK only for exactly one complete record. */
+static int parse_record(const char *line, struct db_table *t) {
+    size_t len = strlen(line);
+    int nl = len && line[len - 1] == '\n';
+    char *text = malloc(len + 2);
+    if (!text) return DB_E_NOMEM;
+    memcpy(text, line, len);
+    if (!nl) text[len++] = '\n';
+    char err[256];
+    int rc = db_table_parse(text, len, t, err, sizeof err);
+    free(text);
+    if (rc == DB_OK && t->nrec != 1) {
+        db_table_free(t);
+        rc = DB_E_INVALID;
     }
-    return n;
+    return rc;
 }
 
 struct db_summary *db_summary_create(size_t fit_from) {
     struct db_summary *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->fit_from = fit_from;
-    char buf[2048];
-    char *f[128];
-    int n = split(db_csv_header, buf, f, 128);
+    struct db_table h;
+    if (parse_record(db_csv_header, &h) != DB_OK) {
+        free(s);
+        return NULL;
+    }
     for (int k = 0; k < 8; k++)
-        for (int i = 0; i < n; i++)
-            if (strcmp(f[i], wanted[k]) == 0) s->col[k] = i;
+        s->col[k] = db_table_column(&h, wanted[k]);
+    db_table_free(&h);
     return s;
 }
 
@@ -99,13 +94,12 @@ static struct series *find(struct db_summary *s, char **key) {
 }
 
 int db_summary_add_csv(struct db_summary *s, const char *line) {
-    size_t len = strlen(line);
-    char *buf = malloc(len + 1);
-    if (!buf) return DB_E_NOMEM;
-    char *f[128];
-    int n = split(line, buf, f, 128);
-    int rc = DB_E_INVALID;
-    if (n == (int)db_csv_column_count()) {
+    struct db_table t;
+    int rc = parse_record(line, &t);
+    if (rc != DB_OK) return rc;
+    char **f = t.rec[0].field;
+    rc = DB_E_INVALID;
+    if (t.rec[0].nfields == db_csv_column_count()) {
         char *key[5];
         for (int k = 0; k < 5; k++)
             key[k] = f[s->col[k]];
@@ -118,7 +112,7 @@ int db_summary_add_csv(struct db_summary *s, const char *line) {
                 size_t cap = x->cap ? 2 * x->cap : 8;
                 struct point *g = realloc(x->pts, cap * sizeof *g);
                 if (!g) {
-                    free(buf);
+                    db_table_free(&t);
                     return DB_E_NOMEM;
                 }
                 x->pts = g;
@@ -127,7 +121,7 @@ int db_summary_add_csv(struct db_summary *s, const char *line) {
             x->pts[x->npts++] = (struct point){atof(f[s->col[5]]), atof(f[s->col[7]])};
         }
     }
-    free(buf);
+    db_table_free(&t);
     return rc;
 }
 
