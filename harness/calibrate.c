@@ -15,8 +15,6 @@ double sin(double);
 #pragma omp declare simd notinbranch
 double cos(double);
 
-enum { PAR_MIN = 1 << 15 }; /* the same threshold as the workload kernels */
-
 double db_gbytes_per_s(double bytes, double seconds) {
     return seconds > 0 ? bytes / seconds * 1e-9 : NAN;
 }
@@ -41,17 +39,17 @@ static int loop_body(void *p) {
     size_t n = a->n;
     switch (a->kind) {
     case LOOP_SIN:
-#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (n >= DB_PAR_MIN)
         for (size_t i = 0; i < n; i++)
             y[i] = sin(x[i]);
         break;
     case LOOP_COS:
-#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (n >= DB_PAR_MIN)
         for (size_t i = 0; i < n; i++)
             y[i] = cos(x[i]);
         break;
     case LOOP_COS_JVP:
-#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (n >= DB_PAR_MIN)
         for (size_t i = 0; i < n; i++)
             y[i] = cos(x[i]) * v[i];
         break;

@@ -19,8 +19,7 @@ double sin(double);
 #pragma omp declare simd notinbranch
 double cos(double);
 
-enum { CHUNK = 512 };       /* rows per chunk: 4 KiB of derivatives, stays in L1 */
-enum { PAR_MIN = 1 << 15 }; /* elements below which a single call stays serial */
+enum { CHUNK = 512 }; /* rows per chunk: 4 KiB of derivatives, stays in L1 */
 
 /* A kernel family: value and derivative over global rows [lo, lo+m) of an n-vector, with x and
  * the output already offset to row lo. */
@@ -111,7 +110,7 @@ static size_t chunks(size_t n) {
  * parallel paths use the same chunk boundaries, so each element goes through the same SIMD
  * variant (main loop or remainder) and results are bitwise identical for any thread count. */
 static int parallel_worth(size_t work) {
-    return work >= PAR_MIN && omp_get_max_threads() > 1 && !omp_in_parallel();
+    return work >= DB_PAR_MIN && omp_get_max_threads() > 1 && !omp_in_parallel();
 }
 
 static int ew_eval(const struct db_instance *in, const double *x, double *y) {

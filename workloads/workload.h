@@ -33,6 +33,10 @@ enum db_claim { DB_CLAIM_TRUE, DB_CLAIM_DIAGONAL };
 
 struct db_instance;
 
+/* Elements below which a kernel's single call stays serial (a fork/join costs more). The
+ * calibration's bare loops use the same threshold, so they compare like with like. */
+enum { DB_PAR_MIN = 1 << 15 };
+
 /* Kernels. x is the primal point (length n). Single calls take length-n vectors; batched calls
  * take k tangents as the columns of a column-major n-by-k array with leading dimension ldv and
  * write k outputs as columns with leading dimension ldo. */
