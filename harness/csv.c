@@ -168,9 +168,17 @@ static int flush_row(FILE *f) {
     return DB_OK;
 }
 
-int db_csv_append(struct db_csv_file *out, const struct db_row *r) {
-    DB_CHECK(db_csv_write_row(out->f, r));
-    return flush_row(out->f);
+char *db_csv_format_row(const struct db_row *r) {
+    char *line = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&line, &len);
+    if (!mem) return NULL;
+    int rc = db_csv_write_row(mem, r);
+    if (fclose(mem) != 0 || rc != DB_OK) {
+        free(line);
+        return NULL;
+    }
+    return line;
 }
 
 int db_csv_append_line(struct db_csv_file *out, const char *line) {

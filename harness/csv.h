@@ -69,9 +69,10 @@ struct db_csv_file {
  * unfinished run) is never overwritten: DB_E_IO, continue it with --resume or remove it. path
  * "-" writes to stdout (no rename). */
 int db_csv_open(struct db_csv_file *out, const char *path, int header, char *errbuf, size_t errlen);
-/* Write a row, flush it and fsync it (regular files). */
-int db_csv_append(struct db_csv_file *out, const struct db_row *r);
-/* Append an already formatted line (from a child process). */
+/* One row as a malloc'd line with its newline (NULL when out of memory): what is appended to
+ * the file and handed to the summary, written whole. */
+char *db_csv_format_row(const struct db_row *r);
+/* Append a formatted line (ours or a child process's), flush it and fsync it (regular files). */
 int db_csv_append_line(struct db_csv_file *out, const char *line);
 /* fsync and rename path.partial to path. */
 int db_csv_commit(struct db_csv_file *out, char *errbuf, size_t errlen);

@@ -279,11 +279,8 @@ static int emit_row(struct db_csv_file *out, struct db_summary *sum, struct db_r
     row->shard = st->shard;
     row->matrix = st->plan->matrix;
     row->matrix_id = st->plan->matrix_id;
-    char *line = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&line, &len);
-    int rc = mem ? db_csv_write_row(mem, row) : DB_E_NOMEM;
-    if (mem) fclose(mem);
+    char *line = db_csv_format_row(row);
+    int rc = line ? DB_OK : DB_E_NOMEM;
     db_signals_row_begin();
     if (rc == DB_OK) rc = db_csv_append_line(out, line);
     db_signals_row_end();
