@@ -371,16 +371,6 @@ static unsigned long long reference_bytes(const struct db_workload *wl, size_t n
     return db_sparse_bytes(n, n * row, 0) + db_sparse_bytes(n, n * row, 1);
 }
 
-static int over_budget(struct db_downstream_result *r, unsigned long long need,
-                       unsigned long long budget) {
-    if (!budget || need <= budget) return 0;
-    char b1[32], b2[32];
-    db_cell_result_set(&r->base, "skipped_memory", "needs %s, budget %s",
-                       db_format_bytes(need, b1, sizeof b1),
-                       db_format_bytes(budget, b2, sizeof b2));
-    return 1;
-}
-
 int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_opts *o,
                       struct db_downstream_result *r) {
     if (!r) return DB_E_INVALID;
@@ -417,7 +407,7 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
     unsigned long long need =
         vector_bytes(n) + reference_bytes(c->wl, n) + db_operator_setup_bytes(c->op_kind, n);
     if (lu) need += (unsigned long long)n * n * sizeof(double) + n * sizeof(int);
-    if (over_budget(r, need, o->mem_budget)) return DB_OK;
+    if (db_cell_over_budget(&r->base, need, o->mem_budget)) return DB_OK;
     if (lu && c->lu_max_n && n > c->lu_max_n) {
         if (c->budget_matrix)
             db_cell_result_set(
@@ -469,7 +459,7 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
     }
     need = vector_bytes(n) + reference_bytes(c->wl, n) + db_operator_setup_bytes(c->op_kind, n) +
            db_linear_solve_workspace_bytes(op, c->method.solver, c->method.diag);
-    if (over_budget(r, need, o->mem_budget)) goto done;
+    if (db_cell_over_budget(&r->base, need, o->mem_budget)) goto done;
 
     if (c->task == DB_TASK_SOLVE)
         run_solve(c, o, op, r);

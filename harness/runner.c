@@ -109,13 +109,13 @@ static long long true_lower_bound(const struct db_instance *in, enum db_jac jac)
     return b;
 }
 
-static int check_budget(struct db_cell_result *r, const struct db_run_opts *o,
-                        unsigned long long need) {
+int db_cell_over_budget(struct db_cell_result *r, unsigned long long need,
+                        unsigned long long budget) {
     char b1[32], b2[32];
-    if (!o->mem_budget || need <= o->mem_budget) return 0;
+    if (!budget || need <= budget) return 0;
     db_cell_result_set(r, "skipped_memory", "needs %s, budget %s",
                        db_format_bytes(need, b1, sizeof b1),
-                       db_format_bytes(o->mem_budget, b2, sizeof b2));
+                       db_format_bytes(budget, b2, sizeof b2));
     return 1;
 }
 
@@ -125,7 +125,7 @@ int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_
     r->call_cost_s = -1;
     r->colours = r->colours_lower_bound = -1;
     unsigned long long need = db_cell_bytes(c);
-    if (check_budget(r, o, need)) return DB_OK;
+    if (db_cell_over_budget(r, need, o->mem_budget)) return DB_OK;
 
     struct db_instance *in = NULL;
     struct db_operator *op = NULL;
@@ -159,7 +159,7 @@ int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_
     if (o->on_mismatch_fallback && st->fallback_bytes) need += st->fallback_bytes(op);
     if (st->extract) /* the reference entries on the extracted pattern */
         need += db_sparse_bytes(c->n, c->n * db_instance_row_nnz_bound(in), 1);
-    if (check_budget(r, o, need)) goto done;
+    if (db_cell_over_budget(r, need, o->mem_budget)) goto done;
     diag = malloc(c->n * sizeof *diag);
     ref = malloc(c->n * sizeof *ref);
     if (!diag || !ref) {

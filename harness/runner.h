@@ -52,6 +52,10 @@ struct db_cell_result {
 void db_cell_result_set(struct db_cell_result *r, const char *status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* When need exceeds a non-zero budget, mark r skipped_memory (needs X, budget Y) and return 1. */
+int db_cell_over_budget(struct db_cell_result *r, unsigned long long need,
+                        unsigned long long budget);
+
 /* Median, mean, min, max, sample standard deviation and cv of k > 0 times. */
 void db_time_stats_compute(const double *t, int k, struct db_time_stats *s);
 
