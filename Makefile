@@ -96,7 +96,9 @@ deps:
 test: test-c test-py sanitize
 
 test-c: $(BUILD)/diagbench $(BUILD)/tests/unit
-	DIAGBENCH=$(BUILD)/diagbench $(BUILD)/tests/unit --jobs 2
+	rm -f $(BUILD)/wisdom.tsv
+	DIAGBENCH=$(BUILD)/diagbench DIAGBENCH_WISDOM=$(CURDIR)/$(BUILD)/wisdom.tsv \
+	  $(BUILD)/tests/unit --jobs 2
 
 test-py:
 	$(PYTHON) -m pytest -q tests/

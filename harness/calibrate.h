@@ -2,8 +2,10 @@
  * strategy can be judged against the hardware rather than against another strategy:
  *   cos_loop, sin_loop   the bare vectorised libm loop y = cos(x) (ns per element)
  *   cos_jvp_loop         y = cos(x) * v: the same with the tangent a JVP must read
- *   memset               writing an n-by-n double buffer (write bandwidth)
- *   copy                 copying an n-by-n double buffer (read+write bandwidth)
+ *   memset, nt_fill      writing an n-by-n double buffer of non-zero bytes with memset and
+ *                        with non-temporal stores, for every n the run materialises: the
+ *                        better of the two is the write ceiling of a cell of that size
+ *   copy                 copying an n-by-n double buffer, the largest n (read+write bandwidth)
  *   wrapper, wrapper_batched, native_gbench, plain_loop
  *                        per-iteration cost of an empty body through our C wrapper (one call
  *                        per timer check, and KeepRunningBatch), of Google Benchmark's own loop,
@@ -23,11 +25,18 @@ struct db_calibration {
     struct db_cell_result r;
 };
 
-#define DB_CALIBRATION_MAX 16
+/* Rows besides the two ceilings per size: three loops, copy, four overhead kernels. */
+#define DB_CALIBRATION_FIXED     8
+#define DB_CALIBRATION_DEFAULT_N 4000 /* the matrix size without any (--calibrate alone) */
 
-/* Run every calibration kernel: loops at loop_n elements, buffers of matrix_n^2 doubles (skipped
- * as skipped_memory over o->mem_budget). Fills out[0..*count). */
-int db_calibrate(const struct db_run_opts *o, size_t loop_n, size_t matrix_n,
+/* Rows db_calibrate writes for nsizes matrix sizes (the length out must have). */
+size_t db_calibration_count(size_t nsizes);
+
+/* Run every calibration kernel: loops at loop_n elements, memset and nt_fill of matrix_ns[i]^2
+ * doubles for each size, copy at the largest (DB_CALIBRATION_DEFAULT_N when nsizes is 0; buffers
+ * over o->mem_budget are skipped_memory). Fills out[0..*count).
+ * The n column of a buffer row is the doubles it writes (matrix n^2). */
+int db_calibrate(const struct db_run_opts *o, size_t loop_n, const size_t *matrix_ns, size_t nsizes,
                  struct db_calibration *out, size_t *count);
 
 /* Effective bandwidth in GB/s (1e9 bytes) of a result that moved `bytes` per call. */

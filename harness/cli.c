@@ -759,6 +759,12 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
         } else if (is_opt(a, NULL, "--_cells", &v)) {
             VALUE();
             cli->cells = v;
+        } else if (is_opt(a, NULL, "--wisdom", &v)) {
+            VALUE();
+            if (!*v) return db_fail(err, errlen, "--wisdom needs a file name");
+            cli->wisdom = v;
+        } else if (strcmp(a, "--no-wisdom") == 0) {
+            cli->no_wisdom = 1;
         } else if (strcmp(a, "--_nocal") == 0) {
             cli->no_calibrate = 1;
         } else {

@@ -68,6 +68,9 @@ struct db_cli {
     const char *cells;         /* internal: indices of the cells a sweep child runs */
     int no_calibrate;          /* internal: the child's configuration is calibrated already */
     int flags_from_resume;     /* --resume alone: take the matrix from the file (resume.h) */
+    /* Write-path planning (harness/wisdom.h). */
+    const char *wisdom; /* --wisdom FILE (NULL: the default location) */
+    int no_wisdom;      /* --no-wisdom: re-plan, ignoring the file */
 };
 
 /* Does this invocation sweep (re-run in child processes per -t / --bind / --places)? */

@@ -44,6 +44,10 @@ struct db_row {
     const char *shard;     /* "K/N": the slice of the matrix this run covered ("1/1": all) */
     const char *matrix;    /* the matrix and run parameters as canonical flags */
     const char *matrix_id; /* fingerprint of matrix + OpenMP environment + build */
+    /* Appended (issue: portable trust): how materialise wrote the n x n matrix, "stream/64"
+     * (non-temporal stores, 64 columns per batched call) or "plain/16"; empty when the cell
+     * wrote none, and on rows that are not ok. */
+    const char *write_path;
 };
 
 /* The header line (without newline). */

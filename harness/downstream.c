@@ -250,6 +250,7 @@ static void run_solve(const struct db_downstream_cell *c, const struct db_run_op
         goto done;
     }
     r->base.primitive_calls = db_instance_calls(op->in);
+    snprintf(r->base.write_path, sizeof r->base.write_path, "%s", op->in->write_path);
     double err = db_max_abs_diff(x, xt, n), res = known_residual(&ks, n, x, b);
     double tol = db_solve_residual_tol(n);
     if (!(res <= tol)) { /* wrong before any timing: say how wrong, and why when we know */
@@ -306,6 +307,7 @@ static void run_newton(const struct db_downstream_cell *c, const struct db_run_o
         goto done;
     }
     r->base.primitive_calls = db_instance_calls(op->in);
+    snprintf(r->base.write_path, sizeof r->base.write_path, "%s", op->in->write_path);
     double dist;
     size_t worst;
     rc = db_newton_root_error(op->in, x, &dist, &worst);

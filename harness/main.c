@@ -21,6 +21,7 @@
 #include "resume.h"
 #include "signals.h"
 #include "summary.h"
+#include "wisdom.h"
 
 #define EXIT_USAGE 2
 
@@ -195,6 +196,7 @@ static void fill_common(struct db_row *row, const char *run_id, const struct db_
         .git_rev = p->git_rev,
         .call_cost_s = r->call_cost_s,
         .note = note,
+        .write_path = r->write_path,
         .bound_cpus = b->bound_cpus,
         .binding = b->status,
         .omp_wait_policy = p->omp_wait_policy,
@@ -292,19 +294,25 @@ static int emit_row(struct db_csv_file *out, struct db_summary *sum, struct db_r
 /* Calibration rows (workload "_calibrate"): the machine's own limits, through the same harness. */
 static int run_calibration(const struct db_cli *cli, const char *run_id, struct db_csv_file *out,
                            struct db_summary *sum, hwloc_topology_t topo,
-                           const struct db_omp_env *env, const struct stamp *st) {
+                           const struct db_omp_env *env, const struct stamp *st,
+                           const size_t *matrix_ns, size_t nsizes) {
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_memory_limits lim;
     db_memory_limits_read(&lim, cli->run.mem_budget);
     struct db_run_opts opts = cli->run;
     opts.mem_budget = lim.budget;
-    struct db_calibration cal[DB_CALIBRATION_MAX];
+    static const size_t default_n = DB_CALIBRATION_DEFAULT_N; /* --calibrate alone */
+    if (!nsizes) matrix_ns = &default_n, nsizes = 1;
+    struct db_calibration *cal = calloc(db_calibration_count(nsizes), sizeof *cal);
     size_t count = 0;
     int requested = env->num_threads ? env->num_threads : prov.threads;
     struct db_binding b;
-    if (db_binding_check(topo, requested, &b) != DB_OK) return 1;
-    db_calibrate(&opts, 1000000, 4000, cal, &count);
+    if (!cal || db_binding_check(topo, requested, &b) != DB_OK) {
+        free(cal);
+        return 1;
+    }
+    db_calibrate(&opts, 1000000, matrix_ns, nsizes, cal, &count);
     if (!cli->quiet) fprintf(stderr, "calibration (%d threads):\n", prov.threads);
     for (size_t i = 0; i < count; i++) {
         const struct db_calibration *c = &cal[i];
@@ -317,7 +325,10 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
         char ts[32], note[4096];
         row_note(note, sizeof note, c->r.note, env->warnings, b.detail);
         fill_row(&row, run_id, &prov, &b, &cell, &c->r, note, ts, sizeof ts);
-        if (emit_row(out, sum, &row, st) != DB_OK) return 1;
+        if (emit_row(out, sum, &row, st) != DB_OK) {
+            free(cal);
+            return 1;
+        }
         if (cli->quiet) continue;
         if (strcmp(c->r.status, "ok") != 0)
             fprintf(stderr, "  %-16s %s: %s\n", c->kernel, c->r.status, c->r.note);
@@ -328,7 +339,26 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
             fprintf(stderr, "  %-16s n=%-9zu %8.3f ns/element  (err %.1e)\n", c->kernel, c->n,
                     c->r.ns_per_element, c->r.max_abs_err);
     }
+    free(cal);
     return 0;
+}
+
+/* Plan materialise's write path for every matrix size this process will write (harness/wisdom.h)
+ * before anything is timed; the sizes go to *matrix_ns (malloc'd) for the calibration's
+ * ceilings. Returns 0, or 1 when out of memory. */
+static int plan_write_paths(const struct db_cli *cli, const struct db_plan *plan,
+                            const unsigned char *sel, size_t **matrix_ns, size_t *nsizes) {
+    struct db_memory_limits lim;
+    db_memory_limits_read(&lim, cli->run.mem_budget);
+    struct db_run_opts opts = cli->run;
+    opts.mem_budget = lim.budget;
+    *matrix_ns = malloc((plan->nunits ? plan->nunits : 1) * sizeof **matrix_ns);
+    if (!*matrix_ns) return 1;
+    *nsizes = db_plan_matrix_sizes(plan, sel, &opts, *matrix_ns);
+    struct db_wisdom_opts wo = {cli->wisdom, cli->no_wisdom, lim.budget, cli->quiet};
+    int rc = db_wisdom_plan_sizes(*matrix_ns, *nsizes, &wo, NULL);
+    if (rc != DB_OK) fprintf(stderr, "diagbench: planning the write path: %s\n", db_strerror(rc));
+    return rc != DB_OK;
 }
 
 /* Run the cells with sel[u] set (u: unit index of the plan, plain cells then downstream ones) in
@@ -611,6 +641,7 @@ int main(int argc, char **argv) {
     }
     if (cli.env) {
         int erc = db_env_report(stdout, topo, &env);
+        db_wisdom_report(stdout, cli.wisdom);
         hwloc_topology_destroy(topo);
         return erc == DB_OK ? 0 : 1;
     }
@@ -706,9 +737,12 @@ int main(int argc, char **argv) {
     int any = 0;
     for (size_t i = 0; i < nsel && !any; i++)
         any = sel[i];
-    if (plan.calibrate && !sweeping && !cli.no_calibrate && !calibrated[0] &&
+    size_t *matrix_ns = NULL, nsizes = 0;
+    if (!sweeping && any) status = plan_write_paths(&cli, &plan, sel, &matrix_ns, &nsizes);
+    if (status == 0 && plan.calibrate && !sweeping && !cli.no_calibrate && !calibrated[0] &&
         (any || cli.calibrate))
-        status = run_calibration(&cli, run_id, &out, sum, topo, &env, &st);
+        status = run_calibration(&cli, run_id, &out, sum, topo, &env, &st, matrix_ns, nsizes);
+    free(matrix_ns);
     if (status == 0 && !cli.calibrate)
         status = sweeping ? sweep(argc, argv, run_id, &plan, sel, calibrated, &out, sum)
                           : run_cells(&cli, run_id, &plan, sel, &out, sum, topo, &env, &st);

@@ -246,15 +246,28 @@ static unsigned long long structured_products(const struct db_cell *c,
     return 0;
 }
 
+/* What one extraction of c does (operators/probe.c, materialise.c and the operator kinds). */
+struct extraction {
+    int matrix, diag_kind, tagged, materialise, knows_diagonal, builds_nn;
+};
+
+static struct extraction extraction_of(const struct db_cell *c, const struct db_run_opts *o) {
+    struct extraction e = {0};
+    e.matrix = strcmp(c->op_kind, "matrix") == 0;
+    e.diag_kind = strcmp(c->op_kind, "diagonal") == 0;
+    e.tagged = !o->untagged && c->wl->structure == DB_STRUCT_DIAGONAL;
+    int probe = strcmp(c->strategy->name, "probe") == 0;
+    e.materialise = strcmp(c->strategy->name, "materialise") == 0;
+    e.knows_diagonal = e.diag_kind && (probe || !e.materialise);
+    e.builds_nn = !e.knows_diagonal && !e.matrix && (e.materialise || !e.tagged);
+    return e;
+}
+
 unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_run_opts *o, int t) {
     unsigned long long n = c->n, nn = db_cost_mul(n, n);
-    int matrix = strcmp(c->op_kind, "matrix") == 0, diag_kind = strcmp(c->op_kind, "diagonal") == 0;
-    int tagged = !o->untagged && c->wl->structure == DB_STRUCT_DIAGONAL;
-    int probe = strcmp(c->strategy->name, "probe") == 0;
-    int materialise = strcmp(c->strategy->name, "materialise") == 0;
-    /* What one extraction does (operators/probe.c, materialise.c and the operator kinds). */
-    int knows_diagonal = diag_kind && (probe || !materialise);
-    int builds_nn = !knows_diagonal && !matrix && (materialise || !tagged);
+    struct extraction e = extraction_of(c, o);
+    int matrix = e.matrix, diag_kind = e.diag_kind, tagged = e.tagged;
+    int materialise = e.materialise, knows_diagonal = e.knows_diagonal, builds_nn = e.builds_nn;
     double cc = o->call_cost_s >= 0 ? o->call_cost_s : c->wl->default_call_cost_s;
     unsigned long long call_ns = cc > 0 ? (unsigned long long)(cc * 1e9 + 0.5) : 0;
     unsigned long long min_ns = (unsigned long long)(o->min_time_s * 1e9 + 0.5);
@@ -294,6 +307,15 @@ unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_ru
     return db_cost_add(db_cost_add(setup, one), timed);
 }
 
+/* The plain cell a downstream cell's extraction is (the method's diagonal strategy; materialise
+ * for LU); 0 when that strategy is not registered. */
+static int extraction_cell(const struct db_downstream_cell *c, struct db_cell *plain) {
+    const struct db_strategy *st =
+        c->method.diag ? c->method.diag : db_strategy_find("materialise");
+    if (st) *plain = (struct db_cell){c->wl, c->op_kind, c->jac, st, c->n};
+    return st != NULL;
+}
+
 unsigned long long db_plan_downstream_cost(const struct db_downstream_cell *c,
                                            const struct db_run_opts *o, int t) {
     unsigned long long n = c->n, nn = db_cost_mul(n, n);
@@ -301,10 +323,8 @@ unsigned long long db_plan_downstream_cost(const struct db_downstream_cell *c,
     int lu = c->method.solver == DB_SOLVER_LU;
     if (lu && (c->lu_max_n && c->n > c->lu_max_n)) return CELL_OVERHEAD; /* skipped_budget */
     if (lu && db_cost_mul(nn, sizeof(double)) > memory) return CELL_OVERHEAD;
-    const struct db_strategy *st =
-        c->method.diag ? c->method.diag : db_strategy_find("materialise");
-    if (!st) return CELL_OVERHEAD;
-    struct db_cell plain = {c->wl, c->op_kind, c->jac, st, c->n};
+    struct db_cell plain;
+    if (!extraction_cell(c, &plain)) return CELL_OVERHEAD;
     unsigned long long cost = db_plan_cell_cost(&plain, o, t), solve;
     if (lu)
         solve = db_cost_mul(nn, n) / 3 / (t > 1 ? (unsigned)t : 1u);
@@ -315,6 +335,38 @@ unsigned long long db_plan_downstream_cost(const struct db_downstream_cell *c,
     unsigned long long reps = o->reps > 0 ? (unsigned long long)o->reps : 1;
     cost = db_cost_add(cost, db_cost_mul(reps + 1, solve));
     return c->task == DB_TASK_NEWTON ? db_cost_mul(8, cost) : cost;
+}
+
+int db_plan_cell_writes_matrix(const struct db_cell *c, const struct db_run_opts *o) {
+    struct extraction e = extraction_of(c, o);
+    return e.builds_nn && !e.diag_kind && c->wl->batch == DB_BATCH_VECTORISED;
+}
+
+static int cmp_size(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+size_t db_plan_matrix_sizes(const struct db_plan *p, const unsigned char *sel,
+                            const struct db_run_opts *o, size_t *out) {
+    size_t k = 0;
+    for (size_t u = 0; u < p->nunits; u++) {
+        if (sel && !sel[u]) continue;
+        struct db_cell c;
+        if (u < p->ncells)
+            c = p->cells[u];
+        else if (!extraction_cell(&p->dcells[u - p->ncells], &c))
+            continue;
+        if (!db_plan_cell_writes_matrix(&c, o)) continue;
+        if (o->mem_budget && db_cost_mul(db_cost_mul(c.n, c.n), sizeof(double)) > o->mem_budget)
+            continue; /* skipped_memory: never written */
+        out[k++] = c.n;
+    }
+    qsort(out, k, sizeof *out, cmp_size);
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++)
+        if (!m || out[m - 1] != out[i]) out[m++] = out[i];
+    return m;
 }
 
 /* ---- the plan ----------------------------------------------------------------------------- */

@@ -97,6 +97,16 @@ unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_ru
 unsigned long long db_plan_downstream_cost(const struct db_downstream_cell *c,
                                            const struct db_run_opts *o, int t);
 
+/* Does one extraction of c write an n x n matrix through the blocked kernel (a lazy operator
+ * whose workload has a vectorised batching rule)? Those are the cells whose write path is planned
+ * and judged against the machine's write ceiling. */
+int db_plan_cell_writes_matrix(const struct db_cell *c, const struct db_run_opts *o);
+
+/* The distinct n (ascending) of the units selected in sel (NULL: all), plain or downstream, that
+ * write an n x n matrix within o->mem_budget (0: no budget). out holds p->nunits entries. */
+size_t db_plan_matrix_sizes(const struct db_plan *p, const unsigned char *sel,
+                            const struct db_run_opts *o, size_t *out);
+
 /* Cell index sets for a sweep child (--_cells): "0-4,7,9-12". format writes a malloc'd string;
  * parse marks sel[i] = 1 for every listed i < count (DB_E_INVALID on malformed or out of
  * range). */

@@ -188,6 +188,7 @@ int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_
         goto done;
     }
     r->primitive_calls = db_instance_calls(in);
+    snprintf(r->write_path, sizeof r->write_path, "%s", in->write_path);
     r->colours = (long long)db_instance_tangents(in);
     r->colours_lower_bound = true_lower_bound(in, c->jac);
     if (ctx.tag_mismatch && o->warn)

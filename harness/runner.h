@@ -46,6 +46,7 @@ struct db_cell_result {
     long long colours;             /* probe (tangent) vectors applied in one extraction */
     long long colours_lower_bound; /* most non-zeros in a row (column for jac=bwd) of the true
                                       J; < 0 unknown */
+    char write_path[24]; /* how an extraction wrote its n x n matrix ("" if it wrote none) */
 };
 
 /* Set a result's status and its note (printf-style). */

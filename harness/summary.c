@@ -10,7 +10,8 @@
 #include "table.h"
 
 struct point {
-    double n, t;
+    double n, t, tmin; /* median and fastest repetition */
+    char write_path[24];
 };
 
 struct series {
@@ -24,11 +25,12 @@ struct db_summary {
     size_t fit_from;
     struct series *s;
     size_t count, cap;
-    int col[8]; /* workload, operator, jac, strategy, threads, n, status, median */
+    int col[10]; /* workload, operator, jac, strategy, threads, n, status, median, min, path */
 };
 
-static const char *const wanted[8] = {"workload", "operator", "jac",    "strategy",
-                                      "threads",  "n",        "status", "time_median_s"};
+static const char *const wanted[10] = {"workload",   "operator",  "jac",    "strategy",
+                                       "threads",    "n",         "status", "time_median_s",
+                                       "time_min_s", "write_path"};
 
 /* Parse one CSV record (with or without its newline) with the same RFC 4180 reader --resume
  * and merge use; DB_OK only for exactly one complete record. */
@@ -58,7 +60,7 @@ struct db_summary *db_summary_create(size_t fit_from) {
         free(s);
         return NULL;
     }
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < 10; k++)
         s->col[k] = db_table_column(&h, wanted[k]);
     db_table_free(&h);
     return s;
@@ -118,7 +120,9 @@ int db_summary_add_csv(struct db_summary *s, const char *line) {
                 x->pts = g;
                 x->cap = cap;
             }
-            x->pts[x->npts++] = (struct point){atof(f[s->col[5]]), atof(f[s->col[7]])};
+            struct point *pt = &x->pts[x->npts++];
+            *pt = (struct point){atof(f[s->col[5]]), atof(f[s->col[7]]), atof(f[s->col[8]]), ""};
+            snprintf(pt->write_path, sizeof pt->write_path, "%s", f[s->col[9]]);
         }
     }
     db_table_free(&t);
@@ -207,8 +211,62 @@ static const struct series *calibration(const struct db_summary *s, const char *
     return NULL;
 }
 
+/* A calibration series' point at n (NULL when it has none). */
+static const struct point *point_at(const struct series *x, double n) {
+    for (size_t i = 0; x && i < x->npts; i++)
+        if (x->pts[i].n == n) return &x->pts[i];
+    return NULL;
+}
+
+/* The write ceiling for an n x n matrix on `threads` threads: the better of memset and the
+ * non-temporal fill of the same 8 n^2 bytes (their fastest repetitions), in bytes per second;
+ * NaN without both rows. *which names the winner. */
+static double write_ceiling(const struct db_summary *s, double n, const char *threads,
+                            const char **which) {
+    const struct point *m = point_at(calibration(s, "memset", threads), n * n);
+    const struct point *nt = point_at(calibration(s, "nt_fill", threads), n * n);
+    if (!m || !nt) return NAN;
+    double bm = 8 * n * n / m->tmin, bnt = 8 * n * n / nt->tmin;
+    *which = bm >= bnt ? "memset" : "nt_fill";
+    return bm >= bnt ? bm : bnt;
+}
+
+/* materialise (median) against the write ceiling of each size >= fit_from, one line per series,
+ * with the write path each size ran; a ratio above 1 means the ceiling was mismeasured and is
+ * flagged. Returns the number of flags. */
+static int print_materialise_ratios(const struct db_summary *s, const struct series *x, FILE *f,
+                                    int *header) {
+    int flagged = 0, shown = 0;
+    for (size_t k = 0; k < x->npts; k++) {
+        const struct point *p = &x->pts[k];
+        const char *which = "";
+        double ceil = p->n >= (double)s->fit_from ? write_ceiling(s, p->n, x->key[4], &which) : NAN;
+        if (isnan(ceil)) continue;
+        if (!*header) {
+            fprintf(f, "\nagainst the machine (calibration rows of the same run):\n"
+                       "  materialise / write ceiling (the better of memset and a non-temporal "
+                       "fill of the same bytes, same threads), write path:\n");
+            *header = 1;
+        }
+        if (!shown++)
+            fprintf(f, "  %-8s %s %-4s thr=%-3s", x->key[0], x->key[1], x->key[2], x->key[4]);
+        double r = 8 * p->n * p->n / p->t / ceil;
+        fprintf(f, "%s n=%.0f %.2f (%s, %.1f GB/s %s)%s", shown > 1 ? "," : "", p->n, r,
+                p->write_path[0] ? p->write_path : "-", ceil * 1e-9, which, r > 1 ? " [!]" : "");
+        flagged += r > 1;
+    }
+    if (shown) fputc('\n', f);
+    if (flagged)
+        fprintf(f,
+                "  [!] %s %s %s thr=%s: materialise above its write ceiling at %d size%s: the "
+                "ceiling was mismeasured (a noisy calibration?), do not trust these ratios\n",
+                x->key[0], x->key[1], x->key[2], x->key[4], flagged, flagged == 1 ? "" : "s");
+    return flagged;
+}
+
 /* Judge strategies against the machine (issue: no strawman): materialise's effective bandwidth
- * against memset, probe against the bare libm loop, the wrapper against Google Benchmark. */
+ * against the write ceiling of each size, probe against the bare libm loop, the wrapper against
+ * Google Benchmark. */
 static void print_ratios(const struct db_summary *s, FILE *f) {
     int header = 0;
     for (size_t i = 0; i < s->count; i++) {
@@ -218,53 +276,36 @@ static void print_ratios(const struct db_summary *s, FILE *f) {
         if (!mat && !probe) continue;
         /* bandwidth is the bound only where the batching rule is vectorised */
         const struct db_workload *wl = db_workload_find(x->key[0]);
-        if (mat && (!wl || wl->batch != DB_BATCH_VECTORISED)) continue;
-        const struct series *ref = calibration(s,
-                                               mat                           ? "memset"
-                                               : !strcmp(x->key[0], "split") ? "sin_loop"
-                                                                             : "cos_loop",
-                                               x->key[4]);
+        if (mat && wl && wl->batch == DB_BATCH_VECTORISED)
+            print_materialise_ratios(s, x, f, &header);
+        if (!probe) continue;
+        const struct series *ref =
+            calibration(s, !strcmp(x->key[0], "split") ? "sin_loop" : "cos_loop", x->key[4]);
         const struct series *ref2 =
-            probe && !strcmp(x->key[0], "split") ? calibration(s, "cos_loop", x->key[4]) : NULL;
+            !strcmp(x->key[0], "split") ? calibration(s, "cos_loop", x->key[4]) : NULL;
         if (!ref) continue;
-        /* the size: 4000 for materialise (largest n >= 4000 otherwise), largest n for probe */
-        double n = 0;
-        for (size_t k = 0; k < x->npts; k++) {
-            double m = x->pts[k].n;
-            if (mat && m == 4000) {
-                n = m;
-                break;
-            }
-            if (mat ? m >= 4000 && m > n : m >= 100000 && m > n) n = m;
-        }
+        double n = 0; /* the largest n >= 100000 */
+        for (size_t k = 0; k < x->npts; k++)
+            if (x->pts[k].n >= 100000 && x->pts[k].n > n) n = x->pts[k].n;
         if (n == 0) continue;
         if (!header) {
             fprintf(f, "\nagainst the machine (calibration rows of the same run):\n");
             header = 1;
         }
         double t = time_at(x, n);
-        if (mat) {
-            double bw = 8 * n * n / t, bw_ref = 8 * ref->pts[0].n / ref->pts[0].t;
-            fprintf(f,
-                    "  %-8s %s %-4s materialise n=%-8.0f thr=%-3s %6.2f GB/s = %.2f x memset "
-                    "(%.2f GB/s)\n",
-                    x->key[0], x->key[1], x->key[2], n, x->key[4], bw * 1e-9, bw / bw_ref,
-                    bw_ref * 1e-9);
-        } else {
-            /* split probes sin' on one half and cos' on the other: the mean of both loops */
-            double loop = ref->pts[0].t / ref->pts[0].n;
-            if (ref2) loop = 0.5 * (loop + ref2->pts[0].t / ref2->pts[0].n);
-            fprintf(f,
-                    "  %-8s %s %-4s probe       n=%-8.0f thr=%-3s %6.3f ns/el = %.2f x bare "
-                    "loop (%.3f ns/el)",
-                    x->key[0], x->key[1], x->key[2], n, x->key[4], t / n * 1e9, t / n / loop,
-                    loop * 1e9);
-            /* the same loop reading a tangent, as a JVP must */
-            const struct series *jl = calibration(s, "cos_jvp_loop", x->key[4]);
-            if (jl && !strcmp(x->key[0], "sin"))
-                fprintf(f, ", %.2f x cos(x)*v loop", t / n / (jl->pts[0].t / jl->pts[0].n));
-            fputc('\n', f);
-        }
+        /* split probes sin' on one half and cos' on the other: the mean of both loops */
+        double loop = ref->pts[0].t / ref->pts[0].n;
+        if (ref2) loop = 0.5 * (loop + ref2->pts[0].t / ref2->pts[0].n);
+        fprintf(f,
+                "  %-8s %s %-4s probe       n=%-8.0f thr=%-3s %6.3f ns/el = %.2f x bare "
+                "loop (%.3f ns/el)",
+                x->key[0], x->key[1], x->key[2], n, x->key[4], t / n * 1e9, t / n / loop,
+                loop * 1e9);
+        /* the same loop reading a tangent, as a JVP must */
+        const struct series *jl = calibration(s, "cos_jvp_loop", x->key[4]);
+        if (jl && !strcmp(x->key[0], "sin"))
+            fprintf(f, ", %.2f x cos(x)*v loop", t / n / (jl->pts[0].t / jl->pts[0].n));
+        fputc('\n', f);
     }
     for (size_t i = 0; i < s->count; i++) {
         const struct series *w = &s->s[i];

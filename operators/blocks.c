@@ -4,53 +4,115 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
+#include <string.h>
 
-static size_t stream_threshold = 0;
-static int stream_threshold_set = 0;
+/* The plans: (n, threads) -> path, set before any cell runs (single-threaded). */
+struct plan_entry {
+    size_t n;
+    int threads;
+    struct db_write_path wp;
+};
+static struct plan_entry *plans;
+static size_t nplans, plans_cap;
+static struct db_write_path forced;
+static int is_forced;
 
-void db_blocks_set_stream_threshold(size_t bytes) {
-    stream_threshold = bytes;
-    stream_threshold_set = 1;
-}
-
-/* Size of the largest cache of cpu0 from sysfs (what lscpu reports); sysconf's figure is taken
- * from CPUID and can be wrong under a hypervisor (seen here: 320 MiB for a 32 MiB L3). */
-static size_t last_level_cache_bytes(void) {
-    size_t best = 0;
-    for (int i = 0; i < 8; i++) {
-        char path[96];
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
-        FILE *f = fopen(path, "r");
-        if (!f) continue;
-        unsigned long v = 0;
-        char unit = 0;
-        if (fscanf(f, "%lu%c", &v, &unit) >= 1) {
-            size_t b = unit == 'K' ? v << 10 : unit == 'M' ? v << 20 : v;
-            best = b > best ? b : best;
-        }
-        fclose(f);
-    }
-    if (!best) {
-        long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
-        best = llc > 0 ? (size_t)llc : (size_t)32 << 20;
-    }
-    return best;
-}
-
-size_t db_blocks_stream_threshold(void) {
-    if (!stream_threshold_set) {
-        stream_threshold = last_level_cache_bytes() / 2; /* the cache also holds x, V, d */
-        stream_threshold_set = 1;
-    }
-    return stream_threshold;
-}
-
-size_t db_block_columns(size_t n) {
+struct db_write_path db_write_path_default(size_t n) {
     size_t b = 65536 / (n ? n : 1);
     if (b < 16) b = 16;
     if (b > 256) b = 256;
-    return b < n ? b : n;
+    return (struct db_write_path){DB_STORE_PLAIN, b < n ? b : (n ? n : 1)};
+}
+
+static struct plan_entry *find_plan(size_t n, int threads) {
+    for (size_t i = 0; i < nplans; i++)
+        if (plans[i].n == n && plans[i].threads == threads) return &plans[i];
+    return NULL;
+}
+
+struct db_write_path db_write_path_for(size_t n, int *planned) {
+    const struct plan_entry *p = is_forced ? NULL : find_plan(n, omp_get_max_threads());
+    if (planned) *planned = is_forced || p;
+    if (is_forced) {
+        struct db_write_path wp = forced;
+        if (wp.block_cols > n) wp.block_cols = n ? n : 1;
+        return wp;
+    }
+    return p ? p->wp : db_write_path_default(n);
+}
+
+int db_write_path_plan(size_t n, int threads, struct db_write_path wp) {
+    if (wp.block_cols == 0) return DB_E_INVALID;
+    struct plan_entry *p = find_plan(n, threads);
+    if (!p) {
+        if (nplans == plans_cap) {
+            size_t cap = plans_cap ? 2 * plans_cap : 16;
+            struct plan_entry *q = realloc(plans, cap * sizeof *q);
+            if (!q) return DB_E_NOMEM;
+            plans = q;
+            plans_cap = cap;
+        }
+        p = &plans[nplans++];
+    }
+    *p = (struct plan_entry){n, threads, wp};
+    return DB_OK;
+}
+
+void db_write_path_forget(void) {
+    free(plans);
+    plans = NULL;
+    nplans = plans_cap = 0;
+    is_forced = 0;
+}
+
+void db_write_path_force(const struct db_write_path *wp) {
+    is_forced = wp != NULL;
+    if (wp) forced = *wp;
+}
+
+char *db_write_path_format(struct db_write_path wp, char *buf, size_t len) {
+    snprintf(buf, len, "%s/%zu", wp.store == DB_STORE_STREAM ? "stream" : "plain", wp.block_cols);
+    return buf;
+}
+
+int db_write_path_parse(const char *s, struct db_write_path *wp) {
+    const char *slash = s ? strchr(s, '/') : NULL;
+    if (!slash) return DB_E_INVALID;
+    size_t len = (size_t)(slash - s);
+    enum db_store store;
+    if (len == 5 && !strncmp(s, "plain", 5))
+        store = DB_STORE_PLAIN;
+    else if (len == 6 && !strncmp(s, "stream", 6))
+        store = DB_STORE_STREAM;
+    else
+        return DB_E_INVALID;
+    size_t b = 0;
+    const char *p = slash + 1;
+    if (*p < '1' || *p > '9') return DB_E_INVALID;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (b > 1000000) return DB_E_INVALID;
+        b = b * 10 + (size_t)(*p - '0');
+    }
+    if (*p) return DB_E_INVALID;
+    *wp = (struct db_write_path){store, b};
+    return DB_OK;
+}
+
+size_t db_write_path_candidates(size_t n, struct db_write_path *out, size_t max) {
+    size_t k = 0;
+    for (int s = DB_STORE_PLAIN; s <= DB_STORE_STREAM; s++) {
+        if (n < 16) {
+            if (k < max) out[k++] = (struct db_write_path){(enum db_store)s, n ? n : 1};
+            continue;
+        }
+        for (size_t b = 16; b <= 512 && b <= n; b *= 2)
+            if (k < max) out[k++] = (struct db_write_path){(enum db_store)s, b};
+    }
+    return k;
+}
+
+size_t db_block_columns(size_t n) {
+    return db_write_path_for(n, NULL).block_cols;
 }
 
 size_t db_tangent_cache_bytes(size_t n) {
@@ -60,14 +122,19 @@ size_t db_tangent_cache_bytes(size_t n) {
 int db_tangent_cache_init(struct db_tangent_cache *tc) {
     tc->nthreads = (size_t)omp_get_max_threads();
     tc->blocks = calloc(tc->nthreads, sizeof *tc->blocks);
-    return tc->blocks ? DB_OK : DB_E_NOMEM;
+    tc->lens = calloc(tc->nthreads, sizeof *tc->lens);
+    if (tc->blocks && tc->lens) return DB_OK;
+    db_tangent_cache_free(tc);
+    return DB_E_NOMEM;
 }
 
 void db_tangent_cache_free(struct db_tangent_cache *tc) {
     for (size_t t = 0; tc->blocks && t < tc->nthreads; t++)
         free(tc->blocks[t]);
     free(tc->blocks);
+    free(tc->lens);
     tc->blocks = NULL;
+    tc->lens = NULL;
     tc->nthreads = 0;
 }
 
@@ -84,23 +151,28 @@ static int one_block(struct db_instance *in, int reverse, double *T, size_t b, s
     return rc;
 }
 
-/* The calling thread's tangent block, allocated (zeroed, first-touched) on first use. */
+/* The calling thread's tangent block of len doubles, allocated (zeroed, first-touched) on first
+ * use or when a wider path needs more. *owned: the cache keeps it (else the caller frees it). */
 static double *tangent_block(struct db_tangent_cache *tc, size_t tid, size_t len, int *owned) {
     *owned = tid < tc->nthreads;
-    double *T = *owned ? tc->blocks[tid] : NULL;
-    if (!T) {
-        T = calloc(len, sizeof *T);
-        if (*owned) tc->blocks[tid] = T;
-    }
-    return T;
+    if (!*owned) return calloc(len, sizeof(double));
+    if (tc->blocks[tid] && tc->lens[tid] >= len) return tc->blocks[tid];
+    free(tc->blocks[tid]);
+    tc->blocks[tid] = calloc(len, sizeof(double));
+    tc->lens[tid] = tc->blocks[tid] ? len : 0;
+    return tc->blocks[tid];
 }
 
 enum { PAR_MIN_ELEMENTS = 1 << 16 }; /* below this many matrix entries one thread is faster */
 
-int db_blocked_materialise(struct db_instance *in, int reverse, struct db_tangent_cache *tc,
-                           double *buf) {
-    const size_t n = in->n, B = db_block_columns(n), nb = (n + B - 1) / B;
-    in->stream_outputs = n * n * sizeof(double) >= db_blocks_stream_threshold();
+int db_blocked_materialise_path(struct db_instance *in, int reverse, struct db_write_path wp,
+                                struct db_tangent_cache *tc, double *buf) {
+    const size_t n = in->n, B = wp.block_cols < n ? wp.block_cols : n, nb = (n + B - 1) / B;
+    in->stream_outputs = wp.store == DB_STORE_STREAM;
+    /* record what ran: a workload whose kernels ignore the hint stores plainly */
+    wp.store = in->stream_outputs && in->wl->streams ? DB_STORE_STREAM : DB_STORE_PLAIN;
+    wp.block_cols = B;
+    db_write_path_format(wp, in->write_path, sizeof in->write_path);
     if (nb == 1 || n * n < PAR_MIN_ELEMENTS || omp_get_max_threads() == 1 || omp_in_parallel()) {
         int owned;
         double *T = tangent_block(tc, 0, n * B, &owned);
@@ -129,4 +201,9 @@ int db_blocked_materialise(struct db_instance *in, int reverse, struct db_tangen
         if (!owned) free(T);
     }
     return atomic_load(&err);
+}
+
+int db_blocked_materialise(struct db_instance *in, int reverse, struct db_tangent_cache *tc,
+                           double *buf) {
+    return db_blocked_materialise_path(in, reverse, db_write_path_for(in->n, NULL), tc, buf);
 }

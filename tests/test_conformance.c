@@ -492,8 +492,9 @@ Test(conformance, identical_for_any_thread_count) {
     omp_set_num_threads(omp_get_num_procs());
 }
 
-/* The streaming-store kernel and the plain reference kernel give identical matrices. */
-Test(conformance, streaming_and_plain_materialise_agree) {
+/* Every candidate write path (plain and streaming stores, each block width planning may pick)
+ * gives the same matrix as the default path, bit for bit, and records what it ran. */
+Test(conformance, every_write_path_materialises_the_same_matrix) {
     size_t ns[] = {1, 7, 64, 513, 1000};
     for (size_t w = 0; w < 3; w++)
         for (size_t k = 0; k < 5; k++)
@@ -504,14 +505,24 @@ Test(conformance, streaming_and_plain_materialise_agree) {
                 double *a = calloc(n * n, sizeof *a), *b = calloc(n * n, sizeof *b);
                 struct db_tangent_cache tc;
                 cr_assert_eq(db_tangent_cache_init(&tc), DB_OK);
-                db_blocks_set_stream_threshold(0);
                 cr_assert_eq(db_blocked_materialise(in, reverse, &tc, a), DB_OK);
-                cr_assert(in->stream_outputs);
-                db_blocks_set_stream_threshold(SIZE_MAX);
-                cr_assert_eq(db_blocked_materialise(in, reverse, &tc, b), DB_OK);
-                cr_assert(!in->stream_outputs);
-                cr_assert_eq(memcmp(a, b, n * n * sizeof *a), 0, "%s n=%zu", db_workloads[w]->name,
-                             n);
+                struct db_write_path cand[32];
+                size_t nc = db_write_path_candidates(n, cand, 32);
+                cr_assert(nc >= 2);
+                for (size_t c = 0; c < nc; c++) {
+                    memset(b, 0xff, n * n * sizeof *b);
+                    db_write_path_force(&cand[c]);
+                    cr_assert_eq(db_blocked_materialise(in, reverse, &tc, b), DB_OK);
+                    db_write_path_force(NULL);
+                    char want[24];
+                    struct db_write_path ran = cand[c];
+                    if (!db_workloads[w]->streams) ran.store = DB_STORE_PLAIN;
+                    db_write_path_format(ran, want, sizeof want);
+                    cr_assert_str_eq(in->write_path, want);
+                    cr_assert_eq(in->stream_outputs, cand[c].store == DB_STORE_STREAM);
+                    cr_assert_eq(memcmp(a, b, n * n * sizeof *a), 0, "%s n=%zu path %s",
+                                 db_workloads[w]->name, n, want);
+                }
                 double *ref = calloc(n, sizeof *ref);
                 cr_assert_eq(db_instance_reference_diagonal(in, ref), DB_OK);
                 for (size_t i = 0; i < n; i++)

@@ -70,12 +70,15 @@ Test(summary, table_has_slopes_and_speedup) {
 
 Test(calibrate, kernels_run_and_are_checked) {
     struct db_run_opts o = {.reps = 2, .min_time_s = 1e-4, .mem_budget = 1ull << 30};
-    struct db_calibration c[DB_CALIBRATION_MAX];
+    size_t sizes[] = {300, 40};
+    struct db_calibration c[DB_CALIBRATION_FIXED + 4];
+    cr_assert_eq(db_calibration_count(2), DB_CALIBRATION_FIXED + 4);
     size_t count = 0;
-    cr_assert_eq(db_calibrate(&o, 5000, 300, c, &count), DB_OK);
-    const char *names[] = {"cos_loop", "sin_loop",        "cos_jvp_loop",  "memset",    "copy",
+    cr_assert_eq(db_calibrate(&o, 5000, sizes, 2, c, &count), DB_OK);
+    const char *names[] = {"cos_loop", "sin_loop",        "cos_jvp_loop",  "memset",
+                           "nt_fill",  "memset",          "nt_fill",       "copy",
                            "wrapper",  "wrapper_batched", "native_gbench", "plain_loop"};
-    cr_assert_eq(count, 9);
+    cr_assert_eq(count, 12);
     for (size_t i = 0; i < count; i++) {
         cr_assert_str_eq(c[i].kernel, names[i]);
         cr_assert_str_eq(c[i].r.status, "ok", "%s: %s", c[i].kernel, c[i].r.note);
@@ -83,14 +86,18 @@ Test(calibrate, kernels_run_and_are_checked) {
         cr_assert(c[i].r.max_abs_err <= 1e-15, "%s err %g", c[i].kernel, c[i].r.max_abs_err);
     }
     cr_assert_eq(c[3].n, 300 * 300);
-    cr_assert_eq(c[4].bytes, 2.0 * 300 * 300 * sizeof(double), "copy reads and writes");
+    cr_assert_eq(c[4].n, 300 * 300);
+    cr_assert_eq(c[5].n, 40 * 40);
+    cr_assert_eq(c[4].bytes, 300.0 * 300 * sizeof(double));
+    cr_assert_eq(c[7].bytes, 2.0 * 300 * 300 * sizeof(double), "copy (largest n) reads and writes");
 }
 
 Test(calibrate, buffers_respect_the_memory_budget) {
     struct db_run_opts o = {.reps = 1, .min_time_s = 1e-4, .mem_budget = 1000};
-    struct db_calibration c[DB_CALIBRATION_MAX];
+    size_t sizes[] = {300};
+    struct db_calibration c[DB_CALIBRATION_FIXED + 2];
     size_t count = 0;
-    db_calibrate(&o, 100, 300, c, &count);
-    cr_assert_str_eq(c[3].r.status, "skipped_memory");
-    cr_assert_str_eq(c[4].r.status, "skipped_memory");
+    db_calibrate(&o, 100, sizes, 1, c, &count);
+    for (size_t i = 3; i < 6; i++) /* memset, nt_fill, copy */
+        cr_assert_str_eq(c[i].r.status, "skipped_memory", "%s", c[i].kernel);
 }

@@ -257,6 +257,7 @@ const struct db_workload db_workload_sin = {
     .batch = DB_BATCH_VECTORISED,
     .structure = DB_STRUCT_DIAGONAL,
     .ops = EW_OPS,
+    .streams = 1, /* stream_columns */
     .data = &sin_family,
 };
 
@@ -266,6 +267,7 @@ const struct db_workload db_workload_split = {
     .batch = DB_BATCH_VECTORISED,
     .structure = DB_STRUCT_DIAGONAL,
     .ops = EW_OPS,
+    .streams = 1, /* stream_columns */
     .data = &split_family,
 };
 

@@ -123,6 +123,7 @@ unsigned long long db_instance_calls(const struct db_instance *in) {
 void db_instance_reset_calls(struct db_instance *in) {
     atomic_store_explicit(&in->calls, 0, memory_order_relaxed);
     atomic_store_explicit(&in->tangents, 0, memory_order_relaxed);
+    in->write_path[0] = '\0';
 }
 
 unsigned long long db_instance_tangents(const struct db_instance *in) {

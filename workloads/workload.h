@@ -81,6 +81,7 @@ struct db_workload {
     int band_option;       /* --band L,U sets lower and upper */
     size_t row_nnz_max;    /* bound on non-zeros per row of J (0: lower + upper + 1) */
     const char *size_rule; /* the sizes fit_size accepts, for messages (NULL: any n >= 1) */
+    int streams;           /* batched kernels honour stream_outputs (non-temporal stores) */
 };
 
 /* Instance parameters (NULL or zeroed: the workload's defaults). */
@@ -98,9 +99,10 @@ struct db_instance {
     double call_cost_s; /* busy-wait paid by each single primitive call */
     double *x;          /* the point at which the Jacobian is taken (owned) */
     atomic_ullong calls;
-    /* Hint from the caller: outputs of batched calls will not be re-read soon (a matrix larger
-     * than the last-level cache), so kernels may use non-temporal (streaming) stores. */
+    /* Hint from the caller: outputs of batched calls will not be re-read soon, so kernels may
+     * use non-temporal (streaming) stores (set by materialise from its planned write path). */
     int stream_outputs;
+    char write_path[24];    /* how the last materialisation wrote its matrix ("" if none) */
     atomic_ullong tangents; /* tangent vectors pushed through JVPs/VJPs (k per batch of k) */
     size_t lower, upper;    /* bandwidths of a banded workload (0 otherwise) */
     void *state;            /* workload-private state built by ops.setup (owned) */
