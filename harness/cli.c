@@ -380,7 +380,7 @@ static int selection_check(const struct db_selection *s, char *err, size_t errle
 
 static const struct db_preset_block quick_blocks[] = {
     {"sin,split,nobatch", "jacobian", "fwd,bwd", "materialise,probe",
-     "10,100,1000,2000,4000,8000,16000", 0},
+     "10,100,1000,2000,4000,5000,8000,16000", 0},
     /* seqsin's materialise is n calls of ~10 us: 8000 tells the story in a quick run */
     {"seqsin", "jacobian", "fwd,bwd", "materialise,probe", "10,100,1000,2000,4000,8000", 0},
     {"sin,split", "jacobian", "fwd,bwd", "materialise,probe", "100000,1000000", 0},

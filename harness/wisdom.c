@@ -16,8 +16,9 @@
 #include "provenance.h"
 #include "runner.h"
 
-#define WISDOM_MAGIC   "# diagbench wisdom v1"
-#define MAX_CANDIDATES 32
+#define WISDOM_MAGIC          "# diagbench wisdom v1"
+#define MAX_CANDIDATES        32
+#define DB_MAX_WISDOM_THREADS 4096 /* as -t accepts */
 
 /* Each timing lasts at least this long (repeating the pass), and planning one size takes about
  * PLAN_SECONDS when one pass is slow (at least MIN_ROUNDS rounds, at most MAX_ROUNDS). */
@@ -137,14 +138,12 @@ int db_wisdom_time_candidates(size_t n, struct db_wisdom_plan *out) {
 
 /* ---- the file ----------------------------------------------------------------------------- */
 
-/* One line: cpu_model, threads, proc_bind, places, build, n, path, GB/s, planned_at. */
-struct line {
-    struct db_wisdom_key key;
-    size_t n;
-    struct db_write_path wp;
-    double gbytes_per_s;
-    char planned_at[32];
-};
+void db_wisdom_format_line(FILE *f, const struct db_wisdom_line *l) {
+    char wps[24];
+    fprintf(f, "%s\t%d\t%s\t%s\t%s\t%zu\t%s\t%.3f\t%s\n", l->key.cpu_model, l->key.threads,
+            l->key.proc_bind, l->key.places, l->key.build, l->n,
+            db_write_path_format(l->wp, wps, sizeof wps), l->gbytes_per_s, l->planned_at);
+}
 
 static int same_key(const struct db_wisdom_key *a, const struct db_wisdom_key *b) {
     return a->threads == b->threads && !strcmp(a->cpu_model, b->cpu_model) &&
@@ -152,29 +151,35 @@ static int same_key(const struct db_wisdom_key *a, const struct db_wisdom_key *b
            !strcmp(a->build, b->build);
 }
 
-/* Parse one line; 0 when it is not a valid plan (a path planning could not have chosen for
- * that n is not valid either: the file is read, never trusted). */
-static int parse_line(char *s, struct line *l) {
+/* A whole number from 1 to max written plainly (no sign, space or leading zero); 0 otherwise. */
+static unsigned long long whole(const char *s, unsigned long long max) {
+    unsigned long long v = 0;
+    if (*s < '1' || *s > '9') return 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        v = v * 10 + (unsigned long long)(*s - '0');
+        if (v > max) return 0;
+    }
+    return *s ? 0 : v;
+}
+
+/* Copy a field that fits (a longer one would come back truncated: not a line we wrote). */
+static int field(char *dst, size_t len, const char *src) {
+    return (size_t)snprintf(dst, len, "%s", src) < len;
+}
+
+int db_wisdom_parse_line(char *s, struct db_wisdom_line *l) {
     char *f[9];
     int k = 0;
-    for (char *p = s; k < 9; k++) {
-        f[k] = p;
-        p = strchr(p, '\t');
-        if (!p) {
-            k++;
-            break;
-        }
+    f[k++] = s;
+    for (char *p = s; (p = strchr(p, '\t')) != NULL;) {
+        if (k == 9) return 0; /* more than nine fields */
         *p++ = '\0';
+        f[k++] = p;
     }
     if (k != 9) return 0;
     memset(l, 0, sizeof *l);
-    char *end;
-    errno = 0;
-    long t = strtol(f[1], &end, 10);
-    if (*f[1] == '\0' || *end || errno || t < 1 || t > 1 << 20) return 0;
-    unsigned long long n = strtoull(f[5], &end, 10);
-    if (*f[5] < '1' || *f[5] > '9' || *end || errno || n > 100000000ull) return 0;
-    if (db_write_path_parse(f[6], &l->wp) != DB_OK) return 0;
+    unsigned long long t = whole(f[1], DB_MAX_WISDOM_THREADS), n = whole(f[5], 100000000ull);
+    if (!t || !n || db_write_path_parse(f[6], &l->wp) != DB_OK) return 0;
     struct db_write_path cand[MAX_CANDIDATES];
     size_t nc = db_write_path_candidates((size_t)n, cand, MAX_CANDIDATES), c = 0;
     while (c < nc && (cand[c].store != l->wp.store || cand[c].block_cols != l->wp.block_cols))
@@ -182,17 +187,18 @@ static int parse_line(char *s, struct line *l) {
     if (c == nc) return 0;
     l->key.threads = (int)t;
     l->n = (size_t)n;
-    l->gbytes_per_s = strtod(f[7], NULL);
-    snprintf(l->key.cpu_model, sizeof l->key.cpu_model, "%s", f[0]);
-    snprintf(l->key.proc_bind, sizeof l->key.proc_bind, "%s", f[2]);
-    snprintf(l->key.places, sizeof l->key.places, "%s", f[3]);
-    snprintf(l->key.build, sizeof l->key.build, "%s", f[4]);
-    snprintf(l->planned_at, sizeof l->planned_at, "%s", f[8]);
-    return 1;
+    char *end;
+    l->gbytes_per_s = strtod(f[7], &end);
+    if (end == f[7] || *end || !(l->gbytes_per_s >= 0 && l->gbytes_per_s < 1e6)) return 0;
+    return field(l->key.cpu_model, sizeof l->key.cpu_model, f[0]) &&
+           field(l->key.proc_bind, sizeof l->key.proc_bind, f[2]) &&
+           field(l->key.places, sizeof l->key.places, f[3]) &&
+           field(l->key.build, sizeof l->key.build, f[4]) &&
+           field(l->planned_at, sizeof l->planned_at, f[8]);
 }
 
 /* Read every valid line of the file (a missing file is empty). *bad counts the lines skipped. */
-static int read_lines(const char *path, struct line **out, size_t *count, size_t *bad) {
+static int read_lines(const char *path, struct db_wisdom_line **out, size_t *count, size_t *bad) {
     *out = NULL;
     *count = *bad = 0;
     FILE *f = fopen(path, "r");
@@ -203,15 +209,16 @@ static int read_lines(const char *path, struct line **out, size_t *count, size_t
     int rc = DB_OK;
     while ((len = getline(&s, &cap, f)) >= 0) {
         if (len && s[len - 1] == '\n') s[--len] = '\0';
+        if (len && s[len - 1] == '\r') s[--len] = '\0'; /* saved by an editor with CRLF */
         if (len == 0 || s[0] == '#') continue;
-        struct line l;
-        if (!parse_line(s, &l)) {
+        struct db_wisdom_line l;
+        if (!db_wisdom_parse_line(s, &l)) {
             ++*bad;
             continue;
         }
         if (*count == lcap) {
             size_t nc = lcap ? 2 * lcap : 32;
-            struct line *g = realloc(*out, nc * sizeof *g);
+            struct db_wisdom_line *g = realloc(*out, nc * sizeof *g);
             if (!g) {
                 rc = DB_E_NOMEM;
                 break;
@@ -257,7 +264,7 @@ static int write_plans(const char *path, const struct db_wisdom_key *key,
         if (lfd >= 0) close(lfd);
         return DB_E_IO;
     }
-    struct line *old;
+    struct db_wisdom_line *old;
     size_t nold, bad;
     int rc = read_lines(path, &old, &nold, &bad);
     FILE *f = rc == DB_OK ? fopen(tmp, "w") : NULL;
@@ -274,21 +281,17 @@ static int write_plans(const char *path, const struct db_wisdom_key *key,
             "delete the file or run with --no-wisdom to re-plan)\n"
             "# cpu_model\tthreads\tproc_bind\tplaces\tbuild\tn\twrite_path\tGB/s\tplanned_at\n",
             WISDOM_MAGIC);
-    char wps[24];
     for (size_t i = 0; i < nold; i++) {
         int replaced = 0;
         for (size_t j = 0; j < count && !replaced; j++)
             replaced = same_key(&old[i].key, key) && old[i].n == plans[j].n;
-        if (replaced) continue;
-        const struct line *l = &old[i];
-        fprintf(f, "%s\t%d\t%s\t%s\t%s\t%zu\t%s\t%.3f\t%s\n", l->key.cpu_model, l->key.threads,
-                l->key.proc_bind, l->key.places, l->key.build, l->n,
-                db_write_path_format(l->wp, wps, sizeof wps), l->gbytes_per_s, l->planned_at);
+        if (!replaced) db_wisdom_format_line(f, &old[i]);
     }
-    for (size_t j = 0; j < count; j++)
-        fprintf(f, "%s\t%d\t%s\t%s\t%s\t%zu\t%s\t%.3f\t%s\n", key->cpu_model, key->threads,
-                key->proc_bind, key->places, key->build, plans[j].n,
-                db_write_path_format(plans[j].wp, wps, sizeof wps), plans[j].gbytes_per_s, ts);
+    for (size_t j = 0; j < count; j++) {
+        struct db_wisdom_line l = {*key, plans[j].n, plans[j].wp, plans[j].gbytes_per_s, ""};
+        snprintf(l.planned_at, sizeof l.planned_at, "%s", ts);
+        db_wisdom_format_line(f, &l);
+    }
     free(old);
     int bad_write = fflush(f) != 0 || fsync(fileno(f)) != 0;
     bad_write |= fclose(f) != 0;
@@ -321,7 +324,7 @@ int db_wisdom_plan_sizes(const size_t *sizes, size_t count, const struct db_wisd
     db_wisdom_key_current(&key);
     char path[4096];
     int have_path = db_wisdom_file(o->path, path, sizeof path) == DB_OK;
-    struct line *lines = NULL;
+    struct db_wisdom_line *lines = NULL;
     size_t nlines = 0, bad = 0;
     if (have_path && !o->replan && read_lines(path, &lines, &nlines, &bad) != DB_OK)
         fprintf(stderr, "diagbench: warning: wisdom file '%s' unreadable (%s): planning afresh\n",
@@ -342,7 +345,7 @@ int db_wisdom_plan_sizes(const size_t *sizes, size_t count, const struct db_wisd
     for (size_t i = 0; i < count && rc == DB_OK; i++) {
         size_t n = sizes[i];
         struct db_wisdom_plan p = {.n = n, .threads = key.threads, .runner_up = NAN};
-        const struct line *hit = NULL;
+        const struct db_wisdom_line *hit = NULL;
         for (size_t j = 0; j < nlines && !hit; j++)
             if (lines[j].n == n && same_key(&lines[j].key, &key)) hit = &lines[j];
         unsigned long long need = 8ull * n * n + 8ull * (unsigned long long)key.threads * n * 512;
@@ -380,7 +383,7 @@ void db_wisdom_report(FILE *f, const char *path_opt) {
     }
     struct db_wisdom_key key;
     db_wisdom_key_current(&key);
-    struct line *lines;
+    struct db_wisdom_line *lines;
     size_t count, bad;
     if (read_lines(path, &lines, &count, &bad) != DB_OK) {
         fprintf(f, "wisdom: %s: unreadable (%s)\n", path, strerror(errno));

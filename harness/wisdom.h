@@ -58,6 +58,23 @@ int db_wisdom_plan_sizes(const size_t *sizes, size_t count, const struct db_wisd
 /* Time every candidate for n now (no file involved). */
 int db_wisdom_time_candidates(size_t n, struct db_wisdom_plan *out);
 
+/* One plan line of a wisdom file (tab-separated): cpu_model, threads, proc_bind, places, build,
+ * n, write_path, GB/s, planned_at. */
+struct db_wisdom_line {
+    struct db_wisdom_key key;
+    size_t n;
+    struct db_write_path wp;
+    double gbytes_per_s;
+    char planned_at[32];
+};
+
+/* Parse one line (without its newline; split in place). 1 when it is a valid plan; 0 for
+ * anything else, including a path planning could not have chosen for that n (the file is read,
+ * never trusted). */
+int db_wisdom_parse_line(char *s, struct db_wisdom_line *l);
+/* Write one line with its newline (the fields must be free of tabs and newlines). */
+void db_wisdom_format_line(FILE *f, const struct db_wisdom_line *l);
+
 /* Print the file's location and the plans it holds for this key (the --env report). */
 void db_wisdom_report(FILE *f, const char *path);
 

@@ -12,6 +12,7 @@
 #include "../../harness/plan.h"
 #include "../../harness/shard.h"
 #include "../../harness/table.h"
+#include "../../harness/wisdom.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -35,6 +36,7 @@ enum {
     M_OLD_COUNT,
     M_OMP = M_OLD_COUNT, /* OMP_* / OPENBLAS_NUM_THREADS parsers (harness/affinity.h) */
     M_METHOD,            /* solve methods (S+solver) and solve:W / newton:W names */
+    M_WISDOM,            /* write paths and wisdom-file lines (harness/wisdom.h) */
     M_COUNT
 };
 
@@ -415,6 +417,38 @@ static void fuzz_method(const char *s) {
     }
 }
 
+/* A write path or a wisdom line that parses is written back as the same value. */
+static void fuzz_wisdom(const char *s) {
+    struct db_write_path wp;
+    if (db_write_path_parse(s, &wp) == DB_OK) {
+        char back[32];
+        db_write_path_format(wp, back, sizeof back);
+        CHECK(strcmp(back, s) == 0);
+    }
+    char *line = strdup(s);
+    CHECK(line);
+    struct db_wisdom_line l;
+    if (db_wisdom_parse_line(line, &l)) {
+        CHECK(l.n >= 1 && l.key.threads >= 1 && l.wp.block_cols >= 1 && l.wp.block_cols <= l.n);
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        CHECK(f);
+        db_wisdom_format_line(f, &l);
+        fclose(f);
+        CHECK(len && text[len - 1] == '\n');
+        text[len - 1] = '\0';
+        struct db_wisdom_line again;
+        CHECK(db_wisdom_parse_line(text, &again));
+        CHECK(again.n == l.n && again.key.threads == l.key.threads &&
+              again.wp.store == l.wp.store && again.wp.block_cols == l.wp.block_cols &&
+              !strcmp(again.key.cpu_model, l.key.cpu_model) &&
+              !strcmp(again.key.build, l.key.build) && !strcmp(again.planned_at, l.planned_at));
+        free(text);
+    }
+    free(line);
+}
+
 int db_fuzz_one(const unsigned char *data, size_t size) {
     if (size < 1 || size > 4096) return 0;
     const unsigned char *d = data + 1;
@@ -458,6 +492,9 @@ int db_fuzz_one(const unsigned char *data, size_t size) {
         break;
     case M_METHOD:
         fuzz_method(s);
+        break;
+    case M_WISDOM:
+        fuzz_wisdom(s);
         break;
     }
     free(s);

@@ -1,0 +1,356 @@
+/* Materialise's write path: the candidates, the plan table, planning by measurement, the
+ * wisdom file (saved, reused, re-planned, read but never trusted), the write_path column, and
+ * the summary's write ceiling per size. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../harness/csv.h"
+#include "../harness/summary.h"
+#include "../harness/wisdom.h"
+#include "helpers.h"
+
+static int same_path(struct db_write_path a, struct db_write_path b) {
+    return a.store == b.store && a.block_cols == b.block_cols;
+}
+
+/* A fresh wisdom file name under build/ (removed first). */
+static void temp_wisdom(char *path, size_t len, const char *tag) {
+    snprintf(path, len, "build/test-wisdom-%s-%ld.tsv", tag, (long)getpid());
+    unlink(path);
+}
+
+Test(write_path, format_and_parse_round_trip) {
+    const char *good[] = {"plain/16", "stream/64", "plain/1", "stream/512"};
+    for (size_t i = 0; i < 4; i++) {
+        struct db_write_path wp;
+        char back[24];
+        cr_assert_eq(db_write_path_parse(good[i], &wp), DB_OK, "%s", good[i]);
+        cr_assert_str_eq(db_write_path_format(wp, back, sizeof back), good[i]);
+    }
+    const char *bad[] = {"",         "plain",     "plain/",   "plain/0",  "plain/016",
+                         "plain/-1", "plain/16x", "fast/16",  "Plain/16", "stream/ 16",
+                         "plain16",  "/16",       "plain//16"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct db_write_path wp;
+        cr_assert_eq(db_write_path_parse(bad[i], &wp), DB_E_INVALID, "'%s'", bad[i]);
+    }
+    struct db_write_path wp;
+    cr_assert_eq(db_write_path_parse(NULL, &wp), DB_E_INVALID);
+}
+
+Test(write_path, candidates_cover_both_stores_and_fit_n) {
+    size_t ns[] = {1, 10, 15, 16, 100, 1000, 100000}, want[] = {2, 2, 2, 2, 6, 12, 12};
+    for (size_t k = 0; k < 7; k++) {
+        struct db_write_path c[32];
+        size_t nc = db_write_path_candidates(ns[k], c, 32);
+        cr_assert_eq(nc, want[k], "n=%zu: %zu candidates", ns[k], nc);
+        size_t stream = 0;
+        for (size_t i = 0; i < nc; i++) {
+            cr_assert(c[i].block_cols >= 1 && c[i].block_cols <= ns[k]);
+            stream += c[i].store == DB_STORE_STREAM;
+            for (size_t j = 0; j < i; j++)
+                cr_assert(!same_path(c[i], c[j]), "n=%zu: a candidate twice", ns[k]);
+        }
+        cr_assert_eq(2 * stream, nc, "as many streaming as plain candidates");
+    }
+}
+
+Test(write_path, plans_are_per_size_and_thread_count) {
+    db_write_path_forget();
+    int planned = -1, t = omp_get_max_threads();
+    struct db_write_path def = db_write_path_for(300, &planned);
+    cr_assert_eq(planned, 0);
+    cr_assert(same_path(def, db_write_path_default(300)));
+    cr_assert_eq(def.store, DB_STORE_PLAIN);
+    struct db_write_path s32 = {DB_STORE_STREAM, 32};
+    cr_assert_eq(db_write_path_plan(300, t + 1, s32), DB_OK);
+    cr_assert(same_path(db_write_path_for(300, &planned), def), "another thread count's plan");
+    cr_assert_eq(planned, 0);
+    cr_assert_eq(db_write_path_plan(300, t, s32), DB_OK);
+    cr_assert(same_path(db_write_path_for(300, &planned), s32));
+    cr_assert_eq(planned, 1);
+    cr_assert_eq(db_block_columns(300), 32);
+    cr_assert(same_path(db_write_path_for(301, NULL), db_write_path_default(301)));
+    struct db_write_path p64 = {DB_STORE_PLAIN, 64};
+    db_write_path_force(&p64);
+    cr_assert(same_path(db_write_path_for(300, NULL), p64), "a forced path wins");
+    cr_assert_eq(db_write_path_for(10, NULL).block_cols, 10, "clamped to n");
+    db_write_path_force(NULL);
+    cr_assert(same_path(db_write_path_for(300, NULL), s32));
+    struct db_write_path zero = {DB_STORE_PLAIN, 0};
+    cr_assert_eq(db_write_path_plan(300, t, zero), DB_E_INVALID);
+    db_write_path_forget();
+    cr_assert(same_path(db_write_path_for(300, NULL), def));
+}
+
+Test(wisdom, timing_picks_a_checked_candidate) {
+    struct db_wisdom_plan p;
+    cr_assert_eq(db_wisdom_time_candidates(200, &p), DB_OK);
+    struct db_write_path c[32];
+    size_t nc = db_write_path_candidates(200, c, 32), hit = 0;
+    for (size_t i = 0; i < nc; i++)
+        hit += same_path(c[i], p.wp);
+    cr_assert_eq(hit, 1, "the choice is one of the candidates");
+    cr_assert_eq(p.n, 200);
+    cr_assert_eq(p.threads, omp_get_max_threads());
+    cr_assert(p.gbytes_per_s > 0 && isfinite(p.gbytes_per_s));
+    cr_assert(p.runner_up > 0, "the best path of the other store was timed too");
+    cr_assert_eq(p.from_wisdom, 0);
+}
+
+/* Lines of the file that are plans (not comments). */
+static int plan_lines(const char *path) {
+    char *text = th_slurp(path);
+    cr_assert_not_null(text, "%s", path);
+    int k = 0;
+    for (char *l = text; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+        k += *l != '#' && *l != '\n';
+    free(text);
+    return k;
+}
+
+Test(wisdom, plans_are_saved_reused_and_replanned) {
+    char path[128];
+    temp_wisdom(path, sizeof path, "save");
+    size_t sizes[] = {50, 200};
+    struct db_wisdom_plan a[2], b[2], c[2];
+    struct db_wisdom_opts o = {.path = path, .quiet = 1};
+    db_write_path_forget();
+    cr_assert_eq(db_wisdom_plan_sizes(sizes, 2, &o, a), DB_OK);
+    cr_assert(!a[0].from_wisdom && !a[1].from_wisdom);
+    cr_assert(same_path(db_write_path_for(200, NULL), a[1].wp), "the plan is in force");
+    cr_assert_eq(plan_lines(path), 2);
+    db_write_path_forget();
+    cr_assert_eq(db_wisdom_plan_sizes(sizes, 2, &o, b), DB_OK);
+    for (int i = 0; i < 2; i++) {
+        cr_assert(b[i].from_wisdom, "n=%zu read back", sizes[i]);
+        cr_assert(same_path(a[i].wp, b[i].wp));
+    }
+    cr_assert(same_path(db_write_path_for(50, NULL), a[0].wp));
+    o.replan = 1;
+    cr_assert_eq(db_wisdom_plan_sizes(sizes, 2, &o, c), DB_OK);
+    cr_assert(!c[0].from_wisdom && !c[1].from_wisdom, "--no-wisdom times again");
+    cr_assert_eq(plan_lines(path), 2, "re-planned sizes replace their lines");
+    db_write_path_forget();
+    unlink(path);
+}
+
+Test(wisdom, the_file_is_read_but_never_trusted) {
+    char path[128];
+    temp_wisdom(path, sizeof path, "foreign");
+    struct db_wisdom_key k;
+    db_wisdom_key_current(&k);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "# a comment\n");
+    fprintf(f, "Other CPU\t%d\t%s\t%s\t%s\t200\tplain/16\t1.000\tthen\n", k.threads, k.proc_bind,
+            k.places, k.build); /* another machine's: kept, not used */
+    fprintf(f, "%s\t%d\t%s\t%s\t%s\t200\tplain/7\t1.000\tthen\n", k.cpu_model, k.threads,
+            k.proc_bind, k.places, k.build); /* not a candidate for 200 */
+    fprintf(f, "%s\t%d\t%s\t%s\t%s\t300\tstream/32\t1.000\n", k.cpu_model, k.threads, k.proc_bind,
+            k.places, k.build); /* 8 fields */
+    fprintf(f, "%s\t%d\t%s\t%s\t%s\t100\tstream/32\t2.500\tthen\r\n", k.cpu_model, k.threads,
+            k.proc_bind, k.places, k.build); /* ours, saved with CRLF */
+    fprintf(f, "garbage\n");
+    fclose(f);
+    size_t sizes[] = {100, 200};
+    struct db_wisdom_plan p[2];
+    struct db_wisdom_opts o = {.path = path, .quiet = 1};
+    db_write_path_forget();
+    cr_assert_eq(db_wisdom_plan_sizes(sizes, 2, &o, p), DB_OK);
+    cr_assert(p[0].from_wisdom, "our valid line is used");
+    cr_assert(same_path(p[0].wp, (struct db_write_path){DB_STORE_STREAM, 32}));
+    cr_assert_eq(p[0].gbytes_per_s, 2.5);
+    cr_assert(!p[1].from_wisdom, "a foreign or invalid line is never used");
+    char *text = th_slurp(path);
+    cr_assert_not_null(strstr(text, "Other CPU\t"), "another machine's plans are kept");
+    cr_assert_null(strstr(text, "plain/7"), "invalid lines are dropped when the file is rewritten");
+    cr_assert_null(strstr(text, "garbage"));
+    free(text);
+    db_write_path_forget();
+    unlink(path);
+}
+
+Test(wisdom, an_unwritable_file_costs_a_warning_not_the_plan) {
+    size_t sizes[] = {64};
+    struct db_wisdom_plan p;
+    struct db_wisdom_opts o = {.path = "/proc/diagbench-no-such-dir/wisdom.tsv", .quiet = 1};
+    db_write_path_forget();
+    cr_assert_eq(db_wisdom_plan_sizes(sizes, 1, &o, &p), DB_OK);
+    cr_assert(same_path(db_write_path_for(64, NULL), p.wp));
+    db_write_path_forget();
+}
+
+Test(wisdom, sizes_over_the_memory_budget_are_not_planned) {
+    size_t sizes[] = {2000};
+    struct db_wisdom_plan p = {0};
+    char path[128];
+    temp_wisdom(path, sizeof path, "budget");
+    struct db_wisdom_opts o = {.path = path, .quiet = 1, .mem_budget = 1 << 20};
+    db_write_path_forget();
+    cr_assert_eq(db_wisdom_plan_sizes(sizes, 1, &o, &p), DB_OK);
+    int planned = 1;
+    db_write_path_for(2000, &planned);
+    cr_assert_eq(planned, 0, "a 32 MB matrix over a 1 MiB budget is skipped_memory anyway");
+    cr_assert_eq(access(path, F_OK), -1, "nothing was planned, nothing saved");
+}
+
+Test(wisdom, lines_parse_strictly) {
+    const char *bad[] = {
+        "c\t2\tclose\tcores\tb\t200\tplain/16\t1.0",           /* 8 fields */
+        "c\t2\tclose\tcores\tb\t200\tplain/16\t1.0\tt\textra", /* 10 */
+        "c\t0\tclose\tcores\tb\t200\tplain/16\t1.0\tt",        /* 0 threads */
+        "c\t02\tclose\tcores\tb\t200\tplain/16\t1.0\tt",       /* leading zero */
+        "c\t2\tclose\tcores\tb\t0\tplain/16\t1.0\tt",          /* n = 0 */
+        "c\t2\tclose\tcores\tb\t+200\tplain/16\t1.0\tt",       /* a sign */
+        "c\t2\tclose\tcores\tb\t200\tplain/1024\t1.0\tt",      /* not a candidate */
+        "c\t2\tclose\tcores\tb\t10\tplain/16\t1.0\tt",         /* wider than n */
+        "c\t2\tclose\tcores\tb\t200\tplain/16\tfast\tt",       /* GB/s */
+        "c\t2\tclose\tcores\tb\t200\tplain/16\t-1\tt",         /* negative GB/s */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "%s", bad[i]);
+        struct db_wisdom_line l;
+        cr_assert_eq(db_wisdom_parse_line(line, &l), 0, "line %zu accepted", i);
+    }
+    char longcpu[400];
+    memset(longcpu, 'x', 300);
+    snprintf(longcpu + 300, 100, "\t2\tclose\tcores\tb\t200\tplain/16\t1.0\tt");
+    struct db_wisdom_line l;
+    cr_assert_eq(db_wisdom_parse_line(longcpu, &l), 0, "a field that would be truncated");
+    char ok[] = "c\t2\tclose\tcores\tb\t10\tstream/10\t1.5\tt";
+    cr_assert_eq(db_wisdom_parse_line(ok, &l), 1);
+    cr_assert_eq(l.n, 10);
+    cr_assert_eq(l.wp.block_cols, 10);
+}
+
+/* The write_path column of every materialise row of out (n=300) and of the probe rows. */
+static void check_rows(const char *csv, const char *want_300) {
+    int c_s = th_csv_column("strategy"), c_n = th_csv_column("n"),
+        c_wp = th_csv_column("write_path"), rows = 0;
+    const char *line = strchr(csv, '\n') + 1;
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        char rec[8192], buf[8192], *f[64];
+        snprintf(rec, sizeof rec, "%.*s", (int)(end - line), line);
+        cr_assert_eq(th_csv_split(rec, buf, f, 64), (int)db_csv_column_count());
+        if (!strcmp(f[c_s], "probe"))
+            cr_assert_str_eq(f[c_wp], "");
+        else if (!strcmp(f[c_n], "300"))
+            cr_assert_str_eq(f[c_wp], want_300);
+        rows++;
+        line = end + 1;
+    }
+    cr_assert_eq(rows, 4);
+}
+
+Test(wisdom, the_cli_plans_saves_reuses_and_replans) {
+    char path[128], out[1 << 16], err[1 << 14];
+    temp_wisdom(path, sizeof path, "cli");
+    const char *a[] = {"-w",     "sin",    "-s", "materialise,probe", "-j",   "fwd",      "-n",
+                       "64,300", "--reps", "1",  "--min-time",        "1e-4", "--wisdom", path,
+                       NULL};
+    cr_assert_eq(th_run(a, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_assert_not_null(strstr(err, "planning materialise's write path"), "%s", err);
+    cr_assert_null(strstr(err, "(wisdom)"), "%s", err);
+    /* the rows ran the path the file now holds */
+    char *text = th_slurp(path);
+    cr_assert_not_null(text);
+    const char *l300 = strstr(text, "\t300\t");
+    cr_assert_not_null(l300, "%s", text);
+    char want[24];
+    snprintf(want, sizeof want, "%.*s", (int)strcspn(l300 + 5, "\t"), l300 + 5);
+    free(text);
+    check_rows(out, want);
+    cr_assert_eq(th_run(a, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_assert_not_null(strstr(err, "(wisdom)"), "a repeated run does not re-plan: %s", err);
+    check_rows(out, want);
+    const char *b[] = {"-w",          "sin",    "-s", "materialise,probe", "-j",   "fwd",      "-n",
+                       "64,300",      "--reps", "1",  "--min-time",        "1e-4", "--wisdom", path,
+                       "--no-wisdom", NULL};
+    cr_assert_eq(th_run(b, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_assert_null(strstr(err, "(wisdom)"), "--no-wisdom re-plans: %s", err);
+    cr_assert_eq(plan_lines(path), 2);
+    const char *e[] = {"--env", "--wisdom", path, NULL};
+    cr_assert_eq(th_run(e, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_assert_not_null(strstr(out, "wisdom: "), "%s", out);
+    cr_assert_not_null(strstr(out, "n=300"), "--env lists the plans: %s", out);
+    unlink(path);
+}
+
+Test(wisdom, a_run_without_materialise_plans_nothing) {
+    char path[128], out[1 << 14], err[1 << 14];
+    temp_wisdom(path, sizeof path, "none");
+    const char *a[] = {"-w",     "sin", "-s",         "probe", "-j",       "fwd", "-n", "300",
+                       "--reps", "1",   "--min-time", "1e-4",  "--wisdom", path,  NULL};
+    cr_assert_eq(th_run(a, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_assert_null(strstr(err, "planning"), "%s", err);
+    cr_assert_eq(access(path, F_OK), -1);
+}
+
+/* A row for the summary. */
+static void add(struct db_summary *s, const char *workload, const char *strategy, size_t n,
+                double median, double min, const char *path) {
+    struct db_row r = {
+        .run_id = "r",
+        .timestamp = "t",
+        .workload = workload,
+        .operator_kind = "jacobian",
+        .jac = "fwd",
+        .strategy = strategy,
+        .n = n,
+        .threads = 2,
+        .proc_bind = "false",
+        .places = "unset",
+        .status = "ok",
+        .reps = 3,
+        .iterations = 1,
+        .time_median_s = median,
+        .time_mean_s = median,
+        .time_min_s = min,
+        .time_max_s = median,
+        .host = "h",
+        .cpu_model = "c",
+        .compiler = "g",
+        .git_rev = "x",
+        .call_cost_s = -1,
+        .note = "",
+        .write_path = path,
+    };
+    char *line = db_csv_format_row(&r);
+    cr_assert_not_null(line);
+    cr_assert_eq(db_summary_add_csv(s, line), DB_OK, "%s", line);
+    free(line);
+}
+
+Test(summary, materialise_is_judged_against_each_sizes_write_ceiling) {
+    struct db_summary *s = db_summary_create(1000);
+    /* 8 n^2 bytes at n = 4000: 128 MB. memset's best repetition 12.8 GB/s, nt_fill's 16 GB/s:
+     * the ceiling is nt_fill's. */
+    double bytes = 8.0 * 4000 * 4000;
+    add(s, "_calibrate", "memset", 4000 * 4000, 1.0, bytes / 12.8e9, "");
+    add(s, "_calibrate", "nt_fill", 4000 * 4000, 1.0, bytes / 16e9, "");
+    add(s, "sin", "materialise", 4000, bytes / 8e9, bytes / 8e9, "stream/32");     /* 0.50 */
+    add(s, "split", "materialise", 4000, bytes / 20e9, bytes / 20e9, "stream/64"); /* 1.25 */
+    add(s, "sin", "materialise", 2000, 1.0, 1.0, "plain/32"); /* no ceiling at 2000 */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    db_summary_print(s, f);
+    fclose(f);
+    cr_assert_not_null(strstr(text, "n=4000 0.50 (stream/32, 16.0 GB/s nt_fill)"), "%s", text);
+    cr_assert_not_null(strstr(text, "n=4000 1.25 (stream/64, 16.0 GB/s nt_fill) [!]"), "%s", text);
+    cr_assert_not_null(strstr(text, "[!] split jacobian fwd thr=2: materialise above its write "
+                              "ceiling at 1 size"),
+                       "%s", text);
+    cr_assert_null(strstr(text, "[!] sin"), "%s", text);
+    cr_assert_null(strstr(text, "n=2000"), "%s", text);
+    free(text);
+    db_summary_destroy(s);
+}
