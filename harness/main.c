@@ -345,8 +345,9 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
         if (strcmp(c->r.status, "ok") != 0)
             fprintf(stderr, "  %-16s %s: %s\n", c->kernel, c->r.status, c->r.note);
         else if (c->bytes > 0)
-            fprintf(stderr, "  %-16s n=%-9zu %8.2f GB/s  (err %.1e)\n", c->kernel, c->n,
-                    db_gbytes_per_s(c->bytes, c->r.t.median), c->r.max_abs_err);
+            fprintf(stderr, "  %-16s n=%-9zu %8.2f GB/s, best %.2f  (err %.1e)\n", c->kernel, c->n,
+                    db_gbytes_per_s(c->bytes, c->r.t.median), db_gbytes_per_s(c->bytes, c->r.t.min),
+                    c->r.max_abs_err);
         else
             fprintf(stderr, "  %-16s n=%-9zu %8.3f ns/element  (err %.1e)\n", c->kernel, c->n,
                     c->r.ns_per_element, c->r.max_abs_err);

@@ -231,9 +231,12 @@ static double write_ceiling(const struct db_summary *s, double n, const char *th
     return bm >= bnt ? bm : bnt;
 }
 
-/* materialise (median) against the write ceiling of each size >= fit_from, one line per series,
- * with the write path each size ran; a ratio above 1 means the ceiling was mismeasured and is
- * flagged. Returns the number of flags. */
+/* materialise against the write ceiling of each size >= fit_from, one line per series, with the
+ * write path each size ran; a ratio above 1 means the ceiling was mismeasured and is flagged.
+ * Both sides are their best repetition: what each reached in the same conditions (a shared VM
+ * switches between bandwidth levels for seconds at a time, seen here: 2-thread memset at 18 or
+ * 35 GB/s in consecutive runs, so a median against a best would compare noise). Returns the
+ * number of flags. */
 static int print_materialise_ratios(const struct db_summary *s, const struct series *x, FILE *f,
                                     int *header) {
     int flagged = 0, shown = 0;
@@ -244,13 +247,14 @@ static int print_materialise_ratios(const struct db_summary *s, const struct ser
         if (isnan(ceil)) continue;
         if (!*header) {
             fprintf(f, "\nagainst the machine (calibration rows of the same run):\n"
-                       "  materialise / write ceiling (the better of memset and a non-temporal "
-                       "fill of the same bytes, same threads), write path:\n");
+                       "  materialise / write ceiling, best repetition of each (the ceiling: the "
+                       "better of memset and a non-temporal fill of the same bytes on the same "
+                       "threads), write path:\n");
             *header = 1;
         }
         if (!shown++)
             fprintf(f, "  %-8s %s %-4s thr=%-3s", x->key[0], x->key[1], x->key[2], x->key[4]);
-        double r = 8 * p->n * p->n / p->t / ceil;
+        double r = 8 * p->n * p->n / p->tmin / ceil;
         fprintf(f, "%s n=%.0f %.2f (%s, %.1f GB/s %s)%s", shown > 1 ? "," : "", p->n, r,
                 p->write_path[0] ? p->write_path : "-", ceil * 1e-9, which, r > 1 ? " [!]" : "");
         flagged += r > 1;
