@@ -145,9 +145,11 @@ static void scale_columns(size_t n, const double *restrict d, const double *V, s
     }
 }
 
-/* The same with non-temporal stores: the output bypasses the caches, so writing a matrix far
- * larger than the last-level cache costs no read-for-ownership traffic (about 3x the
- * bandwidth of plain stores here). Plain scale_columns stays as the reference. */
+/* The same with non-temporal stores: the output bypasses the caches, so writing a matrix that
+ * will not be re-read from cache costs no read-for-ownership traffic. When that pays depends on
+ * the machine (one thread, 128 MB: ~1.6x plain stores on an AMD EPYC VM, ~3x on an Intel Xeon
+ * VM whose reported 260 MiB L3 made a half-LLC rule pick plain stores), so materialise times
+ * both and picks (operators/blocks.h, harness/wisdom.h). scale_columns stays the reference. */
 static void stream_columns(size_t n, const double *restrict d, const double *V, size_t ldv,
                            size_t j0, size_t j1, double *out, size_t ldo) {
 #if defined(__AVX512F__) || defined(__AVX__)
