@@ -296,19 +296,19 @@ static void print_ratios(const struct db_summary *s, FILE *f) {
             fprintf(f, "\nagainst the machine (calibration rows of the same run):\n");
             header = 1;
         }
-        double t = time_at(x, n);
+        double t = point_at(x, n)->tmin; /* best against best, as for materialise */
         /* split probes sin' on one half and cos' on the other: the mean of both loops */
-        double loop = ref->pts[0].t / ref->pts[0].n;
-        if (ref2) loop = 0.5 * (loop + ref2->pts[0].t / ref2->pts[0].n);
+        double loop = ref->pts[0].tmin / ref->pts[0].n;
+        if (ref2) loop = 0.5 * (loop + ref2->pts[0].tmin / ref2->pts[0].n);
         fprintf(f,
                 "  %-8s %s %-4s probe       n=%-8.0f thr=%-3s %6.3f ns/el = %.2f x bare "
-                "loop (%.3f ns/el)",
+                "loop (%.3f ns/el; best repetitions)",
                 x->key[0], x->key[1], x->key[2], n, x->key[4], t / n * 1e9, t / n / loop,
                 loop * 1e9);
         /* the same loop reading a tangent, as a JVP must */
         const struct series *jl = calibration(s, "cos_jvp_loop", x->key[4]);
         if (jl && !strcmp(x->key[0], "sin"))
-            fprintf(f, ", %.2f x cos(x)*v loop", t / n / (jl->pts[0].t / jl->pts[0].n));
+            fprintf(f, ", %.2f x cos(x)*v loop", t / n / (jl->pts[0].tmin / jl->pts[0].n));
         fputc('\n', f);
     }
     for (size_t i = 0; i < s->count; i++) {
