@@ -170,6 +170,7 @@ static void init(struct db_calibration *c, const char *kernel, size_t n, double 
     c->n = n;
     c->bytes = bytes;
     c->r.call_cost_s = -1;
+    c->r.write_ceiling_s = NAN;
     c->r.colours = c->r.colours_lower_bound = -1;
 }
 
@@ -199,6 +200,26 @@ static void time_loop(const struct db_run_opts *o, struct db_calibration *c, siz
         db_bench_result_free(&br);
     }
     free(x), free(y), free(ref), free(v);
+}
+
+int db_write_ceiling(double *buf, size_t count, const struct db_bench_config *cfg, double *best_s,
+                     const char **kernel) {
+    static int (*const bodies[])(void *) = {memset_body, nt_fill_body};
+    static const char *const names[] = {"memset", "nt_fill"};
+    struct buf_arg a = {count, buf, NULL};
+    *best_s = INFINITY;
+    for (int k = 0; k < 2; k++) {
+        struct db_bench_result br;
+        int rc = db_gbench_run(names[k], bodies[k], &a, cfg, &br);
+        for (int r = 0; rc == DB_OK && r < br.reps; r++)
+            if (br.rep_seconds[r] < *best_s) {
+                *best_s = br.rep_seconds[r];
+                if (kernel) *kernel = names[k];
+            }
+        db_bench_result_free(&br);
+        if (rc != DB_OK) return rc;
+    }
+    return DB_OK;
 }
 
 enum buffer_kind { BUF_MEMSET, BUF_NT_FILL, BUF_COPY };

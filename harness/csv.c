@@ -15,7 +15,7 @@ const char db_csv_header[] =
     "ns_per_element,primitive_calls,max_abs_err,host,cpu_model,compiler,git_rev,call_cost_s,note,"
     "bound_cpus,binding,omp_wait_policy,hwloc_version,openblas_config,cpu_governor,"
     "solver,residual,newton_steps,converged,colours,colours_lower_bound,"
-    "shard,matrix,matrix_id,write_path";
+    "shard,matrix,matrix_id,write_path,write_ceiling_s";
 
 size_t db_csv_column_count(void) {
     size_t c = 1;
@@ -102,7 +102,12 @@ int db_csv_write_row(FILE *f, const struct db_row *r) {
     str(f, r->shard);
     str(f, r->matrix);
     str(f, r->matrix_id);
-    str(f, ok ? r->write_path : "");
+    int wrote = ok && r->write_path && *r->write_path;
+    str(f, wrote ? r->write_path : "");
+    if (wrote && r->write_ceiling_s > 0)
+        num(f, r->write_ceiling_s);
+    else
+        fputc(',', f);
     fputc('\n', f);
     return ferror(f) ? DB_E_IO : DB_OK;
 }

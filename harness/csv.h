@@ -48,6 +48,10 @@ struct db_row {
      * (non-temporal stores, 64 columns per batched call) or "plain/16"; empty when the cell
      * wrote none, and on rows that are not ok. */
     const char *write_path;
+    /* Appended with it: seconds to write the same 8 n^2 bytes at the machine's ceiling (the best
+     * of memset and a non-temporal fill, timed on the cell's own buffer just before and after
+     * it); empty when write_path is. */
+    double write_ceiling_s;
 };
 
 /* The header line (without newline). */

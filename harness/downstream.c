@@ -377,6 +377,7 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
                       struct db_downstream_result *r) {
     if (!r) return DB_E_INVALID;
     memset(r, 0, sizeof *r);
+    r->base.write_ceiling_s = NAN;
     r->base.call_cost_s = -1;
     r->base.colours = r->base.colours_lower_bound = -1; /* not a probe count: empty */
     r->residual = NAN;

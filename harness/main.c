@@ -103,11 +103,12 @@ static const char usage[] =
     "  -o, --out FILE         write the CSV to FILE (via FILE.partial, renamed when the run\n"
     "                         completes; rows are flushed as cells finish); default stdout\n"
     "  -q, --quiet            no progress lines or end-of-run summary on stderr\n"
-    "      --calibrate        measure this machine's limits (bare sin/cos loop, the write\n"
-    "                         ceiling of each matrix size: memset and a non-temporal fill of\n"
-    "                         the same bytes, copy bandwidth, wrapper overhead) as rows with\n"
-    "                         workload=_calibrate; every --matrix run does this first, for its\n"
-    "                         own sizes (alone: n=4000)\n"
+    "      --calibrate        measure this machine's limits (bare sin/cos loop, memset, a\n"
+    "                         non-temporal fill and copy of an n x n matrix, wrapper overhead)\n"
+    "                         as rows with workload=_calibrate; every --matrix run does this\n"
+    "                         first, at its largest matrix size (alone: n=4000). Each cell that\n"
+    "                         writes an n x n matrix also times its own write ceiling\n"
+    "                         (CSV column write_ceiling_s)\n"
     "      --list             list workloads, operators, strategies and matrices\n"
     "      --env              print the environment report: hwloc topology, NUMA nodes and\n"
     "                         their memory, binding of this process and of an OpenMP team,\n"
@@ -209,6 +210,7 @@ static void fill_common(struct db_row *row, const char *run_id, const struct db_
         .call_cost_s = r->call_cost_s,
         .note = note,
         .write_path = r->write_path,
+        .write_ceiling_s = r->write_ceiling_s,
         .bound_cpus = b->bound_cpus,
         .binding = b->status,
         .omp_wait_policy = p->omp_wait_policy,
@@ -752,9 +754,12 @@ int main(int argc, char **argv) {
         any = sel[i];
     size_t *matrix_ns = NULL, nsizes = 0;
     if (!sweeping && any) status = plan_write_paths(&cli, &plan, sel, &matrix_ns, &nsizes);
+    /* the machine's memset / non-temporal fill bandwidth at the largest matrix size (each
+     * materialise cell also times its own write ceiling, runner.c) */
     if (status == 0 && plan.calibrate && !sweeping && !cli.no_calibrate && !calibrated[0] &&
         (any || cli.calibrate))
-        status = run_calibration(&cli, run_id, &out, sum, topo, &env, &st, matrix_ns, nsizes);
+        status = run_calibration(&cli, run_id, &out, sum, topo, &env, &st,
+                                 nsizes ? &matrix_ns[nsizes - 1] : NULL, nsizes ? 1 : 0);
     free(matrix_ns);
     if (status == 0 && !cli.calibrate)
         status = sweeping ? sweep(argc, argv, run_id, &plan, sel, calibrated, &out, sum)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "budget.h"
+#include "calibrate.h"
 #include "gbench.h"
 
 static int cmp_double(const void *a, const void *b) {
@@ -122,6 +123,7 @@ int db_cell_over_budget(struct db_cell_result *r, unsigned long long need,
 int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_cell_result *r) {
     if (!r) return DB_E_INVALID;
     memset(r, 0, sizeof *r);
+    r->write_ceiling_s = NAN;
     r->call_cost_s = -1;
     r->colours = r->colours_lower_bound = -1;
     unsigned long long need = db_cell_bytes(c);
@@ -207,6 +209,14 @@ int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_
     memcpy(remark, ctx.remark, sizeof remark);
 
     struct db_bench_config cfg = {.reps = o->reps, .min_time_s = o->min_time_s};
+    /* The write ceiling of this cell's own n x n buffer, timed just before and just after the
+     * cell (the best of both): a shared machine's bandwidth changes over seconds (seen here:
+     * 2-thread memset at 18 or 35 GB/s in consecutive runs), and a ceiling measured at another
+     * moment would judge the kernel against another machine. */
+    size_t nn = c->n * c->n;
+    int ceiling = in->write_path[0] && ctx.buf && ctx.buf_bytes >= nn * sizeof(double);
+    double before = INFINITY, after = INFINITY;
+    if (ceiling && db_write_ceiling(ctx.buf, nn, &cfg, &before, NULL) != DB_OK) ceiling = 0;
     char name[160];
     snprintf(name, sizeof name, "%s/%s/%s/%s/%zu", c->wl->name, c->op_kind, db_jac_name(c->jac),
              st->name, c->n);
@@ -215,6 +225,8 @@ int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_
         db_cell_result_set(r, "error", "timing: %s (%s)", db_strerror(rc), br.message);
         goto done;
     }
+    if (ceiling && db_write_ceiling(ctx.buf, nn, &cfg, &after, NULL) != DB_OK) ceiling = 0;
+    r->write_ceiling_s = ceiling ? fmin(before, after) : NAN;
     /* The last timed extraction must be as right as the first. */
     double err2 = db_max_abs_diff(diag, ref, c->n);
     if (ctx.extracted && extracted_error(in, ctx.extracted, &ref_entries, &e2) == DB_OK)

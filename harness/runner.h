@@ -46,7 +46,9 @@ struct db_cell_result {
     long long colours;             /* probe (tangent) vectors applied in one extraction */
     long long colours_lower_bound; /* most non-zeros in a row (column for jac=bwd) of the true
                                       J; < 0 unknown */
-    char write_path[24]; /* how an extraction wrote its n x n matrix ("" if it wrote none) */
+    char write_path[24];    /* how an extraction wrote its n x n matrix ("" if it wrote none) */
+    double write_ceiling_s; /* fastest memset / non-temporal fill of that matrix's bytes on the
+                               same threads, timed around the cell (NaN: none) */
 };
 
 /* Set a result's status and its note (printf-style). */

@@ -11,6 +11,7 @@
 
 struct point {
     double n, t, tmin; /* median and fastest repetition */
+    double ceiling;    /* write_ceiling_s (0: none) */
     char write_path[24];
 };
 
@@ -25,12 +26,13 @@ struct db_summary {
     size_t fit_from;
     struct series *s;
     size_t count, cap;
-    int col[10]; /* workload, operator, jac, strategy, threads, n, status, median, min, path */
+    int col[11]; /* workload, operator, jac, strategy, threads, n, status, median, min, path,
+                    ceiling */
 };
 
-static const char *const wanted[10] = {"workload",   "operator",  "jac",    "strategy",
-                                       "threads",    "n",         "status", "time_median_s",
-                                       "time_min_s", "write_path"};
+static const char *const wanted[11] = {
+    "workload", "operator",      "jac",        "strategy",   "threads",        "n",
+    "status",   "time_median_s", "time_min_s", "write_path", "write_ceiling_s"};
 
 /* Parse one CSV record (with or without its newline) with the same RFC 4180 reader --resume
  * and merge use; DB_OK only for exactly one complete record. */
@@ -60,7 +62,7 @@ struct db_summary *db_summary_create(size_t fit_from) {
         free(s);
         return NULL;
     }
-    for (int k = 0; k < 10; k++)
+    for (int k = 0; k < 11; k++)
         s->col[k] = db_table_column(&h, wanted[k]);
     db_table_free(&h);
     return s;
@@ -121,7 +123,8 @@ int db_summary_add_csv(struct db_summary *s, const char *line) {
                 x->cap = cap;
             }
             struct point *pt = &x->pts[x->npts++];
-            *pt = (struct point){atof(f[s->col[5]]), atof(f[s->col[7]]), atof(f[s->col[8]]), ""};
+            *pt = (struct point){atof(f[s->col[5]]), atof(f[s->col[7]]), atof(f[s->col[8]]),
+                                 atof(f[s->col[10]]), ""};
             snprintf(pt->write_path, sizeof pt->write_path, "%s", f[s->col[9]]);
         }
     }
@@ -218,52 +221,37 @@ static const struct point *point_at(const struct series *x, double n) {
     return NULL;
 }
 
-/* The write ceiling for an n x n matrix on `threads` threads: the better of memset and the
- * non-temporal fill of the same 8 n^2 bytes (their fastest repetitions), in bytes per second;
- * NaN without both rows. *which names the winner. */
-static double write_ceiling(const struct db_summary *s, double n, const char *threads,
-                            const char **which) {
-    const struct point *m = point_at(calibration(s, "memset", threads), n * n);
-    const struct point *nt = point_at(calibration(s, "nt_fill", threads), n * n);
-    if (!m || !nt) return NAN;
-    double bm = 8 * n * n / m->tmin, bnt = 8 * n * n / nt->tmin;
-    *which = bm >= bnt ? "memset" : "nt_fill";
-    return bm >= bnt ? bm : bnt;
-}
-
 /* materialise against the write ceiling of each size >= fit_from, one line per series, with the
  * write path each size ran; a ratio above 1 means the ceiling was mismeasured and is flagged.
- * Both sides are their best repetition: what each reached in the same conditions (a shared VM
- * switches between bandwidth levels for seconds at a time, seen here: 2-thread memset at 18 or
- * 35 GB/s in consecutive runs, so a median against a best would compare noise). Returns the
- * number of flags. */
+ * The ceiling was timed around the cell on its own buffer (write_ceiling_s); both sides are
+ * their best repetition, so that a moment of lower bandwidth on a shared machine counts for
+ * neither. Returns the number of flags. */
 static int print_materialise_ratios(const struct db_summary *s, const struct series *x, FILE *f,
                                     int *header) {
     int flagged = 0, shown = 0;
     for (size_t k = 0; k < x->npts; k++) {
         const struct point *p = &x->pts[k];
-        const char *which = "";
-        double ceil = p->n >= (double)s->fit_from ? write_ceiling(s, p->n, x->key[4], &which) : NAN;
-        if (isnan(ceil)) continue;
+        if (!(p->ceiling > 0) || p->n < (double)s->fit_from) continue;
         if (!*header) {
-            fprintf(f, "\nagainst the machine (calibration rows of the same run):\n"
-                       "  materialise / write ceiling, best repetition of each (the ceiling: the "
-                       "better of memset and a non-temporal fill of the same bytes on the same "
-                       "threads), write path:\n");
+            fprintf(f, "\nagainst the machine (same run):\n"
+                       "  materialise / write ceiling (the better of memset and a non-temporal "
+                       "fill of the cell's own n x n buffer, timed just before and after it; best "
+                       "repetitions), write path:\n");
             *header = 1;
         }
         if (!shown++)
             fprintf(f, "  %-8s %s %-4s thr=%-3s", x->key[0], x->key[1], x->key[2], x->key[4]);
-        double r = 8 * p->n * p->n / p->tmin / ceil;
-        fprintf(f, "%s n=%.0f %.2f (%s, %.1f GB/s %s)%s", shown > 1 ? "," : "", p->n, r,
-                p->write_path[0] ? p->write_path : "-", ceil * 1e-9, which, r > 1 ? " [!]" : "");
+        double r = p->ceiling / p->tmin;
+        fprintf(f, "%s n=%.0f %.2f (%s, ceiling %.1f GB/s)%s", shown > 1 ? "," : "", p->n, r,
+                p->write_path[0] ? p->write_path : "-", 8 * p->n * p->n / p->ceiling * 1e-9,
+                r > 1 ? " [!]" : "");
         flagged += r > 1;
     }
     if (shown) fputc('\n', f);
     if (flagged)
         fprintf(f,
                 "  [!] %s %s %s thr=%s: materialise above its write ceiling at %d size%s: the "
-                "ceiling was mismeasured (a noisy calibration?), do not trust these ratios\n",
+                "ceiling was mismeasured, do not trust these ratios\n",
                 x->key[0], x->key[1], x->key[2], x->key[4], flagged, flagged == 1 ? "" : "s");
     return flagged;
 }
@@ -278,10 +266,8 @@ static void print_ratios(const struct db_summary *s, FILE *f) {
         if (x->key[0][0] == '_' || strcmp(x->key[1], "jacobian") != 0) continue;
         int mat = !strcmp(x->key[3], "materialise"), probe = !strcmp(x->key[3], "probe");
         if (!mat && !probe) continue;
-        /* bandwidth is the bound only where the batching rule is vectorised */
-        const struct db_workload *wl = db_workload_find(x->key[0]);
-        if (mat && wl && wl->batch == DB_BATCH_VECTORISED)
-            print_materialise_ratios(s, x, f, &header);
+        /* rows that wrote an n x n matrix carry their write ceiling */
+        if (mat) print_materialise_ratios(s, x, f, &header);
         if (!probe) continue;
         const struct series *ref =
             calibration(s, !strcmp(x->key[0], "split") ? "sin_loop" : "cos_loop", x->key[4]);
@@ -293,7 +279,7 @@ static void print_ratios(const struct db_summary *s, FILE *f) {
             if (x->pts[k].n >= 100000 && x->pts[k].n > n) n = x->pts[k].n;
         if (n == 0) continue;
         if (!header) {
-            fprintf(f, "\nagainst the machine (calibration rows of the same run):\n");
+            fprintf(f, "\nagainst the machine (same run):\n");
             header = 1;
         }
         double t = point_at(x, n)->tmin; /* best against best, as for materialise */

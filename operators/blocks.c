@@ -169,10 +169,15 @@ int db_blocked_materialise_path(struct db_instance *in, int reverse, struct db_w
                                 struct db_tangent_cache *tc, double *buf) {
     const size_t n = in->n, B = wp.block_cols < n ? wp.block_cols : n, nb = (n + B - 1) / B;
     in->stream_outputs = wp.store == DB_STORE_STREAM;
-    /* record what ran: a workload whose kernels ignore the hint stores plainly */
+    /* Record what ran: a workload whose kernels ignore the hint stores plainly. Only a
+     * vectorised batching rule writes the matrix from batched kernels; a sequential rule makes
+     * single calls whose cost is not the write (nothing to record, as planning plans nothing). */
     wp.store = in->stream_outputs && in->wl->streams ? DB_STORE_STREAM : DB_STORE_PLAIN;
     wp.block_cols = B;
-    db_write_path_format(wp, in->write_path, sizeof in->write_path);
+    if (in->wl->batch == DB_BATCH_VECTORISED)
+        db_write_path_format(wp, in->write_path, sizeof in->write_path);
+    else
+        in->write_path[0] = '\0';
     if (nb == 1 || n * n < PAR_MIN_ELEMENTS || omp_get_max_threads() == 1 || omp_in_parallel()) {
         int owned;
         double *T = tangent_block(tc, 0, n * B, &owned);

@@ -65,7 +65,8 @@ int db_tangent_cache_init(struct db_tangent_cache *tc);
 void db_tangent_cache_free(struct db_tangent_cache *tc);
 
 /* Fill buf (n*n, column-major) with J (reverse = 0, JVP columns) or J^T (reverse = 1, VJP rows)
- * through the path db_write_path_for(n) gives, and record that path in in->write_path.
+ * through the path db_write_path_for(n) gives, and record that path in in->write_path (for a
+ * vectorised batching rule; "" otherwise).
  * Returns the batching rule's status (DB_E_UNSUPPORTED when there is none). */
 int db_blocked_materialise(struct db_instance *in, int reverse, struct db_tangent_cache *tc,
                            double *buf);

@@ -51,6 +51,7 @@ static struct db_row sample(const char *status) {
         .matrix = "-n 4000 --band 1,2 'x y'",
         .matrix_id = "0123456789abcdef",
         .write_path = "stream/64",
+        .write_ceiling_s = 1.25e-3,
     };
 }
 
@@ -70,7 +71,8 @@ Test(csv, header_matches_design) {
     cr_assert_eq(db_csv_header[strlen(design)], ',', "later columns are appended");
     const char *appended = ",call_cost_s,note,bound_cpus,binding,omp_wait_policy,hwloc_version,"
                            "openblas_config,cpu_governor,solver,residual,newton_steps,converged,"
-                           "colours,colours_lower_bound,shard,matrix,matrix_id,write_path";
+                           "colours,colours_lower_bound,shard,matrix,matrix_id,write_path,"
+                           "write_ceiling_s";
     cr_assert_str_eq(db_csv_header + strlen(design), appended, "appended columns, in order");
 }
 
@@ -102,7 +104,9 @@ Test(csv, ok_row_round_trips) {
     cr_assert_str_eq(f[th_csv_column("matrix")], "-n 4000 --band 1,2 'x y'");
     cr_assert_str_eq(f[th_csv_column("matrix_id")], "0123456789abcdef");
     cr_assert_str_eq(f[th_csv_column("write_path")], "stream/64");
-    cr_assert_eq(th_csv_column("write_path"), (int)db_csv_column_count() - 1, "the last column");
+    cr_assert_str_eq(f[th_csv_column("write_ceiling_s")], "0.00125");
+    cr_assert_eq(th_csv_column("write_ceiling_s"), (int)db_csv_column_count() - 1,
+                 "the last column");
     free(line);
     r.colours = 6;
     r.colours_lower_bound = -1; /* unknown: empty */
