@@ -14,7 +14,7 @@ GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(s
 
 OPT       = -O3 -march=$(MARCH) -fno-math-errno
 WARN      = -Wall -Wextra $(WERROR)
-CPPFLAGS  = -D_GNU_SOURCE -I$(OPENBLAS_INC) -MMD -MP
+CPPFLAGS  = -D_GNU_SOURCE -I. -I$(OPENBLAS_INC) -MMD -MP
 CFLAGS    = -std=c17 $(OPT) -fopenmp $(WARN) $(SANITIZE) -g
 CXXFLAGS  = -std=c++17 $(OPT) $(WARN) $(SANITIZE) -g
 VERSION_FLAGS = -DDB_GIT_REV='"$(GIT_REV)"' -DDB_CFLAGS='"$(strip $(OPT) -fopenmp $(SANITIZE))"'
@@ -22,8 +22,11 @@ LDLIBS    = -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -llapacke -lopenblas -l
             -lpthread -lm
 LDFLAGS   = -fopenmp $(SANITIZE)
 
-LIB_C  = $(wildcard workloads/*.c operators/*.c) $(filter-out harness/main.c,$(wildcard harness/*.c))
-LIB_CC = harness/gbench.cc
+# The layers, lowest first (docs/ARCHITECTURE.md): each may include only those before it.
+LAYERS = core workloads operators strategies solvers harness/env harness/io harness/plan \
+         harness/bench harness/app
+LIB_C  = $(filter-out harness/app/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
+LIB_CC = harness/bench/gbench.cc
 LIB_O  = $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CC:%.cc=$(BUILD)/%.o)
 TEST_C = $(wildcard tests/*.c) tests/fuzz/fuzz_one.c
 TEST_O = $(TEST_C:%.c=$(BUILD)/%.o)
@@ -54,7 +57,7 @@ $(BUILD)/gitrev.stamp: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(GIT_REV)' | cmp -s - $@ || echo '$(GIT_REV)' > $@
 
-$(BUILD)/harness/provenance.o: harness/provenance.c $(BUILD)/gitrev.stamp $(BUILD)/flags.stamp
+$(BUILD)/harness/env/provenance.o: harness/env/provenance.c $(BUILD)/gitrev.stamp $(BUILD)/flags.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(VERSION_FLAGS) -c $< -o $@
 
@@ -65,7 +68,7 @@ $(BUILD)/%.o: %.cc $(BUILD)/flags.stamp
 $(BUILD)/libdiagbench.a: $(LIB_O)
 	ar rcs $@ $^
 
-$(BUILD)/diagbench: $(BUILD)/harness/main.o $(BUILD)/libdiagbench.a
+$(BUILD)/diagbench: $(BUILD)/harness/app/main.o $(BUILD)/libdiagbench.a
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/unit: $(TEST_O) $(BUILD)/libdiagbench.a
@@ -177,7 +180,7 @@ tsan:
 	  -n 7,300 -t 1,2 --bind close,spread --reps 2 --min-time 1e-4 -q --out build/tsan/sweep2.csv
 	@echo "tsan: clean"
 
-FORMAT_FILES = $(wildcard */*.c */*.h */*.cc tests/*/*.c tests/*/*.h)
+FORMAT_FILES = $(wildcard */*.c */*.h */*.cc */*/*.c */*/*.h */*/*.cc)
 format:
 	clang-format -i $(FORMAT_FILES)
 
@@ -187,4 +190,4 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_O:.o=.d) $(TEST_O:.o=.d) $(BUILD)/harness/main.d
+-include $(LIB_O:.o=.d) $(TEST_O:.o=.d) $(BUILD)/harness/app/main.d

@@ -1,4 +1,4 @@
-#include "blocks.h"
+#include "operators/blocks.h"
 
 #include <omp.h>
 #include <stdatomic.h>

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "../workloads/workload.h"
+#include "workloads/workload.h"
 
 enum db_store {
     DB_STORE_PLAIN,  /* ordinary stores: the matrix passes through the caches */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "operator.h"
+#include "operators/operator.h"
 
 struct diagonal_op {
     struct db_operator base;

@@ -3,8 +3,8 @@
  * through the workload's batching rule, blocked and threaded (blocks.c). */
 #include <stdlib.h>
 
-#include "blocks.h"
-#include "operator.h"
+#include "operators/blocks.h"
+#include "operators/operator.h"
 
 struct lazy_op {
     struct db_operator base; /* first: a struct db_operator * is a struct lazy_op * */

@@ -4,7 +4,7 @@
 #include <cblas.h>
 #include <stdlib.h>
 
-#include "operator.h"
+#include "operators/operator.h"
 
 struct matrix_op {
     struct db_operator base;

@@ -1,9 +1,9 @@
 /* Operator registry, creation dispatch, tags and the ops' defaults. */
-#include "operator.h"
+#include "operators/operator.h"
 
 #include <string.h>
 
-#include "blocks.h"
+#include "operators/blocks.h"
 
 /* Constructors, one per kind (one file each). */
 int db_jacobian_create(struct db_instance *in, enum db_jac jac, struct db_operator **out);

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "../workloads/workload.h"
+#include "workloads/workload.h"
 
 enum db_tag {
     DB_TAG_DIAGONAL = 1u << 0,

@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "../operators/colouring.h"
-#include "../workloads/sparse.h"
+#include "strategies/colouring.h"
+#include "core/sparse.h"
 extern "C" {
-#include "../workloads/status.h" // a C header without C++ guards
+#include "core/status.h" // a C header without C++ guards
 }
 
 namespace {

@@ -1,4 +1,4 @@
-#include "helpers.h"
+#include "tests/helpers.h"
 
 #include <criterion/criterion.h>
 
@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../harness/csv.h"
+#include "harness/io/csv_write.h"
 
 extern char **environ;
 

@@ -1,6 +1,6 @@
 /* Shared test helpers: a tiny RFC 4180 line splitter and a process runner. */
-#ifndef DB_TEST_HELPERS_H
-#define DB_TEST_HELPERS_H
+#ifndef DB_HELPERS_H
+#define DB_HELPERS_H
 
 #include <stddef.h>
 

@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../harness/csv.h"
-#include "../harness/table.h"
-#include "../workloads/status.h"
-#include "helpers.h"
+#include "harness/io/csv_write.h"
+#include "harness/io/csv_read.h"
+#include "core/status.h"
+#include "tests/helpers.h"
 
 #define F "build/bad_inputs"
 

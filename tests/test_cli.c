@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../harness/cli.h"
-#include "../harness/csv.h"
-#include "helpers.h"
+#include "harness/plan/cli.h"
+#include "harness/io/csv_write.h"
+#include "tests/helpers.h"
 
 static char out[1 << 16], err[1 << 16];
 

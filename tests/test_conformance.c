@@ -12,11 +12,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../operators/blocks.h"
-#include "../operators/colouring.h"
-#include "../harness/runner.h"
-#include "../operators/compressed.h"
-#include "../operators/strategy.h"
+#include "operators/blocks.h"
+#include "strategies/colouring.h"
+#include "harness/bench/runner.h"
+#include "strategies/compressed.h"
+#include "strategies/strategy.h"
 
 static const size_t sizes[] = {1, 2, 7, 64, 513, 1000};
 #define NSIZES (sizeof sizes / sizeof sizes[0])

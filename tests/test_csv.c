@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/csv.h"
-#include "../harness/runner.h"
-#include "helpers.h"
+#include "harness/io/csv_write.h"
+#include "harness/bench/runner.h"
+#include "tests/helpers.h"
 
 static struct db_row sample(const char *status) {
     return (struct db_row){

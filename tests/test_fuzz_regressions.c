@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/affinity.h"
-#include "../harness/cli.h"
-#include "../harness/shard.h"
-#include "../harness/table.h"
-#include "../workloads/status.h"
-#include "fuzz/fuzz_one.h"
-#include "helpers.h"
+#include "harness/env/omp_env.h"
+#include "harness/plan/cli.h"
+#include "harness/plan/shard.h"
+#include "harness/io/csv_read.h"
+#include "core/status.h"
+#include "tests/fuzz/fuzz_one.h"
+#include "tests/helpers.h"
 
 /* Replay every file of dir; returns how many. */
 static int replay(const char *dir) {

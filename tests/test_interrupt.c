@@ -15,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../harness/csv.h"
-#include "../harness/table.h"
-#include "../workloads/status.h"
-#include "helpers.h"
+#include "harness/io/csv_write.h"
+#include "harness/io/csv_read.h"
+#include "core/status.h"
+#include "tests/helpers.h"
 
 extern char **environ;
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../operators/blocks.h"
-#include "../operators/newton.h"
+#include "operators/blocks.h"
+#include "solvers/newton.h"
 
 /* Where Newton on sin goes from each of linspace(-10, 10, 20): root k*pi (worked out
  * independently with numpy; starts near +-pi/2 jump far, e.g. -1.579 -> -40 pi). */
@@ -244,9 +244,9 @@ Test(newton, root_distance_uses_true_pi) {
 
 /* ---- the harness: presets and an end-to-end run -------------------------------------------- */
 
-#include "../harness/cli.h"
-#include "../harness/csv.h"
-#include "helpers.h"
+#include "harness/plan/cli.h"
+#include "harness/io/csv_write.h"
+#include "tests/helpers.h"
 
 Test(downstream, quick_preset_has_solve_and_newton_for_every_workload) {
     const struct db_preset *p = db_preset_find("quick");

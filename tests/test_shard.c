@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../harness/cli.h"
-#include "../harness/plan.h"
-#include "../harness/shard.h"
-#include "../harness/table.h"
-#include "../workloads/status.h"
-#include "helpers.h"
+#include "harness/plan/cli.h"
+#include "harness/plan/plan.h"
+#include "harness/plan/shard.h"
+#include "harness/io/csv_read.h"
+#include "core/status.h"
+#include "tests/helpers.h"
 
 static char out[1 << 16], err[1 << 16];
 

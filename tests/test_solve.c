@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../operators/blocks.h"
-#include "../operators/solve.h"
+#include "operators/blocks.h"
+#include "solvers/solve.h"
 
 static double *vec(size_t n) {
     double *v = malloc(n * sizeof *v);
@@ -338,8 +338,8 @@ Test(solve, names_and_residual) {
 
 /* ---- the CLI: new names parse, bad ones exit 2 with one line ------------------------------- */
 
-#include "../harness/cli.h"
-#include "helpers.h"
+#include "harness/plan/cli.h"
+#include "tests/helpers.h"
 
 Test(downstream_cli, method_names_parse) {
     struct db_solve_method m;

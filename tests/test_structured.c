@@ -10,14 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/csv.h"
-#include "../harness/runner.h"
-#include "../operators/blocks.h"
-#include "../operators/colouring.h"
-#include "../operators/compressed.h"
-#include "../operators/probe_checked.h"
-#include "../workloads/rng.h"
-#include "helpers.h"
+#include "harness/io/csv_write.h"
+#include "harness/bench/runner.h"
+#include "operators/blocks.h"
+#include "strategies/colouring.h"
+#include "strategies/compressed.h"
+#include "strategies/probe_checked.h"
+#include "core/rng.h"
+#include "tests/helpers.h"
 
 static double *vec(size_t n) {
     double *v = malloc(n * sizeof *v);

@@ -10,11 +10,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../harness/affinity.h"
-#include "../harness/csv.h"
-#include "../operators/blocks.h"
-#include "../operators/strategy.h"
-#include "helpers.h"
+#include "harness/env/omp_env.h"
+#include "harness/io/csv_write.h"
+#include "operators/blocks.h"
+#include "strategies/strategy.h"
+#include "tests/helpers.h"
 
 static char out[1 << 17], err[1 << 16];
 

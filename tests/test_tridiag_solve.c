@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/cli.h"
-#include "../harness/csv.h"
-#include "../operators/blocks.h"
-#include "../operators/solve.h"
-#include "helpers.h"
+#include "harness/plan/cli.h"
+#include "harness/io/csv_write.h"
+#include "operators/blocks.h"
+#include "solvers/solve.h"
+#include "tests/helpers.h"
 
 static double *dvec(size_t n) {
     double *v = malloc((n ? n : 1) * sizeof *v);

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../harness/csv.h"
-#include "../harness/summary.h"
-#include "../harness/wisdom.h"
-#include "helpers.h"
+#include "harness/io/csv_write.h"
+#include "harness/bench/summary.h"
+#include "harness/bench/wisdom.h"
+#include "tests/helpers.h"
 
 static int same_path(struct db_write_path a, struct db_write_path b) {
     return a.store == b.store && a.block_cols == b.block_cols;

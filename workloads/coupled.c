@@ -9,8 +9,8 @@
 #include <omp.h>
 #include <stdlib.h>
 
-#include "coupled.h"
-#include "rng.h"
+#include "workloads/coupled.h"
+#include "core/rng.h"
 
 /* glibc only declares the SIMD variants under -ffast-math; declare them ourselves so that
  * `#pragma omp simd` loops call libmvec (<= 4 ulp) without fast-math's other effects. */

@@ -5,7 +5,7 @@
 #ifndef DB_COUPLED_H
 #define DB_COUPLED_H
 
-#include "workload.h"
+#include "workloads/workload.h"
 
 #define DB_RANDSPARSE_SEED    0x5eedc0deull /* fixed seed of the random sparse pattern */
 #define DB_RANDSPARSE_MAX_OFF 4             /* off-diagonal entries per row: 0..4 */

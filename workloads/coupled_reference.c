@@ -1,7 +1,7 @@
 /* Scalar reference for the coupled workloads (this TU has no SIMD declarations). */
 #include <math.h>
 
-#include "coupled.h"
+#include "workloads/coupled.h"
 
 int db_reference_coupled_entries(const struct db_instance *in, const double *x,
                                  struct db_sparse *A) {

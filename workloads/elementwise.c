@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <omp.h>
 
-#include "reference.h"
-#include "workload.h"
+#include "workloads/reference.h"
+#include "workloads/workload.h"
 
 /* glibc only declares the SIMD variants under -ffast-math; declare them ourselves so that
  * `#pragma omp simd` loops call libmvec (<= 4 ulp) without fast-math's other effects. */

@@ -1,4 +1,4 @@
-#include "reference.h"
+#include "workloads/reference.h"
 
 #include <math.h>
 

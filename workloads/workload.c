@@ -1,5 +1,5 @@
 /* Workload instances, counted dispatch through the batching rule, and the registry. */
-#include "workload.h"
+#include "workloads/workload.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,8 +7,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include "sparse.h"
-#include "status.h"
+#include "core/sparse.h"
+#include "core/status.h"
 
 /* How the primitive batches over k tangents. */
 enum db_batch {

@@ -2,7 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fuzz_one.h"
+#include "tests/fuzz/fuzz_one.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,18 +1,18 @@
-#include "fuzz_one.h"
+#include "tests/fuzz/fuzz_one.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../harness/affinity.h"
-#include "../../harness/budget.h"
-#include "../../harness/cli.h"
-#include "../../harness/csv.h"
-#include "../../harness/merge.h"
-#include "../../harness/plan.h"
-#include "../../harness/shard.h"
-#include "../../harness/table.h"
-#include "../../harness/wisdom.h"
+#include "harness/env/omp_env.h"
+#include "harness/env/memory.h"
+#include "harness/plan/cli.h"
+#include "harness/io/csv_write.h"
+#include "harness/io/merge.h"
+#include "harness/plan/plan.h"
+#include "harness/plan/shard.h"
+#include "harness/io/csv_read.h"
+#include "harness/bench/wisdom.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../operators/strategy.h"
-#include "../../workloads/workload.h"
+#include "strategies/strategy.h"
+#include "workloads/workload.h"
 
 static int failures;
 

@@ -1,0 +1,352 @@
+#include "harness/bench/calibrate.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+#include "workloads/reference.h"
+#include "harness/bench/gbench.h"
+
+#pragma omp declare simd notinbranch
+double sin(double);
+#pragma omp declare simd notinbranch
+double cos(double);
+
+double db_gbytes_per_s(double bytes, double seconds) {
+    return seconds > 0 ? bytes / seconds * 1e-9 : NAN;
+}
+
+/* The bare loops: y = cos(x), y = sin(x), and y = cos(x) * v -- the last reads a tangent
+ * vector as a JVP must (three memory streams instead of two: once the vectors leave the cache,
+ * that extra stream, not the libm call, sets the speed). */
+enum loop_kind { LOOP_COS, LOOP_SIN, LOOP_COS_JVP };
+
+struct loop_arg {
+    size_t n;
+    const double *x, *v;
+    double *y;
+    enum loop_kind kind;
+};
+
+static int loop_body(void *p) {
+    struct loop_arg *a = p;
+    const double *restrict x = a->x;
+    double *restrict y = a->y;
+    const double *restrict v = a->v;
+    size_t n = a->n;
+    switch (a->kind) {
+    case LOOP_SIN:
+#pragma omp parallel for simd schedule(static) if (n >= DB_PAR_MIN)
+        for (size_t i = 0; i < n; i++)
+            y[i] = sin(x[i]);
+        break;
+    case LOOP_COS:
+#pragma omp parallel for simd schedule(static) if (n >= DB_PAR_MIN)
+        for (size_t i = 0; i < n; i++)
+            y[i] = cos(x[i]);
+        break;
+    case LOOP_COS_JVP:
+#pragma omp parallel for simd schedule(static) if (n >= DB_PAR_MIN)
+        for (size_t i = 0; i < n; i++)
+            y[i] = cos(x[i]) * v[i];
+        break;
+    }
+    return DB_OK;
+}
+
+struct buf_arg {
+    size_t count; /* doubles */
+    double *dst;
+    const double *src;
+};
+
+/* Each thread writes one contiguous slice: the same partition every call (first touch). */
+static void slice(size_t count, size_t *lo, size_t *hi) {
+    size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+    *lo = count * t / nt;
+    *hi = count * (t + 1) / nt;
+}
+
+/* The fill byte: not zero, because this class of CPU special-cases zeroing `rep stosb` (seen
+ * here: ~78 GB/s for zeros vs ~27 GB/s for any other byte on one core), and a matrix of
+ * non-zero values is the honest write-bandwidth reference. */
+#define FILL_BYTE 0x3f
+static double fill_value(void) {
+    double v;
+    memset(&v, FILL_BYTE, sizeof v);
+    return v;
+}
+
+static int memset_body(void *p) {
+    struct buf_arg *a = p;
+#pragma omp parallel
+    {
+        size_t lo, hi;
+        slice(a->count, &lo, &hi);
+        memset(a->dst + lo, FILL_BYTE, (hi - lo) * sizeof(double));
+    }
+    return DB_OK;
+}
+
+/* The same bytes with non-temporal stores (the widest the build has): no read-for-ownership,
+ * the other way a CPU writes memory at full speed. Which of the two is faster differs between
+ * machines (seen: memset ahead on an AMD EPYC, streaming stores ~3x ahead of plain stores on an
+ * Intel Xeon for a 128 MB buffer), so the ceiling is the better of both, measured. */
+static int nt_fill_body(void *p) {
+    struct buf_arg *a = p;
+    const double v = fill_value();
+#pragma omp parallel
+    {
+        size_t lo, hi;
+        slice(a->count, &lo, &hi);
+        double *d = a->dst;
+        size_t i = lo;
+#if defined(__AVX512F__) || defined(__AVX__) || defined(__SSE2__)
+#if defined(__AVX512F__)
+        enum { W = 8 };
+        const __m512d x = _mm512_set1_pd(v);
+#define DB_STREAM(ptr) _mm512_stream_pd(ptr, x)
+#elif defined(__AVX__)
+        enum { W = 4 };
+        const __m256d x = _mm256_set1_pd(v);
+#define DB_STREAM(ptr) _mm256_stream_pd(ptr, x)
+#else
+        enum { W = 2 };
+        const __m128d x = _mm_set1_pd(v);
+#define DB_STREAM(ptr) _mm_stream_pd(ptr, x)
+#endif
+        for (; i < hi && ((uintptr_t)(d + i) % (W * sizeof(double))); i++)
+            d[i] = v;
+        for (; i + W <= hi; i += W)
+            DB_STREAM(d + i);
+#undef DB_STREAM
+        _mm_sfence();
+#endif
+        for (; i < hi; i++)
+            d[i] = v;
+    }
+    return DB_OK;
+}
+
+static int copy_body(void *p) {
+    struct buf_arg *a = p;
+#pragma omp parallel
+    {
+        size_t lo, hi;
+        slice(a->count, &lo, &hi);
+        memcpy(a->dst + lo, a->src + lo, (hi - lo) * sizeof(double));
+    }
+    return DB_OK;
+}
+
+static int empty_body(void *p) {
+    (void)p;
+    return DB_OK;
+}
+
+static void finish(struct db_calibration *c, const struct db_bench_result *br, double err) {
+    c->r.reps = br->reps;
+    c->r.iterations = br->iterations;
+    db_time_stats_compute(br->rep_seconds, br->reps, &c->r.t);
+    c->r.ns_per_element = c->r.t.median / (double)c->n * 1e9;
+    c->r.max_abs_err = err;
+    snprintf(c->r.status, sizeof c->r.status, "ok");
+}
+
+static void fail(struct db_calibration *c, const char *status, const char *note) {
+    db_cell_result_set(&c->r, status, "%s", note);
+}
+
+static void init(struct db_calibration *c, const char *kernel, size_t n, double bytes) {
+    memset(c, 0, sizeof *c);
+    c->kernel = kernel;
+    c->n = n;
+    c->bytes = bytes;
+    c->r.call_cost_s = -1;
+    c->r.write_ceiling_s = NAN;
+    c->r.colours = c->r.colours_lower_bound = -1;
+}
+
+static void time_loop(const struct db_run_opts *o, struct db_calibration *c, size_t n,
+                      enum loop_kind kind) {
+    static const char *const names[] = {"cos_loop", "sin_loop", "cos_jvp_loop"};
+    init(c, names[kind], n, 0);
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *ref = malloc(n * sizeof *ref);
+    double *v = kind == LOOP_COS_JVP ? malloc(n * sizeof *v) : NULL;
+    if (!x || !y || !ref || (kind == LOOP_COS_JVP && !v)) {
+        fail(c, "error", "out of memory");
+    } else {
+        db_default_point(n, x);
+        for (size_t i = 0; v && i < n; i++)
+            v[i] = 1.0; /* the probe's tangent */
+        struct loop_arg a = {n, x, v, y, kind};
+        struct db_bench_config cfg = {.reps = o->reps, .min_time_s = o->min_time_s};
+        struct db_bench_result br;
+        loop_body(&a); /* first touch and warm-up */
+        if (db_gbench_run(c->kernel, loop_body, &a, &cfg, &br) != DB_OK) {
+            fail(c, "error", br.message);
+        } else {
+            /* reference with scalar libm, from a TU without SIMD declarations */
+            (kind == LOOP_SIN ? db_reference_sin : db_reference_sin_deriv)(n, x, ref);
+            finish(c, &br, db_max_abs_diff(y, ref, n)); /* a NaN never passes */
+        }
+        db_bench_result_free(&br);
+    }
+    free(x), free(y), free(ref), free(v);
+}
+
+int db_write_ceiling(double *buf, size_t count, const struct db_bench_config *cfg, double *best_s,
+                     const char **kernel) {
+    static int (*const bodies[])(void *) = {memset_body, nt_fill_body};
+    static const char *const names[] = {"memset", "nt_fill"};
+    struct buf_arg a = {count, buf, NULL};
+    *best_s = INFINITY;
+    for (int k = 0; k < 2; k++) {
+        struct db_bench_result br;
+        int rc = db_gbench_run(names[k], bodies[k], &a, cfg, &br);
+        for (int r = 0; rc == DB_OK && r < br.reps; r++)
+            if (br.rep_seconds[r] < *best_s) {
+                *best_s = br.rep_seconds[r];
+                if (kernel) *kernel = names[k];
+            }
+        db_bench_result_free(&br);
+        if (rc != DB_OK) return rc;
+    }
+    return DB_OK;
+}
+
+enum buffer_kind { BUF_MEMSET, BUF_NT_FILL, BUF_COPY };
+
+static void time_buffer(const struct db_run_opts *o, struct db_calibration *c, size_t count,
+                        enum buffer_kind kind) {
+    static const char *const names[] = {"memset", "nt_fill", "copy"};
+    static int (*const bodies[])(void *) = {memset_body, nt_fill_body, copy_body};
+    int copy = kind == BUF_COPY;
+    double bytes = (copy ? 2.0 : 1.0) * (double)count * sizeof(double);
+    init(c, names[kind], count, bytes);
+    if (o->mem_budget && (copy ? 2 : 1) * count * sizeof(double) > o->mem_budget) {
+        fail(c, "skipped_memory", "buffer exceeds the memory budget");
+        return;
+    }
+    double *dst = malloc(count * sizeof *dst), *src = copy ? malloc(count * sizeof *src) : NULL;
+    if (!dst || (copy && !src)) {
+        fail(c, "error", "out of memory");
+    } else {
+        struct buf_arg a = {count, dst, src};
+        if (copy) {
+#pragma omp parallel
+            {
+                size_t lo, hi;
+                slice(count, &lo, &hi);
+                for (size_t i = lo; i < hi; i++)
+                    src[i] = (double)i;
+            }
+        }
+        bodies[kind](&a); /* first touch by the same threads */
+        struct db_bench_config cfg = {.reps = o->reps, .min_time_s = o->min_time_s};
+        struct db_bench_result br;
+        if (db_gbench_run(c->kernel, bodies[kind], &a, &cfg, &br) != DB_OK) {
+            fail(c, "error", br.message);
+        } else {
+            double err = 0;
+            for (size_t i = 0; i < count; i++)
+                err = fmax(err, fabs(dst[i] - (copy ? (double)i : fill_value())));
+            finish(c, &br, err);
+        }
+        db_bench_result_free(&br);
+    }
+    free(dst), free(src);
+}
+
+static void time_wrapper(const struct db_run_opts *o, struct db_calibration *c, long long batch) {
+    init(c, batch > 1 ? "wrapper_batched" : "wrapper", 1, 0);
+    struct db_bench_config cfg = {.reps = o->reps, .min_time_s = o->min_time_s, .batch = batch};
+    struct db_bench_result br;
+    if (db_gbench_run(c->kernel, empty_body, NULL, &cfg, &br) != DB_OK)
+        fail(c, "error", br.message);
+    else
+        finish(c, &br, 0);
+    db_bench_result_free(&br);
+}
+
+static void time_native(const struct db_run_opts *o, struct db_calibration *c) {
+    init(c, "native_gbench", 1, 0);
+    double s;
+    if (db_gbench_native_empty(o->reps, o->min_time_s, &s) != DB_OK) {
+        fail(c, "error", "Google Benchmark's native loop failed");
+        return;
+    }
+    struct db_bench_result br = {.reps = 1, .rep_seconds = &s, .iterations = 0};
+    finish(c, &br, 0);
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* A plain C loop: the body through a volatile function pointer, timed with clock_gettime. */
+static void time_plain(const struct db_run_opts *o, struct db_calibration *c) {
+    init(c, "plain_loop", 1, 0);
+    int (*volatile body)(void *) = empty_body;
+    double *t = malloc((size_t)o->reps * sizeof *t);
+    if (!t) {
+        fail(c, "error", "out of memory");
+        return;
+    }
+    long long iters = 1000;
+    for (;;) { /* grow until one repetition lasts min_time */
+        double t0 = now();
+        for (long long i = 0; i < iters; i++)
+            body(NULL);
+        if (now() - t0 >= o->min_time_s || iters > (1ll << 40)) break;
+        iters *= 4;
+    }
+    for (int r = 0; r < o->reps; r++) {
+        double t0 = now();
+        for (long long i = 0; i < iters; i++)
+            body(NULL);
+        t[r] = (now() - t0) / (double)iters;
+    }
+    struct db_bench_result br = {.reps = o->reps, .rep_seconds = t, .iterations = iters};
+    finish(c, &br, 0);
+    free(t);
+}
+
+size_t db_calibration_count(size_t nsizes) {
+    return DB_CALIBRATION_FIXED + 2 * nsizes;
+}
+
+int db_calibrate(const struct db_run_opts *o, size_t loop_n, const size_t *matrix_ns, size_t nsizes,
+                 struct db_calibration *out, size_t *count) {
+    size_t k = 0;
+    time_loop(o, &out[k++], loop_n, LOOP_COS);
+    time_loop(o, &out[k++], loop_n, LOOP_SIN);
+    time_loop(o, &out[k++], loop_n, LOOP_COS_JVP);
+    /* the write ceiling of every matrix size the run writes */
+    for (size_t i = 0; i < nsizes; i++) {
+        time_buffer(o, &out[k++], matrix_ns[i] * matrix_ns[i], BUF_MEMSET);
+        time_buffer(o, &out[k++], matrix_ns[i] * matrix_ns[i], BUF_NT_FILL);
+    }
+    size_t copy_n = 0;
+    for (size_t i = 0; i < nsizes; i++)
+        copy_n = matrix_ns[i] > copy_n ? matrix_ns[i] : copy_n;
+    time_buffer(o, &out[k++],
+                (copy_n ? copy_n : DB_CALIBRATION_DEFAULT_N) *
+                    (copy_n ? copy_n : DB_CALIBRATION_DEFAULT_N),
+                BUF_COPY);
+    time_wrapper(o, &out[k++], 1);
+    time_wrapper(o, &out[k++], 1000);
+    time_native(o, &out[k++]);
+    time_plain(o, &out[k++]);
+    *count = k;
+    return DB_OK;
+}

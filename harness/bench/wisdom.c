@@ -1,0 +1,409 @@
+#include "harness/bench/wisdom.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <float.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness/env/provenance.h"
+#include "harness/bench/runner.h"
+
+#define WISDOM_MAGIC          "# diagbench wisdom v1"
+#define MAX_CANDIDATES        32
+#define DB_MAX_WISDOM_THREADS 4096 /* as -t accepts */
+
+/* Each timing lasts at least this long (repeating the pass), and planning one size takes about
+ * PLAN_SECONDS when one pass is slow (at least MIN_ROUNDS rounds, at most MAX_ROUNDS). */
+#define TIMING_SECONDS 2e-3
+#define PLAN_SECONDS   3.0
+#define MIN_ROUNDS     3
+#define MAX_ROUNDS     7
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int db_wisdom_file(const char *path, char *buf, size_t len) {
+    const char *env = getenv("DIAGBENCH_WISDOM"), *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    int w;
+    if (path && *path)
+        w = snprintf(buf, len, "%s", path);
+    else if (env && *env)
+        w = snprintf(buf, len, "%s", env);
+    else if (xdg && *xdg)
+        w = snprintf(buf, len, "%s/diagbench/wisdom.tsv", xdg);
+    else if (home && *home)
+        w = snprintf(buf, len, "%s/.cache/diagbench/wisdom.tsv", home);
+    else
+        return DB_E_INVALID;
+    return w > 0 && (size_t)w < len ? DB_OK : DB_E_INVALID;
+}
+
+/* A field as it is stored: tabs and line breaks would break the line, so they become spaces. */
+static void clean(char *s) {
+    for (; *s; s++)
+        if (*s == '\t' || *s == '\n' || *s == '\r') *s = ' ';
+}
+
+void db_wisdom_key_current(struct db_wisdom_key *k) {
+    struct db_provenance p;
+    db_provenance_collect(&p);
+    memset(k, 0, sizeof *k);
+    snprintf(k->cpu_model, sizeof k->cpu_model, "%s", p.cpu_model);
+    k->threads = p.threads;
+    snprintf(k->proc_bind, sizeof k->proc_bind, "%s", p.proc_bind);
+    snprintf(k->places, sizeof k->places, "%s", p.places);
+    snprintf(k->build, sizeof k->build, "%s", p.compiler);
+    clean(k->cpu_model), clean(k->proc_bind), clean(k->places), clean(k->build);
+}
+
+/* ---- timing ------------------------------------------------------------------------------- */
+
+int db_wisdom_time_candidates(size_t n, struct db_wisdom_plan *out) {
+    struct db_write_path cand[MAX_CANDIDATES];
+    size_t nc = db_write_path_candidates(n, cand, MAX_CANDIDATES);
+    const struct db_workload *wl = db_workload_find("sin");
+    struct db_instance *in = NULL;
+    struct db_tangent_cache tc = {0};
+    double *buf = NULL, *ref = NULL, best[MAX_CANDIDATES];
+    int rc = wl ? db_instance_create(wl, n, 0, &in) : DB_E_INTERNAL;
+    if (rc == DB_OK) rc = db_tangent_cache_init(&tc);
+    if (rc == DB_OK) {
+        buf = malloc(n * n * sizeof *buf);
+        ref = malloc(n * sizeof *ref);
+        rc = buf && ref ? db_instance_reference_diagonal(in, ref) : DB_E_NOMEM;
+    }
+    /* Untimed round: first touch of the buffer and of each width's tangent blocks, and the
+     * check that every candidate writes the right diagonal (a wrong one is never chosen). */
+    double pass = 0;
+    for (size_t c = 0; rc == DB_OK && c < nc; c++) {
+        double t0 = now();
+        rc = db_blocked_materialise_path(in, 0, cand[c], &tc, buf);
+        pass = fmax(pass, now() - t0);
+        double err = 0;
+        for (size_t i = 0; rc == DB_OK && i < n; i++)
+            err = fmax(err, fabs(buf[i * n + i] - ref[i]));
+        /* libmvec's cos <= 4 ulp, the scalar reference <= 1 ulp, of values |cos x| <= 1 */
+        best[c] = rc == DB_OK && err <= 5 * DBL_EPSILON ? INFINITY : NAN;
+    }
+    if (rc == DB_OK) {
+        long long iters = pass >= TIMING_SECONDS ? 1 : (long long)ceil(TIMING_SECONDS / pass);
+        double one = pass * (double)iters * (double)nc;
+        int rounds = (int)fmin(MAX_ROUNDS, fmax(MIN_ROUNDS, PLAN_SECONDS / fmax(one, 1e-9)));
+        for (int r = 0; r < rounds; r++)
+            for (size_t k = 0; k < nc; k++) {
+                size_t c = (k + (size_t)r) % nc; /* a different candidate goes first each round */
+                if (isnan(best[c])) continue;
+                double t0 = now();
+                for (long long i = 0; i < iters; i++)
+                    db_blocked_materialise_path(in, 0, cand[c], &tc, buf);
+                best[c] = fmin(best[c], (now() - t0) / (double)iters);
+            }
+        size_t win = nc;
+        for (size_t c = 0; c < nc; c++)
+            if (!isnan(best[c]) && (win == nc || best[c] < best[win])) win = c;
+        if (win == nc) {
+            rc = DB_E_INTERNAL; /* no candidate wrote the right diagonal */
+        } else {
+            double bytes = 8.0 * (double)n * (double)n, other = INFINITY;
+            for (size_t c = 0; c < nc; c++)
+                if (cand[c].store != cand[win].store && !isnan(best[c]))
+                    other = fmin(other, best[c]);
+            *out = (struct db_wisdom_plan){
+                .n = n,
+                .threads = omp_get_max_threads(),
+                .wp = cand[win],
+                .gbytes_per_s = bytes / best[win] * 1e-9,
+                .runner_up = isinf(other) ? NAN : bytes / other * 1e-9,
+            };
+        }
+    }
+    free(buf);
+    free(ref);
+    db_tangent_cache_free(&tc);
+    db_instance_destroy(in);
+    return rc;
+}
+
+/* ---- the file ----------------------------------------------------------------------------- */
+
+void db_wisdom_format_line(FILE *f, const struct db_wisdom_line *l) {
+    char wps[24];
+    fprintf(f, "%s\t%d\t%s\t%s\t%s\t%zu\t%s\t%.3f\t%s\n", l->key.cpu_model, l->key.threads,
+            l->key.proc_bind, l->key.places, l->key.build, l->n,
+            db_write_path_format(l->wp, wps, sizeof wps), l->gbytes_per_s, l->planned_at);
+}
+
+static int same_key(const struct db_wisdom_key *a, const struct db_wisdom_key *b) {
+    return a->threads == b->threads && !strcmp(a->cpu_model, b->cpu_model) &&
+           !strcmp(a->proc_bind, b->proc_bind) && !strcmp(a->places, b->places) &&
+           !strcmp(a->build, b->build);
+}
+
+/* A whole number from 1 to max written plainly (no sign, space or leading zero); 0 otherwise. */
+static unsigned long long whole(const char *s, unsigned long long max) {
+    unsigned long long v = 0;
+    if (*s < '1' || *s > '9') return 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        v = v * 10 + (unsigned long long)(*s - '0');
+        if (v > max) return 0;
+    }
+    return *s ? 0 : v;
+}
+
+/* Copy a field that fits (a longer one would come back truncated: not a line we wrote). */
+static int field(char *dst, size_t len, const char *src) {
+    return (size_t)snprintf(dst, len, "%s", src) < len;
+}
+
+int db_wisdom_parse_line(char *s, struct db_wisdom_line *l) {
+    char *f[9];
+    int k = 0;
+    f[k++] = s;
+    for (char *p = s; (p = strchr(p, '\t')) != NULL;) {
+        if (k == 9) return 0; /* more than nine fields */
+        *p++ = '\0';
+        f[k++] = p;
+    }
+    if (k != 9) return 0;
+    memset(l, 0, sizeof *l);
+    unsigned long long t = whole(f[1], DB_MAX_WISDOM_THREADS), n = whole(f[5], 100000000ull);
+    if (!t || !n || db_write_path_parse(f[6], &l->wp) != DB_OK) return 0;
+    struct db_write_path cand[MAX_CANDIDATES];
+    size_t nc = db_write_path_candidates((size_t)n, cand, MAX_CANDIDATES), c = 0;
+    while (c < nc && (cand[c].store != l->wp.store || cand[c].block_cols != l->wp.block_cols))
+        c++;
+    if (c == nc) return 0;
+    l->key.threads = (int)t;
+    l->n = (size_t)n;
+    char *end;
+    l->gbytes_per_s = strtod(f[7], &end);
+    if (end == f[7] || *end || !(l->gbytes_per_s >= 0 && l->gbytes_per_s < 1e6)) return 0;
+    return field(l->key.cpu_model, sizeof l->key.cpu_model, f[0]) &&
+           field(l->key.proc_bind, sizeof l->key.proc_bind, f[2]) &&
+           field(l->key.places, sizeof l->key.places, f[3]) &&
+           field(l->key.build, sizeof l->key.build, f[4]) &&
+           field(l->planned_at, sizeof l->planned_at, f[8]);
+}
+
+/* Read every valid line of the file (a missing file is empty). *bad counts the lines skipped. */
+static int read_lines(const char *path, struct db_wisdom_line **out, size_t *count, size_t *bad) {
+    *out = NULL;
+    *count = *bad = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) return errno == ENOENT ? DB_OK : DB_E_IO;
+    char *s = NULL;
+    size_t cap = 0, lcap = 0;
+    ssize_t len;
+    int rc = DB_OK;
+    while ((len = getline(&s, &cap, f)) >= 0) {
+        if (len && s[len - 1] == '\n') s[--len] = '\0';
+        if (len && s[len - 1] == '\r') s[--len] = '\0'; /* saved by an editor with CRLF */
+        if (len == 0 || s[0] == '#') continue;
+        struct db_wisdom_line l;
+        if (!db_wisdom_parse_line(s, &l)) {
+            ++*bad;
+            continue;
+        }
+        if (*count == lcap) {
+            size_t nc = lcap ? 2 * lcap : 32;
+            struct db_wisdom_line *g = realloc(*out, nc * sizeof *g);
+            if (!g) {
+                rc = DB_E_NOMEM;
+                break;
+            }
+            *out = g;
+            lcap = nc;
+        }
+        (*out)[(*count)++] = l;
+    }
+    free(s);
+    if (ferror(f) && rc == DB_OK) rc = DB_E_IO;
+    fclose(f);
+    return rc;
+}
+
+/* mkdir -p of path's directory. */
+static void make_parent(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return;
+    *slash = '\0';
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(dir, 0755);
+            *p = '/';
+        }
+    mkdir(dir, 0755);
+}
+
+/* Merge the new plans into the file under an exclusive lock (concurrent runs on one home:
+ * shards, sweeps), written to a temporary file and renamed, so a reader never sees half a file. */
+static int write_plans(const char *path, const struct db_wisdom_key *key,
+                       const struct db_wisdom_plan *plans, size_t count, char *why, size_t wlen) {
+    make_parent(path);
+    char lock[4200], tmp[4200];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lfd < 0 || flock(lfd, LOCK_EX) != 0) {
+        snprintf(why, wlen, "%s: %s", lock, strerror(errno));
+        if (lfd >= 0) close(lfd);
+        return DB_E_IO;
+    }
+    struct db_wisdom_line *old;
+    size_t nold, bad;
+    int rc = read_lines(path, &old, &nold, &bad);
+    FILE *f = rc == DB_OK ? fopen(tmp, "w") : NULL;
+    if (rc != DB_OK || !f) {
+        snprintf(why, wlen, "%s: %s", rc != DB_OK ? path : tmp, strerror(errno));
+        free(old);
+        close(lfd);
+        return DB_E_IO;
+    }
+    char ts[32];
+    db_timestamp(ts, sizeof ts);
+    fprintf(f,
+            "%s: materialise write paths timed on this machine (diagbench --env shows them; "
+            "delete the file or run with --no-wisdom to re-plan)\n"
+            "# cpu_model\tthreads\tproc_bind\tplaces\tbuild\tn\twrite_path\tGB/s\tplanned_at\n",
+            WISDOM_MAGIC);
+    for (size_t i = 0; i < nold; i++) {
+        int replaced = 0;
+        for (size_t j = 0; j < count && !replaced; j++)
+            replaced = same_key(&old[i].key, key) && old[i].n == plans[j].n;
+        if (!replaced) db_wisdom_format_line(f, &old[i]);
+    }
+    for (size_t j = 0; j < count; j++) {
+        struct db_wisdom_line l = {*key, plans[j].n, plans[j].wp, plans[j].gbytes_per_s, ""};
+        snprintf(l.planned_at, sizeof l.planned_at, "%s", ts);
+        db_wisdom_format_line(f, &l);
+    }
+    free(old);
+    int bad_write = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad_write |= fclose(f) != 0;
+    if (bad_write || rename(tmp, path) != 0) {
+        snprintf(why, wlen, "%s: %s", bad_write ? tmp : path, strerror(errno));
+        unlink(tmp);
+        rc = DB_E_IO;
+    }
+    close(lfd);
+    return rc;
+}
+
+static void print_plan(const struct db_wisdom_plan *p) {
+    char wps[24];
+    fprintf(stderr, "  n=%-8zu %-11s %7.2f GB/s", p->n,
+            db_write_path_format(p->wp, wps, sizeof wps), p->gbytes_per_s);
+    if (p->from_wisdom)
+        fputs("  (wisdom)\n", stderr);
+    else if (!isnan(p->runner_up))
+        fprintf(stderr, "  (best %s-store path %.2f GB/s)\n",
+                p->wp.store == DB_STORE_STREAM ? "plain" : "streaming", p->runner_up);
+    else
+        fputc('\n', stderr);
+}
+
+int db_wisdom_plan_sizes(const size_t *sizes, size_t count, const struct db_wisdom_opts *o,
+                         struct db_wisdom_plan *out) {
+    if (!count) return DB_OK;
+    struct db_wisdom_key key;
+    db_wisdom_key_current(&key);
+    char path[4096];
+    int have_path = db_wisdom_file(o->path, path, sizeof path) == DB_OK;
+    struct db_wisdom_line *lines = NULL;
+    size_t nlines = 0, bad = 0;
+    if (have_path && !o->replan && read_lines(path, &lines, &nlines, &bad) != DB_OK)
+        fprintf(stderr, "diagbench: warning: wisdom file '%s' unreadable (%s): planning afresh\n",
+                path, strerror(errno));
+    if (bad)
+        fprintf(stderr, "diagbench: warning: wisdom file '%s': %zu malformed line(s) ignored\n",
+                path, bad);
+    struct db_wisdom_plan *fresh = calloc(count, sizeof *fresh);
+    if (!fresh) {
+        free(lines);
+        return DB_E_NOMEM;
+    }
+    size_t nfresh = 0;
+    int rc = DB_OK;
+    if (!o->quiet)
+        fprintf(stderr, "planning materialise's write path (%d threads; wisdom: %s%s):\n",
+                key.threads, have_path ? path : "none", o->replan ? ", --no-wisdom" : "");
+    for (size_t i = 0; i < count && rc == DB_OK; i++) {
+        size_t n = sizes[i];
+        struct db_wisdom_plan p = {.n = n, .threads = key.threads, .runner_up = NAN};
+        const struct db_wisdom_line *hit = NULL;
+        for (size_t j = 0; j < nlines && !hit; j++)
+            if (lines[j].n == n && same_key(&lines[j].key, &key)) hit = &lines[j];
+        unsigned long long need = 8ull * n * n + 8ull * (unsigned long long)key.threads * n * 512;
+        if (hit) {
+            p.wp = hit->wp;
+            p.gbytes_per_s = hit->gbytes_per_s;
+            p.from_wisdom = 1;
+        } else if (o->mem_budget && need > o->mem_budget) {
+            continue; /* its cells are skipped_memory */
+        } else {
+            rc = db_wisdom_time_candidates(n, &p);
+            if (rc != DB_OK) break;
+            fresh[nfresh++] = p;
+        }
+        rc = db_write_path_plan(n, key.threads, p.wp);
+        if (out) out[i] = p;
+        if (!o->quiet) print_plan(&p);
+    }
+    char why[4400];
+    if (rc == DB_OK && nfresh && have_path &&
+        write_plans(path, &key, fresh, nfresh, why, sizeof why) != DB_OK)
+        fprintf(stderr, "diagbench: warning: wisdom not saved (%s); the next run plans again\n",
+                why);
+    free(fresh);
+    free(lines);
+    return rc;
+}
+
+void db_wisdom_report(FILE *f, const char *path_opt) {
+    char path[4096];
+    if (db_wisdom_file(path_opt, path, sizeof path) != DB_OK) {
+        fprintf(f, "wisdom: no location ($DIAGBENCH_WISDOM, $XDG_CACHE_HOME and $HOME unset): "
+                   "every run plans afresh\n");
+        return;
+    }
+    struct db_wisdom_key key;
+    db_wisdom_key_current(&key);
+    struct db_wisdom_line *lines;
+    size_t count, bad;
+    if (read_lines(path, &lines, &count, &bad) != DB_OK) {
+        fprintf(f, "wisdom: %s: unreadable (%s)\n", path, strerror(errno));
+        return;
+    }
+    size_t mine = 0;
+    for (size_t i = 0; i < count; i++)
+        mine += same_key(&lines[i].key, &key);
+    fprintf(f, "wisdom: %s (%zu plan(s), %zu for this CPU, thread count, binding and build", path,
+            count, mine);
+    if (bad) fprintf(f, "; %zu malformed line(s) ignored", bad);
+    fprintf(f, ")\n  key: %s | threads=%d | proc_bind=%s | places=%s | %s\n", key.cpu_model,
+            key.threads, key.proc_bind, key.places, key.build);
+    char wps[24];
+    for (size_t i = 0; i < count; i++)
+        if (same_key(&lines[i].key, &key))
+            fprintf(f, "  n=%-8zu %-11s %7.2f GB/s  planned %s\n", lines[i].n,
+                    db_write_path_format(lines[i].wp, wps, sizeof wps), lines[i].gbytes_per_s,
+                    lines[i].planned_at);
+    if (!mine)
+        fprintf(f, "  (none yet: a run with materialise cells plans their sizes and saves them)\n");
+    free(lines);
+}

@@ -1,0 +1,223 @@
+#include "harness/io/csv_read.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "harness/plan/cli.h"
+#include "harness/io/csv_write.h"
+
+void db_table_free(struct db_table *t) {
+    for (size_t i = 0; i < t->nrec; i++)
+        free(t->rec[i].field);
+    free(t->rec);
+    free(t->text);
+    free(t->store);
+    memset(t, 0, sizeof *t);
+}
+
+static int push_field(char ***fields, size_t *n, size_t *cap, char *f) {
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 32;
+        char **grown = realloc(*fields, c * sizeof *grown);
+        if (!grown) return DB_E_NOMEM;
+        *fields = grown;
+        *cap = c;
+    }
+    (*fields)[(*n)++] = f;
+    return DB_OK;
+}
+
+static int push_record(struct db_table *t, size_t *cap, struct db_record r) {
+    if (t->nrec == *cap) {
+        size_t c = *cap ? 2 * *cap : 64;
+        struct db_record *grown = realloc(t->rec, c * sizeof *grown);
+        if (!grown) return DB_E_NOMEM;
+        t->rec = grown;
+        *cap = c;
+    }
+    t->rec[t->nrec++] = r;
+    return DB_OK;
+}
+
+#define TORN (-1) /* distinct from every DB_E_* code */
+
+/* Parse one record at *pos. Returns DB_OK (a whole record), TORN (the text ended inside it),
+ * DB_E_INVALID or DB_E_NOMEM. */
+static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, char **out,
+                        char ***fields, size_t *nf, char *err, size_t errlen) {
+    size_t p = *pos, cap = 0;
+    int rc;
+    *fields = NULL;
+    *nf = 0;
+    for (;;) {
+        char *f = *out;
+        if (p < len && s[p] == '"') {
+            size_t qline = *line;
+            p++;
+            for (;;) {
+                if (p >= len) return TORN;
+                if (s[p] == '"') {
+                    if (p + 1 < len && s[p + 1] == '"') {
+                        *(*out)++ = '"';
+                        p += 2;
+                        continue;
+                    }
+                    p++;
+                    break;
+                }
+                if (s[p] == '\n') (*line)++;
+                *(*out)++ = s[p++];
+            }
+            if (p >= len) return TORN;
+            if (s[p] == '\r' && p + 1 < len && s[p + 1] == '\n') p++;
+            if (s[p] != ',' && s[p] != '\n')
+                return db_fail(err, errlen,
+                               "line %zu: malformed quoting (text after a closing quote)", qline);
+        } else {
+            while (p < len && s[p] != ',' && s[p] != '\n') {
+                if (s[p] == '"')
+                    return db_fail(err, errlen,
+                                   "line %zu: malformed quoting (a quote inside an "
+                                   "unquoted field)",
+                                   *line);
+                *(*out)++ = s[p++];
+            }
+            if (p >= len) return TORN;
+            if (s[p] == '\n' && *out > f && (*out)[-1] == '\r') (*out)--;
+        }
+        *(*out)++ = 0;
+        if ((rc = push_field(fields, nf, &cap, f)) != DB_OK) return rc;
+        if (s[p++] == ',') continue;
+        (*line)++;
+        *pos = p;
+        return DB_OK;
+    }
+}
+
+int db_table_parse(const char *text, size_t len, struct db_table *t, char *err, size_t errlen) {
+    memset(t, 0, sizeof *t);
+    t->text = malloc(len + 1);
+    t->store = malloc(len + 1);
+    if (!t->text || !t->store) {
+        db_table_free(t);
+        snprintf(err, errlen, "out of memory");
+        return DB_E_NOMEM;
+    }
+    if (len) memcpy(t->text, text, len);
+    t->text[len] = 0;
+    t->len = len;
+    const char *nul = memchr(t->text, 0, len);
+    if (nul) {
+        size_t line = 1;
+        for (const char *c = t->text; c < nul; c++)
+            line += *c == '\n';
+        db_table_free(t);
+        return db_fail(err, errlen, "line %zu: a NUL byte (not a text file)", line);
+    }
+    size_t pos = 0, line = 1, cap = 0;
+    char *out = t->store;
+    while (pos < len) {
+        size_t start = pos, start_line = line;
+        char **fields;
+        size_t nf;
+        int rc = parse_record(t->text, len, &pos, &line, &out, &fields, &nf, err, errlen);
+        if (rc == TORN) {
+            free(fields);
+            t->torn = 1;
+            break;
+        }
+        if (rc == DB_OK)
+            rc = push_record(t, &cap,
+                             (struct db_record){fields, nf, start, pos - start, start_line});
+        if (rc != DB_OK) {
+            free(fields);
+            if (rc == DB_E_NOMEM) snprintf(err, errlen, "out of memory");
+            db_table_free(t);
+            return rc;
+        }
+        t->complete_len = pos;
+    }
+    return DB_OK;
+}
+
+int db_table_read(const char *path, struct db_table *t, char *err, size_t errlen) {
+    memset(t, 0, sizeof *t);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        return DB_E_IO;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = DB_OK;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? 2 * cap : 1 << 16;
+            char *grown = realloc(buf, cap);
+            if (!grown) {
+                rc = DB_E_NOMEM;
+                break;
+            }
+            buf = grown;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) break;
+    }
+    if (rc == DB_OK && ferror(f)) rc = DB_E_IO;
+    fclose(f);
+    if (rc != DB_OK) {
+        free(buf);
+        snprintf(err, errlen, "cannot read '%s': %s", path,
+                 rc == DB_E_IO ? strerror(errno) : "out of memory");
+        return rc;
+    }
+    char perr[256];
+    rc = db_table_parse(buf ? buf : "", len, t, perr, sizeof perr);
+    free(buf);
+    if (rc != DB_OK) snprintf(err, errlen, "'%s' %s", path, perr);
+    return rc;
+}
+
+int db_table_check_diagbench(const struct db_table *t, char *err, size_t errlen) {
+    if (t->nrec == 0) return db_fail(err, errlen, "no header line (empty file)");
+    char hdr[2048];
+    if (strlen(db_csv_header) >= sizeof hdr) return db_fail(err, errlen, "header too long");
+    snprintf(hdr, sizeof hdr, "%s", db_csv_header);
+    size_t ncol = 0;
+    char *save = NULL;
+    const struct db_record *h = &t->rec[0];
+    for (char *name = strtok_r(hdr, ",", &save); name; name = strtok_r(NULL, ",", &save), ncol++) {
+        if (ncol >= h->nfields)
+            return db_fail(err, errlen,
+                           "not a diagbench CSV of this version: the header ends before "
+                           "column %zu '%s'",
+                           ncol + 1, name);
+        if (strcmp(h->field[ncol], name) != 0)
+            return db_fail(err, errlen,
+                           "not a diagbench CSV of this version: header column %zu is '%.40s', "
+                           "expected '%s'",
+                           ncol + 1, h->field[ncol], name);
+    }
+    if (h->nfields != ncol)
+        return db_fail(
+            err, errlen,
+            "not a diagbench CSV of this version: the header has %zu columns, expected %zu",
+            h->nfields, ncol);
+    for (size_t i = 1; i < t->nrec; i++)
+        if (t->rec[i].nfields != ncol)
+            return db_fail(err, errlen, "line %zu: %zu fields, expected %zu", t->rec[i].line,
+                           t->rec[i].nfields, ncol);
+    return DB_OK;
+}
+
+int db_table_column(const struct db_table *t, const char *name) {
+    if (t->nrec == 0) return -1;
+    for (size_t i = 0; i < t->rec[0].nfields; i++)
+        if (strcmp(t->rec[0].field[i], name) == 0) return (int)i;
+    return -1;
+}

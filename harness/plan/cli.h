@@ -1,0 +1,127 @@
+/* Command-line parsing: flags, comma lists, preset matrices and the cell plan. Parsing never
+ * exits or prints: errors come back as DB_E_INVALID with one line naming the bad value and what
+ * is allowed. */
+#ifndef DB_CLI_H
+#define DB_CLI_H
+
+#include <stddef.h>
+
+#include "harness/bench/downstream.h"
+#include "harness/bench/runner.h"
+
+#define DB_MAX_LIST    64
+#define DB_MAX_N       100000000ull /* largest size accepted by -n */
+#define DB_MAX_THREADS 4096
+#define DB_MAX_REPS    1000
+
+/* A downstream workload item of -w, e.g. solve:sin. */
+struct db_task_workload {
+    enum db_task task;
+    const struct db_workload *wl;
+};
+
+/* What to run: the cross product of these lists (a preset is a union of several). Plain
+ * workloads pair with diagonal strategies; solve:/newton: workloads pair with solve methods
+ * (probe+diagonal, materialise+lu, ...). */
+struct db_selection {
+    const struct db_workload *workloads[DB_MAX_LIST];
+    size_t nworkloads;
+    struct db_task_workload tasks[DB_MAX_LIST]; /* solve:<w>, newton:<w> */
+    size_t ntasks;
+    const char *operators[DB_MAX_LIST];
+    size_t noperators;
+    enum db_jac jacs[2];
+    size_t njacs;
+    const struct db_strategy *strategies[DB_MAX_LIST];
+    size_t nstrategies;
+    struct db_solve_method methods[DB_MAX_LIST]; /* S+diagonal, materialise+lu */
+    size_t nmethods;
+    size_t sizes[DB_MAX_LIST];
+    size_t nsizes;
+    size_t lu_max_n;           /* materialise+lu cells above this n are skipped_budget (0: none) */
+    const char *budget_matrix; /* preset whose time budget set lu_max_n; NULL: --lu-max-n */
+};
+
+struct db_cli {
+    int help, list, version, quiet;
+    int calibrate;      /* --calibrate: calibration rows only */
+    int env;            /* --env: print the environment report */
+    const char *matrix; /* preset name, or NULL */
+    struct db_selection sel;
+    int have_selection; /* any of -w -s -p -j -n given */
+    int threads[DB_MAX_LIST];
+    size_t nthreads;                /* 0: run in this process with the OpenMP settings in force */
+    const char *binds[DB_MAX_LIST]; /* --bind: OMP_PROC_BIND per sweep configuration */
+    size_t nbinds;                  /* 0: OMP_PROC_BIND as in force */
+    char places[DB_MAX_LIST][32];   /* --places: OMP_PLACES per sweep configuration */
+    size_t nplaces;                 /* 0: OMP_PLACES as in force */
+    struct db_run_opts run;
+    size_t lu_max_n;   /* --lu-max-n (0: not given) */
+    const char *out;   /* NULL: CSV on stdout */
+    const char *child; /* internal: run id handed down by the thread-sweep parent */
+    int gb_argc;       /* --benchmark_* flags for Google Benchmark (argv[0] first) */
+    char *gb_argv[DB_MAX_LIST + 1];
+
+    /* Interrupted runs and sharding (harness/plan.h, resume.h, shard.h). */
+    unsigned shard_k, shard_n; /* --shard K/N (0/0: the whole matrix) */
+    const char *resume;        /* --resume FILE.partial: run only the cells missing from it */
+    const char *cells;         /* internal: indices of the cells a sweep child runs */
+    int no_calibrate;          /* internal: the child's configuration is calibrated already */
+    int flags_from_resume;     /* --resume alone: take the matrix from the file (resume.h) */
+    /* Write-path planning (harness/wisdom.h). */
+    const char *wisdom; /* --wisdom FILE (NULL: the default location) */
+    int no_wisdom;      /* --no-wisdom: re-plan, ignoring the file */
+};
+
+/* Does this invocation sweep (re-run in child processes per -t / --bind / --places)? */
+int db_cli_sweeps(const struct db_cli *cli);
+
+/* Parse argv into cli. On DB_E_INVALID, err holds one line (without the program name). The
+ * strings in cli (matrix, out, child, cells, resume, gb_argv) point into argv: argv must
+ * outlive cli. */
+int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t errlen);
+
+/* Replace control characters (a newline in a bad value, say) with '?', so that a message that
+ * quotes user input stays on one line. */
+void db_cli_one_line(char *s);
+
+/* Format a one-line error message into err (db_cli_one_line) and return DB_E_INVALID: the
+ * parsers' common exit. */
+int db_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Strict list parsers (exposed for tests and fuzzing). flag names the option in messages. */
+int db_parse_sizes(const char *list, const char *flag, size_t *out, size_t *count, char *err,
+                   size_t errlen);
+int db_parse_ints(const char *list, const char *flag, int lo, int hi, int *out, size_t *count,
+                  char *err, size_t errlen);
+
+/* Preset matrices, in --list order. */
+struct db_preset {
+    const char *name;
+    const char *describe;
+    const struct db_preset_block *blocks;
+    size_t nblocks;
+};
+struct db_preset_block {
+    const char *workloads, *operators, *jacs, *strategies, *sizes;
+    size_t lu_max_n; /* the matrix's time budget for materialise+lu cells (0: none) */
+};
+extern const struct db_preset db_presets[];
+extern const size_t db_preset_count;
+const struct db_preset *db_preset_find(const char *name);
+
+/* Expand a selection (or a preset) into diagonal cells, appending to *cells (grown with
+ * realloc). Downstream items (solve:/newton:, S+solver) are left to the functions below. */
+int db_selection_cells(const struct db_selection *sel, struct db_cell **cells, size_t *count);
+int db_preset_cells(const struct db_preset *p, struct db_cell **cells, size_t *count, char *err,
+                    size_t errlen);
+
+/* Expand the downstream part (solve:/newton: workloads x methods) into cells, appending. For a
+ * preset, lu_max_n > 0 replaces the blocks' own caps (the --lu-max-n flag). */
+int db_selection_downstream_cells(const struct db_selection *sel, struct db_downstream_cell **cells,
+                                  size_t *count);
+int db_preset_downstream_cells(const struct db_preset *p, size_t lu_max_n,
+                               struct db_downstream_cell **cells, size_t *count, char *err,
+                               size_t errlen);
+
+#endif

@@ -1,0 +1,70 @@
+/* Diagonal-extraction strategies: one registry table; adding a strategy is one file plus one
+ * line in strategy.c. */
+#ifndef DB_STRATEGY_H
+#define DB_STRATEGY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "operators/operator.h"
+
+/* What probe-checked does when its check finds the diagonal tag wrong. */
+enum db_on_mismatch {
+    DB_ON_MISMATCH_ERROR,    /* return DB_E_TAG_MISMATCH */
+    DB_ON_MISMATCH_FALLBACK, /* note it (ctx->tag_mismatch, ctx->remark) and materialise */
+};
+
+/* Workspace a strategy reuses across calls on one cell (allocated on first use, so the untimed
+ * correctness run allocates and first-touches it, never a timed one). */
+struct db_strategy_ctx {
+    double *buf; /* n*n dense buffer for materialise */
+    size_t buf_bytes;
+    double *ones; /* the probe vector */
+    size_t ones_n;
+    /* Options, set by the caller before the first run (zero: defaults). */
+    enum db_on_mismatch on_mismatch;
+    uint64_t check_seed; /* seed of probe-checked's random vector (0: DB_CHECK_SEED) */
+    /* Results of the last run / extract (the caller clears remark and tag_mismatch). */
+    const struct db_sparse *extracted; /* entries recovered by extract (NULL: diagonal only) */
+    int tag_mismatch;                  /* a check found the operator's tags wrong */
+    char remark[224];                  /* what the strategy did, for the CSV note */
+    /* Strategy-private cache (pattern, colouring, vectors), freed by db_strategy_ctx_free. */
+    void *priv;
+    void (*priv_free)(void *priv);
+};
+
+struct db_strategy {
+    const char *name;
+    const char *describe;
+    /* Bytes of workspace run() will allocate in ctx for this operator (for the memory budget). */
+    size_t (*workspace_bytes)(const struct db_operator *op);
+    /* Write diag(A) into diag (length n). */
+    int (*run)(struct db_operator *op, double *diag, struct db_strategy_ctx *ctx);
+    /* Optional: as run, and also recover every entry of the pattern the strategy probes, left in
+     * ctx->extracted (owned by ctx; NULL when the strategy fell back to the diagonal only). */
+    int (*extract)(struct db_operator *op, double *diag, struct db_strategy_ctx *ctx);
+    /* Optional: extra workspace when a failed check falls back (on_mismatch = fallback). */
+    size_t (*fallback_bytes)(const struct db_operator *op);
+};
+
+/* Registry, in --list order. */
+extern const struct db_strategy *const db_strategies[];
+extern const size_t db_strategy_count;
+
+/* Look a strategy up by name; NULL when unknown. */
+const struct db_strategy *db_strategy_find(const char *name);
+
+/* Workspace helpers (grow on demand; freed by db_strategy_ctx_free). */
+int db_strategy_ctx_buffer(struct db_strategy_ctx *ctx, size_t bytes, double **buf);
+int db_strategy_ctx_ones(struct db_strategy_ctx *ctx, size_t n, const double **ones);
+void db_strategy_ctx_free(struct db_strategy_ctx *ctx);
+
+/* Write a printf-style remark into ctx->remark. */
+void db_strategy_remark(struct db_strategy_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The materialise strategy as a function, for strategies that fall back to it. */
+int db_materialise_run(struct db_operator *op, double *diag, struct db_strategy_ctx *ctx);
+size_t db_materialise_workspace_bytes(const struct db_operator *op);
+
+#endif
