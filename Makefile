@@ -23,8 +23,8 @@ LDLIBS    = -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -llapacke -lopenblas -l
 LDFLAGS   = -fopenmp $(SANITIZE)
 
 # The layers, lowest first (docs/ARCHITECTURE.md): each may include only those before it.
-LAYERS = core workloads operators strategies solvers harness/env harness/io harness/plan \
-         harness/bench harness/app
+LAYERS = core workloads operators strategies solvers harness/env harness/bench harness/plan \
+         harness/io harness/app
 LIB_C  = $(filter-out harness/app/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
 LIB_CC = harness/bench/gbench.cc
 LIB_O  = $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CC:%.cc=$(BUILD)/%.o)

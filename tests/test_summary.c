@@ -6,7 +6,7 @@
 
 #include "harness/bench/calibrate.h"
 #include "harness/io/csv_write.h"
-#include "harness/bench/summary.h"
+#include "harness/io/summary.h"
 
 Test(summary, slope_of_power_laws) {
     double n[] = {1000, 2000, 4000, 8000}, t1[4], t2[4];

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness/env/omp_env.h"
+#include "harness/env/openblas.h"
 #include "harness/env/memory.h"
 #include "harness/bench/calibrate.h"
 #include "harness/plan/cli.h"
@@ -20,7 +21,7 @@
 #include "harness/env/provenance.h"
 #include "harness/io/resume.h"
 #include "harness/app/signals.h"
-#include "harness/bench/summary.h"
+#include "harness/io/summary.h"
 #include "harness/bench/wisdom.h"
 
 #define EXIT_USAGE 2

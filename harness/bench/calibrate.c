@@ -7,11 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#if defined(__SSE2__)
-#include <immintrin.h>
-#endif
 
 #include "workloads/reference.h"
+#include "harness/bench/ceiling.h"
 #include "harness/bench/gbench.h"
 
 #pragma omp declare simd notinbranch
@@ -67,71 +65,22 @@ struct buf_arg {
     const double *src;
 };
 
-/* Each thread writes one contiguous slice: the same partition every call (first touch). */
+/* Each thread copies one contiguous slice: the same partition every call (first touch). */
 static void slice(size_t count, size_t *lo, size_t *hi) {
     size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
     *lo = count * t / nt;
     *hi = count * (t + 1) / nt;
 }
 
-/* The fill byte: not zero, because this class of CPU special-cases zeroing `rep stosb` (seen
- * here: ~78 GB/s for zeros vs ~27 GB/s for any other byte on one core), and a matrix of
- * non-zero values is the honest write-bandwidth reference. */
-#define FILL_BYTE 0x3f
-static double fill_value(void) {
-    double v;
-    memset(&v, FILL_BYTE, sizeof v);
-    return v;
-}
-
 static int memset_body(void *p) {
     struct buf_arg *a = p;
-#pragma omp parallel
-    {
-        size_t lo, hi;
-        slice(a->count, &lo, &hi);
-        memset(a->dst + lo, FILL_BYTE, (hi - lo) * sizeof(double));
-    }
+    db_fill_memset(a->dst, a->count);
     return DB_OK;
 }
 
-/* The same bytes with non-temporal stores (the widest the build has): no read-for-ownership,
- * the other way a CPU writes memory at full speed. Which of the two is faster differs between
- * machines (seen: memset ahead on an AMD EPYC, streaming stores ~3x ahead of plain stores on an
- * Intel Xeon for a 128 MB buffer), so the ceiling is the better of both, measured. */
 static int nt_fill_body(void *p) {
     struct buf_arg *a = p;
-    const double v = fill_value();
-#pragma omp parallel
-    {
-        size_t lo, hi;
-        slice(a->count, &lo, &hi);
-        double *d = a->dst;
-        size_t i = lo;
-#if defined(__AVX512F__) || defined(__AVX__) || defined(__SSE2__)
-#if defined(__AVX512F__)
-        enum { W = 8 };
-        const __m512d x = _mm512_set1_pd(v);
-#define DB_STREAM(ptr) _mm512_stream_pd(ptr, x)
-#elif defined(__AVX__)
-        enum { W = 4 };
-        const __m256d x = _mm256_set1_pd(v);
-#define DB_STREAM(ptr) _mm256_stream_pd(ptr, x)
-#else
-        enum { W = 2 };
-        const __m128d x = _mm_set1_pd(v);
-#define DB_STREAM(ptr) _mm_stream_pd(ptr, x)
-#endif
-        for (; i < hi && ((uintptr_t)(d + i) % (W * sizeof(double))); i++)
-            d[i] = v;
-        for (; i + W <= hi; i += W)
-            DB_STREAM(d + i);
-#undef DB_STREAM
-        _mm_sfence();
-#endif
-        for (; i < hi; i++)
-            d[i] = v;
-    }
+    db_fill_nontemporal(a->dst, a->count);
     return DB_OK;
 }
 
@@ -202,26 +151,6 @@ static void time_loop(const struct db_run_opts *o, struct db_calibration *c, siz
     free(x), free(y), free(ref), free(v);
 }
 
-int db_write_ceiling(double *buf, size_t count, const struct db_bench_config *cfg, double *best_s,
-                     const char **kernel) {
-    static int (*const bodies[])(void *) = {memset_body, nt_fill_body};
-    static const char *const names[] = {"memset", "nt_fill"};
-    struct buf_arg a = {count, buf, NULL};
-    *best_s = INFINITY;
-    for (int k = 0; k < 2; k++) {
-        struct db_bench_result br;
-        int rc = db_gbench_run(names[k], bodies[k], &a, cfg, &br);
-        for (int r = 0; rc == DB_OK && r < br.reps; r++)
-            if (br.rep_seconds[r] < *best_s) {
-                *best_s = br.rep_seconds[r];
-                if (kernel) *kernel = names[k];
-            }
-        db_bench_result_free(&br);
-        if (rc != DB_OK) return rc;
-    }
-    return DB_OK;
-}
-
 enum buffer_kind { BUF_MEMSET, BUF_NT_FILL, BUF_COPY };
 
 static void time_buffer(const struct db_run_opts *o, struct db_calibration *c, size_t count,
@@ -257,7 +186,7 @@ static void time_buffer(const struct db_run_opts *o, struct db_calibration *c, s
         } else {
             double err = 0;
             for (size_t i = 0; i < count; i++)
-                err = fmax(err, fabs(dst[i] - (copy ? (double)i : fill_value())));
+                err = fmax(err, fabs(dst[i] - (copy ? (double)i : db_fill_value())));
             finish(c, &br, err);
         }
         db_bench_result_free(&br);

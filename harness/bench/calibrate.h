@@ -3,20 +3,18 @@
  *   cos_loop, sin_loop   the bare vectorised libm loop y = cos(x) (ns per element)
  *   cos_jvp_loop         y = cos(x) * v: the same with the tangent a JVP must read
  *   memset, nt_fill      writing an n-by-n double buffer of non-zero bytes with memset and
- *                        with non-temporal stores (db_write_ceiling times the same two around
- *                        every cell that writes a matrix: that is the ceiling it is judged by)
- *   copy                 copying an n-by-n double buffer, the largest n (read+write bandwidth)
- *   wrapper, wrapper_batched, native_gbench, plain_loop
- *                        per-iteration cost of an empty body through our C wrapper (one call
- *                        per timer check, and KeepRunningBatch), of Google Benchmark's own loop,
- *                        and of a plain C loop with clock_gettime.
- * All kernels use the OpenMP threads in force; each result is checked (max_abs_err). */
+ *                        with non-temporal stores (harness/bench/ceiling.h; the same two are timed
+ * around every cell that writes a matrix: that is the ceiling it is judged by) copy copying an
+ * n-by-n double buffer, the largest n (read+write bandwidth) wrapper, wrapper_batched,
+ * native_gbench, plain_loop per-iteration cost of an empty body through our C wrapper (one call per
+ * timer check, and KeepRunningBatch), of Google Benchmark's own loop, and of a plain C loop with
+ * clock_gettime. All kernels use the OpenMP threads in force; each result is checked (max_abs_err).
+ */
 #ifndef DB_CALIBRATE_H
 #define DB_CALIBRATE_H
 
 #include <stddef.h>
 
-#include "harness/bench/gbench.h"
 #include "harness/bench/runner.h"
 
 struct db_calibration {
@@ -39,12 +37,6 @@ size_t db_calibration_count(size_t nsizes);
  * The n column of a buffer row is the doubles it writes (matrix n^2). */
 int db_calibrate(const struct db_run_opts *o, size_t loop_n, const size_t *matrix_ns, size_t nsizes,
                  struct db_calibration *out, size_t *count);
-
-/* The write ceiling of count doubles: memset (a non-zero byte) and a non-temporal fill of buf,
- * each timed with cfg on the OpenMP threads in force; *best_s is the fastest repetition of
- * either (seconds per pass), *kernel (may be NULL) names it. buf's contents are overwritten. */
-int db_write_ceiling(double *buf, size_t count, const struct db_bench_config *cfg, double *best_s,
-                     const char **kernel);
 
 /* Effective bandwidth in GB/s (1e9 bytes) of a result that moved `bytes` per call. */
 double db_gbytes_per_s(double bytes, double seconds);

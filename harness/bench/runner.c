@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "harness/env/memory.h"
-#include "harness/bench/calibrate.h"
+#include "harness/bench/ceiling.h"
 #include "harness/bench/gbench.h"
 
 static int cmp_double(const void *a, const void *b) {

@@ -10,7 +10,10 @@
 #include <strings.h>
 
 #include "harness/env/memory.h"
-#include "harness/plan/cli.h"
+#include "core/fail.h"
+#include "core/status.h"
+#include "core/limits.h"
+#include "harness/env/openblas.h"
 #include "harness/env/provenance.h"
 
 #define MAX_CPU    65535 /* largest CPU number accepted in an explicit OMP_PLACES list */
@@ -716,39 +719,6 @@ int db_topology_open(hwloc_topology_t *topo) {
         return DB_E_INTERNAL;
     }
     return DB_OK;
-}
-
-/* ---- OpenBLAS ------------------------------------------------------------------------------- */
-
-int db_openblas_parallel(void) {
-    return openblas_get_parallel();
-}
-
-const char *db_openblas_parallel_name(int mode) {
-    switch (mode) {
-    case 0:
-        return "sequential";
-    case 1:
-        return "pthreads";
-    case 2:
-        return "openmp";
-    }
-    return "unknown";
-}
-
-const char *db_openblas_warning(void) {
-    switch (db_openblas_parallel()) {
-    case 2:
-        return NULL;
-    case 1:
-        return "the linked OpenBLAS is the pthreads build (openblas_get_parallel() = 1): its own "
-               "threads nest inside OpenMP regions and will oversubscribe the cores; link "
-               "libopenblas-openmp";
-    case 0:
-        return "the linked OpenBLAS is sequential (openblas_get_parallel() = 0): BLAS calls ignore "
-               "the thread count";
-    }
-    return "the linked OpenBLAS reports an unknown threading mode";
 }
 
 /* ---- --env report --------------------------------------------------------------------------- */

@@ -108,14 +108,6 @@ int db_affinity_restore_initial(void);
 /* Load the topology of this machine (restricted to the allowed resources). */
 int db_topology_open(hwloc_topology_t *topo);
 
-/* openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP; and its name. */
-int db_openblas_parallel(void);
-const char *db_openblas_parallel_name(int mode);
-
-/* One warning line (without "diagbench: warning: ") when the linked OpenBLAS is not the OpenMP
- * build; NULL when it is. */
-const char *db_openblas_warning(void);
-
 /* Print the environment report (diagbench --env): topology, NUMA nodes and their memory, the
  * binding of this process and of an OpenMP team, the OMP_* and OpenBLAS settings in force, the
  * memory budget and the CPU frequency governor. */

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness/env/omp_env.h"
+#include "harness/env/openblas.h"
 
 #ifndef DB_GIT_REV
 #define DB_GIT_REV "unknown"

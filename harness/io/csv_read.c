@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/status.h"
-#include "harness/plan/cli.h"
+#include "core/fail.h"
 #include "harness/io/csv_write.h"
 
 void db_table_free(struct db_table *t) {

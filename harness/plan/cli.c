@@ -11,20 +11,6 @@
 #include "harness/env/memory.h"
 #include "harness/plan/shard.h"
 
-int db_fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    if (errlen) db_cli_one_line(err);
-    return DB_E_INVALID;
-}
-
-void db_cli_one_line(char *s) {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
-}
-
 /* ---- comma lists -------------------------------------------------------------------------- */
 
 typedef int (*item_fn)(const char *item, void *ctx, size_t index, char *err, size_t errlen);

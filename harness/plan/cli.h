@@ -6,13 +6,10 @@
 
 #include <stddef.h>
 
+#include "core/fail.h"
+#include "core/limits.h"
 #include "harness/bench/downstream.h"
 #include "harness/bench/runner.h"
-
-#define DB_MAX_LIST    64
-#define DB_MAX_N       100000000ull /* largest size accepted by -n */
-#define DB_MAX_THREADS 4096
-#define DB_MAX_REPS    1000
 
 /* A downstream workload item of -w, e.g. solve:sin. */
 struct db_task_workload {
@@ -80,14 +77,6 @@ int db_cli_sweeps(const struct db_cli *cli);
  * strings in cli (matrix, out, child, cells, resume, gb_argv) point into argv: argv must
  * outlive cli. */
 int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t errlen);
-
-/* Replace control characters (a newline in a bad value, say) with '?', so that a message that
- * quotes user input stays on one line. */
-void db_cli_one_line(char *s);
-
-/* Format a one-line error message into err (db_cli_one_line) and return DB_E_INVALID: the
- * parsers' common exit. */
-int db_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Strict list parsers (exposed for tests and fuzzing). flag names the option in messages. */
 int db_parse_sizes(const char *list, const char *flag, size_t *out, size_t *count, char *err,

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "core/status.h"
-#include "harness/plan/cli.h"
+#include "core/fail.h"
 
 unsigned long long db_cost_add(unsigned long long a, unsigned long long b) {
     return a > ULLONG_MAX - b ? ULLONG_MAX : a + b;
@@ -40,7 +40,7 @@ int db_shard_parse(const char *s, unsigned *k, unsigned *n, char *err, size_t er
         snprintf(err, errlen,
                  "invalid --shard '%s': expected K/N with whole numbers 1 <= K <= N <= %d",
                  s ? s : "", DB_MAX_SHARDS);
-        db_cli_one_line(err);
+        db_one_line(err);
         return DB_E_INVALID;
     }
     *k = a;

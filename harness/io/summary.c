@@ -1,4 +1,4 @@
-#include "harness/bench/summary.h"
+#include "harness/io/summary.h"
 
 #include <math.h>
 #include <stdlib.h>
