@@ -250,17 +250,17 @@ Test(newton, root_distance_uses_true_pi) {
 
 Test(downstream, quick_preset_has_solve_and_newton_for_every_workload) {
     const struct db_preset *p = db_preset_find("quick");
-    struct db_downstream_cell *c = NULL;
+    struct db_cell *c = NULL;
     size_t count = 0;
     char err[256];
     cr_assert_eq(db_preset_downstream_cells(p, 0, &c, &count, err, sizeof err), DB_OK, "%s", err);
     const char *seed_workloads[] = {"sin", "split", "seqsin", "nobatch"};
     for (size_t w = 0; w < 4; w++)
-        for (int t = DB_TASK_SOLVE; t <= DB_TASK_NEWTON; t++) {
+        for (enum db_cell_kind t = DB_CELL_SOLVE; t <= DB_CELL_NEWTON; t++) {
             const struct db_workload *wl = db_workload_find(seed_workloads[w]);
             int seen[3] = {0}, lu_at_100 = 0, lu_capped = 0;
             for (size_t i = 0; i < count; i++) {
-                if (c[i].wl != wl || c[i].task != (enum db_task)t) continue;
+                if (c[i].wl != wl || c[i].kind != t) continue;
                 cr_assert_str_eq(c[i].op_kind, "jacobian");
                 if (c[i].method.solver == DB_SOLVER_LU) {
                     seen[2] = 1;
@@ -270,14 +270,14 @@ Test(downstream, quick_preset_has_solve_and_newton_for_every_workload) {
                     seen[strcmp(c[i].method.diag->name, "probe") == 0 ? 0 : 1] = 1;
                 }
             }
-            cr_assert(seen[0] && seen[1] && seen[2], "%s:%s lacks a method",
-                      db_task_name((enum db_task)t), wl->name);
+            cr_assert(seen[0] && seen[1] && seen[2], "%s:%s lacks a method", db_cell_kind_name(t),
+                      wl->name);
             cr_assert(lu_at_100, "an LU cell with n >= 100 runs");
-            cr_assert(lu_capped || t == DB_TASK_SOLVE, "quick caps newton's LU below its sizes");
+            cr_assert(lu_capped || t == DB_CELL_SOLVE, "quick caps newton's LU below its sizes");
         }
     /* --lu-max-n replaces the preset's caps. */
     size_t count2 = 0;
-    struct db_downstream_cell *c2 = NULL;
+    struct db_cell *c2 = NULL;
     cr_assert_eq(db_preset_downstream_cells(p, 7, &c2, &count2, err, sizeof err), DB_OK);
     cr_assert_eq(count2, count);
     for (size_t i = 0; i < count2; i++) {
@@ -293,7 +293,7 @@ Test(downstream, quick_preset_has_solve_and_newton_for_every_workload) {
         cr_assert_not_null(d[i].strategy);
     free(d);
     for (size_t k = 0; k < db_preset_count; k++) { /* every preset's blocks parse */
-        struct db_downstream_cell *dc = NULL;
+        struct db_cell *dc = NULL;
         size_t ndc = 0;
         cr_assert_eq(db_preset_downstream_cells(&db_presets[k], 0, &dc, &ndc, err, sizeof err),
                      DB_OK, "%s: %s", db_presets[k].name, err);

@@ -85,8 +85,11 @@ static void parse(struct db_cli *cli, const char *const *args) {
 }
 
 Test(plan, cost_model_orders_cells) {
-    struct db_cell c = {db_workload_find("sin"), "jacobian", DB_JAC_FWD,
-                        db_strategy_find("materialise"), 1000};
+    struct db_cell c = {.wl = db_workload_find("sin"),
+                        .op_kind = "jacobian",
+                        .jac = DB_JAC_FWD,
+                        .strategy = db_strategy_find("materialise"),
+                        .n = 1000};
     struct db_run_opts o = {.reps = 5, .min_time_s = 0.01, .call_cost_s = -1};
     unsigned long long m1000 = db_plan_cell_cost(&c, &o, 0);
     c.n = 4000;
@@ -108,8 +111,11 @@ Test(plan, cost_model_orders_cells) {
     c.strategy = db_strategy_find("probe");
     o.untagged = 1;
     cr_assert_eq(db_plan_cell_cost(&c, &o, 0),
-                 db_plan_cell_cost(&(struct db_cell){c.wl, "jacobian", DB_JAC_FWD,
-                                                     db_strategy_find("materialise"), 5000},
+                 db_plan_cell_cost(&(struct db_cell){.wl = c.wl,
+                                                     .op_kind = "jacobian",
+                                                     .jac = DB_JAC_FWD,
+                                                     .strategy = db_strategy_find("materialise"),
+                                                     .n = 5000},
                                    &o, 0));
 }
 
@@ -518,9 +524,13 @@ Test(plan, downstream_structured_and_configurations) {
                      "10,100 -t 1,2 --bind close,master --places 'cores,threads(2)' --reps 5 "
                      "--min-time 0.01 --lu-max-n 50 --band 1,2 --on-mismatch fallback");
     cr_assert_eq(p.nconfigs, 8);
-    cr_assert_eq(p.ncells, 1 * 2 * 1 * 2);  /* banded x fwd,bwd x probe-banded x 2 sizes */
-    cr_assert_eq(p.ndcells, 2 * 2 * 3 * 2); /* 2 tasks x fwd,bwd x 3 methods x 2 sizes */
-    cr_assert_eq(p.nitems, 8 * (p.ncells + p.ndcells));
+    /* banded x fwd,bwd x probe-banded x 2 sizes, then 2 tasks x fwd,bwd x 3 methods x 2 sizes */
+    cr_assert_eq(p.ncells, 1 * 2 * 1 * 2 + 2 * 2 * 3 * 2);
+    for (size_t i = 0; i < p.ncells; i++)
+        cr_assert_eq(p.cells[i].kind, i < 4                                      ? DB_CELL_DIAGONAL
+                                      : p.cells[i].wl == db_workload_find("sin") ? DB_CELL_SOLVE
+                                                                                 : DB_CELL_NEWTON);
+    cr_assert_eq(p.nitems, 8 * p.ncells);
     /* Round trip: the same plan, item for item. */
     int argc;
     char **argv;
@@ -553,14 +563,12 @@ Test(plan, downstream_structured_and_configurations) {
     cr_assert_eq(db_plan_config_find(&p, "1", "close", "cores"), 0);
     cr_assert_eq(db_plan_config_find(&p, "1", "close", "sockets"), -1);
     /* LU over --lu-max-n costs as skipped; LU is ~n^3 below it. */
-    struct db_downstream_cell lu = {DB_TASK_SOLVE,
-                                    db_workload_find("sin"),
-                                    "jacobian",
-                                    DB_JAC_FWD,
-                                    {NULL, DB_SOLVER_LU},
-                                    1000,
-                                    0,
-                                    NULL};
+    struct db_cell lu = {.kind = DB_CELL_SOLVE,
+                         .wl = db_workload_find("sin"),
+                         .op_kind = "jacobian",
+                         .jac = DB_JAC_FWD,
+                         .method = {NULL, DB_SOLVER_LU},
+                         .n = 1000};
     unsigned long long big = db_plan_downstream_cost(&lu, &cli.run, 1);
     lu.n = 100;
     cr_assert(big > 10 * db_plan_downstream_cost(&lu, &cli.run, 1));

@@ -353,10 +353,10 @@ Test(downstream_cli, method_names_parse) {
         "probe", "probe+lu", "guess+diagonal", "materialise+", "+diagonal", "probe+diagonal+x", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_eq(db_solve_method_parse(bad[i], &m), DB_E_INVALID, "%s", bad[i]);
-    enum db_task t;
+    enum db_cell_kind t;
     const struct db_workload *w;
     cr_assert_eq(db_task_workload_parse("newton:split", &t, &w), DB_OK);
-    cr_assert_eq(t, DB_TASK_NEWTON);
+    cr_assert_eq(t, DB_CELL_NEWTON);
     cr_assert_eq(w, db_workload_find("split"));
     const char *badw[] = {"sin", "solve:", "solve:tan", "newt:sin", ":sin", "solve:sin:x"};
     for (size_t i = 0; i < sizeof badw / sizeof badw[0]; i++)
@@ -380,13 +380,13 @@ Test(downstream_cli, new_names_parse) {
         "10",        NULL};
     parse(&cli, a1);
     cr_assert_eq(cli.sel.ntasks, 2);
-    cr_assert_eq(cli.sel.tasks[1].task, DB_TASK_NEWTON);
+    cr_assert_eq(cli.sel.tasks[1].kind, DB_CELL_NEWTON);
     cr_assert_eq(cli.sel.tasks[1].wl, db_workload_find("split"));
     cr_assert_eq(cli.sel.nmethods, 2);
     cr_assert_eq(cli.sel.nworkloads, 0);
     cr_assert_eq(cli.sel.nstrategies, 0);
     struct db_cell *c = NULL;
-    struct db_downstream_cell *d = NULL;
+    struct db_cell *d = NULL;
     size_t nc = 0, nd = 0;
     cr_assert_eq(db_selection_cells(&cli.sel, &c, &nc), DB_OK);
     cr_assert_eq(db_selection_downstream_cells(&cli.sel, &d, &nd), DB_OK);

@@ -16,6 +16,7 @@
 #include "harness/plan/cli.h"
 #include "harness/io/csv_write.h"
 #include "harness/bench/gbench.h"
+#include "harness/bench/kinds.h"
 #include "harness/io/merge.h"
 #include "harness/plan/plan.h"
 #include "harness/env/provenance.h"
@@ -167,28 +168,47 @@ static void list_all(void) {
         printf("  %-10s %s\n", db_presets[i].name, db_presets[i].describe);
 }
 
+/* One progress line per cell: the cell, then its time and checks, or why it did not run. */
 static void progress(size_t i, size_t count, const struct db_cell *c,
                      const struct db_cell_result *r, const char *config) {
+    char w[64], m[64];
     fprintf(stderr, "[%*zu/%zu] %s %s %s %s %s n=%zu: ", count >= 100 ? 3 : 2, i + 1, count, config,
-            c->wl->name, c->op_kind, db_jac_name(c->jac), c->strategy->name, c->n);
-    if (strcmp(r->status, "ok") == 0) {
-        char t[32];
-        db_format_seconds(r->t.median, t, sizeof t);
+            db_cell_workload_name(c, w, sizeof w), c->op_kind, db_jac_name(c->jac),
+            db_cell_strategy_name(c, m, sizeof m), c->n);
+    if (strcmp(r->status, "ok") != 0) {
+        fprintf(stderr, "%s: %s\n", r->status, r->note);
+        return;
+    }
+    char t[32];
+    db_format_seconds(r->t.median, t, sizeof t);
+    if (c->kind == DB_CELL_DIAGONAL) {
         fprintf(stderr, "%s (cv %.1f%%) calls=%llu colours=%lld err=%.1e\n", t, 100 * r->t.cv,
                 r->primitive_calls, r->colours, r->max_abs_err);
-    } else {
-        fprintf(stderr, "%s: %s\n", r->status, r->note);
+        return;
     }
+    fprintf(stderr, "%s (cv %.1f%%) calls=%llu err=%.1e residual=%.1e", t, 100 * r->t.cv,
+            r->primitive_calls, r->max_abs_err, r->residual);
+    if (c->kind == DB_CELL_NEWTON)
+        fprintf(stderr, " steps=%d converged=%d", r->newton_steps, r->converged);
+    fputc('\n', stderr);
 }
 
-/* The fields every row shares: provenance, binding, status, times, counts, error. */
-static void fill_common(struct db_row *row, const char *run_id, const struct db_provenance *p,
-                        const struct db_binding *b, const struct db_cell_result *r,
-                        const char *note, char *ts, size_t tslen) {
+/* A cell's row: provenance, binding, the cell's names, status, times, counts and checks.
+ * wname and sname (namelen bytes each) hold the composed workload and strategy names. */
+static void fill_row(struct db_row *row, const char *run_id, const struct db_provenance *p,
+                     const struct db_binding *b, const struct db_cell *c,
+                     const struct db_cell_result *r, const char *note, char *ts, size_t tslen,
+                     char *wname, char *sname, size_t namelen) {
     db_timestamp(ts, tslen);
+    int downstream = c->kind == DB_CELL_SOLVE || c->kind == DB_CELL_NEWTON;
     *row = (struct db_row){
         .run_id = run_id,
         .timestamp = ts,
+        .workload = db_cell_workload_name(c, wname, namelen),
+        .operator_kind = db_cell_operator_name(c),
+        .jac = db_jac_name(c->jac),
+        .strategy = db_cell_strategy_name(c, sname, namelen),
+        .n = c->n,
         .threads = p->threads,
         .proc_bind = p->proc_bind,
         .places = p->places,
@@ -218,57 +238,13 @@ static void fill_common(struct db_row *row, const char *run_id, const struct db_
         .hwloc_version = p->hwloc_version,
         .openblas_config = p->openblas_config,
         .cpu_governor = p->cpu_governor,
+        .solver = downstream ? db_solver_name(c->method.solver) : NULL,
+        .residual = r->residual,
+        .newton_steps = r->newton_steps,
+        .converged = r->converged,
         .colours = r->colours,
         .colours_lower_bound = r->colours_lower_bound,
     };
-}
-
-static void fill_row(struct db_row *row, const char *run_id, const struct db_provenance *p,
-                     const struct db_binding *b, const struct db_cell *c,
-                     const struct db_cell_result *r, const char *note, char *ts, size_t tslen) {
-    fill_common(row, run_id, p, b, r, note, ts, tslen);
-    row->workload = c->wl->name;
-    row->operator_kind = c->op_kind;
-    row->jac = db_jac_name(c->jac);
-    row->strategy = c->strategy->name;
-    row->n = c->n;
-}
-
-static void progress_downstream(size_t i, size_t count, const struct db_downstream_cell *c,
-                                const struct db_downstream_result *r, const char *config) {
-    char w[48], m[48];
-    fprintf(stderr, "[%*zu/%zu] %s %s %s %s %s n=%zu: ", count >= 100 ? 3 : 2, i + 1, count, config,
-            db_downstream_workload_name(c, w, sizeof w), c->op_kind, db_jac_name(c->jac),
-            db_solve_method_name(&c->method, m, sizeof m), c->n);
-    if (strcmp(r->base.status, "ok") == 0) {
-        char t[32];
-        db_format_seconds(r->base.t.median, t, sizeof t);
-        fprintf(stderr, "%s (cv %.1f%%) calls=%llu err=%.1e residual=%.1e", t, 100 * r->base.t.cv,
-                r->base.primitive_calls, r->base.max_abs_err, r->residual);
-        if (c->task == DB_TASK_NEWTON)
-            fprintf(stderr, " steps=%d converged=%d", r->newton_steps, r->converged);
-        fputc('\n', stderr);
-    } else {
-        fprintf(stderr, "%s: %s\n", r->base.status, r->base.note);
-    }
-}
-
-/* wname and mname (namelen bytes each) hold the composed workload and strategy names. */
-static void fill_downstream_row(struct db_row *row, const char *run_id,
-                                const struct db_provenance *p, const struct db_binding *b,
-                                const struct db_downstream_cell *c,
-                                const struct db_downstream_result *r, const char *note, char *ts,
-                                size_t tslen, char *wname, char *mname, size_t namelen) {
-    fill_common(row, run_id, p, b, &r->base, note, ts, tslen);
-    row->workload = db_downstream_workload_name(c, wname, namelen);
-    row->operator_kind = c->op_kind;
-    row->jac = db_jac_name(c->jac);
-    row->strategy = db_solve_method_name(&c->method, mname, namelen);
-    row->n = c->n;
-    row->solver = db_solver_name(c->method.solver);
-    row->residual = r->residual;
-    row->newton_steps = r->newton_steps;
-    row->converged = r->converged;
 }
 
 /* The row's note: the cell's reason, then the configuration's warnings and binding remark. */
@@ -331,15 +307,13 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
     if (!cli->quiet) fprintf(stderr, "calibration (%d threads):\n", prov.threads);
     for (size_t i = 0; i < count; i++) {
         const struct db_calibration *c = &cal[i];
-        struct db_cell cell = {.op_kind = "none", .n = c->n};
-        struct db_workload fake = {.name = "_calibrate"};
-        struct db_strategy kernel = {.name = c->kernel};
-        cell.wl = &fake;
-        cell.strategy = &kernel;
+        struct db_cell cell = {
+            .kind = DB_CELL_CALIBRATION, .op_kind = "none", .kernel = c->kernel, .n = c->n};
         struct db_row row;
-        char ts[32], note[4096];
+        char ts[32], note[4096], wname[64], sname[64];
         row_note(note, sizeof note, c->r.note, env->warnings, b.detail);
-        fill_row(&row, run_id, &prov, &b, &cell, &c->r, note, ts, sizeof ts);
+        fill_row(&row, run_id, &prov, &b, &cell, &c->r, note, ts, sizeof ts, wname, sname,
+                 sizeof wname);
         if (emit_row(out, sum, &row, st) != DB_OK) {
             free(cal);
             return 1;
@@ -368,7 +342,7 @@ static int plan_write_paths(const struct db_cli *cli, const struct db_plan *plan
     db_memory_limits_read(&lim, cli->run.mem_budget);
     struct db_run_opts opts = cli->run;
     opts.mem_budget = lim.budget;
-    *matrix_ns = malloc((plan->nunits ? plan->nunits : 1) * sizeof **matrix_ns);
+    *matrix_ns = malloc((plan->ncells ? plan->ncells : 1) * sizeof **matrix_ns);
     if (!*matrix_ns) return 1;
     *nsizes = db_plan_matrix_sizes(plan, sel, &opts, *matrix_ns);
     struct db_wisdom_opts wo = {cli->wisdom, cli->no_wisdom, lim.budget, cli->quiet};
@@ -377,17 +351,16 @@ static int plan_write_paths(const struct db_cli *cli, const struct db_plan *plan
     return rc != DB_OK;
 }
 
-/* Run the cells with sel[u] set (u: unit index of the plan, plain cells then downstream ones) in
- * this process, appending rows to out. Each cell first checks with hwloc where the OpenMP team
- * is bound (cheap: one parallel region) and records it in the row. A signal abandons the cell
- * in progress (signals.h). */
+/* Run the cells with sel[u] set (u: index into the plan's cells, of any kind) in this process,
+ * appending rows to out. Each cell first checks with hwloc where the OpenMP team is bound (cheap:
+ * one parallel region) and records it in the row. A signal abandons the cell in progress
+ * (signals.h). */
 static int run_cells(const struct db_cli *cli, const char *run_id, const struct db_plan *plan,
                      const unsigned char *sel, struct db_csv_file *out, struct db_summary *sum,
                      hwloc_topology_t topo, const struct db_omp_env *env, const struct stamp *st) {
     const struct db_cell *cells = plan->cells;
-    const struct db_downstream_cell *dcells = plan->dcells;
-    size_t count = plan->ncells, total = 0, done = 0;
-    for (size_t i = 0; i < plan->nunits; i++)
+    size_t total = 0, done = 0;
+    for (size_t i = 0; i < plan->ncells; i++)
         total += sel[i];
     struct db_provenance prov;
     db_provenance_collect(&prov);
@@ -403,7 +376,7 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
     int requested = env->num_threads ? env->num_threads : prov.threads;
     struct db_binding b;
     char warned[sizeof b.detail] = "";
-    for (size_t i = 0; i < plan->nunits; i++) {
+    for (size_t i = 0; i < plan->ncells; i++) {
         if (!sel[i]) continue;
         if (db_binding_check(topo, requested, &b) != DB_OK) {
             fprintf(stderr, "diagbench: out of memory checking the thread binding\n");
@@ -413,24 +386,15 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
             fprintf(stderr, "diagbench: warning: [%s] %s\n", config, b.detail);
             snprintf(warned, sizeof warned, "%s", b.detail);
         }
-        /* The row points into r / dr: they live until it is written. */
+        /* The row points into r: it lives until the row is written. */
         struct db_row row;
         struct db_cell_result r;
-        struct db_downstream_result dr;
-        char ts[32], note[4096], wname[64], mname[64];
-        if (i < count) {
-            db_cell_run(&cells[i], &opts, &r);
-            if (!cli->quiet) progress(done, total, &cells[i], &r, config);
-            row_note(note, sizeof note, r.note, env->warnings, b.detail);
-            fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts);
-        } else {
-            const struct db_downstream_cell *dc = &dcells[i - count];
-            db_downstream_run(dc, &opts, &dr);
-            if (!cli->quiet) progress_downstream(done, total, dc, &dr, config);
-            row_note(note, sizeof note, dr.base.note, env->warnings, b.detail);
-            fill_downstream_row(&row, run_id, &prov, &b, dc, &dr, note, ts, sizeof ts, wname, mname,
-                                sizeof wname);
-        }
+        char ts[32], note[4096], wname[64], sname[64];
+        db_cell_run(&cells[i], &opts, &r);
+        if (!cli->quiet) progress(done, total, &cells[i], &r, config);
+        row_note(note, sizeof note, r.note, env->warnings, b.detail);
+        fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts, wname, sname,
+                 sizeof wname);
         done++;
         if (emit_row(out, sum, &row, st) != DB_OK) {
             fprintf(stderr, "diagbench: writing a row failed: %s\n", strerror(errno));
@@ -547,10 +511,10 @@ static int sweep(int argc, char **argv, const char *run_id, const struct db_plan
     int status = 0;
     db_signals_forward_to(0);
     for (size_t k = 0; k < plan->nconfigs && status == 0 && !db_signals_caught(); k++) {
-        const unsigned char *cell_sel = sel + k * plan->nunits;
-        if (plan->nunits && !memchr(cell_sel, 1, plan->nunits)) continue; /* nothing left */
+        const unsigned char *cell_sel = sel + k * plan->ncells;
+        if (plan->ncells && !memchr(cell_sel, 1, plan->ncells)) continue; /* nothing left */
         char *cells_arg = NULL;
-        if (db_plan_format_indices(cell_sel, plan->nunits, &cells_arg) != DB_OK) {
+        if (db_plan_format_indices(cell_sel, plan->ncells, &cells_arg) != DB_OK) {
             status = 1;
             break;
         }
@@ -678,7 +642,7 @@ int main(int argc, char **argv) {
      * configuration otherwise (without a sweep there is one item per unit). A child runs the
      * cells its parent lists; anyone else this shard's items, less those a resumed partial file
      * already holds (below). calibrated: configurations whose calibration rows it holds. */
-    size_t nsel = sweeping ? plan.nitems : plan.nunits;
+    size_t nsel = sweeping ? plan.nitems : plan.ncells;
     unsigned char *sel = malloc(nsel ? nsel : 1), *done = calloc(plan.nitems ? plan.nitems : 1, 1),
                   *calibrated = calloc(plan.nconfigs ? plan.nconfigs : 1, 1);
     if (!sel || !done || !calibrated) {

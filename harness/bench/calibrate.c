@@ -118,9 +118,7 @@ static void init(struct db_calibration *c, const char *kernel, size_t n, double 
     c->kernel = kernel;
     c->n = n;
     c->bytes = bytes;
-    c->r.call_cost_s = -1;
-    c->r.write_ceiling_s = NAN;
-    c->r.colours = c->r.colours_lower_bound = -1;
+    db_cell_result_init(&c->r);
 }
 
 static void time_loop(const struct db_run_opts *o, struct db_calibration *c, size_t n,
@@ -250,32 +248,100 @@ static void time_plain(const struct db_run_opts *o, struct db_calibration *c) {
     free(t);
 }
 
+/* The kernels by name: each times itself at n (elements, or ignored by the overhead kernels). */
+static void k_cos_loop(const struct db_run_opts *o, struct db_calibration *c, size_t n) {
+    time_loop(o, c, n, LOOP_COS);
+}
+static void k_sin_loop(const struct db_run_opts *o, struct db_calibration *c, size_t n) {
+    time_loop(o, c, n, LOOP_SIN);
+}
+static void k_cos_jvp_loop(const struct db_run_opts *o, struct db_calibration *c, size_t n) {
+    time_loop(o, c, n, LOOP_COS_JVP);
+}
+static void k_memset(const struct db_run_opts *o, struct db_calibration *c, size_t n) {
+    time_buffer(o, c, n, BUF_MEMSET);
+}
+static void k_nt_fill(const struct db_run_opts *o, struct db_calibration *c, size_t n) {
+    time_buffer(o, c, n, BUF_NT_FILL);
+}
+static void k_copy(const struct db_run_opts *o, struct db_calibration *c, size_t n) {
+    time_buffer(o, c, n, BUF_COPY);
+}
+static void k_wrapper(const struct db_run_opts *o, struct db_calibration *c, size_t n) {
+    (void)n;
+    time_wrapper(o, c, 1);
+}
+static void k_wrapper_batched(const struct db_run_opts *o, struct db_calibration *c, size_t n) {
+    (void)n;
+    time_wrapper(o, c, 1000);
+}
+static void k_native(const struct db_run_opts *o, struct db_calibration *c, size_t n) {
+    (void)n;
+    time_native(o, c);
+}
+static void k_plain(const struct db_run_opts *o, struct db_calibration *c, size_t n) {
+    (void)n;
+    time_plain(o, c);
+}
+
+static const struct kernel {
+    const char *name;
+    void (*run)(const struct db_run_opts *o, struct db_calibration *c, size_t n);
+} kernels[] = {
+    {"cos_loop", k_cos_loop},         {"sin_loop", k_sin_loop},
+    {"cos_jvp_loop", k_cos_jvp_loop}, {"memset", k_memset},
+    {"nt_fill", k_nt_fill},           {"copy", k_copy},
+    {"wrapper", k_wrapper},           {"wrapper_batched", k_wrapper_batched},
+    {"native_gbench", k_native},      {"plain_loop", k_plain},
+};
+
+static const struct kernel *kernel_find(const char *name) {
+    for (size_t i = 0; name && i < sizeof kernels / sizeof *kernels; i++)
+        if (strcmp(kernels[i].name, name) == 0) return &kernels[i];
+    return NULL;
+}
+
+static void run_kernel(const struct db_run_opts *o, const char *name, size_t n,
+                       struct db_calibration *c) {
+    const struct kernel *k = kernel_find(name);
+    if (k) {
+        k->run(o, c, n);
+        return;
+    }
+    init(c, name, n, 0);
+    fail(c, "error", "unknown calibration kernel");
+}
+
+int db_calibration_cell_run(const struct db_cell *cell, const struct db_run_opts *o,
+                            struct db_cell_result *r) {
+    if (!r) return DB_E_INVALID;
+    struct db_calibration c;
+    run_kernel(o, cell->kernel, cell->n, &c);
+    *r = c.r;
+    return DB_OK;
+}
+
 size_t db_calibration_count(size_t nsizes) {
     return DB_CALIBRATION_FIXED + 2 * nsizes;
 }
 
 int db_calibrate(const struct db_run_opts *o, size_t loop_n, const size_t *matrix_ns, size_t nsizes,
                  struct db_calibration *out, size_t *count) {
-    size_t k = 0;
-    time_loop(o, &out[k++], loop_n, LOOP_COS);
-    time_loop(o, &out[k++], loop_n, LOOP_SIN);
-    time_loop(o, &out[k++], loop_n, LOOP_COS_JVP);
-    /* the write ceiling of every matrix size the run writes */
+    size_t k = 0, copy_n = 0;
+    run_kernel(o, "cos_loop", loop_n, &out[k++]);
+    run_kernel(o, "sin_loop", loop_n, &out[k++]);
+    run_kernel(o, "cos_jvp_loop", loop_n, &out[k++]);
     for (size_t i = 0; i < nsizes; i++) {
-        time_buffer(o, &out[k++], matrix_ns[i] * matrix_ns[i], BUF_MEMSET);
-        time_buffer(o, &out[k++], matrix_ns[i] * matrix_ns[i], BUF_NT_FILL);
-    }
-    size_t copy_n = 0;
-    for (size_t i = 0; i < nsizes; i++)
+        run_kernel(o, "memset", matrix_ns[i] * matrix_ns[i], &out[k++]);
+        run_kernel(o, "nt_fill", matrix_ns[i] * matrix_ns[i], &out[k++]);
         copy_n = matrix_ns[i] > copy_n ? matrix_ns[i] : copy_n;
-    time_buffer(o, &out[k++],
-                (copy_n ? copy_n : DB_CALIBRATION_DEFAULT_N) *
-                    (copy_n ? copy_n : DB_CALIBRATION_DEFAULT_N),
-                BUF_COPY);
-    time_wrapper(o, &out[k++], 1);
-    time_wrapper(o, &out[k++], 1000);
-    time_native(o, &out[k++]);
-    time_plain(o, &out[k++]);
+    }
+    if (!copy_n) copy_n = DB_CALIBRATION_DEFAULT_N;
+    run_kernel(o, "copy", copy_n * copy_n, &out[k++]);
+    static const char *const overhead[] = {"wrapper", "wrapper_batched", "native_gbench",
+                                           "plain_loop"};
+    for (size_t i = 0; i < 4; i++)
+        run_kernel(o, overhead[i], 1, &out[k++]);
     *count = k;
     return DB_OK;
 }

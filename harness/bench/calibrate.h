@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "harness/bench/runner.h"
+#include "harness/bench/cell.h"
 
 struct db_calibration {
     const char *kernel;
@@ -37,6 +37,10 @@ size_t db_calibration_count(size_t nsizes);
  * The n column of a buffer row is the doubles it writes (matrix n^2). */
 int db_calibrate(const struct db_run_opts *o, size_t loop_n, const size_t *matrix_ns, size_t nsizes,
                  struct db_calibration *out, size_t *count);
+
+/* Run one calibration cell (kind DB_CELL_CALIBRATION: kernel and n as db_calibrate would). */
+int db_calibration_cell_run(const struct db_cell *cell, const struct db_run_opts *o,
+                            struct db_cell_result *r);
 
 /* Effective bandwidth in GB/s (1e9 bytes) of a result that moved `bytes` per call. */
 double db_gbytes_per_s(double bytes, double seconds);

@@ -11,24 +11,21 @@
 #include "harness/env/memory.h"
 #include "harness/bench/gbench.h"
 
-const char *db_task_name(enum db_task t) {
-    return t == DB_TASK_SOLVE ? "solve" : t == DB_TASK_NEWTON ? "newton" : "?";
-}
-
-int db_task_workload_parse(const char *item, enum db_task *task, const struct db_workload **wl) {
+int db_task_workload_parse(const char *item, enum db_cell_kind *kind,
+                           const struct db_workload **wl) {
     const char *colon = item ? strchr(item, ':') : NULL;
     if (!colon) return DB_E_INVALID;
     size_t len = (size_t)(colon - item);
-    enum db_task t;
+    enum db_cell_kind t;
     if (len == 5 && strncmp(item, "solve", 5) == 0)
-        t = DB_TASK_SOLVE;
+        t = DB_CELL_SOLVE;
     else if (len == 6 && strncmp(item, "newton", 6) == 0)
-        t = DB_TASK_NEWTON;
+        t = DB_CELL_NEWTON;
     else
         return DB_E_INVALID;
     const struct db_workload *w = db_workload_find(colon + 1);
     if (!w) return DB_E_INVALID;
-    *task = t;
+    *kind = t;
     *wl = w;
     return DB_OK;
 }
@@ -64,16 +61,6 @@ int db_solve_method_parse(const char *item, struct db_solve_method *m) {
     return DB_E_INVALID;
 }
 
-const char *db_downstream_workload_name(const struct db_downstream_cell *c, char *buf, size_t len) {
-    snprintf(buf, len, "%s:%s", db_task_name(c->task), c->wl->name);
-    return buf;
-}
-
-const char *db_solve_method_name(const struct db_solve_method *m, char *buf, size_t len) {
-    snprintf(buf, len, "%s+%s", m->diag ? m->diag->name : "materialise", db_solver_name(m->solver));
-    return buf;
-}
-
 size_t db_solve_methods_all(struct db_solve_method *out, size_t max) {
     size_t k = 0;
     for (size_t i = 0; i < db_strategy_count; i++, k++)
@@ -88,7 +75,7 @@ size_t db_solve_methods_all(struct db_solve_method *out, size_t max) {
 }
 
 /* Status and note for a failed solve or Newton run. */
-static void set_failure(struct db_downstream_result *r, const struct db_downstream_cell *c,
+static void set_failure(struct db_cell_result *r, const struct db_cell *c,
                         const struct db_operator *op, int rc, const struct db_solve_info *si,
                         int step) {
     char m[48], at[48] = "";
@@ -97,34 +84,32 @@ static void set_failure(struct db_downstream_result *r, const struct db_downstre
     if (rc == DB_E_UNSUPPORTED) {
         int batched = c->method.solver == DB_SOLVER_LU ||
                       (c->method.diag && strcmp(c->method.diag->name, "materialise") == 0);
-        if (c->task == DB_TASK_NEWTON && strcmp(op->ops->kind, "jacobian") != 0 &&
+        if (c->kind == DB_CELL_NEWTON && strcmp(op->ops->kind, "jacobian") != 0 &&
             strcmp(op->ops->kind, "function") != 0)
-            db_cell_result_set(&r->base, "unsupported",
+            db_cell_result_set(r, "unsupported",
                                "newton: a %s operator is built once at setup and cannot follow the "
                                "iterate (use jacobian)",
                                op->ops->kind);
         else if (c->method.solver == DB_SOLVER_DIAGONAL && !op->ops->diagonal &&
                  !(db_operator_tags(op) & DB_TAG_DIAGONAL))
-            db_cell_result_set(&r->base, "unsupported",
+            db_cell_result_set(r, "unsupported",
                                "%s: the diagonal solver needs an operator tagged diagonal", m);
         else if (c->method.solver == DB_SOLVER_TRIDIAGONAL && !op->ops->diagonal &&
                  !(db_operator_tags(op) & DB_TAG_TRIDIAGONAL))
             db_cell_result_set(
-                &r->base, "unsupported",
+                r, "unsupported",
                 "%s: the tridiagonal solver needs an operator tagged tridiagonal (or "
                 "diagonal)",
                 m);
         else if (batched && c->wl->batch == DB_BATCH_NONE)
-            db_cell_result_set(&r->base, "unsupported", "%s: the primitive has no batching rule",
-                               m);
+            db_cell_result_set(r, "unsupported", "%s: the primitive has no batching rule", m);
         else
-            db_cell_result_set(&r->base, "unsupported", "%s: the operator lacks a required op", m);
+            db_cell_result_set(r, "unsupported", "%s: the operator lacks a required op", m);
     } else if (rc == DB_E_SINGULAR) {
-        db_cell_result_set(&r->base, "error",
-                           "%s: singular%s: J[%zu,%zu] = %g (zero or non-finite)", m, at,
-                           si->singular_index, si->singular_index, si->singular_value);
+        db_cell_result_set(r, "error", "%s: singular%s: J[%zu,%zu] = %g (zero or non-finite)", m,
+                           at, si->singular_index, si->singular_index, si->singular_value);
     } else {
-        db_cell_result_set(&r->base, "error", "%s%s: %s", m, at, db_strerror(rc));
+        db_cell_result_set(r, "error", "%s%s: %s", m, at, db_strerror(rc));
     }
 }
 
@@ -169,22 +154,21 @@ static void known_solution(size_t n, double *x) {
         x[i] = (i % 2 ? -1.0 : 1.0) * (1.0 + (double)(i % 7) / 8.0);
 }
 
-static int time_it(const struct db_downstream_cell *c, const struct db_run_opts *o,
-                   db_bench_body body, void *arg, struct db_downstream_result *r,
-                   struct db_bench_result *br) {
+static int time_it(const struct db_cell *c, const struct db_run_opts *o, db_bench_body body,
+                   void *arg, struct db_cell_result *r, struct db_bench_result *br) {
     char name[200], w[48], m[48];
-    snprintf(name, sizeof name, "%s/%s/%s/%s/%zu", db_downstream_workload_name(c, w, sizeof w),
+    snprintf(name, sizeof name, "%s/%s/%s/%s/%zu", db_cell_workload_name(c, w, sizeof w),
              c->op_kind, db_jac_name(c->jac), db_solve_method_name(&c->method, m, sizeof m), c->n);
     struct db_bench_config cfg = {.reps = o->reps, .min_time_s = o->min_time_s};
     int rc = db_gbench_run(name, body, arg, &cfg, br);
     if (rc != DB_OK) {
-        db_cell_result_set(&r->base, "error", "timing: %s (%s)", db_strerror(rc), br->message);
+        db_cell_result_set(r, "error", "timing: %s (%s)", db_strerror(rc), br->message);
         return rc;
     }
-    r->base.reps = br->reps;
-    r->base.iterations = br->iterations;
-    db_time_stats_compute(br->rep_seconds, br->reps, &r->base.t);
-    r->base.ns_per_element = r->base.t.median / (double)c->n * 1e9;
+    r->reps = br->reps;
+    r->iterations = br->iterations;
+    db_time_stats_compute(br->rep_seconds, br->reps, &r->t);
+    r->ns_per_element = r->t.median / (double)c->n * 1e9;
     return DB_OK;
 }
 
@@ -222,20 +206,20 @@ static double known_residual(const struct known_system *k, size_t n, const doubl
     return k->ref ? db_diagonal_residual(n, k->ref, x, b) : db_sparse_residual(&k->A, x, b);
 }
 
-static void run_solve(const struct db_downstream_cell *c, const struct db_run_opts *o,
-                      struct db_operator *op, struct db_downstream_result *r) {
+static void run_solve(const struct db_cell *c, const struct db_run_opts *o, struct db_operator *op,
+                      struct db_cell_result *r) {
     size_t n = c->n;
     struct db_solve_ctx ctx = {0};
     struct db_bench_result br = {0};
     struct known_system ks = {0};
     double *xt = malloc(n * sizeof *xt), *b = malloc(n * sizeof *b), *x = malloc(n * sizeof *x);
     if (!xt || !b || !x) {
-        db_cell_result_set(&r->base, "error", "out of memory for the vectors");
+        db_cell_result_set(r, "error", "out of memory for the vectors");
         goto done;
     }
     int rc = exact_jacobian(op->in, &ks);
     if (rc != DB_OK) {
-        db_cell_result_set(&r->base, "error", "reference Jacobian: %s", db_strerror(rc));
+        db_cell_result_set(r, "error", "reference Jacobian: %s", db_strerror(rc));
         goto done;
     }
     known_solution(n, xt);
@@ -249,8 +233,8 @@ static void run_solve(const struct db_downstream_cell *c, const struct db_run_op
         set_failure(r, c, op, rc, &si, 0);
         goto done;
     }
-    r->base.primitive_calls = db_instance_calls(op->in);
-    snprintf(r->base.write_path, sizeof r->base.write_path, "%s", op->in->write_path);
+    r->primitive_calls = db_instance_calls(op->in);
+    snprintf(r->write_path, sizeof r->write_path, "%s", op->in->write_path);
     double err = db_max_abs_diff(x, xt, n), res = known_residual(&ks, n, x, b);
     double tol = db_solve_residual_tol(n);
     if (!(res <= tol)) { /* wrong before any timing: say how wrong, and why when we know */
@@ -258,8 +242,8 @@ static void run_solve(const struct db_downstream_cell *c, const struct db_run_op
         int false_tag = w->claim == DB_CLAIM_DIAGONAL && w->structure != DB_STRUCT_DIAGONAL &&
                         c->method.solver == DB_SOLVER_DIAGONAL && !o->untagged;
         db_cell_result_set(
-            &r->base, "error", "wrong answer: relative residual %.3g > %.3g, max_abs_err %.3g%s%s",
-            res, tol, err, false_tag ? "; the operator is tagged diagonal but J is truly " : "",
+            r, "error", "wrong answer: relative residual %.3g > %.3g, max_abs_err %.3g%s%s", res,
+            tol, err, false_tag ? "; the operator is tagged diagonal but J is truly " : "",
             false_tag ? db_structure_name(w->structure) : "");
         goto done;
     }
@@ -268,14 +252,14 @@ static void run_solve(const struct db_downstream_cell *c, const struct db_run_op
     if (time_it(c, o, solve_body, &t, r, &br) != DB_OK) goto done;
     /* The last timed solve must be as right as the first. */
     double err2 = db_max_abs_diff(x, xt, n), res2 = known_residual(&ks, n, x, b);
-    r->base.max_abs_err = err2 > err ? err2 : err;
+    r->max_abs_err = err2 > err ? err2 : err;
     r->residual = res2 > res ? res2 : res;
     if (!(r->residual <= tol)) {
-        db_cell_result_set(&r->base, "error", "wrong answer: relative residual %.3g > %.3g",
-                           r->residual, tol);
+        db_cell_result_set(r, "error", "wrong answer: relative residual %.3g > %.3g", r->residual,
+                           tol);
         goto done;
     }
-    db_cell_result_set(&r->base, "ok", "%s", "");
+    db_cell_result_set(r, "ok", "%s", "");
 
 done:
     db_bench_result_free(&br);
@@ -284,14 +268,14 @@ done:
     free(ks.ref), free(xt), free(b), free(x);
 }
 
-static void run_newton(const struct db_downstream_cell *c, const struct db_run_opts *o,
-                       struct db_operator *op, struct db_downstream_result *r) {
+static void run_newton(const struct db_cell *c, const struct db_run_opts *o, struct db_operator *op,
+                       struct db_cell_result *r) {
     size_t n = c->n;
     struct db_newton_ws ws = {0};
     struct db_bench_result br = {0};
     double *x0 = malloc(n * sizeof *x0), *x = malloc(n * sizeof *x);
     if (!x0 || !x) {
-        db_cell_result_set(&r->base, "error", "out of memory for the vectors");
+        db_cell_result_set(r, "error", "out of memory for the vectors");
         goto done;
     }
     db_newton_start(n, x0);
@@ -306,18 +290,18 @@ static void run_newton(const struct db_downstream_cell *c, const struct db_run_o
         set_failure(r, c, op, rc, &nr.solve, nr.failed_step);
         goto done;
     }
-    r->base.primitive_calls = db_instance_calls(op->in);
-    snprintf(r->base.write_path, sizeof r->base.write_path, "%s", op->in->write_path);
+    r->primitive_calls = db_instance_calls(op->in);
+    snprintf(r->write_path, sizeof r->write_path, "%s", op->in->write_path);
     double dist;
     size_t worst;
     rc = db_newton_root_error(op->in, x, &dist, &worst);
     if (rc != DB_OK) {
-        db_cell_result_set(&r->base, "error", "checking the roots: %s", db_strerror(rc));
+        db_cell_result_set(r, "error", "checking the roots: %s", db_strerror(rc));
         goto done;
     }
     double tol = db_solve_residual_tol(n);
     if (!(nr.max_residual <= tol)) {
-        db_cell_result_set(&r->base, "error",
+        db_cell_result_set(r, "error",
                            "wrong answer: a Newton step's relative residual %.3g > %.3g",
                            nr.max_residual, tol);
         goto done;
@@ -331,26 +315,25 @@ static void run_newton(const struct db_downstream_cell *c, const struct db_run_o
     size_t worst2;
     rc = db_newton_root_error(op->in, x, &dist2, &worst2);
     if (rc != DB_OK || t.res.steps != nr.steps || t.res.converged != nr.converged) {
-        db_cell_result_set(&r->base, "error",
+        db_cell_result_set(r, "error",
                            "the timed runs differ from the checked one (%d vs %d steps)",
                            t.res.steps, nr.steps);
         goto done;
     }
     if (dist2 > dist) dist = dist2, worst = worst2;
-    r->base.max_abs_err = dist;
+    r->max_abs_err = dist;
     r->residual = nr.max_residual;
     r->newton_steps = nr.steps;
     r->converged = nr.converged;
     if (nr.converged && !(dist <= DB_NEWTON_ROOT_TOL)) {
-        db_cell_result_set(&r->base, "error",
-                           "wrong root: x[%zu] = %.17g is %.3g from a root of f_%zu", worst,
-                           x[worst], dist, worst);
+        db_cell_result_set(r, "error", "wrong root: x[%zu] = %.17g is %.3g from a root of f_%zu",
+                           worst, x[worst], dist, worst);
         goto done;
     }
     if (nr.converged)
-        db_cell_result_set(&r->base, "ok", "%s", "");
+        db_cell_result_set(r, "ok", "%s", "");
     else
-        db_cell_result_set(&r->base, "ok", "not converged in %d steps (last step %.3g x tolerance)",
+        db_cell_result_set(r, "ok", "not converged in %d steps (last step %.3g x tolerance)",
                            nr.steps, nr.last_scaled_step);
 
 done:
@@ -373,16 +356,10 @@ static unsigned long long reference_bytes(const struct db_workload *wl, size_t n
     return db_sparse_bytes(n, n * row, 0) + db_sparse_bytes(n, n * row, 1);
 }
 
-int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_opts *o,
-                      struct db_downstream_result *r) {
+int db_downstream_run(const struct db_cell *c, const struct db_run_opts *o,
+                      struct db_cell_result *r) {
     if (!r) return DB_E_INVALID;
-    memset(r, 0, sizeof *r);
-    r->base.write_ceiling_s = NAN;
-    r->base.call_cost_s = -1;
-    r->base.colours = r->base.colours_lower_bound = -1; /* not a probe count: empty */
-    r->residual = NAN;
-    r->newton_steps = -1;
-    r->converged = -1;
+    db_cell_result_init(r); /* colours stay empty: not a probe count */
     size_t n = c->n;
     int lu = c->method.solver == DB_SOLVER_LU;
 
@@ -392,16 +369,16 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
     db_solve_method_name(&c->method, m, sizeof m);
     int lazy = strcmp(c->op_kind, "jacobian") == 0 || strcmp(c->op_kind, "function") == 0;
     int materialises = lu || (c->method.diag && strcmp(c->method.diag->name, "materialise") == 0);
-    if (c->task == DB_TASK_NEWTON && !lazy) {
+    if (c->kind == DB_CELL_NEWTON && !lazy) {
         db_cell_result_set(
-            &r->base, "unsupported",
+            r, "unsupported",
             "newton: a %s operator is built once at setup and cannot follow the iterate "
             "(use jacobian)",
             c->op_kind);
         return DB_OK;
     }
     if (lazy && materialises && c->wl->batch == DB_BATCH_NONE) {
-        db_cell_result_set(&r->base, "unsupported", "%s: the primitive has no batching rule", m);
+        db_cell_result_set(r, "unsupported", "%s: the primitive has no batching rule", m);
         return DB_OK;
     }
 
@@ -410,30 +387,30 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
     unsigned long long need =
         vector_bytes(n) + reference_bytes(c->wl, n) + db_operator_setup_bytes(c->op_kind, n);
     if (lu) need += (unsigned long long)n * n * sizeof(double) + n * sizeof(int);
-    if (db_cell_over_budget(&r->base, need, o->mem_budget)) return DB_OK;
+    if (db_cell_over_budget(r, need, o->mem_budget)) return DB_OK;
     if (lu && c->lu_max_n && n > c->lu_max_n) {
         if (c->budget_matrix)
             db_cell_result_set(
-                &r->base, "skipped_budget",
+                r, "skipped_budget",
                 "LU is O(n^3): the %s matrix's time budget caps materialise+lu at n <= %zu",
                 c->budget_matrix, c->lu_max_n);
         else
-            db_cell_result_set(&r->base, "skipped_budget",
+            db_cell_result_set(r, "skipped_budget",
                                "LU is O(n^3): --lu-max-n caps materialise+lu at n <= %zu",
                                c->lu_max_n);
         return DB_OK;
     }
-    if (c->task == DB_TASK_NEWTON && c->wl->structure != DB_STRUCT_DIAGONAL) {
-        db_cell_result_set(&r->base, "unsupported",
+    if (c->kind == DB_CELL_NEWTON && c->wl->structure != DB_STRUCT_DIAGONAL) {
+        db_cell_result_set(r, "unsupported",
                            "newton: only diagonal workloads (their roots are known per component); "
                            "%s is %s",
                            c->wl->name, db_structure_name(c->wl->structure));
         return DB_OK;
     }
-    if (c->task == DB_TASK_SOLVE && c->wl->structure != DB_STRUCT_DIAGONAL &&
+    if (c->kind == DB_CELL_SOLVE && c->wl->structure != DB_STRUCT_DIAGONAL &&
         c->wl->structure != DB_STRUCT_TRIDIAGONAL) {
         db_cell_result_set(
-            &r->base, "unsupported",
+            r, "unsupported",
             "solve: cells check against the exact Jacobian of diagonal and tridiagonal "
             "workloads; %s is %s",
             c->wl->name, db_structure_name(c->wl->structure));
@@ -444,17 +421,17 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
     struct db_operator *op = NULL;
     int rc = db_instance_create(c->wl, n, o->call_cost_s, &in);
     if (rc != DB_OK) {
-        db_cell_result_set(&r->base, "error", "creating the workload: %s", db_strerror(rc));
+        db_cell_result_set(r, "error", "creating the workload: %s", db_strerror(rc));
         goto done;
     }
-    if (in->call_cost_s > 0) r->base.call_cost_s = in->call_cost_s;
+    if (in->call_cost_s > 0) r->call_cost_s = in->call_cost_s;
     /* A Newton run starts at the seed's points; a solve at the workload's default point. */
-    if (c->task == DB_TASK_NEWTON) db_newton_start(n, in->x);
+    if (c->kind == DB_CELL_NEWTON) db_newton_start(n, in->x);
     /* Tagged as the user would: by the workload's claim (liar claims diagonal). */
     unsigned tags = o->untagged ? 0 : db_tags_for_structure(db_workload_tag_structure(c->wl));
     rc = db_operator_create(c->op_kind, c->jac, in, tags, &op);
     if (rc != DB_OK) {
-        db_cell_result_set(&r->base, rc == DB_E_UNSUPPORTED ? "unsupported" : "error",
+        db_cell_result_set(r, rc == DB_E_UNSUPPORTED ? "unsupported" : "error",
                            "%s operator of %s: %s", c->op_kind, c->wl->name,
                            rc == DB_E_UNSUPPORTED ? "the operator cannot represent this workload"
                                                   : db_strerror(rc));
@@ -462,15 +439,15 @@ int db_downstream_run(const struct db_downstream_cell *c, const struct db_run_op
     }
     need = vector_bytes(n) + reference_bytes(c->wl, n) + db_operator_setup_bytes(c->op_kind, n) +
            db_linear_solve_workspace_bytes(op, c->method.solver, c->method.diag);
-    if (db_cell_over_budget(&r->base, need, o->mem_budget)) goto done;
+    if (db_cell_over_budget(r, need, o->mem_budget)) goto done;
 
-    if (c->task == DB_TASK_SOLVE)
+    if (c->kind == DB_CELL_SOLVE)
         run_solve(c, o, op, r);
     else
         run_newton(c, o, op, r);
 
 done:
-    if (strcmp(r->base.status, "ok") != 0) { /* non-ok rows carry no numbers */
+    if (strcmp(r->status, "ok") != 0) { /* non-ok rows carry no numbers */
         r->residual = NAN;
         r->newton_steps = -1;
         r->converged = -1;

@@ -10,54 +10,6 @@
 #include "harness/bench/ceiling.h"
 #include "harness/bench/gbench.h"
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-void db_time_stats_compute(const double *t, int k, struct db_time_stats *s) {
-    double *v = malloc((size_t)k * sizeof *v);
-    double sum = 0, mn = INFINITY, mx = -INFINITY;
-    for (int i = 0; i < k; i++) {
-        sum += t[i];
-        mn = t[i] < mn ? t[i] : mn;
-        mx = t[i] > mx ? t[i] : mx;
-    }
-    s->mean = sum / k;
-    s->min = mn;
-    s->max = mx;
-    if (v) {
-        memcpy(v, t, (size_t)k * sizeof *v);
-        qsort(v, (size_t)k, sizeof *v, cmp_double);
-        s->median = k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
-        free(v);
-    } else {
-        s->median = NAN;
-    }
-    double ss = 0;
-    for (int i = 0; i < k; i++)
-        ss += (t[i] - s->mean) * (t[i] - s->mean);
-    s->stddev = k > 1 ? sqrt(ss / (k - 1)) : 0.0;
-    s->cv = s->mean > 0 ? s->stddev / s->mean : 0.0;
-}
-
-double db_max_abs_diff(const double *a, const double *b, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs(a[i] - b[i]);
-        if (!(d <= m)) m = isnan(d) ? INFINITY : d;
-    }
-    return m;
-}
-
-void db_cell_result_set(struct db_cell_result *r, const char *status, const char *fmt, ...) {
-    snprintf(r->status, sizeof r->status, "%s", status);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->note, sizeof r->note, fmt, ap);
-    va_end(ap);
-}
-
 struct timed {
     int (*body)(struct db_operator *op, double *diag, struct db_strategy_ctx *ctx);
     struct db_operator *op;
@@ -110,22 +62,10 @@ static long long true_lower_bound(const struct db_instance *in, enum db_jac jac)
     return b;
 }
 
-int db_cell_over_budget(struct db_cell_result *r, unsigned long long need,
-                        unsigned long long budget) {
-    char b1[32], b2[32];
-    if (!budget || need <= budget) return 0;
-    db_cell_result_set(r, "skipped_memory", "needs %s, budget %s",
-                       db_format_bytes(need, b1, sizeof b1),
-                       db_format_bytes(budget, b2, sizeof b2));
-    return 1;
-}
-
-int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_cell_result *r) {
+int db_diagonal_cell_run(const struct db_cell *c, const struct db_run_opts *o,
+                         struct db_cell_result *r) {
     if (!r) return DB_E_INVALID;
-    memset(r, 0, sizeof *r);
-    r->write_ceiling_s = NAN;
-    r->call_cost_s = -1;
-    r->colours = r->colours_lower_bound = -1;
+    db_cell_result_init(r);
     unsigned long long need = db_cell_bytes(c);
     if (db_cell_over_budget(r, need, o->mem_budget)) return DB_OK;
 

@@ -265,8 +265,8 @@ static int merge_tables(const struct db_merge_args *a, struct db_table *tab, siz
                     written++;
                 }
             }
-            for (size_t u = 0; rc == DB_OK && u < plan.nunits; u++) {
-                size_t i = cfg * plan.nunits + u;
+            for (size_t u = 0; rc == DB_OK && u < plan.ncells; u++) {
+                size_t i = cfg * plan.ncells + u;
                 const struct db_table *t = &tab[seen[i].file];
                 const struct db_record *r = &t->rec[seen[i].rec];
                 char *line = strndup(t->text + r->offset, r->length);

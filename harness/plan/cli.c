@@ -125,9 +125,9 @@ static int workload_item(const char *item, void *vctx, size_t i, char *err, size
         return DB_OK;
     }
     struct db_task_workload tw;
-    if (db_task_workload_parse(item, &tw.task, &tw.wl) == DB_OK) {
+    if (db_task_workload_parse(item, &tw.kind, &tw.wl) == DB_OK) {
         for (size_t j = 0; j < s->ntasks; j++)
-            if (s->tasks[j].task == tw.task && s->tasks[j].wl == tw.wl)
+            if (s->tasks[j].kind == tw.kind && s->tasks[j].wl == tw.wl)
                 return db_fail(err, errlen, "-w: %s given twice", item);
         s->tasks[s->ntasks++] = tw;
         return DB_OK;
@@ -307,7 +307,7 @@ static void selection_defaults(struct db_selection *s) {
             for (size_t i = 0; i < db_workload_count && i < DB_MAX_LIST; i++)
                 s->workloads[s->nworkloads++] = db_workloads[i];
         if (s->nmethods)
-            for (int t = DB_TASK_SOLVE; t <= DB_TASK_NEWTON; t++)
+            for (enum db_cell_kind t = DB_CELL_SOLVE; t <= DB_CELL_NEWTON; t++)
                 for (size_t i = 0; i < db_workload_count && s->ntasks < DB_MAX_LIST; i++)
                     s->tasks[s->ntasks++] = (struct db_task_workload){t, db_workloads[i]};
     }
@@ -343,7 +343,7 @@ static int selection_check(const struct db_selection *s, char *err, size_t errle
         return db_fail(err, errlen,
                        "-s: no solve method for workload %s:%s: add one of %s (plain strategies "
                        "such as probe apply to plain workloads)",
-                       db_task_name(s->tasks[0].task), s->tasks[0].wl->name, allowed);
+                       db_cell_kind_name(s->tasks[0].kind), s->tasks[0].wl->name, allowed);
     }
     if (s->nstrategies && !s->nworkloads)
         return db_fail(err, errlen,
@@ -463,6 +463,7 @@ int db_selection_cells(const struct db_selection *s, struct db_cell **cells, siz
                         if (!grown) return DB_E_NOMEM;
                         *cells = grown;
                         grown[(*count)++] = (struct db_cell){
+                            .kind = DB_CELL_DIAGONAL,
                             .wl = s->workloads[w],
                             .op_kind = s->operators[o],
                             .jac = is_jac ? s->jacs[j] : DB_JAC_NONE,
@@ -474,7 +475,7 @@ int db_selection_cells(const struct db_selection *s, struct db_cell **cells, siz
     return DB_OK;
 }
 
-int db_selection_downstream_cells(const struct db_selection *s, struct db_downstream_cell **cells,
+int db_selection_downstream_cells(const struct db_selection *s, struct db_cell **cells,
                                   size_t *count) {
     for (size_t w = 0; w < s->ntasks; w++)
         for (size_t o = 0; o < s->noperators; o++) {
@@ -483,12 +484,11 @@ int db_selection_downstream_cells(const struct db_selection *s, struct db_downst
             for (size_t j = 0; j < nj; j++)
                 for (size_t m = 0; m < s->nmethods; m++)
                     for (size_t k = 0; k < s->nsizes; k++) {
-                        struct db_downstream_cell *grown =
-                            realloc(*cells, (*count + 1) * sizeof **cells);
+                        struct db_cell *grown = realloc(*cells, (*count + 1) * sizeof **cells);
                         if (!grown) return DB_E_NOMEM;
                         *cells = grown;
-                        grown[(*count)++] = (struct db_downstream_cell){
-                            .task = s->tasks[w].task,
+                        grown[(*count)++] = (struct db_cell){
+                            .kind = s->tasks[w].kind,
                             .wl = s->tasks[w].wl,
                             .op_kind = s->operators[o],
                             .jac = is_jac ? s->jacs[j] : DB_JAC_NONE,
@@ -526,9 +526,8 @@ int db_preset_cells(const struct db_preset *p, struct db_cell **cells, size_t *c
     return DB_OK;
 }
 
-int db_preset_downstream_cells(const struct db_preset *p, size_t lu_max_n,
-                               struct db_downstream_cell **cells, size_t *count, char *err,
-                               size_t errlen) {
+int db_preset_downstream_cells(const struct db_preset *p, size_t lu_max_n, struct db_cell **cells,
+                               size_t *count, char *err, size_t errlen) {
     for (size_t b = 0; b < p->nblocks; b++) {
         struct db_selection s;
         DB_CHECK(block_selection(&p->blocks[b], &s, err, errlen));

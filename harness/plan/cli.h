@@ -13,7 +13,7 @@
 
 /* A downstream workload item of -w, e.g. solve:sin. */
 struct db_task_workload {
-    enum db_task task;
+    enum db_cell_kind kind; /* DB_CELL_SOLVE or DB_CELL_NEWTON */
     const struct db_workload *wl;
 };
 
@@ -107,10 +107,9 @@ int db_preset_cells(const struct db_preset *p, struct db_cell **cells, size_t *c
 
 /* Expand the downstream part (solve:/newton: workloads x methods) into cells, appending. For a
  * preset, lu_max_n > 0 replaces the blocks' own caps (the --lu-max-n flag). */
-int db_selection_downstream_cells(const struct db_selection *sel, struct db_downstream_cell **cells,
+int db_selection_downstream_cells(const struct db_selection *sel, struct db_cell **cells,
                                   size_t *count);
-int db_preset_downstream_cells(const struct db_preset *p, size_t lu_max_n,
-                               struct db_downstream_cell **cells, size_t *count, char *err,
-                               size_t errlen);
+int db_preset_downstream_cells(const struct db_preset *p, size_t lu_max_n, struct db_cell **cells,
+                               size_t *count, char *err, size_t errlen);
 
 #endif

@@ -58,7 +58,7 @@ int db_plan_matrix_string(const struct db_cli *cli, char **out) {
         for (size_t i = 0; i < s->nworkloads; i++)
             names[k++] = s->workloads[i]->name;
         for (size_t i = 0; i < s->ntasks; i++) {
-            snprintf(tasks[i], sizeof tasks[i], "%s:%s", db_task_name(s->tasks[i].task),
+            snprintf(tasks[i], sizeof tasks[i], "%s:%s", db_cell_kind_name(s->tasks[i].kind),
                      s->tasks[i].wl->name);
             names[k++] = tasks[i];
         }
@@ -309,15 +309,21 @@ unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_ru
 
 /* The plain cell a downstream cell's extraction is (the method's diagonal strategy; materialise
  * for LU); 0 when that strategy is not registered. */
-static int extraction_cell(const struct db_downstream_cell *c, struct db_cell *plain) {
+static int extraction_cell(const struct db_cell *c, struct db_cell *plain) {
     const struct db_strategy *st =
         c->method.diag ? c->method.diag : db_strategy_find("materialise");
-    if (st) *plain = (struct db_cell){c->wl, c->op_kind, c->jac, st, c->n};
+    if (st)
+        *plain = (struct db_cell){.kind = DB_CELL_DIAGONAL,
+                                  .wl = c->wl,
+                                  .op_kind = c->op_kind,
+                                  .jac = c->jac,
+                                  .strategy = st,
+                                  .n = c->n};
     return st != NULL;
 }
 
-unsigned long long db_plan_downstream_cost(const struct db_downstream_cell *c,
-                                           const struct db_run_opts *o, int t) {
+unsigned long long db_plan_downstream_cost(const struct db_cell *c, const struct db_run_opts *o,
+                                           int t) {
     unsigned long long n = c->n, nn = db_cost_mul(n, n);
     unsigned long long memory = o->mem_budget ? o->mem_budget : MODEL_MEMORY;
     int lu = c->method.solver == DB_SOLVER_LU;
@@ -334,7 +340,12 @@ unsigned long long db_plan_downstream_cost(const struct db_downstream_cell *c,
         solve = db_cost_mul(2, n);
     unsigned long long reps = o->reps > 0 ? (unsigned long long)o->reps : 1;
     cost = db_cost_add(cost, db_cost_mul(reps + 1, solve));
-    return c->task == DB_TASK_NEWTON ? db_cost_mul(8, cost) : cost;
+    return c->kind == DB_CELL_NEWTON ? db_cost_mul(8, cost) : cost;
+}
+
+unsigned long long db_plan_cost(const struct db_cell *c, const struct db_run_opts *o, int t) {
+    return c->kind == DB_CELL_SOLVE || c->kind == DB_CELL_NEWTON ? db_plan_downstream_cost(c, o, t)
+                                                                 : db_plan_cell_cost(c, o, t);
 }
 
 int db_plan_cell_writes_matrix(const struct db_cell *c, const struct db_run_opts *o) {
@@ -350,13 +361,10 @@ static int cmp_size(const void *a, const void *b) {
 size_t db_plan_matrix_sizes(const struct db_plan *p, const unsigned char *sel,
                             const struct db_run_opts *o, size_t *out) {
     size_t k = 0;
-    for (size_t u = 0; u < p->nunits; u++) {
+    for (size_t u = 0; u < p->ncells; u++) {
         if (sel && !sel[u]) continue;
-        struct db_cell c;
-        if (u < p->ncells)
-            c = p->cells[u];
-        else if (!extraction_cell(&p->dcells[u - p->ncells], &c))
-            continue;
+        struct db_cell c = p->cells[u];
+        if (c.kind != DB_CELL_DIAGONAL && !extraction_cell(&p->cells[u], &c)) continue;
         if (!db_plan_cell_writes_matrix(&c, o)) continue;
         if (o->mem_budget && db_cost_mul(db_cost_mul(c.n, c.n), sizeof(double)) > o->mem_budget)
             continue; /* skipped_memory: never written */
@@ -373,16 +381,10 @@ size_t db_plan_matrix_sizes(const struct db_plan *p, const unsigned char *sel,
 
 /* The cell part of an item's name: "workload/operator/jac/strategy/n=N". */
 static void unit_name(const struct db_plan *p, size_t u, char *buf, size_t len) {
-    if (u < p->ncells) {
-        const struct db_cell *c = &p->cells[u];
-        snprintf(buf, len, "%s/%s/%s/%s/n=%zu", c->wl->name, c->op_kind, db_jac_name(c->jac),
-                 c->strategy->name, c->n);
-        return;
-    }
-    const struct db_downstream_cell *d = &p->dcells[u - p->ncells];
-    char w[80], m[80];
-    snprintf(buf, len, "%s/%s/%s/%s/n=%zu", db_downstream_workload_name(d, w, sizeof w), d->op_kind,
-             db_jac_name(d->jac), db_solve_method_name(&d->method, m, sizeof m), d->n);
+    const struct db_cell *c = &p->cells[u];
+    char w[80], s[80];
+    snprintf(buf, len, "%s/%s/%s/%s/n=%zu", db_cell_workload_name(c, w, sizeof w), c->op_kind,
+             db_jac_name(c->jac), db_cell_strategy_name(c, s, sizeof s), c->n);
 }
 
 void db_plan_item_name(const struct db_plan *p, size_t item, char *buf, size_t len) {
@@ -503,17 +505,16 @@ int db_plan_build(const struct db_cli *cli, struct db_plan *p, char *err, size_t
     else if (preset) {
         rc = db_preset_cells(preset, &p->cells, &p->ncells, err, errlen);
         if (rc == DB_OK)
-            rc = db_preset_downstream_cells(preset, cli->lu_max_n, &p->dcells, &p->ndcells, err,
+            rc = db_preset_downstream_cells(preset, cli->lu_max_n, &p->cells, &p->ncells, err,
                                             errlen);
     } else {
         rc = db_selection_cells(&cli->sel, &p->cells, &p->ncells);
-        if (rc == DB_OK) rc = db_selection_downstream_cells(&cli->sel, &p->dcells, &p->ndcells);
+        if (rc == DB_OK) rc = db_selection_downstream_cells(&cli->sel, &p->cells, &p->ncells);
     }
     if (rc != DB_OK) goto fail;
     p->calibrate = cli->calibrate || cli->matrix;
-    p->nunits = p->ncells + p->ndcells;
     if ((rc = build_configs(cli, p)) != DB_OK) goto fail;
-    p->nitems = p->nconfigs * p->nunits;
+    p->nitems = p->nconfigs * p->ncells;
     p->items = calloc(p->nitems ? p->nitems : 1, sizeof *p->items);
     unsigned long long *cost = calloc(p->nitems ? p->nitems : 1, sizeof *cost);
     unsigned *shard = calloc(p->nitems ? p->nitems : 1, sizeof *shard);
@@ -522,15 +523,12 @@ int db_plan_build(const struct db_cli *cli, struct db_plan *p, char *err, size_t
     p->shard_n = cli->shard_n ? cli->shard_n : 1;
     if (rc == DB_OK) {
         for (size_t k = 0; k < p->nconfigs; k++)
-            for (size_t c = 0; c < p->nunits; c++) {
-                struct db_plan_item *it = &p->items[k * p->nunits + c];
+            for (size_t c = 0; c < p->ncells; c++) {
+                struct db_plan_item *it = &p->items[k * p->ncells + c];
                 it->cell = c;
                 it->config = k;
                 it->t = p->configs[k].threads;
-                it->cost = cost[k * p->nunits + c] =
-                    c < p->ncells
-                        ? db_plan_cell_cost(&p->cells[c], &cli->run, it->t)
-                        : db_plan_downstream_cost(&p->dcells[c - p->ncells], &cli->run, it->t);
+                it->cost = cost[k * p->ncells + c] = db_plan_cost(&p->cells[c], &cli->run, it->t);
             }
         rc = db_shard_assign(cost, p->nitems, p->shard_n, shard);
     }
@@ -557,7 +555,6 @@ void db_plan_free(struct db_plan *p) {
     free(p->keys);
     free(p->key_item);
     free(p->cells);
-    free(p->dcells);
     free(p->configs);
     free(p->items);
     free(p->matrix);

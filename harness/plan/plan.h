@@ -22,7 +22,7 @@ struct db_plan_config {
 };
 
 struct db_plan_item {
-    size_t cell;             /* unit index: < ncells a plain cell, else dcells[cell - ncells] */
+    size_t cell;             /* index into cells */
     size_t config;           /* index into configs */
     int t;                   /* -t value; 0 = the OpenMP environment in force */
     unsigned shard;          /* 1..shard_n (1 when not sharded) */
@@ -30,11 +30,9 @@ struct db_plan_item {
 };
 
 struct db_plan {
-    struct db_cell *cells; /* plain diagonal cells */
+    struct db_cell *cells; /* the cells of one configuration: diagonal cells, then solve:/newton:
+                              cells */
     size_t ncells;
-    struct db_downstream_cell *dcells; /* solve:/newton: cells */
-    size_t ndcells;
-    size_t nunits; /* ncells + ndcells: the cells of one configuration */
     struct db_plan_config *configs;
     size_t nconfigs;
     int sweep_threads, sweep_bind, sweep_places; /* which of -t / --bind / --places are swept */
@@ -83,10 +81,10 @@ long db_plan_find(const struct db_plan *p, const char *workload, const char *op,
  * does not calibrate it again; merge keeps one set per configuration (the lowest shard's). */
 int db_plan_is_calibration(const char *workload);
 
-/* Expected cost of one cell in model nanoseconds: setup + correctness run + reps x max(min-time,
- * one extraction), one extraction = 2 ns per element touched (n^2 to materialise, n to probe a
- * diagonal-tagged operator) / threads + the per-call cost of each primitive call. Cells that
- * cannot run (no batching rule; an n x n buffer over --mem-limit, or over 64 GiB without it)
+/* Expected cost of one diagonal cell in model nanoseconds: setup + correctness run + reps x
+ * max(min-time, one extraction), one extraction = 2 ns per element touched (n^2 to materialise, n
+ * to probe a diagonal-tagged operator) / threads + the per-call cost of each primitive call. Cells
+ * that cannot run (no batching rule; an n x n buffer over --mem-limit, or over 64 GiB without it)
  * cost 1 ms. Integer only, so every machine computes the same shards. */
 unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_run_opts *o, int t);
 
@@ -94,16 +92,20 @@ unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_ru
  * strategy; materialise for LU) plus the solve (LU ~ n^3 / 3 flops at 1 ns, diagonal 2n,
  * tridiagonal 8n), times 8 for newton (its step limit); LU cells over their lu_max_n and n x n
  * buffers over the memory model cost 1 ms (skipped). */
-unsigned long long db_plan_downstream_cost(const struct db_downstream_cell *c,
-                                           const struct db_run_opts *o, int t);
+unsigned long long db_plan_downstream_cost(const struct db_cell *c, const struct db_run_opts *o,
+                                           int t);
+
+/* The expected cost of any cell: db_plan_cell_cost for diagonal cells, db_plan_downstream_cost
+ * for solve and newton cells. */
+unsigned long long db_plan_cost(const struct db_cell *c, const struct db_run_opts *o, int t);
 
 /* Does one extraction of c write an n x n matrix through the blocked kernel (a lazy operator
  * whose workload has a vectorised batching rule)? Those are the cells whose write path is planned
  * and judged against the machine's write ceiling. */
 int db_plan_cell_writes_matrix(const struct db_cell *c, const struct db_run_opts *o);
 
-/* The distinct n (ascending) of the units selected in sel (NULL: all), plain or downstream, that
- * write an n x n matrix within o->mem_budget (0: no budget). out holds p->nunits entries. */
+/* The distinct n (ascending) of the cells selected in sel (NULL: all), of any kind, that write
+ * an n x n matrix within o->mem_budget (0: no budget). out holds p->ncells entries. */
 size_t db_plan_matrix_sizes(const struct db_plan *p, const unsigned char *sel,
                             const struct db_run_opts *o, size_t *out);
 

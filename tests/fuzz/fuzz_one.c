@@ -405,13 +405,13 @@ static void fuzz_method(const char *s) {
         CHECK(again.diag == m.diag && again.solver == m.solver);
         CHECK(m.solver != DB_SOLVER_LU || m.diag == NULL);
     }
-    enum db_task task;
+    enum db_cell_kind task;
     const struct db_workload *wl;
     if (db_task_workload_parse(s, &task, &wl) == DB_OK) {
         CHECK(wl && db_workload_find(wl->name) == wl);
         char name[128];
-        snprintf(name, sizeof name, "%s:%s", db_task_name(task), wl->name);
-        enum db_task t2;
+        snprintf(name, sizeof name, "%s:%s", db_cell_kind_name(task), wl->name);
+        enum db_cell_kind t2;
         const struct db_workload *w2;
         CHECK(db_task_workload_parse(name, &t2, &w2) == DB_OK && t2 == task && w2 == wl);
     }

@@ -1,0 +1,122 @@
+/* The benchmark cell, whatever its kind: the result helpers every kind shares, and the names a
+ * cell's row carries. */
+#include "harness/bench/cell.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/env/memory.h"
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void db_time_stats_compute(const double *t, int k, struct db_time_stats *s) {
+    double *v = malloc((size_t)k * sizeof *v);
+    double sum = 0, mn = INFINITY, mx = -INFINITY;
+    for (int i = 0; i < k; i++) {
+        sum += t[i];
+        mn = t[i] < mn ? t[i] : mn;
+        mx = t[i] > mx ? t[i] : mx;
+    }
+    s->mean = sum / k;
+    s->min = mn;
+    s->max = mx;
+    if (v) {
+        memcpy(v, t, (size_t)k * sizeof *v);
+        qsort(v, (size_t)k, sizeof *v, cmp_double);
+        s->median = k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
+        free(v);
+    } else {
+        s->median = NAN;
+    }
+    double ss = 0;
+    for (int i = 0; i < k; i++)
+        ss += (t[i] - s->mean) * (t[i] - s->mean);
+    s->stddev = k > 1 ? sqrt(ss / (k - 1)) : 0.0;
+    s->cv = s->mean > 0 ? s->stddev / s->mean : 0.0;
+}
+
+double db_max_abs_diff(const double *a, const double *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs(a[i] - b[i]);
+        if (!(d <= m)) m = isnan(d) ? INFINITY : d;
+    }
+    return m;
+}
+
+void db_cell_result_set(struct db_cell_result *r, const char *status, const char *fmt, ...) {
+    snprintf(r->status, sizeof r->status, "%s", status);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->note, sizeof r->note, fmt, ap);
+    va_end(ap);
+}
+
+int db_cell_over_budget(struct db_cell_result *r, unsigned long long need,
+                        unsigned long long budget) {
+    char b1[32], b2[32];
+    if (!budget || need <= budget) return 0;
+    db_cell_result_set(r, "skipped_memory", "needs %s, budget %s",
+                       db_format_bytes(need, b1, sizeof b1),
+                       db_format_bytes(budget, b2, sizeof b2));
+    return 1;
+}
+
+void db_cell_result_init(struct db_cell_result *r) {
+    memset(r, 0, sizeof *r);
+    r->call_cost_s = -1;
+    r->colours = r->colours_lower_bound = -1;
+    r->write_ceiling_s = NAN;
+    r->residual = NAN;
+    r->newton_steps = -1;
+    r->converged = -1;
+}
+
+const char *db_cell_kind_name(enum db_cell_kind k) {
+    static const char *const names[] = {"diagonal", "solve", "newton", "calibration"};
+    return (unsigned)k < DB_CELL_KINDS ? names[k] : "?";
+}
+
+const char *db_solve_method_name(const struct db_solve_method *m, char *buf, size_t len) {
+    snprintf(buf, len, "%s+%s", m->diag ? m->diag->name : "materialise", db_solver_name(m->solver));
+    return buf;
+}
+
+const char *db_cell_workload_name(const struct db_cell *c, char *buf, size_t len) {
+    switch (c->kind) {
+    case DB_CELL_SOLVE:
+    case DB_CELL_NEWTON:
+        snprintf(buf, len, "%s:%s", db_cell_kind_name(c->kind), c->wl->name);
+        break;
+    case DB_CELL_CALIBRATION:
+        snprintf(buf, len, "_calibrate");
+        break;
+    default:
+        snprintf(buf, len, "%s", c->wl->name);
+    }
+    return buf;
+}
+
+const char *db_cell_strategy_name(const struct db_cell *c, char *buf, size_t len) {
+    switch (c->kind) {
+    case DB_CELL_SOLVE:
+    case DB_CELL_NEWTON:
+        return db_solve_method_name(&c->method, buf, len);
+    case DB_CELL_CALIBRATION:
+        snprintf(buf, len, "%s", c->kernel);
+        break;
+    default:
+        snprintf(buf, len, "%s", c->strategy->name);
+    }
+    return buf;
+}
+
+const char *db_cell_operator_name(const struct db_cell *c) {
+    return c->kind == DB_CELL_CALIBRATION ? "none" : c->op_kind;
+}
