@@ -62,129 +62,160 @@ static long long true_lower_bound(const struct db_instance *in, enum db_jac jac)
     return b;
 }
 
-int db_diagonal_cell_run(const struct db_cell *c, const struct db_run_opts *o,
-                         struct db_cell_result *r) {
-    if (!r) return DB_E_INVALID;
-    db_cell_result_init(r);
-    unsigned long long need = db_cell_bytes(c);
-    if (db_cell_over_budget(r, need, o->mem_budget)) return DB_OK;
+/* One diagonal cell from setup to teardown. Each step returns DB_OK to go on; a step that stops
+ * the cell has set r's status and note. */
+struct diagonal_run {
+    const struct db_cell *c;
+    const struct db_run_opts *o;
+    struct db_cell_result *r;
+    struct db_instance *in;
+    struct db_operator *op;
+    struct db_strategy_ctx ctx;
+    double *diag, *ref;           /* the extracted diagonal and the exact one */
+    struct db_sparse ref_entries; /* exact entries on an extracted pattern */
+    struct db_bench_result br;    /* Google Benchmark's repetitions */
+    struct timed t;               /* the timed body */
+    double err;                   /* error of the first (untimed) extraction */
+    char remark[sizeof((struct db_strategy_ctx *)0)->remark]; /* the strategy's, for the note */
+};
 
-    struct db_instance *in = NULL;
-    struct db_operator *op = NULL;
-    struct db_strategy_ctx ctx = {0};
-    double *diag = NULL, *ref = NULL;
-    struct db_sparse ref_entries = {0};
-    struct db_bench_result br = {0};
+/* The workload instance, the operator, the memory budget, the buffers and the exact diagonal. */
+static int setup(struct diagonal_run *d) {
+    const struct db_cell *c = d->c;
+    const struct db_run_opts *o = d->o;
+    struct db_cell_result *r = d->r;
     const struct db_strategy *st = c->strategy;
-
     struct db_workload_params params = {o->band_set, o->band_lower, o->band_upper};
-    int rc = db_instance_create_with(c->wl, c->n, o->call_cost_s, &params, &in);
+    int rc = db_instance_create_with(c->wl, c->n, o->call_cost_s, &params, &d->in);
     if (rc == DB_E_UNSUPPORTED && c->wl->size_rule) {
         db_cell_result_set(r, "unsupported", "%s: n=%zu does not fit: %s (nearest %zu)",
                            c->wl->name, c->n, c->wl->size_rule, db_workload_fit_size(c->wl, c->n));
-        goto done;
+        return rc;
     }
     if (rc != DB_OK) {
         db_cell_result_set(r, cell_status_for(rc), "creating the workload: %s", db_strerror(rc));
-        goto done;
+        return rc;
     }
-    if (in->call_cost_s > 0) r->call_cost_s = in->call_cost_s;
+    if (d->in->call_cost_s > 0) r->call_cost_s = d->in->call_cost_s;
     unsigned tags = o->untagged ? 0 : db_tags_for_structure(db_workload_tag_structure(c->wl));
-    rc = db_operator_create(c->op_kind, c->jac, in, tags, &op);
+    rc = db_operator_create(c->op_kind, c->jac, d->in, tags, &d->op);
     if (rc != DB_OK) {
         db_cell_result_set(r, cell_status_for(rc), "%s operator of %s: %s", c->op_kind, c->wl->name,
                            rc == DB_E_UNSUPPORTED ? "the operator cannot represent this workload"
                                                   : db_strerror(rc));
-        goto done;
+        return rc;
     }
-    need += st->workspace_bytes(op);
-    if (o->on_mismatch_fallback && st->fallback_bytes) need += st->fallback_bytes(op);
+    unsigned long long need = db_cell_bytes(c) + st->workspace_bytes(d->op);
+    if (o->on_mismatch_fallback && st->fallback_bytes) need += st->fallback_bytes(d->op);
     if (st->extract) /* the reference entries on the extracted pattern */
-        need += db_sparse_bytes(c->n, c->n * db_instance_row_nnz_bound(in), 1);
-    if (db_cell_over_budget(r, need, o->mem_budget)) goto done;
-    diag = malloc(c->n * sizeof *diag);
-    ref = malloc(c->n * sizeof *ref);
-    if (!diag || !ref) {
+        need += db_sparse_bytes(c->n, c->n * db_instance_row_nnz_bound(d->in), 1);
+    if (db_cell_over_budget(r, need, o->mem_budget)) return DB_E_NOMEM;
+    d->diag = malloc(c->n * sizeof *d->diag);
+    d->ref = malloc(c->n * sizeof *d->ref);
+    if (!d->diag || !d->ref) {
         db_cell_result_set(r, "error", "out of memory for the diagonal");
-        goto done;
+        return DB_E_NOMEM;
     }
-    rc = db_instance_reference_diagonal(in, ref);
-    if (rc != DB_OK) {
-        db_cell_result_set(r, "error", "reference diagonal: %s", db_strerror(rc));
-        goto done;
-    }
+    rc = db_instance_reference_diagonal(d->in, d->ref);
+    if (rc != DB_OK) db_cell_result_set(r, "error", "reference diagonal: %s", db_strerror(rc));
+    return rc;
+}
 
-    /* Correctness run (untimed): allocates and first-touches the workspace (and plans). */
-    ctx.on_mismatch = o->on_mismatch_fallback ? DB_ON_MISMATCH_FALLBACK : DB_ON_MISMATCH_ERROR;
-    struct timed t = {st->extract ? st->extract : st->run, op, diag, &ctx};
-    db_instance_reset_calls(in);
-    rc = t.body(op, diag, &ctx);
-    if (rc != DB_OK) {
-        if (rc == DB_E_UNSUPPORTED)
-            db_cell_result_set(r, "unsupported", "%s: %s", st->name,
-                               c->wl->batch == DB_BATCH_NONE ? "the primitive has no batching rule"
-                                                             : "the operator lacks a required op");
-        else
-            db_cell_result_set(r, "error", "%s: %s%s%s", st->name, db_strerror(rc),
-                               ctx.remark[0] ? ": " : "", ctx.remark);
-        goto done;
+/* The largest error of the last extraction: its diagonal and any extracted entries. */
+static int extraction_error(struct diagonal_run *d, double *err) {
+    *err = db_max_abs_diff(d->diag, d->ref, d->c->n);
+    if (!d->ctx.extracted) return DB_OK;
+    double e2 = 0;
+    DB_CHECK(extracted_error(d->in, d->ctx.extracted, &d->ref_entries, &e2));
+    *err = e2 > *err ? e2 : *err;
+    return DB_OK;
+}
+
+/* The correctness run (untimed; it allocates and first-touches the workspace): its status, its
+ * primitive calls, probe vectors and write path, and its error. */
+static int first_extraction(struct diagonal_run *d) {
+    const struct db_cell *c = d->c;
+    const struct db_strategy *st = c->strategy;
+    struct db_cell_result *r = d->r;
+    d->ctx.on_mismatch =
+        d->o->on_mismatch_fallback ? DB_ON_MISMATCH_FALLBACK : DB_ON_MISMATCH_ERROR;
+    d->t = (struct timed){st->extract ? st->extract : st->run, d->op, d->diag, &d->ctx};
+    db_instance_reset_calls(d->in);
+    int rc = d->t.body(d->op, d->diag, &d->ctx);
+    if (rc == DB_E_UNSUPPORTED) {
+        db_cell_result_set(r, "unsupported", "%s: %s", st->name,
+                           c->wl->batch == DB_BATCH_NONE ? "the primitive has no batching rule"
+                                                         : "the operator lacks a required op");
+        return rc;
     }
-    r->primitive_calls = db_instance_calls(in);
-    snprintf(r->write_path, sizeof r->write_path, "%s", in->write_path);
-    r->colours = (long long)db_instance_tangents(in);
-    r->colours_lower_bound = true_lower_bound(in, c->jac);
-    if (ctx.tag_mismatch && o->warn)
+    if (rc != DB_OK) {
+        db_cell_result_set(r, "error", "%s: %s%s%s", st->name, db_strerror(rc),
+                           d->ctx.remark[0] ? ": " : "", d->ctx.remark);
+        return rc;
+    }
+    r->primitive_calls = db_instance_calls(d->in);
+    snprintf(r->write_path, sizeof r->write_path, "%s", d->in->write_path);
+    r->colours = (long long)db_instance_tangents(d->in);
+    r->colours_lower_bound = true_lower_bound(d->in, c->jac);
+    if (d->ctx.tag_mismatch && d->o->warn)
         fprintf(stderr, "diagbench: warning: %s/%s/%s/%s n=%zu: %s\n", c->wl->name, c->op_kind,
-                db_jac_name(c->jac), st->name, c->n, ctx.remark);
-    double err = db_max_abs_diff(diag, ref, c->n), e2 = 0;
-    if (ctx.extracted) {
-        rc = extracted_error(in, ctx.extracted, &ref_entries, &e2);
-        if (rc != DB_OK) {
-            db_cell_result_set(r, "error", "reference entries: %s", db_strerror(rc));
-            goto done;
-        }
-        err = e2 > err ? e2 : err;
-    }
-    char remark[sizeof ctx.remark];
-    memcpy(remark, ctx.remark, sizeof remark);
+                db_jac_name(c->jac), st->name, c->n, d->ctx.remark);
+    rc = extraction_error(d, &d->err);
+    if (rc != DB_OK) db_cell_result_set(r, "error", "reference entries: %s", db_strerror(rc));
+    memcpy(d->remark, d->ctx.remark, sizeof d->remark);
+    return rc;
+}
 
-    struct db_bench_config cfg = {.reps = o->reps, .min_time_s = o->min_time_s};
-    /* The write ceiling of this cell's own n x n buffer, timed just before and just after the
-     * cell (the best of both): a shared machine's bandwidth changes over seconds (seen here:
-     * 2-thread memset at 18 or 35 GB/s in consecutive runs), and a ceiling measured at another
-     * moment would judge the kernel against another machine. */
+/* Google Benchmark's repetitions, with the write ceiling of the cell's own n x n buffer timed
+ * just before and just after (the best of both): a shared machine's bandwidth changes over
+ * seconds (seen here: 2-thread memset at 18 or 35 GB/s in consecutive runs), and a ceiling
+ * measured at another moment would judge the kernel against another machine. */
+static int timing(struct diagonal_run *d) {
+    const struct db_cell *c = d->c;
+    struct db_bench_config cfg = {.reps = d->o->reps, .min_time_s = d->o->min_time_s};
     size_t nn = c->n * c->n;
-    int ceiling = in->write_path[0] && ctx.buf && ctx.buf_bytes >= nn * sizeof(double);
+    int ceiling = d->in->write_path[0] && d->ctx.buf && d->ctx.buf_bytes >= nn * sizeof(double);
     double before = INFINITY, after = INFINITY;
-    if (ceiling && db_write_ceiling(ctx.buf, nn, &cfg, &before, NULL) != DB_OK) ceiling = 0;
+    if (ceiling && db_write_ceiling(d->ctx.buf, nn, &cfg, &before, NULL) != DB_OK) ceiling = 0;
     char name[160];
     snprintf(name, sizeof name, "%s/%s/%s/%s/%zu", c->wl->name, c->op_kind, db_jac_name(c->jac),
-             st->name, c->n);
-    rc = db_gbench_run(name, timed_body, &t, &cfg, &br);
+             c->strategy->name, c->n);
+    int rc = db_gbench_run(name, timed_body, &d->t, &cfg, &d->br);
     if (rc != DB_OK) {
-        db_cell_result_set(r, "error", "timing: %s (%s)", db_strerror(rc), br.message);
-        goto done;
+        db_cell_result_set(d->r, "error", "timing: %s (%s)", db_strerror(rc), d->br.message);
+        return rc;
     }
-    if (ceiling && db_write_ceiling(ctx.buf, nn, &cfg, &after, NULL) != DB_OK) ceiling = 0;
-    r->write_ceiling_s = ceiling ? fmin(before, after) : NAN;
-    /* The last timed extraction must be as right as the first. */
-    double err2 = db_max_abs_diff(diag, ref, c->n);
-    if (ctx.extracted && extracted_error(in, ctx.extracted, &ref_entries, &e2) == DB_OK)
-        err2 = e2 > err2 ? e2 : err2;
-    r->max_abs_err = err2 > err ? err2 : err;
-    r->reps = br.reps;
-    r->iterations = br.iterations;
-    db_time_stats_compute(br.rep_seconds, br.reps, &r->t);
-    r->ns_per_element = r->t.median / (double)c->n * 1e9;
-    db_cell_result_set(r, "ok", "%s", remark);
+    if (ceiling && db_write_ceiling(d->ctx.buf, nn, &cfg, &after, NULL) != DB_OK) ceiling = 0;
+    d->r->write_ceiling_s = ceiling ? fmin(before, after) : NAN;
+    return DB_OK;
+}
 
-done:
-    db_bench_result_free(&br);
-    free(diag);
-    free(ref);
-    db_sparse_free(&ref_entries);
-    db_strategy_ctx_free(&ctx);
-    db_operator_destroy(op);
-    db_instance_destroy(in);
+/* The last timed extraction must be as right as the first; then the times. */
+static void finish(struct diagonal_run *d) {
+    struct db_cell_result *r = d->r;
+    double err2;
+    if (extraction_error(d, &err2) != DB_OK) err2 = db_max_abs_diff(d->diag, d->ref, d->c->n);
+    r->max_abs_err = err2 > d->err ? err2 : d->err;
+    r->reps = d->br.reps;
+    r->iterations = d->br.iterations;
+    db_time_stats_compute(d->br.rep_seconds, d->br.reps, &r->t);
+    r->ns_per_element = r->t.median / (double)d->c->n * 1e9;
+    db_cell_result_set(r, "ok", "%s", d->remark);
+}
+
+int db_diagonal_cell_run(const struct db_cell *c, const struct db_run_opts *o,
+                         struct db_cell_result *r) {
+    if (!r) return DB_E_INVALID;
+    db_cell_result_init(r);
+    if (db_cell_over_budget(r, db_cell_bytes(c), o->mem_budget)) return DB_OK;
+    struct diagonal_run d = {.c = c, .o = o, .r = r};
+    if (setup(&d) == DB_OK && first_extraction(&d) == DB_OK && timing(&d) == DB_OK) finish(&d);
+    db_bench_result_free(&d.br);
+    free(d.diag);
+    free(d.ref);
+    db_sparse_free(&d.ref_entries);
+    db_strategy_ctx_free(&d.ctx);
+    db_operator_destroy(d.op);
+    db_instance_destroy(d.in);
     return DB_OK;
 }
