@@ -569,191 +569,245 @@ static const char *masked_getenv(const char *name, void *ctx) {
     return getenv(name);
 }
 
-int main(int argc, char **argv) {
-    if (argc > 1 && strcmp(argv[1], "merge") == 0) return merge_main(argc - 2, argv + 2);
+/* What one invocation works with, from the parsed command line to the committed CSV. */
+struct run {
     struct db_cli cli;
+    int argc;    /* the arguments a sweep hands its children (those of the partial file when */
+    char **argv; /* --resume alone took them from it) */
+    int sweeping;
+    hwloc_topology_t topo;
+    struct db_omp_env env;
+    struct db_plan plan;
+    /* sel marks what to run: plan items for a sweep parent, the cells of one configuration
+     * otherwise (without a sweep there is one item per cell). done: items a resumed partial file
+     * holds; calibrated: configurations whose calibration rows it holds. */
+    unsigned char *sel, *done, *calibrated;
+    size_t nsel;
+    char run_id[64];
+    struct db_csv_file out;
+    long rows_before;
+    struct stamp st;
+};
+
+/* The command line (and, for --resume alone, the flags of the partial file). Returns -1 to go
+ * on, else the exit status. */
+static int parse_command_line(struct run *x, int argc, char **argv) {
     char err[1024];
-    if (db_cli_parse(argc, argv, &cli, err, sizeof err) != DB_OK) {
+    x->argc = argc;
+    x->argv = argv;
+    if (db_cli_parse(argc, argv, &x->cli, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
         return EXIT_USAGE;
     }
-    if (cli.flags_from_resume && !cli.help && !cli.version && !cli.list && !cli.env) {
-        int rc = db_resume_flags(cli.resume, argc, argv, cli.shard_n != 0, &resume_argc,
-                                 &resume_argv, err, sizeof err);
-        if (rc == DB_OK && db_cli_parse(resume_argc, resume_argv, &cli, err, sizeof err) != DB_OK)
-            rc = DB_E_INVALID;
-        if (rc != DB_OK) {
-            fprintf(stderr, "diagbench: %s\n", err);
-            return rc == DB_E_INVALID ? EXIT_USAGE : 1;
-        }
-        argc = resume_argc; /* a sweep hands these to its children */
-        argv = resume_argv;
+    const struct db_cli *cli = &x->cli;
+    if (!cli->flags_from_resume || cli->help || cli->version || cli->list || cli->env) return -1;
+    int rc = db_resume_flags(cli->resume, argc, argv, cli->shard_n != 0, &resume_argc, &resume_argv,
+                             err, sizeof err);
+    if (rc == DB_OK && db_cli_parse(resume_argc, resume_argv, &x->cli, err, sizeof err) != DB_OK)
+        rc = DB_E_INVALID;
+    if (rc != DB_OK) {
+        fprintf(stderr, "diagbench: %s\n", err);
+        return rc == DB_E_INVALID ? EXIT_USAGE : 1;
     }
-    if (cli.help) {
+    x->argc = resume_argc; /* a sweep hands these to its children */
+    x->argv = resume_argv;
+    return -1;
+}
+
+/* --help, --version, --list. Returns -1 when none was asked for, else the exit status. */
+static int answer_questions(const struct db_cli *cli) {
+    if (cli->help) {
         fputs(usage, stdout);
         return 0;
     }
-    if (cli.version) {
+    if (cli->version) {
         struct db_provenance p;
         db_provenance_collect(&p);
         printf("diagbench %s (%s)\n", p.git_rev, p.compiler);
         return 0;
     }
-    if (cli.list) {
+    if (cli->list) {
         list_all();
         return 0;
     }
+    return -1;
+}
 
-    /* The OpenMP / OpenBLAS environment: reject invalid values before anything is written. */
-    hwloc_topology_t topo;
-    if (db_topology_open(&topo) != DB_OK) {
+/* The OpenMP / OpenBLAS environment, validated before anything is written; --env; Google
+ * Benchmark's own flags. Returns -1 to go on, else the exit status (x->topo is then closed). */
+static int check_environment(struct run *x) {
+    char err[1024];
+    if (db_topology_open(&x->topo) != DB_OK) {
         fprintf(stderr, "diagbench: hwloc could not load the machine topology\n");
         return 1;
     }
-    int sweeping = db_cli_sweeps(&cli);
-    struct env_mask mask = {sweeping && cli.nthreads, sweeping && cli.nbinds,
-                            sweeping && cli.nplaces};
-    struct db_omp_env env;
-    if (db_omp_env_validate(masked_getenv, &mask, topo, &env, err, sizeof err) != DB_OK) {
+    const struct db_cli *cli = &x->cli;
+    x->sweeping = db_cli_sweeps(cli);
+    struct env_mask mask = {x->sweeping && cli->nthreads, x->sweeping && cli->nbinds,
+                            x->sweeping && cli->nplaces};
+    int status = -1;
+    if (db_omp_env_validate(masked_getenv, &mask, x->topo, &x->env, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
-        hwloc_topology_destroy(topo);
-        return EXIT_USAGE;
-    }
-    if (cli.env) {
-        int erc = db_env_report(stdout, topo, &env);
-        db_wisdom_report(stdout, cli.wisdom);
-        hwloc_topology_destroy(topo);
-        return erc == DB_OK ? 0 : 1;
-    }
-    if (db_gbench_init(cli.gb_argc, cli.gb_argv, err, sizeof err) != DB_OK) {
+        status = EXIT_USAGE;
+    } else if (cli->env) {
+        int erc = db_env_report(stdout, x->topo, &x->env);
+        db_wisdom_report(stdout, cli->wisdom);
+        status = erc == DB_OK ? 0 : 1;
+    } else if (db_gbench_init(x->cli.gb_argc, x->cli.gb_argv, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
-        hwloc_topology_destroy(topo);
-        return EXIT_USAGE;
+        status = EXIT_USAGE;
     }
+    if (status >= 0) hwloc_topology_destroy(x->topo);
+    return status;
+}
 
-    struct db_plan plan;
-    int rc = db_plan_build(&cli, &plan, err, sizeof err);
+/* The plan, and what of it this process runs: a child the cells its parent lists; anyone else
+ * this shard's items. Returns -1 to go on, else the exit status. */
+static int select_cells(struct run *x) {
+    char err[1024];
+    int rc = db_plan_build(&x->cli, &x->plan, err, sizeof err);
     if (rc != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
-        hwloc_topology_destroy(topo);
         return rc == DB_E_INVALID ? EXIT_USAGE : 1;
     }
-    /* sel marks what to run: plan items for a sweep parent, the cells (units) of one
-     * configuration otherwise (without a sweep there is one item per unit). A child runs the
-     * cells its parent lists; anyone else this shard's items, less those a resumed partial file
-     * already holds (below). calibrated: configurations whose calibration rows it holds. */
-    size_t nsel = sweeping ? plan.nitems : plan.ncells;
-    unsigned char *sel = malloc(nsel ? nsel : 1), *done = calloc(plan.nitems ? plan.nitems : 1, 1),
-                  *calibrated = calloc(plan.nconfigs ? plan.nconfigs : 1, 1);
-    if (!sel || !done || !calibrated) {
+    const struct db_plan *plan = &x->plan;
+    x->nsel = x->sweeping ? plan->nitems : plan->ncells;
+    x->sel = malloc(x->nsel ? x->nsel : 1);
+    x->done = calloc(plan->nitems ? plan->nitems : 1, 1);
+    x->calibrated = calloc(plan->nconfigs ? plan->nconfigs : 1, 1);
+    if (!x->sel || !x->done || !x->calibrated) {
         fprintf(stderr, "diagbench: out of memory\n");
-        rc = 1;
-        goto out_plan;
+        return 1;
     }
-    if (cli.child && cli.cells) {
-        if (db_plan_parse_indices(cli.cells, sel, nsel) != DB_OK) {
-            fprintf(stderr, "diagbench: invalid --_cells '%s'\n", cli.cells);
-            rc = EXIT_USAGE;
-            goto out_plan;
+    if (x->cli.child && x->cli.cells) {
+        if (db_plan_parse_indices(x->cli.cells, x->sel, x->nsel) != DB_OK) {
+            fprintf(stderr, "diagbench: invalid --_cells '%s'\n", x->cli.cells);
+            return EXIT_USAGE;
         }
     } else {
-        for (size_t i = 0; i < nsel; i++)
-            sel[i] = cli.child || plan.items[i].shard == plan.shard_k;
+        for (size_t i = 0; i < x->nsel; i++)
+            x->sel[i] = x->cli.child || plan->items[i].shard == plan->shard_k;
     }
+    return -1;
+}
 
-    char run_id[64];
-    if (cli.child)
-        snprintf(run_id, sizeof run_id, "%s", cli.child);
+/* The output: a resumed partial file (less the items it holds), or a new one (stdout for a
+ * child); then the signal handlers that keep finished rows. Returns -1 to go on, else the exit
+ * status. */
+static int open_output(struct run *x) {
+    char err[1024];
+    const struct db_cli *cli = &x->cli;
+    if (cli->child)
+        snprintf(x->run_id, sizeof x->run_id, "%s", cli->child);
     else
-        db_make_run_id(run_id, sizeof run_id);
-
-    struct db_csv_file out;
-    long rows_before = 0;
-    if (cli.resume && !cli.child) {
+        db_make_run_id(x->run_id, sizeof x->run_id);
+    if (cli->resume && !cli->child) {
         struct db_resume info;
-        rc = db_resume_open(cli.resume, &plan, done, calibrated, &out, &info, err, sizeof err);
+        int rc = db_resume_open(cli->resume, &x->plan, x->done, x->calibrated, &x->out, &info, err,
+                                sizeof err);
         if (rc != DB_OK) {
             fprintf(stderr, "diagbench: %s\n", err);
-            rc = rc == DB_E_INVALID ? EXIT_USAGE : 1;
-            goto out_plan;
+            return rc == DB_E_INVALID ? EXIT_USAGE : 1;
         }
         size_t left = 0;
-        for (size_t i = 0; i < nsel; i++)
-            left += sel[i] &= !done[i];
-        if (info.run_id[0]) snprintf(run_id, sizeof run_id, "%s", info.run_id);
-        rows_before = (long)info.rows;
-        if (!cli.quiet)
+        for (size_t i = 0; i < x->nsel; i++)
+            left += x->sel[i] &= !x->done[i];
+        if (info.run_id[0]) snprintf(x->run_id, sizeof x->run_id, "%s", info.run_id);
+        x->rows_before = (long)info.rows;
+        if (!cli->quiet)
             fprintf(stderr, "diagbench: resuming %s: %zu rows kept%s, %zu cell%s to run\n",
-                    cli.resume, info.rows,
+                    cli->resume, info.rows,
                     info.dropped_torn ? " (an incomplete last row was dropped)" : "", left,
                     left == 1 ? "" : "s");
     } else {
-        const char *path = cli.child || !cli.out ? "-" : cli.out;
-        if (db_csv_open(&out, path, !cli.child, err, sizeof err) != DB_OK) {
+        const char *path = cli->child || !cli->out ? "-" : cli->out;
+        if (db_csv_open(&x->out, path, !cli->child, err, sizeof err) != DB_OK) {
             fprintf(stderr, "diagbench: %s\n", err);
-            rc = EXIT_USAGE;
-            goto out_plan;
+            return EXIT_USAGE;
         }
     }
-    if (db_signals_install(out.partial, rows_before,
-                           cli.child     ? DB_SIG_SILENT
-                           : out.partial ? DB_SIG_RESUME_HINT
-                                         : 0) != DB_OK) {
+    if (db_signals_install(x->out.partial, x->rows_before,
+                           cli->child       ? DB_SIG_SILENT
+                           : x->out.partial ? DB_SIG_RESUME_HINT
+                                            : 0) != DB_OK) {
         fprintf(stderr, "diagbench: cannot install the SIGINT / SIGTERM handlers\n");
-        db_csv_abandon(&out);
-        rc = 1;
-        goto out_plan;
+        db_csv_abandon(&x->out);
+        return 1;
     }
+    x->st.plan = &x->plan;
+    snprintf(x->st.shard, sizeof x->st.shard, "%u/%u", x->plan.shard_k, x->plan.shard_n);
+    return -1;
+}
 
+/* Plan the write paths, calibrate, run the cells (or the sweep's children) and print the
+ * summary. Returns 0, or the exit status of a failed or interrupted run. */
+static int execute(struct run *x) {
+    const struct db_cli *cli = &x->cli;
     /* Once per invocation (a sweep's children link the same library). */
-    const char *blas_warning = cli.child ? NULL : db_openblas_warning();
+    const char *blas_warning = cli->child ? NULL : db_openblas_warning();
     if (blas_warning) fprintf(stderr, "diagbench: warning: %s\n", blas_warning);
-    struct db_summary *sum = cli.child || cli.quiet ? NULL : db_summary_create(1000);
-    struct stamp st = {.plan = &plan};
-    snprintf(st.shard, sizeof st.shard, "%u/%u", plan.shard_k, plan.shard_n);
-    int status = 0;
-    /* Calibrate in the process that runs the cells (each sweep child, each shard), unless this
-     * configuration has nothing to run or a resumed file holds its calibration already. */
-    int any = 0;
-    for (size_t i = 0; i < nsel && !any; i++)
-        any = sel[i];
+    struct db_summary *sum = cli->child || cli->quiet ? NULL : db_summary_create(1000);
+    int status = 0, any = 0;
+    for (size_t i = 0; i < x->nsel && !any; i++)
+        any = x->sel[i];
     size_t *matrix_ns = NULL, nsizes = 0;
-    if (!sweeping && any) status = plan_write_paths(&cli, &plan, sel, &matrix_ns, &nsizes);
-    /* the machine's memset / non-temporal fill bandwidth at the largest matrix size (each
-     * materialise cell also times its own write ceiling, runner.c) */
-    if (status == 0 && plan.calibrate && !sweeping && !cli.no_calibrate && !calibrated[0] &&
-        (any || cli.calibrate))
-        status = run_calibration(&cli, run_id, &out, sum, topo, &env, &st,
+    if (!x->sweeping && any) status = plan_write_paths(cli, &x->plan, x->sel, &matrix_ns, &nsizes);
+    /* Calibrate in the process that runs the cells (each sweep child, each shard), unless this
+     * configuration has nothing to run or a resumed file holds its calibration already: the
+     * machine's memset / non-temporal fill bandwidth at the largest matrix size (each
+     * materialise cell also times its own write ceiling, runner.c). */
+    if (status == 0 && x->plan.calibrate && !x->sweeping && !cli->no_calibrate &&
+        !x->calibrated[0] && (any || cli->calibrate))
+        status = run_calibration(cli, x->run_id, &x->out, sum, x->topo, &x->env, &x->st,
                                  nsizes ? &matrix_ns[nsizes - 1] : NULL, nsizes ? 1 : 0);
     free(matrix_ns);
-    if (status == 0 && !cli.calibrate)
-        status = sweeping ? sweep(argc, argv, run_id, &plan, sel, calibrated, &out, sum)
-                          : run_cells(&cli, run_id, &plan, sel, &out, sum, topo, &env, &st);
+    if (status == 0 && !cli->calibrate)
+        status = x->sweeping ? sweep(x->argc, x->argv, x->run_id, &x->plan, x->sel, x->calibrated,
+                                     &x->out, sum)
+                             : run_cells(cli, x->run_id, &x->plan, x->sel, &x->out, sum, x->topo,
+                                         &x->env, &x->st);
     if (sum && status == 0) db_summary_print(sum, stderr);
     db_summary_destroy(sum);
+    return status;
+}
+
+/* Keep the finished rows of a failed run, or rename the partial file to the CSV. Returns the
+ * exit status. */
+static int finish_output(struct run *x, int status) {
+    char err[1024];
     if (status != 0) {
-        if (out.partial && status == 1)
-            fprintf(stderr, "diagbench: finished rows are kept in %s\n", out.partial);
-        db_csv_abandon(&out);
-        rc = status;
-        goto out_plan;
+        if (x->out.partial && status == 1)
+            fprintf(stderr, "diagbench: finished rows are kept in %s\n", x->out.partial);
+        db_csv_abandon(&x->out);
+        return status;
     }
-    char *written = out.path ? strdup(out.path) : NULL;
+    char *written = x->out.path ? strdup(x->out.path) : NULL;
     db_signals_finish();
-    if (db_csv_commit(&out, err, sizeof err) != DB_OK) {
+    if (db_csv_commit(&x->out, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
         free(written);
-        rc = 1;
-        goto out_plan;
+        return 1;
     }
-    if (written && !cli.child && !cli.quiet) fprintf(stderr, "diagbench: wrote %s\n", written);
+    if (written && !x->cli.child && !x->cli.quiet)
+        fprintf(stderr, "diagbench: wrote %s\n", written);
     free(written);
-    rc = 0;
-out_plan:
-    free(sel);
-    free(done);
-    free(calibrated);
-    db_plan_free(&plan);
-    hwloc_topology_destroy(topo);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "merge") == 0) return merge_main(argc - 2, argv + 2);
+    static struct run x; /* large (the cli's lists); zeroed */
+    int rc = parse_command_line(&x, argc, argv);
+    if (rc < 0) rc = answer_questions(&x.cli);
+    if (rc < 0) rc = check_environment(&x);
+    if (rc >= 0) return rc;
+    rc = select_cells(&x);
+    if (rc < 0) rc = open_output(&x);
+    if (rc < 0) rc = finish_output(&x, execute(&x));
+    free(x.sel);
+    free(x.done);
+    free(x.calibrated);
+    db_plan_free(&x.plan);
+    hwloc_topology_destroy(x.topo);
     return rc;
 }
