@@ -70,69 +70,93 @@ void db_wisdom_key_current(struct db_wisdom_key *k) {
 
 /* ---- timing ------------------------------------------------------------------------------- */
 
-int db_wisdom_time_candidates(size_t n, struct db_wisdom_plan *out) {
+/* What timing the candidates of one size works with. */
+struct trial {
+    size_t n, nc;
     struct db_write_path cand[MAX_CANDIDATES];
-    size_t nc = db_write_path_candidates(n, cand, MAX_CANDIDATES);
-    const struct db_workload *wl = db_workload_find("sin");
-    struct db_instance *in = NULL;
-    struct db_tangent_cache tc = {0};
-    double *buf = NULL, *ref = NULL, best[MAX_CANDIDATES];
-    int rc = wl ? db_instance_create(wl, n, 0, &in) : DB_E_INTERNAL;
-    if (rc == DB_OK) rc = db_tangent_cache_init(&tc);
-    if (rc == DB_OK) {
-        buf = malloc(n * n * sizeof *buf);
-        ref = malloc(n * sizeof *ref);
-        rc = buf && ref ? db_instance_reference_diagonal(in, ref) : DB_E_NOMEM;
-    }
-    /* Untimed round: first touch of the buffer and of each width's tangent blocks, and the
-     * check that every candidate writes the right diagonal (a wrong one is never chosen). */
-    double pass = 0;
-    for (size_t c = 0; rc == DB_OK && c < nc; c++) {
+    double best[MAX_CANDIDATES]; /* fastest pass so far; NaN: wrote a wrong diagonal */
+    struct db_instance *in;
+    struct db_tangent_cache tc;
+    double *buf, *ref;
+};
+
+/* The untimed round: first touch of the buffer and of each width's tangent blocks, and the check
+ * that every candidate writes the right diagonal (a wrong one is never chosen). *pass: the
+ * slowest pass. */
+static int check_candidates(struct trial *t, double *pass) {
+    size_t n = t->n;
+    *pass = 0;
+    for (size_t c = 0; c < t->nc; c++) {
         double t0 = now();
-        rc = db_blocked_materialise_path(in, 0, cand[c], &tc, buf);
-        pass = fmax(pass, now() - t0);
+        DB_CHECK(db_blocked_materialise_path(t->in, 0, t->cand[c], &t->tc, t->buf));
+        *pass = fmax(*pass, now() - t0);
         double err = 0;
-        for (size_t i = 0; rc == DB_OK && i < n; i++)
-            err = fmax(err, fabs(buf[i * n + i] - ref[i]));
-        /* libmvec's cos <= 4 ulp, the scalar reference <= 1 ulp, of values |cos x| <= 1 */
-        best[c] = rc == DB_OK && err <= 5 * DBL_EPSILON ? INFINITY : NAN;
-    }
-    if (rc == DB_OK) {
-        long long iters = pass >= TIMING_SECONDS ? 1 : (long long)ceil(TIMING_SECONDS / pass);
-        double one = pass * (double)iters * (double)nc;
-        int rounds = (int)fmin(MAX_ROUNDS, fmax(MIN_ROUNDS, PLAN_SECONDS / fmax(one, 1e-9)));
-        for (int r = 0; r < rounds; r++)
-            for (size_t k = 0; k < nc; k++) {
-                size_t c = (k + (size_t)r) % nc; /* a different candidate goes first each round */
-                if (isnan(best[c])) continue;
-                double t0 = now();
-                for (long long i = 0; i < iters; i++)
-                    db_blocked_materialise_path(in, 0, cand[c], &tc, buf);
-                best[c] = fmin(best[c], (now() - t0) / (double)iters);
-            }
-        size_t win = nc;
-        for (size_t c = 0; c < nc; c++)
-            if (!isnan(best[c]) && (win == nc || best[c] < best[win])) win = c;
-        if (win == nc) {
-            rc = DB_E_INTERNAL; /* no candidate wrote the right diagonal */
-        } else {
-            double bytes = 8.0 * (double)n * (double)n, other = INFINITY;
-            for (size_t c = 0; c < nc; c++)
-                if (cand[c].store != cand[win].store && !isnan(best[c]))
-                    other = fmin(other, best[c]);
-            *out = (struct db_wisdom_plan){
-                .n = n,
-                .threads = omp_get_max_threads(),
-                .wp = cand[win],
-                .gbytes_per_s = bytes / best[win] * 1e-9,
-                .runner_up = isinf(other) ? NAN : bytes / other * 1e-9,
-            };
+        for (size_t i = 0; i < n; i++) {
+            double e = fabs(t->buf[i * n + i] - t->ref[i]);
+            if (!(e <= err)) err = isnan(e) ? INFINITY : e; /* a NaN never passes */
         }
+        /* libmvec's cos <= 4 ulp, the scalar reference <= 1 ulp, of values |cos x| <= 1 */
+        t->best[c] = err <= 5 * DBL_EPSILON ? INFINITY : NAN;
     }
-    free(buf);
-    free(ref);
-    db_tangent_cache_free(&tc);
-    db_instance_destroy(in);
+    return DB_OK;
+}
+
+/* Interleaved rounds, a different candidate first each round, each timing at least
+ * TIMING_SECONDS; t->best keeps each candidate's fastest pass. */
+static void time_rounds(struct trial *t, double pass) {
+    long long iters = pass >= TIMING_SECONDS ? 1 : (long long)ceil(TIMING_SECONDS / pass);
+    double one = pass * (double)iters * (double)t->nc;
+    int rounds = (int)fmin(MAX_ROUNDS, fmax(MIN_ROUNDS, PLAN_SECONDS / fmax(one, 1e-9)));
+    for (int r = 0; r < rounds; r++)
+        for (size_t k = 0; k < t->nc; k++) {
+            size_t c = (k + (size_t)r) % t->nc;
+            if (isnan(t->best[c])) continue;
+            double t0 = now();
+            for (long long i = 0; i < iters; i++)
+                db_blocked_materialise_path(t->in, 0, t->cand[c], &t->tc, t->buf);
+            t->best[c] = fmin(t->best[c], (now() - t0) / (double)iters);
+        }
+}
+
+/* The fastest checked candidate, and the best of the other kind of store. */
+static int choose(const struct trial *t, struct db_wisdom_plan *out) {
+    size_t win = t->nc;
+    for (size_t c = 0; c < t->nc; c++)
+        if (!isnan(t->best[c]) && (win == t->nc || t->best[c] < t->best[win])) win = c;
+    if (win == t->nc) return DB_E_INTERNAL; /* no candidate wrote the right diagonal */
+    double bytes = 8.0 * (double)t->n * (double)t->n, other = INFINITY;
+    for (size_t c = 0; c < t->nc; c++)
+        if (t->cand[c].store != t->cand[win].store && !isnan(t->best[c]))
+            other = fmin(other, t->best[c]);
+    *out = (struct db_wisdom_plan){
+        .n = t->n,
+        .threads = omp_get_max_threads(),
+        .wp = t->cand[win],
+        .gbytes_per_s = bytes / t->best[win] * 1e-9,
+        .runner_up = isinf(other) ? NAN : bytes / other * 1e-9,
+    };
+    return DB_OK;
+}
+
+int db_wisdom_time_candidates(size_t n, struct db_wisdom_plan *out) {
+    struct trial t = {.n = n};
+    t.nc = db_write_path_candidates(n, t.cand, MAX_CANDIDATES);
+    const struct db_workload *wl = db_workload_find("sin");
+    int rc = wl ? db_instance_create(wl, n, 0, &t.in) : DB_E_INTERNAL;
+    if (rc == DB_OK) rc = db_tangent_cache_init(&t.tc);
+    if (rc == DB_OK) {
+        t.buf = malloc(n * n * sizeof *t.buf);
+        t.ref = malloc(n * sizeof *t.ref);
+        rc = t.buf && t.ref ? db_instance_reference_diagonal(t.in, t.ref) : DB_E_NOMEM;
+    }
+    double pass;
+    if (rc == DB_OK) rc = check_candidates(&t, &pass);
+    if (rc == DB_OK) time_rounds(&t, pass);
+    if (rc == DB_OK) rc = choose(&t, out);
+    free(t.buf);
+    free(t.ref);
+    db_tangent_cache_free(&t.tc);
+    db_instance_destroy(t.in);
     return rc;
 }
 
