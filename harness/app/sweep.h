@@ -1,0 +1,18 @@
+/* Sweeps over -t x --bind x --places: each configuration runs in a child process. */
+#ifndef DB_SWEEP_H
+#define DB_SWEEP_H
+
+#include "harness/io/csv_write.h"
+#include "harness/io/summary.h"
+#include "harness/plan/plan.h"
+
+/* Re-execute argv once per configuration of plan (the cross product -t x --bind x --places),
+ * collecting the children's rows into out and sum. sel marks the plan items to run; each child
+ * gets its cells as --_cells (configurations with none are skipped), and --_nocal when
+ * calibrated[config] (a resumed file holds its calibration rows). Returns 0, 1 when a child
+ * failed, or the status of a caught signal (130 / 143). */
+int db_sweep(int argc, char **argv, const char *run_id, const struct db_plan *plan,
+             const unsigned char *sel, const unsigned char *calibrated, struct db_csv_file *out,
+             struct db_summary *sum);
+
+#endif
