@@ -1,12 +1,12 @@
 #include "harness/plan/cli.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/parse.h"
 #include "harness/env/omp_env.h"
 #include "harness/env/memory.h"
 #include "harness/plan/shard.h"
@@ -42,20 +42,6 @@ static int each_item(const char *list, const char *flag, item_fn fn, void *ctx, 
     return DB_OK;
 }
 
-/* Whole decimal number, digits only; DB_E_INVALID on anything else or overflow past max. */
-static int parse_whole(const char *s, unsigned long long max, unsigned long long *v) {
-    if (!*s) return DB_E_INVALID;
-    unsigned long long x = 0;
-    for (const char *p = s; *p; p++) {
-        if (!isdigit((unsigned char)*p)) return DB_E_INVALID;
-        unsigned d = (unsigned)(*p - '0');
-        if (d > max || x > (max - d) / 10) return DB_E_INVALID; /* max - d must not wrap */
-        x = x * 10 + d;
-    }
-    *v = x;
-    return DB_OK;
-}
-
 struct sizes_ctx {
     const char *flag;
     size_t *out;
@@ -64,7 +50,7 @@ struct sizes_ctx {
 static int size_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
     struct sizes_ctx *c = vctx;
     unsigned long long v;
-    if (parse_whole(item, DB_MAX_N, &v) != DB_OK || v < 1)
+    if (db_parse_whole(item, NULL, DB_MAX_N, &v) != DB_OK || v < 1)
         return db_fail(err, errlen,
                        "invalid size '%s' in %s: expected a whole number from 1 to %llu", item,
                        c->flag, DB_MAX_N);
@@ -89,7 +75,8 @@ struct ints_ctx {
 static int int_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
     struct ints_ctx *c = vctx;
     unsigned long long v;
-    if (parse_whole(item, (unsigned long long)c->hi, &v) != DB_OK || v < (unsigned long long)c->lo)
+    if (db_parse_whole(item, NULL, (unsigned long long)c->hi, &v) != DB_OK ||
+        v < (unsigned long long)c->lo)
         return db_fail(err, errlen,
                        "invalid value '%s' in %s: expected a whole number from %d to %d", item,
                        c->flag, c->lo, c->hi);
@@ -592,8 +579,8 @@ static int parse_band(const char *v, struct db_run_opts *o, char *err, size_t er
         memcpy(l, v, (size_t)(comma - v));
         l[comma - v] = 0;
         strcpy(u, comma + 1);
-        if (parse_whole(l, DB_MAX_BAND, &lv) == DB_OK &&
-            parse_whole(u, DB_MAX_BAND, &uv) == DB_OK) {
+        if (db_parse_whole(l, NULL, DB_MAX_BAND, &lv) == DB_OK &&
+            db_parse_whole(u, NULL, DB_MAX_BAND, &uv) == DB_OK) {
             o->band_set = 1;
             o->band_lower = (size_t)lv;
             o->band_upper = (size_t)uv;
