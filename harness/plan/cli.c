@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,7 +435,7 @@ int db_preset_downstream_cells(const struct db_preset *p, size_t lu_max_n,
     return DB_OK;
 }
 
-/* ---- flags -------------------------------------------------------------------------------- */
+/* ---- flag values -------------------------------------------------------------------------- */
 
 /* --resume takes the OUT.partial file an interrupted run left behind. */
 static int check_resume(const char *v, char *err, size_t errlen) {
@@ -501,172 +502,285 @@ static int parse_band(const char *v, struct db_run_opts *o, char *err, size_t er
                    v, DB_MAX_BAND);
 }
 
-int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t errlen) {
-    memset(cli, 0, sizeof *cli);
-    cli->run = (struct db_run_opts){.reps = 5, .min_time_s = 0.01, .call_cost_s = -1};
-    cli->gb_argv[cli->gb_argc++] = argc > 0 ? argv[0] : "diagbench";
-    struct db_selection *s = &cli->sel;
+/* --reps and --lu-max-n take one number, not a list. */
+static int one_number(const char *flag, const char *v, char *err, size_t errlen) {
+    if (strchr(v, ',')) return db_fail(err, errlen, "%s takes one number, got '%s'", flag, v);
+    return DB_OK;
+}
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-#define VALUE()                                                                                    \
-    do {                                                                                           \
-        if (!v) {                                                                                  \
-            if (i + 1 >= argc) return db_fail(err, errlen, "%s needs a value", a);                 \
-            v = argv[++i];                                                                         \
-        }                                                                                          \
-    } while (0)
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            cli->help = 1;
-        } else if (strcmp(a, "--version") == 0) {
-            cli->version = 1;
-        } else if (strcmp(a, "--list") == 0) {
-            cli->list = 1;
-        } else if (strcmp(a, "--calibrate") == 0) {
-            cli->calibrate = 1;
-        } else if (strcmp(a, "--env") == 0) {
-            cli->env = 1;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            cli->quiet = 1;
-        } else if (strcmp(a, "--untagged") == 0) {
-            cli->run.untagged = 1;
-        } else if (is_opt(a, NULL, "--band", &v)) {
-            VALUE();
-            DB_CHECK(parse_band(v, &cli->run, err, errlen));
-        } else if (is_opt(a, NULL, "--on-mismatch", &v)) {
-            VALUE();
-            if (strcmp(v, "error") == 0)
-                cli->run.on_mismatch_fallback = 0;
-            else if (strcmp(v, "fallback") == 0)
-                cli->run.on_mismatch_fallback = 1;
-            else
-                return db_fail(err, errlen,
-                               "invalid --on-mismatch '%s': expected error or fallback", v);
-        } else if (strncmp(a, "--benchmark_", 12) == 0) {
-            if (cli->gb_argc >= DB_MAX_LIST)
-                return db_fail(err, errlen, "too many --benchmark_ flags");
-            cli->gb_argv[cli->gb_argc++] = argv[i];
-        } else if (is_opt(a, NULL, "--matrix", &v)) {
-            VALUE();
-            if (!db_preset_find(v)) {
-                const char *names[DB_MAX_LIST];
-                for (size_t k = 0; k < db_preset_count; k++)
-                    names[k] = db_presets[k].name;
-                char allowed[256];
-                names_of(allowed, sizeof allowed, names, db_preset_count);
-                return db_fail(err, errlen, "unknown matrix '%s' in --matrix: expected one of %s",
-                               v, allowed);
-            }
-            cli->matrix = v;
-        } else if (is_opt(a, "-w", "--workloads", &v)) {
-            VALUE();
-            size_t k;
-            s->nworkloads = s->ntasks = 0;
-            DB_CHECK(each_item(v, "-w", workload_item, s, &k, err, errlen));
-            cli->have_selection = 1;
-        } else if (is_opt(a, "-s", "--strategies", &v)) {
-            VALUE();
-            size_t k;
-            s->nstrategies = s->nmethods = 0;
-            DB_CHECK(each_item(v, "-s", strategy_item, s, &k, err, errlen));
-            cli->have_selection = 1;
-        } else if (is_opt(a, "-p", "--operators", &v)) {
-            VALUE();
-            DB_CHECK(each_item(v, "-p", operator_item, s, &s->noperators, err, errlen));
-            cli->have_selection = 1;
-        } else if (is_opt(a, "-j", "--jac", &v)) {
-            VALUE();
-            DB_CHECK(each_item(v, "-j", jac_item, s, &s->njacs, err, errlen));
-            cli->have_selection = 1;
-        } else if (is_opt(a, "-n", "--sizes", &v)) {
-            VALUE();
-            DB_CHECK(db_parse_sizes(v, "-n", s->sizes, &s->nsizes, err, errlen));
-            cli->have_selection = 1;
-        } else if (is_opt(a, "-t", "--threads", &v)) {
-            VALUE();
-            DB_CHECK(db_parse_ints(v, "-t", 1, DB_MAX_THREADS, cli->threads, &cli->nthreads, err,
-                                   errlen));
-        } else if (is_opt(a, NULL, "--bind", &v)) {
-            VALUE();
-            DB_CHECK(each_item(v, "--bind", bind_item, cli, &cli->nbinds, err, errlen));
-        } else if (is_opt(a, NULL, "--places", &v)) {
-            VALUE();
-            DB_CHECK(each_item(v, "--places", places_item, cli, &cli->nplaces, err, errlen));
-        } else if (is_opt(a, NULL, "--reps", &v)) {
-            VALUE();
-            if (strchr(v, ',')) return db_fail(err, errlen, "--reps takes one number, got '%s'", v);
-            size_t one;
-            DB_CHECK(db_parse_ints(v, "--reps", 1, DB_MAX_REPS, &cli->run.reps, &one, err, errlen));
-        } else if (is_opt(a, NULL, "--min-time", &v)) {
-            VALUE();
-            if (parse_double(v, 1e-6, 60, &cli->run.min_time_s) != DB_OK)
-                return db_fail(err, errlen,
-                               "invalid --min-time '%s': expected seconds from 1e-6 to 60", v);
-        } else if (is_opt(a, NULL, "--call-cost-us", &v)) {
-            VALUE();
-            double us;
-            if (parse_double(v, 0, 1e6, &us) != DB_OK)
-                return db_fail(err, errlen,
-                               "invalid --call-cost-us '%s': expected microseconds from 0 to 1e6",
-                               v);
-            cli->run.call_cost_s = us * 1e-6;
-        } else if (is_opt(a, NULL, "--mem-limit", &v)) {
-            VALUE();
-            if (db_parse_bytes(v, &cli->run.mem_budget) != DB_OK)
-                return db_fail(err, errlen,
-                               "invalid --mem-limit '%s': expected bytes such as 512M, 2G or "
-                               "1073741824",
-                               v);
-        } else if (is_opt(a, NULL, "--lu-max-n", &v)) {
-            VALUE();
-            if (strchr(v, ','))
-                return db_fail(err, errlen, "--lu-max-n takes one number, got '%s'", v);
-            size_t one;
-            DB_CHECK(db_parse_sizes(v, "--lu-max-n", &cli->lu_max_n, &one, err, errlen));
-        } else if (is_opt(a, "-o", "--out", &v)) {
-            VALUE();
-            if (!*v) return db_fail(err, errlen, "--out needs a file name");
-            cli->out = v;
-        } else if (is_opt(a, NULL, "--shard", &v)) {
-            VALUE();
-            DB_CHECK(db_shard_parse(v, &cli->shard_k, &cli->shard_n, err, errlen));
-        } else if (is_opt(a, NULL, "--resume", &v)) {
-            VALUE();
-            DB_CHECK(check_resume(v, err, errlen));
-            cli->resume = v;
-        } else if (is_opt(a, NULL, "--_child", &v)) {
-            VALUE();
-            cli->child = v;
-        } else if (is_opt(a, NULL, "--_cells", &v)) {
-            VALUE();
-            cli->cells = v;
-        } else if (is_opt(a, NULL, "--wisdom", &v)) {
-            VALUE();
-            if (!*v) return db_fail(err, errlen, "--wisdom needs a file name");
-            cli->wisdom = v;
-        } else if (strcmp(a, "--no-wisdom") == 0) {
-            cli->no_wisdom = 1;
-        } else if (strcmp(a, "--_nocal") == 0) {
-            cli->no_calibrate = 1;
-        } else {
-            return db_fail(err, errlen, "unknown argument '%s' (see --help)", a);
-        }
-#undef VALUE
+static int unknown_matrix(const char *v, char *err, size_t errlen) {
+    const char *names[DB_MAX_LIST];
+    for (size_t k = 0; k < db_preset_count; k++)
+        names[k] = db_presets[k].name;
+    char allowed[256];
+    names_of(allowed, sizeof allowed, names, db_preset_count);
+    return db_fail(err, errlen, "unknown matrix '%s' in --matrix: expected one of %s", v, allowed);
+}
+
+/* ---- flags, by family ----------------------------------------------------------------------- */
+
+/* The flags that take a value, grouped by the family handler that applies them. */
+enum flag {
+    /* selection_flag */
+    FLAG_MATRIX,
+    FLAG_WORKLOADS,
+    FLAG_STRATEGIES,
+    FLAG_OPERATORS,
+    FLAG_JAC,
+    FLAG_SIZES,
+    /* threads_flag */
+    FLAG_THREADS,
+    FLAG_BIND,
+    FLAG_PLACES,
+    /* timing_flag */
+    FLAG_REPS,
+    FLAG_MIN_TIME,
+    FLAG_CALL_COST,
+    FLAG_MEM_LIMIT,
+    FLAG_LU_MAX_N,
+    /* operator_flag */
+    FLAG_BAND,
+    FLAG_ON_MISMATCH,
+    /* output_flag */
+    FLAG_OUT,
+    FLAG_SHARD,
+    FLAG_RESUME,
+    FLAG_WISDOM,
+    /* internal_flag */
+    FLAG_CHILD,
+    FLAG_CELLS,
+};
+
+/* What to run: --matrix, or the lists -w -s -p -j -n (each replaces an earlier one). */
+static int selection_flag(struct db_cli *cli, enum flag f, const char *v, char *err,
+                          size_t errlen) {
+    struct db_selection *s = &cli->sel;
+    size_t k;
+    int rc;
+    switch (f) {
+    case FLAG_MATRIX:
+        if (!db_preset_find(v)) return unknown_matrix(v, err, errlen);
+        cli->matrix = v;
+        return DB_OK;
+    case FLAG_WORKLOADS:
+        s->nworkloads = s->ntasks = 0;
+        rc = each_item(v, "-w", workload_item, s, &k, err, errlen);
+        break;
+    case FLAG_STRATEGIES:
+        s->nstrategies = s->nmethods = 0;
+        rc = each_item(v, "-s", strategy_item, s, &k, err, errlen);
+        break;
+    case FLAG_OPERATORS:
+        rc = each_item(v, "-p", operator_item, s, &s->noperators, err, errlen);
+        break;
+    case FLAG_JAC:
+        rc = each_item(v, "-j", jac_item, s, &s->njacs, err, errlen);
+        break;
+    default: /* FLAG_SIZES */
+        rc = db_parse_sizes(v, "-n", s->sizes, &s->nsizes, err, errlen);
+        break;
     }
-    if (cli->help || cli->version || cli->list || cli->env) return DB_OK;
-    if (cli->calibrate && (cli->matrix || cli->have_selection))
+    if (rc == DB_OK) cli->have_selection = 1;
+    return rc;
+}
+
+/* The thread sweep: -t, --bind, --places (one child process per configuration). */
+static int threads_flag(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen) {
+    switch (f) {
+    case FLAG_THREADS:
+        return db_parse_ints(v, "-t", 1, DB_MAX_THREADS, cli->threads, &cli->nthreads, err, errlen);
+    case FLAG_BIND:
+        return each_item(v, "--bind", bind_item, cli, &cli->nbinds, err, errlen);
+    default: /* FLAG_PLACES */
+        return each_item(v, "--places", places_item, cli, &cli->nplaces, err, errlen);
+    }
+}
+
+/* How long and how large each cell may be: --reps, --min-time, --call-cost-us, --mem-limit,
+ * --lu-max-n. */
+static int timing_flag(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen) {
+    struct db_run_opts *o = &cli->run;
+    size_t one;
+    double us;
+    switch (f) {
+    case FLAG_REPS:
+        DB_CHECK(one_number("--reps", v, err, errlen));
+        return db_parse_ints(v, "--reps", 1, DB_MAX_REPS, &o->reps, &one, err, errlen);
+    case FLAG_MIN_TIME:
+        if (parse_double(v, 1e-6, 60, &o->min_time_s) != DB_OK)
+            return db_fail(err, errlen, "invalid --min-time '%s': expected seconds from 1e-6 to 60",
+                           v);
+        return DB_OK;
+    case FLAG_CALL_COST:
+        if (parse_double(v, 0, 1e6, &us) != DB_OK)
+            return db_fail(err, errlen,
+                           "invalid --call-cost-us '%s': expected microseconds from 0 to 1e6", v);
+        o->call_cost_s = us * 1e-6;
+        return DB_OK;
+    case FLAG_MEM_LIMIT:
+        if (db_parse_bytes(v, &o->mem_budget) != DB_OK)
+            return db_fail(err, errlen,
+                           "invalid --mem-limit '%s': expected bytes such as 512M, 2G or "
+                           "1073741824",
+                           v);
+        return DB_OK;
+    default: /* FLAG_LU_MAX_N */
+        DB_CHECK(one_number("--lu-max-n", v, err, errlen));
+        return db_parse_sizes(v, "--lu-max-n", &cli->lu_max_n, &one, err, errlen);
+    }
+}
+
+/* How operators are built and checked: --band, --on-mismatch. */
+static int operator_flag(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen) {
+    if (f == FLAG_BAND) return parse_band(v, &cli->run, err, errlen);
+    if (strcmp(v, "error") == 0)
+        cli->run.on_mismatch_fallback = 0;
+    else if (strcmp(v, "fallback") == 0)
+        cli->run.on_mismatch_fallback = 1;
+    else
+        return db_fail(err, errlen, "invalid --on-mismatch '%s': expected error or fallback", v);
+    return DB_OK;
+}
+
+/* Where results go and which part of the matrix runs: -o, --shard, --resume, --wisdom. */
+static int output_flag(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen) {
+    switch (f) {
+    case FLAG_OUT:
+        if (!*v) return db_fail(err, errlen, "--out needs a file name");
+        cli->out = v;
+        return DB_OK;
+    case FLAG_SHARD:
+        return db_shard_parse(v, &cli->shard_k, &cli->shard_n, err, errlen);
+    case FLAG_RESUME:
+        DB_CHECK(check_resume(v, err, errlen));
+        cli->resume = v;
+        return DB_OK;
+    default: /* FLAG_WISDOM */
+        if (!*v) return db_fail(err, errlen, "--wisdom needs a file name");
+        cli->wisdom = v;
+        return DB_OK;
+    }
+}
+
+/* Handed down by a sweep parent to its children: --_child RUN, --_cells INDICES. */
+static int internal_flag(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen) {
+    (void)err, (void)errlen;
+    if (f == FLAG_CHILD)
+        cli->child = v;
+    else
+        cli->cells = v;
+    return DB_OK;
+}
+
+/* ---- the flag tables ------------------------------------------------------------------------ */
+
+/* Flags without a value: each sets one int of struct db_cli to 1. */
+static const struct switch_flag {
+    const char *name, *alias;
+    size_t field; /* offsetof the int in struct db_cli */
+} switch_flags[] = {
+    {"-h", "--help", offsetof(struct db_cli, help)},
+    {"--version", NULL, offsetof(struct db_cli, version)},
+    {"--list", NULL, offsetof(struct db_cli, list)},
+    {"--calibrate", NULL, offsetof(struct db_cli, calibrate)},
+    {"--env", NULL, offsetof(struct db_cli, env)},
+    {"-q", "--quiet", offsetof(struct db_cli, quiet)},
+    {"--untagged", NULL, offsetof(struct db_cli, run.untagged)},
+    {"--no-wisdom", NULL, offsetof(struct db_cli, no_wisdom)},
+    {"--_nocal", NULL, offsetof(struct db_cli, no_calibrate)},
+};
+
+typedef int (*flag_fn)(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen);
+
+/* Flags with a value: "-x V", "-xV", "--long V" or "--long=V". */
+static const struct value_flag {
+    const char *shrt, *lng;
+    enum flag f;
+    flag_fn apply;
+} value_flags[] = {
+    {NULL, "--matrix", FLAG_MATRIX, selection_flag},
+    {"-w", "--workloads", FLAG_WORKLOADS, selection_flag},
+    {"-s", "--strategies", FLAG_STRATEGIES, selection_flag},
+    {"-p", "--operators", FLAG_OPERATORS, selection_flag},
+    {"-j", "--jac", FLAG_JAC, selection_flag},
+    {"-n", "--sizes", FLAG_SIZES, selection_flag},
+    {"-t", "--threads", FLAG_THREADS, threads_flag},
+    {NULL, "--bind", FLAG_BIND, threads_flag},
+    {NULL, "--places", FLAG_PLACES, threads_flag},
+    {NULL, "--reps", FLAG_REPS, timing_flag},
+    {NULL, "--min-time", FLAG_MIN_TIME, timing_flag},
+    {NULL, "--call-cost-us", FLAG_CALL_COST, timing_flag},
+    {NULL, "--mem-limit", FLAG_MEM_LIMIT, timing_flag},
+    {NULL, "--lu-max-n", FLAG_LU_MAX_N, timing_flag},
+    {NULL, "--band", FLAG_BAND, operator_flag},
+    {NULL, "--on-mismatch", FLAG_ON_MISMATCH, operator_flag},
+    {"-o", "--out", FLAG_OUT, output_flag},
+    {NULL, "--shard", FLAG_SHARD, output_flag},
+    {NULL, "--resume", FLAG_RESUME, output_flag},
+    {NULL, "--wisdom", FLAG_WISDOM, output_flag},
+    {NULL, "--_child", FLAG_CHILD, internal_flag},
+    {NULL, "--_cells", FLAG_CELLS, internal_flag},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The int a value-less flag sets, or NULL. */
+static int *switch_field(struct db_cli *cli, const char *a) {
+    for (size_t k = 0; k < COUNT(switch_flags); k++) {
+        const struct switch_flag *sw = &switch_flags[k];
+        if (strcmp(a, sw->name) == 0 || (sw->alias && strcmp(a, sw->alias) == 0))
+            return (int *)((char *)cli + sw->field);
+    }
+    return NULL;
+}
+
+/* The value flag arg names, with *v its attached value (NULL: the value is the next argument). */
+static const struct value_flag *find_value_flag(const char *a, const char **v) {
+    for (size_t k = 0; k < COUNT(value_flags); k++)
+        if (is_opt(a, value_flags[k].shrt, value_flags[k].lng, v)) return &value_flags[k];
+    return NULL;
+}
+
+/* Parse argv[*i] (and its value, advancing *i past it). --benchmark_* flags are kept for
+ * Google Benchmark. */
+static int parse_arg(struct db_cli *cli, int argc, char **argv, int *i, char *err, size_t errlen) {
+    const char *a = argv[*i], *v;
+    int *on = switch_field(cli, a);
+    if (on) {
+        *on = 1;
+        return DB_OK;
+    }
+    if (strncmp(a, "--benchmark_", 12) == 0) {
+        if (cli->gb_argc >= DB_MAX_LIST) return db_fail(err, errlen, "too many --benchmark_ flags");
+        cli->gb_argv[cli->gb_argc++] = argv[*i];
+        return DB_OK;
+    }
+    const struct value_flag *vf = find_value_flag(a, &v);
+    if (!vf) return db_fail(err, errlen, "unknown argument '%s' (see --help)", a);
+    if (!v) {
+        if (*i + 1 >= argc) return db_fail(err, errlen, "%s needs a value", a);
+        v = argv[++*i];
+    }
+    return vf->apply(cli, vf->f, v, err, errlen);
+}
+
+/* ---- after the flags ------------------------------------------------------------------------ */
+
+/* --calibrate is one short run of its own. */
+static int check_calibrate(const struct db_cli *cli, char *err, size_t errlen) {
+    if (cli->matrix || cli->have_selection)
         return db_fail(err, errlen,
                        "--calibrate runs alone (a --matrix run calibrates first anyway)");
-    if (cli->calibrate && (cli->resume || cli->shard_n))
+    if (cli->resume || cli->shard_n)
         return db_fail(
             err, errlen,
             "--calibrate cannot be combined with --resume or --shard: it is one short run "
             "(a --matrix run calibrates in every shard and resume anyway)");
-    if (cli->calibrate) return DB_OK;
-    if (cli->resume && !cli->matrix && !cli->have_selection) {
-        cli->flags_from_resume = 1; /* the caller takes the matrix from the partial file */
-        return DB_OK;
-    }
+    return DB_OK;
+}
+
+/* Exactly one of --matrix and a selection with -n. */
+static int check_matrix_or_selection(const struct db_cli *cli, char *err, size_t errlen) {
     if (cli->matrix && cli->have_selection)
         return db_fail(err, errlen,
                        "--matrix cannot be combined with -w/-s/-p/-j/-n: use one or the other");
@@ -674,21 +788,50 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
         return db_fail(err, errlen,
                        "nothing to run: give --matrix NAME or -n SIZES, or --resume FILE.partial "
                        "(see --help)");
-    if (!cli->matrix && !s->nsizes)
+    if (!cli->matrix && !cli->sel.nsizes)
         return db_fail(err, errlen, "-n SIZES is required without --matrix");
-    if (!cli->matrix) {
-        selection_defaults(s);
-        DB_CHECK(selection_check(s, err, errlen));
-        s->lu_max_n = cli->lu_max_n;
-        s->budget_matrix = NULL;
-    }
-    if (cli->resume && cli->out) {
-        size_t lo = strlen(cli->out);
-        if (strncmp(cli->resume, cli->out, lo) != 0 || strcmp(cli->resume + lo, ".partial") != 0)
-            return db_fail(
-                err, errlen,
-                "--resume '%s' does not belong to --out '%s': expected --resume %s.partial",
-                cli->resume, cli->out, cli->out);
-    }
     return DB_OK;
+}
+
+/* A selection gets the defaults of the lists not given, is checked, and takes --lu-max-n. */
+static int finish_selection(struct db_cli *cli, char *err, size_t errlen) {
+    struct db_selection *s = &cli->sel;
+    selection_defaults(s);
+    DB_CHECK(selection_check(s, err, errlen));
+    s->lu_max_n = cli->lu_max_n;
+    s->budget_matrix = NULL;
+    return DB_OK;
+}
+
+/* --resume with --out must name OUT.partial. */
+static int check_resume_of_out(const struct db_cli *cli, char *err, size_t errlen) {
+    if (!cli->resume || !cli->out) return DB_OK;
+    size_t lo = strlen(cli->out);
+    if (strncmp(cli->resume, cli->out, lo) != 0 || strcmp(cli->resume + lo, ".partial") != 0)
+        return db_fail(err, errlen,
+                       "--resume '%s' does not belong to --out '%s': expected --resume %s.partial",
+                       cli->resume, cli->out, cli->out);
+    return DB_OK;
+}
+
+/* The checks once every flag is read: which combinations make a run. */
+static int check_flags(struct db_cli *cli, char *err, size_t errlen) {
+    if (cli->help || cli->version || cli->list || cli->env) return DB_OK;
+    if (cli->calibrate) return check_calibrate(cli, err, errlen);
+    if (cli->resume && !cli->matrix && !cli->have_selection) {
+        cli->flags_from_resume = 1; /* the caller takes the matrix from the partial file */
+        return DB_OK;
+    }
+    DB_CHECK(check_matrix_or_selection(cli, err, errlen));
+    if (!cli->matrix) DB_CHECK(finish_selection(cli, err, errlen));
+    return check_resume_of_out(cli, err, errlen);
+}
+
+int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t errlen) {
+    memset(cli, 0, sizeof *cli);
+    cli->run = (struct db_run_opts){.reps = 5, .min_time_s = 0.01, .call_cost_s = -1};
+    cli->gb_argv[cli->gb_argc++] = argc > 0 ? argv[0] : "diagbench";
+    for (int i = 1; i < argc; i++)
+        DB_CHECK(parse_arg(cli, argc, argv, &i, err, errlen));
+    return check_flags(cli, err, errlen);
 }
