@@ -100,35 +100,80 @@ Test(parse_whole, prefix_mode_failure_positions) {
     cr_assert_eq(v, 99);
 }
 
-/* ---- each caller's conventions ---------------------------------------------------------------
- */
+/* ---- each caller's conventions ---------------------------------------------------------- */
 
 static char err[1024];
 
-Test(parse_callers, sizes_and_ints) {
-    size_t sizes[DB_MAX_LIST], count;
-    cr_assert_eq(db_parse_sizes("010,0020", "-n", sizes, &count, err, sizeof err), DB_OK, "%s",
-                 err);
-    cr_assert(count == 2 && sizes[0] == 10 && sizes[1] == 20);
-    cr_assert_eq(db_parse_sizes("10,010", "-n", sizes, &count, err, sizeof err), DB_E_INVALID);
-    cr_assert_str_eq(err, "-n: size 010 given twice");
-    const char *bad[] = {"0",  "-5",  "+5",        " 5",
-                         "5 ", "1e3", "100000001", "99999999999999999999999"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        cr_assert_eq(db_parse_sizes(bad[i], "-n", sizes, &count, err, sizeof err), DB_E_INVALID);
-        char want[256];
-        snprintf(want, sizeof want,
-                 "invalid size '%s' in -n: expected a whole number from 1 to 100000000", bad[i]);
+/* One caller, driven with one value: returns its status and leaves its message in e. */
+typedef int (*caller_fn)(const char *value, char *e, size_t elen);
+
+static int sizes_list(const char *v, char *e, size_t elen) {
+    size_t out[DB_MAX_LIST], count;
+    return db_parse_sizes(v, "-n", out, &count, e, elen);
+}
+
+static int shard(const char *v, char *e, size_t elen) {
+    unsigned k, n;
+    return db_shard_parse(v, &k, &n, e, elen);
+}
+
+static int band(const char *v, char *e, size_t elen) {
+    struct db_cli cli;
+    char *a[] = {"diagbench", "--band", (char *)v, "-n", "10", NULL};
+    return db_cli_parse(5, a, &cli, e, elen);
+}
+
+static int omp_num_threads(const char *v, char *e, size_t elen) {
+    int first;
+    return db_omp_num_threads_parse(v, &first, e, elen);
+}
+
+static int openblas_num_threads(const char *v, char *e, size_t elen) {
+    int n;
+    return db_openblas_num_threads_parse(v, &n, e, elen);
+}
+
+/* Every value in bad is rejected with exactly the message fmt makes of it (one %s). */
+static void expect_rejected(caller_fn parse, const char *const *bad, size_t count,
+                            const char *fmt) {
+    for (size_t i = 0; i < count; i++) {
+        cr_assert_eq(parse(bad[i], err, sizeof err), DB_E_INVALID, "'%s'", bad[i]);
+        char want[512];
+        snprintf(want, sizeof want, fmt, bad[i]);
         cr_assert_str_eq(err, want);
     }
+}
+
+#define REJECTED(parse, fmt, ...)                                                                  \
+    do {                                                                                           \
+        const char *const bad_[] = {__VA_ARGS__};                                                  \
+        expect_rejected(parse, bad_, sizeof bad_ / sizeof bad_[0], fmt);                           \
+    } while (0)
+
+Test(parse_callers, sizes) {
+    size_t s[DB_MAX_LIST], n;
+    cr_assert_eq(db_parse_sizes("010,0020", "-n", s, &n, err, sizeof err), DB_OK, "%s", err);
+    cr_assert(n == 2 && s[0] == 10 && s[1] == 20, "leading zeros");
+    cr_assert_eq(db_parse_sizes("1,10,100000000", "-n", s, &n, err, sizeof err), DB_OK);
+    cr_assert(n == 3 && s[2] == 100000000);
+    cr_assert_eq(db_parse_sizes("10,010", "-n", s, &n, err, sizeof err), DB_E_INVALID);
+    cr_assert_str_eq(err, "-n: size 010 given twice");
+    REJECTED(sizes_list, "invalid size '%s' in -n: expected a whole number from 1 to 100000000",
+             "0", "-5", "+5", " 5", "5 ", "1e3", "0x10", "a", "100000001", "18446744073709551617",
+             "99999999999999999999999");
+    REJECTED(sizes_list, "-n: empty item in list '%s'", "1,", ",1");
+}
+
+Test(parse_callers, ints) {
     int t[DB_MAX_LIST];
-    cr_assert_eq(db_parse_ints("01,4096", "-t", 1, DB_MAX_THREADS, t, &count, err, sizeof err),
-                 DB_OK);
-    cr_assert(count == 2 && t[0] == 1 && t[1] == 4096);
-    cr_assert_eq(db_parse_ints("4097", "-t", 1, DB_MAX_THREADS, t, &count, err, sizeof err),
-                 DB_E_INVALID);
-    cr_assert_str_eq(err, "invalid value '4097' in -t: expected a whole number from 1 to 4096");
-    cr_assert_eq(db_parse_ints("0", "--reps", 1, 1000, t, &count, err, sizeof err), DB_E_INVALID);
+    size_t n;
+    cr_assert_eq(db_parse_ints("01,4096", "-t", 1, DB_MAX_THREADS, t, &n, err, sizeof err), DB_OK);
+    cr_assert(n == 2 && t[0] == 1 && t[1] == 4096);
+    cr_assert_eq(db_parse_ints("1,2,8", "-t", 1, 64, t, &n, err, sizeof err), DB_OK);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(db_parse_ints("65", "-t", 1, 64, t, &n, err, sizeof err), DB_E_INVALID);
+    cr_assert_str_eq(err, "invalid value '65' in -t: expected a whole number from 1 to 64");
+    cr_assert_eq(db_parse_ints("0", "--reps", 1, 1000, t, &n, err, sizeof err), DB_E_INVALID);
     cr_assert_str_eq(err, "invalid value '0' in --reps: expected a whole number from 1 to 1000");
 }
 
@@ -137,17 +182,10 @@ Test(parse_callers, band) {
     char *ok[] = {"diagbench", "--band", "00,256", "-n", "10", NULL};
     cr_assert_eq(db_cli_parse(5, ok, &cli, err, sizeof err), DB_OK, "%s", err);
     cr_assert(cli.run.band_set && cli.run.band_lower == 0 && cli.run.band_upper == 256);
-    const char *bad[] = {"1", "1,257", "-1,2", "1, 2", "1,2,3", "+1,2", ",2", "1,"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char *a[] = {"diagbench", "--band", (char *)bad[i], "-n", "10", NULL};
-        cr_assert_eq(db_cli_parse(5, a, &cli, err, sizeof err), DB_E_INVALID, "'%s'", bad[i]);
-        char want[256];
-        snprintf(want, sizeof want,
-                 "invalid --band '%s': expected L,U (lower and upper bandwidth), whole numbers "
-                 "from 0 to 256",
-                 bad[i]);
-        cr_assert_str_eq(err, want);
-    }
+    REJECTED(band,
+             "invalid --band '%s': expected L,U (lower and upper bandwidth), whole numbers from 0 "
+             "to 256",
+             "1", "1,257", "-1,2", "1, 2", "1,2,3", "+1,2", ",2", "1,");
 }
 
 Test(parse_callers, shard) {
@@ -155,47 +193,27 @@ Test(parse_callers, shard) {
     cr_assert_eq(db_shard_parse("01/0002", &k, &n, err, sizeof err), DB_OK, "leading zeros");
     cr_assert(k == 1 && n == 2);
     cr_assert_eq(db_shard_parse("10000/10000", &k, &n, err, sizeof err), DB_OK);
-    const char *bad[] = {"0/1", "1/10001", "+1/2", "1/ 2", "1/2 ", "00/1"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        cr_assert_eq(db_shard_parse(bad[i], &k, &n, err, sizeof err), DB_E_INVALID, "'%s'", bad[i]);
-        char want[256];
-        snprintf(want, sizeof want,
-                 "invalid --shard '%s': expected K/N with whole numbers 1 <= K <= N <= 10000",
-                 bad[i]);
-        cr_assert_str_eq(err, want);
-    }
+    REJECTED(shard, "invalid --shard '%s': expected K/N with whole numbers 1 <= K <= N <= 10000",
+             "0/1", "1/10001", "+1/2", "1/ 2", "1/2 ", "00/1");
 }
 
 Test(parse_callers, omp_num_threads) {
     int first = 0;
     cr_assert_eq(db_omp_num_threads_parse(" 04 , 2 ", &first, err, sizeof err), DB_OK, "blanks");
     cr_assert_eq(first, 4);
-    const char *bad[] = {"0", "+2", "-2", "4097", "2,", "2 2", "", "99999999999999999999"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        cr_assert_eq(db_omp_num_threads_parse(bad[i], &first, err, sizeof err), DB_E_INVALID,
-                     "'%s'", bad[i]);
-        char want[256];
-        snprintf(want, sizeof want,
-                 "invalid OMP_NUM_THREADS '%s': expected whole numbers from 1 to 4096, one per "
-                 "nesting level (e.g. 2 or 4,2)",
-                 bad[i]);
-        cr_assert_str_eq(err, want);
-    }
+    REJECTED(omp_num_threads,
+             "invalid OMP_NUM_THREADS '%s': expected whole numbers from 1 to 4096, one per "
+             "nesting level (e.g. 2 or 4,2)",
+             "0", "+2", "-2", "4097", "2,", "2 2", "", "99999999999999999999");
 }
 
 Test(parse_callers, openblas_num_threads) {
     int n = 0;
     cr_assert_eq(db_openblas_num_threads_parse(" 007 ", &n, err, sizeof err), DB_OK);
     cr_assert_eq(n, 7);
-    const char *bad[] = {"0", "+2", "4097", "2,2", ""};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        cr_assert_eq(db_openblas_num_threads_parse(bad[i], &n, err, sizeof err), DB_E_INVALID);
-        char want[256];
-        snprintf(want, sizeof want,
-                 "invalid OPENBLAS_NUM_THREADS '%s': expected a whole number from 1 to 4096",
-                 bad[i]);
-        cr_assert_str_eq(err, want);
-    }
+    REJECTED(openblas_num_threads,
+             "invalid OPENBLAS_NUM_THREADS '%s': expected a whole number from 1 to 4096", "0", "+2",
+             "4097", "2,2", "");
 }
 
 /* OMP_PLACES quotes where parsing stopped: an over-large number stops at its offending digit. */

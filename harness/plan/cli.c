@@ -43,6 +43,11 @@ static int each_item(const char *list, const char *flag, item_fn fn, void *ctx, 
     return DB_OK;
 }
 
+/* "-w: sin given twice" and the like. */
+static int given_twice(const char *flag, const char *item, char *err, size_t errlen) {
+    return db_fail(err, errlen, "%s: %s given twice", flag, item);
+}
+
 struct sizes_ctx {
     const char *flag;
     size_t *out;
@@ -82,7 +87,7 @@ static int int_item(const char *item, void *vctx, size_t i, char *err, size_t er
                        "invalid value '%s' in %s: expected a whole number from %d to %d", item,
                        c->flag, c->lo, c->hi);
     for (size_t j = 0; j < i; j++)
-        if (c->out[j] == (int)v) return db_fail(err, errlen, "%s: %s given twice", c->flag, item);
+        if (c->out[j] == (int)v) return given_twice(c->flag, item, err, errlen);
     c->out[i] = (int)v;
     return DB_OK;
 }
@@ -102,24 +107,7 @@ static void names_of(char *buf, size_t len, const char *const *names, size_t cou
     }
 }
 
-static int workload_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
-    (void)i;
-    struct db_selection *s = vctx;
-    const struct db_workload *w = db_workload_find(item);
-    if (w) {
-        for (size_t j = 0; j < s->nworkloads; j++)
-            if (s->workloads[j] == w) return db_fail(err, errlen, "-w: %s given twice", item);
-        s->workloads[s->nworkloads++] = w;
-        return DB_OK;
-    }
-    struct db_task_workload tw;
-    if (db_task_workload_parse(item, &tw.task, &tw.wl) == DB_OK) {
-        for (size_t j = 0; j < s->ntasks; j++)
-            if (s->tasks[j].task == tw.task && s->tasks[j].wl == tw.wl)
-                return db_fail(err, errlen, "-w: %s given twice", item);
-        s->tasks[s->ntasks++] = tw;
-        return DB_OK;
-    }
+static int unknown_workload(const char *item, char *err, size_t errlen) {
     const char *names[DB_MAX_LIST];
     for (size_t k = 0; k < db_workload_count && k < DB_MAX_LIST; k++)
         names[k] = db_workloads[k]->name;
@@ -131,7 +119,28 @@ static int workload_item(const char *item, void *vctx, size_t i, char *err, size
                    item, allowed);
 }
 
-/* Allowed diagonal strategies, then the solve methods, comma-separated. */
+/* One -w item: a plain workload (sin) or a downstream one (solve:sin). */
+static int workload_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
+    (void)i;
+    struct db_selection *s = vctx;
+    const struct db_workload *w = db_workload_find(item);
+    struct db_task_workload tw;
+    if (w) {
+        for (size_t j = 0; j < s->nworkloads; j++)
+            if (s->workloads[j] == w) return given_twice("-w", item, err, errlen);
+        s->workloads[s->nworkloads++] = w;
+    } else if (db_task_workload_parse(item, &tw.task, &tw.wl) == DB_OK) {
+        for (size_t j = 0; j < s->ntasks; j++)
+            if (s->tasks[j].task == tw.task && s->tasks[j].wl == tw.wl)
+                return given_twice("-w", item, err, errlen);
+        s->tasks[s->ntasks++] = tw;
+    } else {
+        return unknown_workload(item, err, errlen);
+    }
+    return DB_OK;
+}
+
+/* Allowed diagonal strategies, comma-separated. */
 static void plain_strategy_names(char *buf, size_t len) {
     const char *names[DB_MAX_LIST];
     for (size_t k = 0; k < db_strategy_count && k < DB_MAX_LIST; k++)
@@ -139,14 +148,16 @@ static void plain_strategy_names(char *buf, size_t len) {
     names_of(buf, len, names, db_strategy_count);
 }
 
-static void solve_method_names(char *buf, size_t len) {
+/* Allowed solve methods, comma-separated: all of them, or (only != NULL) those of one solver. */
+static void solve_method_names(char *buf, size_t len, const enum db_solver *only) {
     struct db_solve_method m[DB_MAX_LIST];
     size_t nm = db_solve_methods_all(m, DB_MAX_LIST);
     buf[0] = 0;
     for (size_t k = 0; k < nm && k < DB_MAX_LIST; k++) {
+        if (only && m[k].solver != *only) continue;
         char name[64];
         size_t used = strlen(buf);
-        snprintf(buf + used, len - used, "%s%s", k ? ", " : "",
+        snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
                  db_solve_method_name(&m[k], name, sizeof name));
     }
 }
@@ -157,42 +168,17 @@ static void strategy_names(char *buf, size_t len) {
     size_t used = strlen(buf);
     if (used + 2 < len) {
         memcpy(buf + used, ", ", 3);
-        solve_method_names(buf + used + 2, len - used - 2);
+        solve_method_names(buf + used + 2, len - used - 2, NULL);
     }
 }
 
-static int strategy_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
-    (void)i;
-    struct db_selection *s = vctx;
-    const struct db_strategy *st = db_strategy_find(item);
-    if (st) {
-        for (size_t j = 0; j < s->nstrategies; j++)
-            if (s->strategies[j] == st) return db_fail(err, errlen, "-s: %s given twice", item);
-        s->strategies[s->nstrategies++] = st;
-        return DB_OK;
-    }
-    struct db_solve_method m;
-    if (db_solve_method_parse(item, &m) == DB_OK) {
-        for (size_t j = 0; j < s->nmethods; j++)
-            if (s->methods[j].diag == m.diag && s->methods[j].solver == m.solver)
-                return db_fail(err, errlen, "-s: %s given twice", item);
-        s->methods[s->nmethods++] = m;
-        return DB_OK;
-    }
-    /* A known solver with a strategy it cannot use: name the pairs that solver takes. */
+/* A known solver with a strategy it cannot use names the pairs that solver takes. */
+static int unknown_strategy(const char *item, char *err, size_t errlen) {
     const char *plus = strrchr(item, '+');
     enum db_solver solver;
     if (plus && db_solver_find(plus + 1, &solver) == DB_OK) {
-        struct db_solve_method all[DB_MAX_LIST];
-        size_t nm = db_solve_methods_all(all, DB_MAX_LIST);
-        char pairs[512] = "";
-        for (size_t k = 0; k < nm && k < DB_MAX_LIST; k++) {
-            if (all[k].solver != solver) continue;
-            char name[64];
-            size_t used = strlen(pairs);
-            snprintf(pairs + used, sizeof pairs - used, "%s%s", used ? ", " : "",
-                     db_solve_method_name(&all[k], name, sizeof name));
-        }
+        char pairs[512];
+        solve_method_names(pairs, sizeof pairs, &solver);
         return db_fail(err, errlen,
                        "invalid solve method '%s' in -s: the %s solver takes only %s (see --list)",
                        item, db_solver_name(solver), pairs);
@@ -202,13 +188,34 @@ static int strategy_item(const char *item, void *vctx, size_t i, char *err, size
     return db_fail(err, errlen, "unknown strategy '%s' in -s: expected one of %s", item, allowed);
 }
 
+/* One -s item: a diagonal strategy (probe) or a solve method (probe+diagonal). */
+static int strategy_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
+    (void)i;
+    struct db_selection *s = vctx;
+    const struct db_strategy *st = db_strategy_find(item);
+    struct db_solve_method m;
+    if (st) {
+        for (size_t j = 0; j < s->nstrategies; j++)
+            if (s->strategies[j] == st) return given_twice("-s", item, err, errlen);
+        s->strategies[s->nstrategies++] = st;
+    } else if (db_solve_method_parse(item, &m) == DB_OK) {
+        for (size_t j = 0; j < s->nmethods; j++)
+            if (s->methods[j].diag == m.diag && s->methods[j].solver == m.solver)
+                return given_twice("-s", item, err, errlen);
+        s->methods[s->nmethods++] = m;
+    } else {
+        return unknown_strategy(item, err, errlen);
+    }
+    return DB_OK;
+}
+
 static int operator_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
     struct db_selection *s = vctx;
     for (size_t k = 0; k < db_operator_kind_count; k++) {
         if (strcmp(item, db_operator_kinds[k]) != 0) continue;
         for (size_t j = 0; j < i; j++)
             if (s->operators[j] == db_operator_kinds[k])
-                return db_fail(err, errlen, "-p: %s given twice", item);
+                return given_twice("-p", item, err, errlen);
         s->operators[i] = db_operator_kinds[k];
         return DB_OK;
     }
@@ -226,8 +233,7 @@ static int jac_item(const char *item, void *vctx, size_t i, char *err, size_t er
         j = DB_JAC_BWD;
     else
         return db_fail(err, errlen, "unknown jac '%s' in -j: expected fwd or bwd", item);
-    if (i >= 2 || (i == 1 && s->jacs[0] == j))
-        return db_fail(err, errlen, "-j: %s given twice", item);
+    if (i >= 2 || (i == 1 && s->jacs[0] == j)) return given_twice("-j", item, err, errlen);
     s->jacs[i] = j;
     return DB_OK;
 }
@@ -278,7 +284,7 @@ static int places_item(const char *item, void *vctx, size_t i, char *err, size_t
         snprintf(cli->places[i], sizeof cli->places[i], "%s", p.abstract);
     for (size_t j = 0; j < i; j++)
         if (strcmp(cli->places[j], cli->places[i]) == 0)
-            return db_fail(err, errlen, "--places: %s given twice", item);
+            return given_twice("--places", item, err, errlen);
     return DB_OK;
 }
 
@@ -327,7 +333,7 @@ static int selection_check(const struct db_selection *s, char *err, size_t errle
                        s->workloads[0]->name, allowed);
     }
     if (s->ntasks && !s->nmethods) {
-        solve_method_names(allowed, sizeof allowed);
+        solve_method_names(allowed, sizeof allowed, NULL);
         return db_fail(err, errlen,
                        "-s: no solve method for workload %s:%s: add one of %s (plain strategies "
                        "such as probe apply to plain workloads)",
