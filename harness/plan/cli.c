@@ -1,7 +1,10 @@
+/* The command line, in the order this file reads: comma lists and their numbers (-n, -t); the
+ * names of -w -s -p -j --bind --places; a selection's defaults and checks; the cells a selection
+ * or a preset (presets.c) expands to; flag values; one handler per flag family; the two flag
+ * tables and parse_arg; the checks after the last flag (check_flags); db_cli_parse. */
 #include "harness/plan/cli.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
-/* Command-line parsing: flags, comma lists, preset matrices and the cell plan. Parsing never
- * exits or prints: errors come back as DB_E_INVALID with one line naming the bad value and what
- * is allowed. */
+/* Command-line parsing: flags, comma lists, and the cells a selection or a preset matrix
+ * (presets.h) expands to. Parsing never exits or prints: errors come back as DB_E_INVALID with
+ * one line naming the bad value and what is allowed. */
 #ifndef DB_CLI_H
 #define DB_CLI_H
 
