@@ -1,6 +1,10 @@
-/* Status codes shared by every diagbench module (PETSc / SQLite style). */
+/* Status codes shared by every diagbench module (PETSc / SQLite style); C and C++ (gbench.cc). */
 #ifndef DB_STATUS_H
 #define DB_STATUS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 enum db_status {
     DB_OK = 0,
@@ -23,5 +27,9 @@ const char *db_strerror(int status);
         int db_check_rc_ = (expr);                                                                 \
         if (db_check_rc_ != DB_OK) return db_check_rc_;                                            \
     } while (0)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,12 +13,9 @@
 #include <string>
 #include <vector>
 
-namespace {
+#include "core/status.h"
 
-constexpr int kOk = 0;       // DB_OK
-constexpr int kInvalid = 1;  // DB_E_INVALID
-constexpr int kNoMem = 2;    // DB_E_NOMEM
-constexpr int kInternal = 8; // DB_E_INTERNAL
+namespace {
 
 void set_message(char *dst, std::size_t len, const std::string &s) {
     if (!dst || len == 0) return;
@@ -53,7 +50,7 @@ class Collector : public benchmark::BenchmarkReporter {
 struct BodyState {
     db_bench_body body;
     void *arg;
-    int status = kOk;
+    int status = DB_OK;
 };
 
 } // namespace
@@ -65,25 +62,25 @@ extern "C" int db_gbench_init(int argc, char **argv, char *msg, unsigned long ms
         if (n > 1) {
             set_message(msg, msg_len,
                         std::string("unknown Google Benchmark flag '") + argv[1] + "'");
-            return kInvalid;
+            return DB_E_INVALID;
         }
-        return kOk;
+        return DB_OK;
     } catch (const std::exception &e) {
         set_message(msg, msg_len, e.what());
-        return kInternal;
+        return DB_E_INTERNAL;
     } catch (...) {
         set_message(msg, msg_len, "unknown exception in Google Benchmark initialisation");
-        return kInternal;
+        return DB_E_INTERNAL;
     }
 }
 
 extern "C" int db_gbench_run(const char *name, db_bench_body body, void *arg,
                              const struct db_bench_config *cfg, struct db_bench_result *res) {
-    if (!res) return kInvalid;
+    if (!res) return DB_E_INVALID;
     std::memset(res, 0, sizeof *res);
     if (!name || !body || !cfg || cfg->reps < 1 || (cfg->iterations <= 0 && cfg->min_time_s <= 0) ||
         cfg->warmup_s < 0) {
-        res->status = kInvalid;
+        res->status = DB_E_INVALID;
         set_message(res->message, sizeof res->message, "invalid benchmark configuration");
         return res->status;
     }
@@ -94,13 +91,13 @@ extern "C" int db_gbench_run(const char *name, db_bench_body body, void *arg,
                 if (cfg->batch > 1) {
                     const benchmark::IterationCount k = cfg->batch;
                     while (state.KeepRunningBatch(k)) {
-                        int rc = kOk;
+                        int rc = DB_OK;
                         // rc is read by the loop condition and below: no DoNotOptimize (see the
                         // plain loop: its "+m,r" form is miscompiled under gcc 12 ASan+UBSan).
-                        for (benchmark::IterationCount i = 0; i < k && rc == kOk; i++)
+                        for (benchmark::IterationCount i = 0; i < k && rc == DB_OK; i++)
                             rc = st.body(st.arg);
                         benchmark::ClobberMemory();
-                        if (rc != kOk) {
+                        if (rc != DB_OK) {
                             st.status = rc;
                             state.SkipWithError("the timed operation failed");
                             break;
@@ -114,7 +111,7 @@ extern "C" int db_gbench_run(const char *name, db_bench_body body, void *arg,
                     // (the loaded value is garbage), which broke every cell in `make sanitize`.
                     const int rc = st.body(st.arg);
                     benchmark::ClobberMemory();
-                    if (rc != kOk) {
+                    if (rc != DB_OK) {
                         st.status = rc;
                         state.SkipWithError("the timed operation failed");
                         break;
@@ -131,21 +128,21 @@ extern "C" int db_gbench_run(const char *name, db_bench_body body, void *arg,
         benchmark::RunSpecifiedBenchmarks(&collector);
         benchmark::ClearRegisteredBenchmarks();
 
-        if (st.status != kOk || collector.failed) {
-            res->status = st.status != kOk ? st.status : kInternal;
+        if (st.status != DB_OK || collector.failed) {
+            res->status = st.status != DB_OK ? st.status : DB_E_INTERNAL;
             set_message(res->message, sizeof res->message,
                         collector.error.empty() ? "benchmark failed" : collector.error);
             return res->status;
         }
         if (collector.seconds.empty()) {
-            res->status = kInternal;
+            res->status = DB_E_INTERNAL;
             set_message(res->message, sizeof res->message, "Google Benchmark reported no runs");
             return res->status;
         }
         res->rep_seconds =
             static_cast<double *>(std::malloc(collector.seconds.size() * sizeof(double)));
         if (!res->rep_seconds) {
-            res->status = kNoMem;
+            res->status = DB_E_NOMEM;
             set_message(res->message, sizeof res->message, "out of memory");
             return res->status;
         }
@@ -153,11 +150,11 @@ extern "C" int db_gbench_run(const char *name, db_bench_body body, void *arg,
                     collector.seconds.size() * sizeof(double));
         res->reps = static_cast<int>(collector.seconds.size());
         res->iterations = collector.iterations;
-        res->status = kOk;
-        return kOk;
+        res->status = DB_OK;
+        return DB_OK;
     } catch (const std::exception &e) {
         benchmark::ClearRegisteredBenchmarks();
-        res->status = kInternal;
+        res->status = DB_E_INTERNAL;
         set_message(res->message, sizeof res->message, std::string("exception: ") + e.what());
         return res->status;
     } catch (...) {
@@ -165,14 +162,14 @@ extern "C" int db_gbench_run(const char *name, db_bench_body body, void *arg,
             benchmark::ClearRegisteredBenchmarks();
         } catch (...) {
         }
-        res->status = kInternal;
+        res->status = DB_E_INTERNAL;
         set_message(res->message, sizeof res->message, "unknown exception in Google Benchmark");
         return res->status;
     }
 }
 
 extern "C" int db_gbench_native_empty(int reps, double min_time_s, double *seconds_per_iteration) {
-    if (reps < 1 || min_time_s <= 0 || !seconds_per_iteration) return kInvalid;
+    if (reps < 1 || min_time_s <= 0 || !seconds_per_iteration) return DB_E_INVALID;
     try {
         benchmark::RegisterBenchmark("native_empty",
                                      [](benchmark::State &state) {
@@ -185,18 +182,18 @@ extern "C" int db_gbench_native_empty(int reps, double min_time_s, double *secon
         Collector collector;
         benchmark::RunSpecifiedBenchmarks(&collector);
         benchmark::ClearRegisteredBenchmarks();
-        if (collector.seconds.empty()) return kInternal;
+        if (collector.seconds.empty()) return DB_E_INTERNAL;
         std::vector<double> v = collector.seconds;
         std::sort(v.begin(), v.end());
         std::size_t m = v.size();
         *seconds_per_iteration = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
-        return kOk;
+        return DB_OK;
     } catch (...) {
         try {
             benchmark::ClearRegisteredBenchmarks();
         } catch (...) {
         }
-        return kInternal;
+        return DB_E_INTERNAL;
     }
 }
 

@@ -1,5 +1,5 @@
-/* Thin C wrapper over Google Benchmark 1.7.1 (harness/gbench.cc is the only C++ in diagbench).
- * Every entry point catches all exceptions and returns a status code. */
+/* Thin C wrapper over Google Benchmark 1.7.1 (harness/bench/gbench.cc is the only C++ in
+ * diagbench). Every entry point catches all exceptions and returns a status code. */
 #ifndef DB_GBENCH_H
 #define DB_GBENCH_H
 

@@ -11,6 +11,7 @@
 
 #include "harness/env/memory.h"
 #include "core/fail.h"
+#include "core/parse.h"
 #include "core/status.h"
 #include "core/limits.h"
 #include "harness/env/openblas.h"
@@ -53,17 +54,13 @@ static void trimmed(const char *s, char *buf, size_t len) {
     buf[n] = 0;
 }
 
-/* Digits at *p into v (at most max); advances *p. DB_E_INVALID when none or too large. */
+/* A whole number at *p (at most max) into v. *p moves past its digits, or on DB_E_INVALID to
+ * where it went wrong (the messages quote the text from there). */
 static int digits(const char **p, long max, long *v) {
-    if (!isdigit((unsigned char)**p)) return DB_E_INVALID;
-    long x = 0;
-    while (isdigit((unsigned char)**p)) {
-        x = x * 10 + (**p - '0');
-        if (x > max) return DB_E_INVALID;
-        (*p)++;
-    }
-    *v = x;
-    return DB_OK;
+    unsigned long long x;
+    int rc = db_parse_whole(*p, p, (unsigned long long)max, &x);
+    if (rc == DB_OK) *v = (long)x;
+    return rc;
 }
 
 /* ---- the CPU affinity this process started with -------------------------------------------- */

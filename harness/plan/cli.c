@@ -1,12 +1,16 @@
+/* The command line, in the order this file reads: comma lists and their numbers (-n, -t); the
+ * names of -w -s -p -j --bind --places; a selection's defaults and checks; the cells a selection
+ * or a preset (presets.c) expands to; flag values; one handler per flag family; the two flag
+ * tables and parse_arg; the checks after the last flag (check_flags); db_cli_parse. */
 #include "harness/plan/cli.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/parse.h"
 #include "harness/env/omp_env.h"
 #include "harness/env/memory.h"
 #include "harness/plan/shard.h"
@@ -42,18 +46,9 @@ static int each_item(const char *list, const char *flag, item_fn fn, void *ctx, 
     return DB_OK;
 }
 
-/* Whole decimal number, digits only; DB_E_INVALID on anything else or overflow past max. */
-static int parse_whole(const char *s, unsigned long long max, unsigned long long *v) {
-    if (!*s) return DB_E_INVALID;
-    unsigned long long x = 0;
-    for (const char *p = s; *p; p++) {
-        if (!isdigit((unsigned char)*p)) return DB_E_INVALID;
-        unsigned d = (unsigned)(*p - '0');
-        if (d > max || x > (max - d) / 10) return DB_E_INVALID; /* max - d must not wrap */
-        x = x * 10 + d;
-    }
-    *v = x;
-    return DB_OK;
+/* "-w: sin given twice" and the like. */
+static int given_twice(const char *flag, const char *item, char *err, size_t errlen) {
+    return db_fail(err, errlen, "%s: %s given twice", flag, item);
 }
 
 struct sizes_ctx {
@@ -64,7 +59,7 @@ struct sizes_ctx {
 static int size_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
     struct sizes_ctx *c = vctx;
     unsigned long long v;
-    if (parse_whole(item, DB_MAX_N, &v) != DB_OK || v < 1)
+    if (db_parse_whole(item, NULL, DB_MAX_N, &v) != DB_OK || v < 1)
         return db_fail(err, errlen,
                        "invalid size '%s' in %s: expected a whole number from 1 to %llu", item,
                        c->flag, DB_MAX_N);
@@ -89,12 +84,13 @@ struct ints_ctx {
 static int int_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
     struct ints_ctx *c = vctx;
     unsigned long long v;
-    if (parse_whole(item, (unsigned long long)c->hi, &v) != DB_OK || v < (unsigned long long)c->lo)
+    if (db_parse_whole(item, NULL, (unsigned long long)c->hi, &v) != DB_OK ||
+        v < (unsigned long long)c->lo)
         return db_fail(err, errlen,
                        "invalid value '%s' in %s: expected a whole number from %d to %d", item,
                        c->flag, c->lo, c->hi);
     for (size_t j = 0; j < i; j++)
-        if (c->out[j] == (int)v) return db_fail(err, errlen, "%s: %s given twice", c->flag, item);
+        if (c->out[j] == (int)v) return given_twice(c->flag, item, err, errlen);
     c->out[i] = (int)v;
     return DB_OK;
 }
@@ -114,24 +110,7 @@ static void names_of(char *buf, size_t len, const char *const *names, size_t cou
     }
 }
 
-static int workload_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
-    (void)i;
-    struct db_selection *s = vctx;
-    const struct db_workload *w = db_workload_find(item);
-    if (w) {
-        for (size_t j = 0; j < s->nworkloads; j++)
-            if (s->workloads[j] == w) return db_fail(err, errlen, "-w: %s given twice", item);
-        s->workloads[s->nworkloads++] = w;
-        return DB_OK;
-    }
-    struct db_task_workload tw;
-    if (db_task_workload_parse(item, &tw.kind, &tw.wl) == DB_OK) {
-        for (size_t j = 0; j < s->ntasks; j++)
-            if (s->tasks[j].kind == tw.kind && s->tasks[j].wl == tw.wl)
-                return db_fail(err, errlen, "-w: %s given twice", item);
-        s->tasks[s->ntasks++] = tw;
-        return DB_OK;
-    }
+static int unknown_workload(const char *item, char *err, size_t errlen) {
     const char *names[DB_MAX_LIST];
     for (size_t k = 0; k < db_workload_count && k < DB_MAX_LIST; k++)
         names[k] = db_workloads[k]->name;
@@ -143,7 +122,28 @@ static int workload_item(const char *item, void *vctx, size_t i, char *err, size
                    item, allowed);
 }
 
-/* Allowed diagonal strategies, then the solve methods, comma-separated. */
+/* One -w item: a plain workload (sin) or a downstream one (solve:sin). */
+static int workload_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
+    (void)i;
+    struct db_selection *s = vctx;
+    const struct db_workload *w = db_workload_find(item);
+    struct db_task_workload tw;
+    if (w) {
+        for (size_t j = 0; j < s->nworkloads; j++)
+            if (s->workloads[j] == w) return given_twice("-w", item, err, errlen);
+        s->workloads[s->nworkloads++] = w;
+    } else if (db_task_workload_parse(item, &tw.kind, &tw.wl) == DB_OK) {
+        for (size_t j = 0; j < s->ntasks; j++)
+            if (s->tasks[j].kind == tw.kind && s->tasks[j].wl == tw.wl)
+                return given_twice("-w", item, err, errlen);
+        s->tasks[s->ntasks++] = tw;
+    } else {
+        return unknown_workload(item, err, errlen);
+    }
+    return DB_OK;
+}
+
+/* Allowed diagonal strategies, comma-separated. */
 static void plain_strategy_names(char *buf, size_t len) {
     const char *names[DB_MAX_LIST];
     for (size_t k = 0; k < db_strategy_count && k < DB_MAX_LIST; k++)
@@ -151,14 +151,16 @@ static void plain_strategy_names(char *buf, size_t len) {
     names_of(buf, len, names, db_strategy_count);
 }
 
-static void solve_method_names(char *buf, size_t len) {
+/* Allowed solve methods, comma-separated: all of them, or (only != NULL) those of one solver. */
+static void solve_method_names(char *buf, size_t len, const enum db_solver *only) {
     struct db_solve_method m[DB_MAX_LIST];
     size_t nm = db_solve_methods_all(m, DB_MAX_LIST);
     buf[0] = 0;
     for (size_t k = 0; k < nm && k < DB_MAX_LIST; k++) {
+        if (only && m[k].solver != *only) continue;
         char name[64];
         size_t used = strlen(buf);
-        snprintf(buf + used, len - used, "%s%s", k ? ", " : "",
+        snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
                  db_solve_method_name(&m[k], name, sizeof name));
     }
 }
@@ -169,42 +171,17 @@ static void strategy_names(char *buf, size_t len) {
     size_t used = strlen(buf);
     if (used + 2 < len) {
         memcpy(buf + used, ", ", 3);
-        solve_method_names(buf + used + 2, len - used - 2);
+        solve_method_names(buf + used + 2, len - used - 2, NULL);
     }
 }
 
-static int strategy_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
-    (void)i;
-    struct db_selection *s = vctx;
-    const struct db_strategy *st = db_strategy_find(item);
-    if (st) {
-        for (size_t j = 0; j < s->nstrategies; j++)
-            if (s->strategies[j] == st) return db_fail(err, errlen, "-s: %s given twice", item);
-        s->strategies[s->nstrategies++] = st;
-        return DB_OK;
-    }
-    struct db_solve_method m;
-    if (db_solve_method_parse(item, &m) == DB_OK) {
-        for (size_t j = 0; j < s->nmethods; j++)
-            if (s->methods[j].diag == m.diag && s->methods[j].solver == m.solver)
-                return db_fail(err, errlen, "-s: %s given twice", item);
-        s->methods[s->nmethods++] = m;
-        return DB_OK;
-    }
-    /* A known solver with a strategy it cannot use: name the pairs that solver takes. */
+/* A known solver with a strategy it cannot use names the pairs that solver takes. */
+static int unknown_strategy(const char *item, char *err, size_t errlen) {
     const char *plus = strrchr(item, '+');
     enum db_solver solver;
     if (plus && db_solver_find(plus + 1, &solver) == DB_OK) {
-        struct db_solve_method all[DB_MAX_LIST];
-        size_t nm = db_solve_methods_all(all, DB_MAX_LIST);
-        char pairs[512] = "";
-        for (size_t k = 0; k < nm && k < DB_MAX_LIST; k++) {
-            if (all[k].solver != solver) continue;
-            char name[64];
-            size_t used = strlen(pairs);
-            snprintf(pairs + used, sizeof pairs - used, "%s%s", used ? ", " : "",
-                     db_solve_method_name(&all[k], name, sizeof name));
-        }
+        char pairs[512];
+        solve_method_names(pairs, sizeof pairs, &solver);
         return db_fail(err, errlen,
                        "invalid solve method '%s' in -s: the %s solver takes only %s (see --list)",
                        item, db_solver_name(solver), pairs);
@@ -214,13 +191,34 @@ static int strategy_item(const char *item, void *vctx, size_t i, char *err, size
     return db_fail(err, errlen, "unknown strategy '%s' in -s: expected one of %s", item, allowed);
 }
 
+/* One -s item: a diagonal strategy (probe) or a solve method (probe+diagonal). */
+static int strategy_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
+    (void)i;
+    struct db_selection *s = vctx;
+    const struct db_strategy *st = db_strategy_find(item);
+    struct db_solve_method m;
+    if (st) {
+        for (size_t j = 0; j < s->nstrategies; j++)
+            if (s->strategies[j] == st) return given_twice("-s", item, err, errlen);
+        s->strategies[s->nstrategies++] = st;
+    } else if (db_solve_method_parse(item, &m) == DB_OK) {
+        for (size_t j = 0; j < s->nmethods; j++)
+            if (s->methods[j].diag == m.diag && s->methods[j].solver == m.solver)
+                return given_twice("-s", item, err, errlen);
+        s->methods[s->nmethods++] = m;
+    } else {
+        return unknown_strategy(item, err, errlen);
+    }
+    return DB_OK;
+}
+
 static int operator_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
     struct db_selection *s = vctx;
     for (size_t k = 0; k < db_operator_kind_count; k++) {
         if (strcmp(item, db_operator_kinds[k]) != 0) continue;
         for (size_t j = 0; j < i; j++)
             if (s->operators[j] == db_operator_kinds[k])
-                return db_fail(err, errlen, "-p: %s given twice", item);
+                return given_twice("-p", item, err, errlen);
         s->operators[i] = db_operator_kinds[k];
         return DB_OK;
     }
@@ -238,8 +236,7 @@ static int jac_item(const char *item, void *vctx, size_t i, char *err, size_t er
         j = DB_JAC_BWD;
     else
         return db_fail(err, errlen, "unknown jac '%s' in -j: expected fwd or bwd", item);
-    if (i >= 2 || (i == 1 && s->jacs[0] == j))
-        return db_fail(err, errlen, "-j: %s given twice", item);
+    if (i >= 2 || (i == 1 && s->jacs[0] == j)) return given_twice("-j", item, err, errlen);
     s->jacs[i] = j;
     return DB_OK;
 }
@@ -290,7 +287,7 @@ static int places_item(const char *item, void *vctx, size_t i, char *err, size_t
         snprintf(cli->places[i], sizeof cli->places[i], "%s", p.abstract);
     for (size_t j = 0; j < i; j++)
         if (strcmp(cli->places[j], cli->places[i]) == 0)
-            return db_fail(err, errlen, "--places: %s given twice", item);
+            return given_twice("--places", item, err, errlen);
     return DB_OK;
 }
 
@@ -339,7 +336,7 @@ static int selection_check(const struct db_selection *s, char *err, size_t errle
                        s->workloads[0]->name, allowed);
     }
     if (s->ntasks && !s->nmethods) {
-        solve_method_names(allowed, sizeof allowed);
+        solve_method_names(allowed, sizeof allowed, NULL);
         return db_fail(err, errlen,
                        "-s: no solve method for workload %s:%s: add one of %s (plain strategies "
                        "such as probe apply to plain workloads)",
@@ -357,99 +354,7 @@ static int selection_check(const struct db_selection *s, char *err, size_t errle
     return DB_OK;
 }
 
-/* ---- presets ------------------------------------------------------------------------------ */
-
-#define DS_ALL_SOLVE  "solve:sin,solve:split,solve:seqsin,solve:nobatch"
-#define DS_ALL_NEWTON "newton:sin,newton:split,newton:seqsin,newton:nobatch"
-#define DS_METHODS    "probe+diagonal,materialise+diagonal,materialise+lu"
-#define DS_TRIDIAG    "probe-tridiag+tridiagonal,materialise+tridiagonal,materialise+lu,probe+diagonal"
-
-static const struct db_preset_block quick_blocks[] = {
-    {"sin,split,nobatch", "jacobian", "fwd,bwd", "materialise,probe",
-     "10,100,1000,2000,4000,5000,8000,16000", 0},
-    /* seqsin's materialise is n calls of ~10 us: 8000 tells the story in a quick run */
-    {"seqsin", "jacobian", "fwd,bwd", "materialise,probe", "10,100,1000,2000,4000,8000", 0},
-    {"sin,split", "jacobian", "fwd,bwd", "materialise,probe", "100000,1000000", 0},
-    {"sin,split,seqsin,nobatch", "function,matrix,diagonal", "fwd", "materialise,probe",
-     "100,1000,4000", 0},
-    /* Downstream: LU is O(n^3), so the quick matrix caps it (skipped_budget above the cap). */
-    {DS_ALL_SOLVE, "jacobian", "fwd,bwd", DS_METHODS, "10,100,1000,2000", 2000},
-    {DS_ALL_NEWTON, "jacobian", "fwd,bwd", DS_METHODS, "10,100,1000,2000", 1000},
-    {"solve:sin,newton:sin", "jacobian", "fwd", DS_METHODS, "100000,1000000", 2000},
-    /* checked tags and structured probes (stencil sizes are perfect squares) */
-    {"liar,tridiag,banded,stencil,randsparse", "jacobian", "fwd,bwd",
-     "materialise,probe,probe-checked,probe-tridiag,probe-banded,probe-coloured", "100,2500", 0},
-    {"sin,split", "jacobian", "fwd,bwd", "probe-checked", "10000,1000000", 0},
-    {"seqsin,nobatch,liar", "jacobian", "fwd,bwd", "probe-checked", "1000", 0},
-    {"liar,tridiag", "jacobian", "fwd,bwd", "probe-tridiag", "10000,1000000", 0},
-    {"banded", "jacobian", "fwd,bwd", "probe-banded,probe-coloured", "10000,1000000", 0},
-    {"stencil", "jacobian", "fwd,bwd", "probe-coloured", "10000,1000000", 0},
-    {"randsparse", "jacobian", "fwd,bwd", "probe-coloured", "10000,250000", 0},
-    {"tridiag,stencil", "function,matrix", "fwd", "probe-tridiag,probe-coloured", "100,2500", 0},
-    /* downstream tridiagonal solve (dgtsv), and liar: tagged diagonal, truly tridiagonal */
-    {"solve:tridiag", "jacobian", "fwd,bwd", DS_TRIDIAG, "100,1000,2000", 2000},
-    {"solve:tridiag", "jacobian", "fwd", "probe-tridiag+tridiagonal", "100000,1000000", 0},
-    {"solve:liar", "jacobian", "fwd", "probe+diagonal,probe-tridiag+tridiagonal", "100,1000", 0},
-};
-
-static const struct db_preset_block pr_blocks[] = {
-    {"split", "jacobian", "fwd,bwd", "materialise,probe",
-     "10,22,46,100,215,464,1000,2154,4642,10000,21544,40000", 0},
-    {"seqsin", "jacobian", "fwd,bwd", "materialise,probe", "20,45,100,224,500,1118,2500,5000", 0},
-    {"solve:split", "jacobian", "fwd,bwd", DS_METHODS,
-     "10,22,46,100,215,464,1000,2154,4642,10000,21544,40000", 4642},
-    {"newton:split", "jacobian", "fwd,bwd", DS_METHODS, "10,22,46,100,215,464,1000,2154,4642,10000",
-     2154},
-    {"solve:seqsin,newton:seqsin", "jacobian", "fwd,bwd", DS_METHODS, "20,45,100,224,500,1118,2500",
-     2500},
-};
-
-static const struct db_preset_block full_blocks[] = {
-    {"sin,split,seqsin,nobatch", "jacobian,function,matrix,diagonal", "fwd,bwd",
-     "materialise,probe", "10,32,100,316,1000,3162,10000,31623", 0},
-    {"sin,split", "jacobian", "fwd,bwd", "probe", "100000,1000000,10000000", 0},
-    {DS_ALL_SOLVE "," DS_ALL_NEWTON, "jacobian", "fwd,bwd", DS_METHODS,
-     "10,32,100,316,1000,3162,10000", 3162},
-    {"solve:sin,solve:split,newton:sin,newton:split", "jacobian", "fwd,bwd", "probe+diagonal",
-     "100000,1000000,10000000", 0},
-    {"sin,split,seqsin,nobatch,liar,tridiag,banded,stencil,randsparse",
-     "jacobian,function,matrix,diagonal", "fwd,bwd",
-     "probe-checked,probe-tridiag,probe-banded,probe-coloured", "100,1024,10000", 0},
-    {"liar,tridiag,banded,stencil,randsparse", "jacobian", "fwd,bwd", "materialise,probe",
-     "100,1024,10000", 0},
-    {"sin,split", "jacobian", "fwd,bwd", "probe-checked", "100000,1000000,10000000", 0},
-    {"tridiag", "jacobian", "fwd,bwd", "probe-tridiag", "100000,1000000,10000000", 0},
-    {"banded", "jacobian", "fwd,bwd", "probe-banded,probe-coloured", "100000,1000000,10000000", 0},
-    {"stencil", "jacobian", "fwd,bwd", "probe-coloured", "99856,1000000,9998244", 0},
-    {"randsparse", "jacobian", "fwd,bwd", "probe-coloured", "100000,1000000", 0},
-    {"solve:tridiag,solve:liar", "jacobian,function,matrix", "fwd,bwd",
-     DS_TRIDIAG ",materialise+diagonal,probe-checked+diagonal", "10,100,1000,3162,10000", 3162},
-    {"solve:tridiag", "jacobian", "fwd,bwd", "probe-tridiag+tridiagonal", "100000,1000000", 0},
-};
-
-#define BLOCKS(b) b, sizeof b / sizeof b[0]
-const struct db_preset db_presets[] = {
-    {"quick",
-     "calibration, then all workloads x strategies x fwd/bwd, n = 10..10^6; structured probes "
-     "to 10^6; solve/newton of every workload, n = 10..2000 (LU capped); tridiagonal solves "
-     "(dgtsv) to 10^6 (< 3 min on 2 cores)",
-     BLOCKS(quick_blocks)},
-    {"pr",
-     "the seed's sweep: split n = 10..40000, seqsin n = 20..5000, fwd and bwd; solve/newton "
-     "of split and seqsin",
-     BLOCKS(pr_blocks)},
-    {"full",
-     "every workload x operator x strategy, n = 10..31623, probes to 10^7; solve/newton of "
-     "all workloads; tridiagonal solves of tridiag and liar",
-     BLOCKS(full_blocks)},
-};
-const size_t db_preset_count = sizeof db_presets / sizeof db_presets[0];
-
-const struct db_preset *db_preset_find(const char *name) {
-    for (size_t i = 0; i < db_preset_count; i++)
-        if (strcmp(db_presets[i].name, name) == 0) return &db_presets[i];
-    return NULL;
-}
+/* ---- cells ------------------------------------------------------------------------------- */
 
 int db_selection_cells(const struct db_selection *s, struct db_cell **cells, size_t *count) {
     for (size_t w = 0; w < s->nworkloads; w++)
@@ -538,7 +443,7 @@ int db_preset_downstream_cells(const struct db_preset *p, size_t lu_max_n, struc
     return DB_OK;
 }
 
-/* ---- flags -------------------------------------------------------------------------------- */
+/* ---- flag values -------------------------------------------------------------------------- */
 
 /* --resume takes the OUT.partial file an interrupted run left behind. */
 static int check_resume(const char *v, char *err, size_t errlen) {
@@ -591,8 +496,8 @@ static int parse_band(const char *v, struct db_run_opts *o, char *err, size_t er
         memcpy(l, v, (size_t)(comma - v));
         l[comma - v] = 0;
         strcpy(u, comma + 1);
-        if (parse_whole(l, DB_MAX_BAND, &lv) == DB_OK &&
-            parse_whole(u, DB_MAX_BAND, &uv) == DB_OK) {
+        if (db_parse_whole(l, NULL, DB_MAX_BAND, &lv) == DB_OK &&
+            db_parse_whole(u, NULL, DB_MAX_BAND, &uv) == DB_OK) {
             o->band_set = 1;
             o->band_lower = (size_t)lv;
             o->band_upper = (size_t)uv;
@@ -605,172 +510,285 @@ static int parse_band(const char *v, struct db_run_opts *o, char *err, size_t er
                    v, DB_MAX_BAND);
 }
 
-int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t errlen) {
-    memset(cli, 0, sizeof *cli);
-    cli->run = (struct db_run_opts){.reps = 5, .min_time_s = 0.01, .call_cost_s = -1};
-    cli->gb_argv[cli->gb_argc++] = argc > 0 ? argv[0] : "diagbench";
-    struct db_selection *s = &cli->sel;
+/* --reps and --lu-max-n take one number, not a list. */
+static int one_number(const char *flag, const char *v, char *err, size_t errlen) {
+    if (strchr(v, ',')) return db_fail(err, errlen, "%s takes one number, got '%s'", flag, v);
+    return DB_OK;
+}
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-#define VALUE()                                                                                    \
-    do {                                                                                           \
-        if (!v) {                                                                                  \
-            if (i + 1 >= argc) return db_fail(err, errlen, "%s needs a value", a);                 \
-            v = argv[++i];                                                                         \
-        }                                                                                          \
-    } while (0)
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            cli->help = 1;
-        } else if (strcmp(a, "--version") == 0) {
-            cli->version = 1;
-        } else if (strcmp(a, "--list") == 0) {
-            cli->list = 1;
-        } else if (strcmp(a, "--calibrate") == 0) {
-            cli->calibrate = 1;
-        } else if (strcmp(a, "--env") == 0) {
-            cli->env = 1;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            cli->quiet = 1;
-        } else if (strcmp(a, "--untagged") == 0) {
-            cli->run.untagged = 1;
-        } else if (is_opt(a, NULL, "--band", &v)) {
-            VALUE();
-            DB_CHECK(parse_band(v, &cli->run, err, errlen));
-        } else if (is_opt(a, NULL, "--on-mismatch", &v)) {
-            VALUE();
-            if (strcmp(v, "error") == 0)
-                cli->run.on_mismatch_fallback = 0;
-            else if (strcmp(v, "fallback") == 0)
-                cli->run.on_mismatch_fallback = 1;
-            else
-                return db_fail(err, errlen,
-                               "invalid --on-mismatch '%s': expected error or fallback", v);
-        } else if (strncmp(a, "--benchmark_", 12) == 0) {
-            if (cli->gb_argc >= DB_MAX_LIST)
-                return db_fail(err, errlen, "too many --benchmark_ flags");
-            cli->gb_argv[cli->gb_argc++] = argv[i];
-        } else if (is_opt(a, NULL, "--matrix", &v)) {
-            VALUE();
-            if (!db_preset_find(v)) {
-                const char *names[DB_MAX_LIST];
-                for (size_t k = 0; k < db_preset_count; k++)
-                    names[k] = db_presets[k].name;
-                char allowed[256];
-                names_of(allowed, sizeof allowed, names, db_preset_count);
-                return db_fail(err, errlen, "unknown matrix '%s' in --matrix: expected one of %s",
-                               v, allowed);
-            }
-            cli->matrix = v;
-        } else if (is_opt(a, "-w", "--workloads", &v)) {
-            VALUE();
-            size_t k;
-            s->nworkloads = s->ntasks = 0;
-            DB_CHECK(each_item(v, "-w", workload_item, s, &k, err, errlen));
-            cli->have_selection = 1;
-        } else if (is_opt(a, "-s", "--strategies", &v)) {
-            VALUE();
-            size_t k;
-            s->nstrategies = s->nmethods = 0;
-            DB_CHECK(each_item(v, "-s", strategy_item, s, &k, err, errlen));
-            cli->have_selection = 1;
-        } else if (is_opt(a, "-p", "--operators", &v)) {
-            VALUE();
-            DB_CHECK(each_item(v, "-p", operator_item, s, &s->noperators, err, errlen));
-            cli->have_selection = 1;
-        } else if (is_opt(a, "-j", "--jac", &v)) {
-            VALUE();
-            DB_CHECK(each_item(v, "-j", jac_item, s, &s->njacs, err, errlen));
-            cli->have_selection = 1;
-        } else if (is_opt(a, "-n", "--sizes", &v)) {
-            VALUE();
-            DB_CHECK(db_parse_sizes(v, "-n", s->sizes, &s->nsizes, err, errlen));
-            cli->have_selection = 1;
-        } else if (is_opt(a, "-t", "--threads", &v)) {
-            VALUE();
-            DB_CHECK(db_parse_ints(v, "-t", 1, DB_MAX_THREADS, cli->threads, &cli->nthreads, err,
-                                   errlen));
-        } else if (is_opt(a, NULL, "--bind", &v)) {
-            VALUE();
-            DB_CHECK(each_item(v, "--bind", bind_item, cli, &cli->nbinds, err, errlen));
-        } else if (is_opt(a, NULL, "--places", &v)) {
-            VALUE();
-            DB_CHECK(each_item(v, "--places", places_item, cli, &cli->nplaces, err, errlen));
-        } else if (is_opt(a, NULL, "--reps", &v)) {
-            VALUE();
-            if (strchr(v, ',')) return db_fail(err, errlen, "--reps takes one number, got '%s'", v);
-            size_t one;
-            DB_CHECK(db_parse_ints(v, "--reps", 1, DB_MAX_REPS, &cli->run.reps, &one, err, errlen));
-        } else if (is_opt(a, NULL, "--min-time", &v)) {
-            VALUE();
-            if (parse_double(v, 1e-6, 60, &cli->run.min_time_s) != DB_OK)
-                return db_fail(err, errlen,
-                               "invalid --min-time '%s': expected seconds from 1e-6 to 60", v);
-        } else if (is_opt(a, NULL, "--call-cost-us", &v)) {
-            VALUE();
-            double us;
-            if (parse_double(v, 0, 1e6, &us) != DB_OK)
-                return db_fail(err, errlen,
-                               "invalid --call-cost-us '%s': expected microseconds from 0 to 1e6",
-                               v);
-            cli->run.call_cost_s = us * 1e-6;
-        } else if (is_opt(a, NULL, "--mem-limit", &v)) {
-            VALUE();
-            if (db_parse_bytes(v, &cli->run.mem_budget) != DB_OK)
-                return db_fail(err, errlen,
-                               "invalid --mem-limit '%s': expected bytes such as 512M, 2G or "
-                               "1073741824",
-                               v);
-        } else if (is_opt(a, NULL, "--lu-max-n", &v)) {
-            VALUE();
-            if (strchr(v, ','))
-                return db_fail(err, errlen, "--lu-max-n takes one number, got '%s'", v);
-            size_t one;
-            DB_CHECK(db_parse_sizes(v, "--lu-max-n", &cli->lu_max_n, &one, err, errlen));
-        } else if (is_opt(a, "-o", "--out", &v)) {
-            VALUE();
-            if (!*v) return db_fail(err, errlen, "--out needs a file name");
-            cli->out = v;
-        } else if (is_opt(a, NULL, "--shard", &v)) {
-            VALUE();
-            DB_CHECK(db_shard_parse(v, &cli->shard_k, &cli->shard_n, err, errlen));
-        } else if (is_opt(a, NULL, "--resume", &v)) {
-            VALUE();
-            DB_CHECK(check_resume(v, err, errlen));
-            cli->resume = v;
-        } else if (is_opt(a, NULL, "--_child", &v)) {
-            VALUE();
-            cli->child = v;
-        } else if (is_opt(a, NULL, "--_cells", &v)) {
-            VALUE();
-            cli->cells = v;
-        } else if (is_opt(a, NULL, "--wisdom", &v)) {
-            VALUE();
-            if (!*v) return db_fail(err, errlen, "--wisdom needs a file name");
-            cli->wisdom = v;
-        } else if (strcmp(a, "--no-wisdom") == 0) {
-            cli->no_wisdom = 1;
-        } else if (strcmp(a, "--_nocal") == 0) {
-            cli->no_calibrate = 1;
-        } else {
-            return db_fail(err, errlen, "unknown argument '%s' (see --help)", a);
-        }
-#undef VALUE
+static int unknown_matrix(const char *v, char *err, size_t errlen) {
+    const char *names[DB_MAX_LIST];
+    for (size_t k = 0; k < db_preset_count; k++)
+        names[k] = db_presets[k].name;
+    char allowed[256];
+    names_of(allowed, sizeof allowed, names, db_preset_count);
+    return db_fail(err, errlen, "unknown matrix '%s' in --matrix: expected one of %s", v, allowed);
+}
+
+/* ---- flags, by family ----------------------------------------------------------------------- */
+
+/* The flags that take a value, grouped by the family handler that applies them. */
+enum flag {
+    /* selection_flag */
+    FLAG_MATRIX,
+    FLAG_WORKLOADS,
+    FLAG_STRATEGIES,
+    FLAG_OPERATORS,
+    FLAG_JAC,
+    FLAG_SIZES,
+    /* threads_flag */
+    FLAG_THREADS,
+    FLAG_BIND,
+    FLAG_PLACES,
+    /* timing_flag */
+    FLAG_REPS,
+    FLAG_MIN_TIME,
+    FLAG_CALL_COST,
+    FLAG_MEM_LIMIT,
+    FLAG_LU_MAX_N,
+    /* operator_flag */
+    FLAG_BAND,
+    FLAG_ON_MISMATCH,
+    /* output_flag */
+    FLAG_OUT,
+    FLAG_SHARD,
+    FLAG_RESUME,
+    FLAG_WISDOM,
+    /* internal_flag */
+    FLAG_CHILD,
+    FLAG_CELLS,
+};
+
+/* What to run: --matrix, or the lists -w -s -p -j -n (each replaces an earlier one). */
+static int selection_flag(struct db_cli *cli, enum flag f, const char *v, char *err,
+                          size_t errlen) {
+    struct db_selection *s = &cli->sel;
+    size_t k;
+    int rc;
+    switch (f) {
+    case FLAG_MATRIX:
+        if (!db_preset_find(v)) return unknown_matrix(v, err, errlen);
+        cli->matrix = v;
+        return DB_OK;
+    case FLAG_WORKLOADS:
+        s->nworkloads = s->ntasks = 0;
+        rc = each_item(v, "-w", workload_item, s, &k, err, errlen);
+        break;
+    case FLAG_STRATEGIES:
+        s->nstrategies = s->nmethods = 0;
+        rc = each_item(v, "-s", strategy_item, s, &k, err, errlen);
+        break;
+    case FLAG_OPERATORS:
+        rc = each_item(v, "-p", operator_item, s, &s->noperators, err, errlen);
+        break;
+    case FLAG_JAC:
+        rc = each_item(v, "-j", jac_item, s, &s->njacs, err, errlen);
+        break;
+    default: /* FLAG_SIZES */
+        rc = db_parse_sizes(v, "-n", s->sizes, &s->nsizes, err, errlen);
+        break;
     }
-    if (cli->help || cli->version || cli->list || cli->env) return DB_OK;
-    if (cli->calibrate && (cli->matrix || cli->have_selection))
+    if (rc == DB_OK) cli->have_selection = 1;
+    return rc;
+}
+
+/* The thread sweep: -t, --bind, --places (one child process per configuration). */
+static int threads_flag(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen) {
+    switch (f) {
+    case FLAG_THREADS:
+        return db_parse_ints(v, "-t", 1, DB_MAX_THREADS, cli->threads, &cli->nthreads, err, errlen);
+    case FLAG_BIND:
+        return each_item(v, "--bind", bind_item, cli, &cli->nbinds, err, errlen);
+    default: /* FLAG_PLACES */
+        return each_item(v, "--places", places_item, cli, &cli->nplaces, err, errlen);
+    }
+}
+
+/* How long and how large each cell may be: --reps, --min-time, --call-cost-us, --mem-limit,
+ * --lu-max-n. */
+static int timing_flag(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen) {
+    struct db_run_opts *o = &cli->run;
+    size_t one;
+    double us;
+    switch (f) {
+    case FLAG_REPS:
+        DB_CHECK(one_number("--reps", v, err, errlen));
+        return db_parse_ints(v, "--reps", 1, DB_MAX_REPS, &o->reps, &one, err, errlen);
+    case FLAG_MIN_TIME:
+        if (parse_double(v, 1e-6, 60, &o->min_time_s) != DB_OK)
+            return db_fail(err, errlen, "invalid --min-time '%s': expected seconds from 1e-6 to 60",
+                           v);
+        return DB_OK;
+    case FLAG_CALL_COST:
+        if (parse_double(v, 0, 1e6, &us) != DB_OK)
+            return db_fail(err, errlen,
+                           "invalid --call-cost-us '%s': expected microseconds from 0 to 1e6", v);
+        o->call_cost_s = us * 1e-6;
+        return DB_OK;
+    case FLAG_MEM_LIMIT:
+        if (db_parse_bytes(v, &o->mem_budget) != DB_OK)
+            return db_fail(err, errlen,
+                           "invalid --mem-limit '%s': expected bytes such as 512M, 2G or "
+                           "1073741824",
+                           v);
+        return DB_OK;
+    default: /* FLAG_LU_MAX_N */
+        DB_CHECK(one_number("--lu-max-n", v, err, errlen));
+        return db_parse_sizes(v, "--lu-max-n", &cli->lu_max_n, &one, err, errlen);
+    }
+}
+
+/* How operators are built and checked: --band, --on-mismatch. */
+static int operator_flag(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen) {
+    if (f == FLAG_BAND) return parse_band(v, &cli->run, err, errlen);
+    if (strcmp(v, "error") == 0)
+        cli->run.on_mismatch_fallback = 0;
+    else if (strcmp(v, "fallback") == 0)
+        cli->run.on_mismatch_fallback = 1;
+    else
+        return db_fail(err, errlen, "invalid --on-mismatch '%s': expected error or fallback", v);
+    return DB_OK;
+}
+
+/* Where results go and which part of the matrix runs: -o, --shard, --resume, --wisdom. */
+static int output_flag(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen) {
+    switch (f) {
+    case FLAG_OUT:
+        if (!*v) return db_fail(err, errlen, "--out needs a file name");
+        cli->out = v;
+        return DB_OK;
+    case FLAG_SHARD:
+        return db_shard_parse(v, &cli->shard_k, &cli->shard_n, err, errlen);
+    case FLAG_RESUME:
+        DB_CHECK(check_resume(v, err, errlen));
+        cli->resume = v;
+        return DB_OK;
+    default: /* FLAG_WISDOM */
+        if (!*v) return db_fail(err, errlen, "--wisdom needs a file name");
+        cli->wisdom = v;
+        return DB_OK;
+    }
+}
+
+/* Handed down by a sweep parent to its children: --_child RUN, --_cells INDICES. */
+static int internal_flag(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen) {
+    (void)err, (void)errlen;
+    if (f == FLAG_CHILD)
+        cli->child = v;
+    else
+        cli->cells = v;
+    return DB_OK;
+}
+
+/* ---- the flag tables ------------------------------------------------------------------------ */
+
+/* Flags without a value: each sets one int of struct db_cli to 1. */
+static const struct switch_flag {
+    const char *name, *alias;
+    size_t field; /* offsetof the int in struct db_cli */
+} switch_flags[] = {
+    {"-h", "--help", offsetof(struct db_cli, help)},
+    {"--version", NULL, offsetof(struct db_cli, version)},
+    {"--list", NULL, offsetof(struct db_cli, list)},
+    {"--calibrate", NULL, offsetof(struct db_cli, calibrate)},
+    {"--env", NULL, offsetof(struct db_cli, env)},
+    {"-q", "--quiet", offsetof(struct db_cli, quiet)},
+    {"--untagged", NULL, offsetof(struct db_cli, run.untagged)},
+    {"--no-wisdom", NULL, offsetof(struct db_cli, no_wisdom)},
+    {"--_nocal", NULL, offsetof(struct db_cli, no_calibrate)},
+};
+
+typedef int (*flag_fn)(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen);
+
+/* Flags with a value: "-x V", "-xV", "--long V" or "--long=V". */
+static const struct value_flag {
+    const char *shrt, *lng;
+    enum flag f;
+    flag_fn apply;
+} value_flags[] = {
+    {NULL, "--matrix", FLAG_MATRIX, selection_flag},
+    {"-w", "--workloads", FLAG_WORKLOADS, selection_flag},
+    {"-s", "--strategies", FLAG_STRATEGIES, selection_flag},
+    {"-p", "--operators", FLAG_OPERATORS, selection_flag},
+    {"-j", "--jac", FLAG_JAC, selection_flag},
+    {"-n", "--sizes", FLAG_SIZES, selection_flag},
+    {"-t", "--threads", FLAG_THREADS, threads_flag},
+    {NULL, "--bind", FLAG_BIND, threads_flag},
+    {NULL, "--places", FLAG_PLACES, threads_flag},
+    {NULL, "--reps", FLAG_REPS, timing_flag},
+    {NULL, "--min-time", FLAG_MIN_TIME, timing_flag},
+    {NULL, "--call-cost-us", FLAG_CALL_COST, timing_flag},
+    {NULL, "--mem-limit", FLAG_MEM_LIMIT, timing_flag},
+    {NULL, "--lu-max-n", FLAG_LU_MAX_N, timing_flag},
+    {NULL, "--band", FLAG_BAND, operator_flag},
+    {NULL, "--on-mismatch", FLAG_ON_MISMATCH, operator_flag},
+    {"-o", "--out", FLAG_OUT, output_flag},
+    {NULL, "--shard", FLAG_SHARD, output_flag},
+    {NULL, "--resume", FLAG_RESUME, output_flag},
+    {NULL, "--wisdom", FLAG_WISDOM, output_flag},
+    {NULL, "--_child", FLAG_CHILD, internal_flag},
+    {NULL, "--_cells", FLAG_CELLS, internal_flag},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The int a value-less flag sets, or NULL. */
+static int *switch_field(struct db_cli *cli, const char *a) {
+    for (size_t k = 0; k < COUNT(switch_flags); k++) {
+        const struct switch_flag *sw = &switch_flags[k];
+        if (strcmp(a, sw->name) == 0 || (sw->alias && strcmp(a, sw->alias) == 0))
+            return (int *)((char *)cli + sw->field);
+    }
+    return NULL;
+}
+
+/* The value flag arg names, with *v its attached value (NULL: the value is the next argument). */
+static const struct value_flag *find_value_flag(const char *a, const char **v) {
+    for (size_t k = 0; k < COUNT(value_flags); k++)
+        if (is_opt(a, value_flags[k].shrt, value_flags[k].lng, v)) return &value_flags[k];
+    return NULL;
+}
+
+/* Parse argv[*i] (and its value, advancing *i past it). --benchmark_* flags are kept for
+ * Google Benchmark. */
+static int parse_arg(struct db_cli *cli, int argc, char **argv, int *i, char *err, size_t errlen) {
+    const char *a = argv[*i], *v;
+    int *on = switch_field(cli, a);
+    if (on) {
+        *on = 1;
+        return DB_OK;
+    }
+    if (strncmp(a, "--benchmark_", 12) == 0) {
+        if (cli->gb_argc >= DB_MAX_LIST) return db_fail(err, errlen, "too many --benchmark_ flags");
+        cli->gb_argv[cli->gb_argc++] = argv[*i];
+        return DB_OK;
+    }
+    const struct value_flag *vf = find_value_flag(a, &v);
+    if (!vf) return db_fail(err, errlen, "unknown argument '%s' (see --help)", a);
+    if (!v) {
+        if (*i + 1 >= argc) return db_fail(err, errlen, "%s needs a value", a);
+        v = argv[++*i];
+    }
+    return vf->apply(cli, vf->f, v, err, errlen);
+}
+
+/* ---- after the flags ------------------------------------------------------------------------ */
+
+/* --calibrate is one short run of its own. */
+static int check_calibrate(const struct db_cli *cli, char *err, size_t errlen) {
+    if (cli->matrix || cli->have_selection)
         return db_fail(err, errlen,
                        "--calibrate runs alone (a --matrix run calibrates first anyway)");
-    if (cli->calibrate && (cli->resume || cli->shard_n))
+    if (cli->resume || cli->shard_n)
         return db_fail(
             err, errlen,
             "--calibrate cannot be combined with --resume or --shard: it is one short run "
             "(a --matrix run calibrates in every shard and resume anyway)");
-    if (cli->calibrate) return DB_OK;
-    if (cli->resume && !cli->matrix && !cli->have_selection) {
-        cli->flags_from_resume = 1; /* the caller takes the matrix from the partial file */
-        return DB_OK;
-    }
+    return DB_OK;
+}
+
+/* Exactly one of --matrix and a selection with -n. */
+static int check_matrix_or_selection(const struct db_cli *cli, char *err, size_t errlen) {
     if (cli->matrix && cli->have_selection)
         return db_fail(err, errlen,
                        "--matrix cannot be combined with -w/-s/-p/-j/-n: use one or the other");
@@ -778,21 +796,50 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
         return db_fail(err, errlen,
                        "nothing to run: give --matrix NAME or -n SIZES, or --resume FILE.partial "
                        "(see --help)");
-    if (!cli->matrix && !s->nsizes)
+    if (!cli->matrix && !cli->sel.nsizes)
         return db_fail(err, errlen, "-n SIZES is required without --matrix");
-    if (!cli->matrix) {
-        selection_defaults(s);
-        DB_CHECK(selection_check(s, err, errlen));
-        s->lu_max_n = cli->lu_max_n;
-        s->budget_matrix = NULL;
-    }
-    if (cli->resume && cli->out) {
-        size_t lo = strlen(cli->out);
-        if (strncmp(cli->resume, cli->out, lo) != 0 || strcmp(cli->resume + lo, ".partial") != 0)
-            return db_fail(
-                err, errlen,
-                "--resume '%s' does not belong to --out '%s': expected --resume %s.partial",
-                cli->resume, cli->out, cli->out);
-    }
     return DB_OK;
+}
+
+/* A selection gets the defaults of the lists not given, is checked, and takes --lu-max-n. */
+static int finish_selection(struct db_cli *cli, char *err, size_t errlen) {
+    struct db_selection *s = &cli->sel;
+    selection_defaults(s);
+    DB_CHECK(selection_check(s, err, errlen));
+    s->lu_max_n = cli->lu_max_n;
+    s->budget_matrix = NULL;
+    return DB_OK;
+}
+
+/* --resume with --out must name OUT.partial. */
+static int check_resume_of_out(const struct db_cli *cli, char *err, size_t errlen) {
+    if (!cli->resume || !cli->out) return DB_OK;
+    size_t lo = strlen(cli->out);
+    if (strncmp(cli->resume, cli->out, lo) != 0 || strcmp(cli->resume + lo, ".partial") != 0)
+        return db_fail(err, errlen,
+                       "--resume '%s' does not belong to --out '%s': expected --resume %s.partial",
+                       cli->resume, cli->out, cli->out);
+    return DB_OK;
+}
+
+/* The checks once every flag is read: which combinations make a run. */
+static int check_flags(struct db_cli *cli, char *err, size_t errlen) {
+    if (cli->help || cli->version || cli->list || cli->env) return DB_OK;
+    if (cli->calibrate) return check_calibrate(cli, err, errlen);
+    if (cli->resume && !cli->matrix && !cli->have_selection) {
+        cli->flags_from_resume = 1; /* the caller takes the matrix from the partial file */
+        return DB_OK;
+    }
+    DB_CHECK(check_matrix_or_selection(cli, err, errlen));
+    if (!cli->matrix) DB_CHECK(finish_selection(cli, err, errlen));
+    return check_resume_of_out(cli, err, errlen);
+}
+
+int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t errlen) {
+    memset(cli, 0, sizeof *cli);
+    cli->run = (struct db_run_opts){.reps = 5, .min_time_s = 0.01, .call_cost_s = -1};
+    cli->gb_argv[cli->gb_argc++] = argc > 0 ? argv[0] : "diagbench";
+    for (int i = 1; i < argc; i++)
+        DB_CHECK(parse_arg(cli, argc, argv, &i, err, errlen));
+    return check_flags(cli, err, errlen);
 }

@@ -1,6 +1,6 @@
-/* Command-line parsing: flags, comma lists, preset matrices and the cell plan. Parsing never
- * exits or prints: errors come back as DB_E_INVALID with one line naming the bad value and what
- * is allowed. */
+/* Command-line parsing: flags, comma lists, and the cells a selection or a preset matrix
+ * (presets.h) expands to. Parsing never exits or prints: errors come back as DB_E_INVALID with
+ * one line naming the bad value and what is allowed. */
 #ifndef DB_CLI_H
 #define DB_CLI_H
 
@@ -10,6 +10,7 @@
 #include "core/limits.h"
 #include "harness/bench/downstream.h"
 #include "harness/bench/runner.h"
+#include "harness/plan/presets.h"
 
 /* A downstream workload item of -w, e.g. solve:sin. */
 struct db_task_workload {
@@ -83,21 +84,6 @@ int db_parse_sizes(const char *list, const char *flag, size_t *out, size_t *coun
                    size_t errlen);
 int db_parse_ints(const char *list, const char *flag, int lo, int hi, int *out, size_t *count,
                   char *err, size_t errlen);
-
-/* Preset matrices, in --list order. */
-struct db_preset {
-    const char *name;
-    const char *describe;
-    const struct db_preset_block *blocks;
-    size_t nblocks;
-};
-struct db_preset_block {
-    const char *workloads, *operators, *jacs, *strategies, *sizes;
-    size_t lu_max_n; /* the matrix's time budget for materialise+lu cells (0: none) */
-};
-extern const struct db_preset db_presets[];
-extern const size_t db_preset_count;
-const struct db_preset *db_preset_find(const char *name);
 
 /* Expand a selection (or a preset) into diagonal cells, appending to *cells (grown with
  * realloc). Downstream items (solve:/newton:, S+solver) are left to the functions below. */

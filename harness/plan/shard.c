@@ -1,12 +1,12 @@
 #include "harness/plan/shard.h"
 
-#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/status.h"
 #include "core/fail.h"
+#include "core/parse.h"
+#include "core/status.h"
 
 unsigned long long db_cost_add(unsigned long long a, unsigned long long b) {
     return a > ULLONG_MAX - b ? ULLONG_MAX : a + b;
@@ -17,17 +17,10 @@ unsigned long long db_cost_mul(unsigned long long a, unsigned long long b) {
     return a > ULLONG_MAX / b ? ULLONG_MAX : a * b;
 }
 
-/* Digits only, no sign or spaces, value in 1..DB_MAX_SHARDS; *end at the first non-digit. */
+/* K or N: a whole number from 1 to DB_MAX_SHARDS at s; *end past its digits. */
 static int whole(const char *s, const char **end, unsigned *v) {
-    unsigned long x = 0;
-    const char *p = s;
-    while (isdigit((unsigned char)*p)) {
-        x = x * 10 + (unsigned long)(*p - '0');
-        if (x > DB_MAX_SHARDS) return DB_E_INVALID;
-        p++;
-    }
-    if (p == s || x < 1) return DB_E_INVALID;
-    *end = p;
+    unsigned long long x;
+    if (db_parse_whole(s, end, DB_MAX_SHARDS, &x) != DB_OK || x < 1) return DB_E_INVALID;
     *v = (unsigned)x;
     return DB_OK;
 }
