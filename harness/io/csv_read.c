@@ -8,7 +8,7 @@
 
 #include "core/status.h"
 #include "core/fail.h"
-#include "harness/io/csv_write.h"
+#include "harness/io/schema.h"
 
 void db_table_free(struct db_table *t) {
     for (size_t i = 0; i < t->nrec; i++)
@@ -185,33 +185,29 @@ int db_table_read(const char *path, struct db_table *t, char *err, size_t errlen
 
 int db_table_check_diagbench(const struct db_table *t, char *err, size_t errlen) {
     if (t->nrec == 0) return db_fail(err, errlen, "no header line (empty file)");
-    char hdr[2048];
-    if (strlen(db_csv_header) >= sizeof hdr) return db_fail(err, errlen, "header too long");
-    snprintf(hdr, sizeof hdr, "%s", db_csv_header);
-    size_t ncol = 0;
-    char *save = NULL;
     const struct db_record *h = &t->rec[0];
-    for (char *name = strtok_r(hdr, ",", &save); name; name = strtok_r(NULL, ",", &save), ncol++) {
-        if (ncol >= h->nfields)
+    for (size_t c = 0; c < DB_NCOLUMNS; c++) {
+        const char *name = db_schema[c].name;
+        if (c >= h->nfields)
             return db_fail(err, errlen,
                            "not a diagbench CSV of this version: the header ends before "
                            "column %zu '%s'",
-                           ncol + 1, name);
-        if (strcmp(h->field[ncol], name) != 0)
+                           c + 1, name);
+        if (strcmp(h->field[c], name) != 0)
             return db_fail(err, errlen,
                            "not a diagbench CSV of this version: header column %zu is '%.40s', "
                            "expected '%s'",
-                           ncol + 1, h->field[ncol], name);
+                           c + 1, h->field[c], name);
     }
-    if (h->nfields != ncol)
+    if (h->nfields != DB_NCOLUMNS)
         return db_fail(
             err, errlen,
             "not a diagbench CSV of this version: the header has %zu columns, expected %zu",
-            h->nfields, ncol);
+            h->nfields, (size_t)DB_NCOLUMNS);
     for (size_t i = 1; i < t->nrec; i++)
-        if (t->rec[i].nfields != ncol)
+        if (t->rec[i].nfields != DB_NCOLUMNS)
             return db_fail(err, errlen, "line %zu: %zu fields, expected %zu", t->rec[i].line,
-                           t->rec[i].nfields, ncol);
+                           t->rec[i].nfields, (size_t)DB_NCOLUMNS);
     return DB_OK;
 }
 
