@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "core/fail.h"
 #include "harness/io/schema.h"
+#include "harness/plan/plan.h"
 
 void db_table_free(struct db_table *t) {
     for (size_t i = 0; i < t->nrec; i++)
@@ -216,4 +217,15 @@ int db_table_column(const struct db_table *t, const char *name) {
     for (size_t i = 0; i < t->rec[0].nfields; i++)
         if (strcmp(t->rec[0].field[i], name) == 0) return (int)i;
     return -1;
+}
+
+long db_table_row_in_plan(const struct db_plan *plan, char *const *f, int *calibration) {
+    *calibration = db_plan_is_calibration(f[DB_COL_workload]);
+    if (*calibration)
+        return plan->calibrate ? db_plan_config_find(plan, f[DB_COL_threads], f[DB_COL_proc_bind],
+                                                     f[DB_COL_places])
+                               : -1;
+    return db_plan_find(plan, f[DB_COL_workload], f[DB_COL_operator], f[DB_COL_jac],
+                        f[DB_COL_strategy], f[DB_COL_n], f[DB_COL_threads], f[DB_COL_proc_bind],
+                        f[DB_COL_places]);
 }
