@@ -1,5 +1,6 @@
 /* The schema (harness/io/schema.h): the rows it writes are byte for byte those of the writer it
- * replaced (tests/csv_rows.golden.csv) and its ids and names agree. */
+ * replaced (tests/csv_rows.golden.csv), its ids and names agree, and harness/io/schema.tsv (what
+ * plot.py reads) is what `diagbench --schema` prints. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -178,4 +179,19 @@ Test(schema, ids_names_and_header_agree) {
     cr_assert_eq(db_schema[DB_COL_primitive_calls].kind, DB_KIND_INTEGER);
     cr_assert_eq(db_schema[DB_COL_write_path].kind, DB_KIND_TEXT);
     cr_assert_str_eq(db_kind_name(DB_KIND_NUMBER), "number");
+}
+
+/* plot.py reads harness/io/schema.tsv: regenerate it with `make schema` after changing the
+ * columns (this test fails until then). */
+Test(schema, committed_tsv_is_what_the_binary_prints) {
+    static char out[1 << 16], err[4096];
+    const char *a[] = {"--schema", NULL};
+    cr_assert_eq(th_run(a, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(err, "");
+    char *tsv = th_slurp("harness/io/schema.tsv");
+    cr_assert_not_null(tsv, "harness/io/schema.tsv (run from the repository root)");
+    cr_assert_str_eq(out, tsv,
+                     "harness/io/schema.tsv differs from `diagbench --schema`: run `make schema`");
+    cr_assert_eq(th_count_lines(tsv), DB_NCOLUMNS);
+    free(tsv);
 }

@@ -631,6 +631,8 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
             cli->calibrate = 1;
         } else if (strcmp(a, "--env") == 0) {
             cli->env = 1;
+        } else if (strcmp(a, "--schema") == 0) {
+            cli->schema = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             cli->quiet = 1;
         } else if (strcmp(a, "--untagged") == 0) {
@@ -758,7 +760,7 @@ int db_cli_parse(int argc, char **argv, struct db_cli *cli, char *err, size_t er
         }
 #undef VALUE
     }
-    if (cli->help || cli->version || cli->list || cli->env) return DB_OK;
+    if (cli->help || cli->version || cli->list || cli->env || cli->schema) return DB_OK;
     if (cli->calibrate && (cli->matrix || cli->have_selection))
         return db_fail(err, errlen,
                        "--calibrate runs alone (a --matrix run calibrates first anyway)");
