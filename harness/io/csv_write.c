@@ -42,46 +42,52 @@ int db_csv_write_row(FILE *f, const struct db_row *r) {
     return ferror(f) ? DB_E_IO : DB_OK;
 }
 
+/* Free the file names and forget the file (closed, or stdout). */
+static void release(struct db_csv_file *out) {
+    free(out->path);
+    free(out->partial);
+    memset(out, 0, sizeof *out);
+}
+
+/* Create path.partial for writing, never over an existing one (the rows of an unfinished run)
+ * nor for a path that is a directory (the final rename would fail). */
+static int create_partial(struct db_csv_file *out, const char *path, char *errbuf, size_t errlen) {
+    size_t len = strlen(path);
+    out->path = strdup(path);
+    out->partial = malloc(len + sizeof ".partial");
+    if (!out->path || !out->partial) {
+        release(out);
+        snprintf(errbuf, errlen, "out of memory");
+        return DB_E_NOMEM;
+    }
+    memcpy(out->partial, path, len);
+    memcpy(out->partial + len, ".partial", sizeof ".partial");
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(errbuf, errlen, "cannot write --out '%s': it is a directory", path);
+        release(out);
+        return DB_E_IO;
+    }
+    out->f = fopen(out->partial, "wx");
+    if (out->f) return DB_OK;
+    if (errno == EEXIST)
+        snprintf(errbuf, errlen,
+                 "'%s' exists (rows of an unfinished run): continue it with --resume %s, or "
+                 "remove it",
+                 out->partial, out->partial);
+    else
+        snprintf(errbuf, errlen, "cannot write --out '%s': %s", path, strerror(errno));
+    release(out);
+    return DB_E_IO;
+}
+
 int db_csv_open(struct db_csv_file *out, const char *path, int header, char *errbuf,
                 size_t errlen) {
     memset(out, 0, sizeof *out);
-    if (strcmp(path, "-") == 0) {
+    if (strcmp(path, "-") == 0)
         out->f = stdout;
-    } else {
-        size_t len = strlen(path);
-        out->path = strdup(path);
-        out->partial = malloc(len + sizeof ".partial");
-        if (!out->path || !out->partial) {
-            free(out->path);
-            free(out->partial);
-            snprintf(errbuf, errlen, "out of memory");
-            return DB_E_NOMEM;
-        }
-        memcpy(out->partial, path, len);
-        memcpy(out->partial + len, ".partial", sizeof ".partial");
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) { /* the final rename would fail */
-            snprintf(errbuf, errlen, "cannot write --out '%s': it is a directory", path);
-            free(out->path);
-            free(out->partial);
-            memset(out, 0, sizeof *out);
-            return DB_E_IO;
-        }
-        out->f = fopen(out->partial, "wx");
-        if (!out->f) {
-            if (errno == EEXIST)
-                snprintf(errbuf, errlen,
-                         "'%s' exists (rows of an unfinished run): continue it with --resume %s, "
-                         "or remove it",
-                         out->partial, out->partial);
-            else
-                snprintf(errbuf, errlen, "cannot write --out '%s': %s", path, strerror(errno));
-            free(out->path);
-            free(out->partial);
-            memset(out, 0, sizeof *out);
-            return DB_E_IO;
-        }
-    }
+    else
+        DB_CHECK(create_partial(out, path, errbuf, errlen));
     /* One buffer holds a whole row, so each row reaches the file in one write(2). */
     setvbuf(out->f, NULL, _IOFBF, 1 << 16);
     if (header) {
@@ -134,15 +140,11 @@ int db_csv_commit(struct db_csv_file *out, char *errbuf, size_t errlen) {
     } else if (out->f) {
         fflush(out->f);
     }
-    free(out->path);
-    free(out->partial);
-    memset(out, 0, sizeof *out);
+    release(out);
     return rc;
 }
 
 void db_csv_abandon(struct db_csv_file *out) {
     if (out->f && out->f != stdout) fclose(out->f);
-    free(out->path);
-    free(out->partial);
-    memset(out, 0, sizeof *out);
+    release(out);
 }

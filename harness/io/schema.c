@@ -52,6 +52,7 @@ int db_schema_index(const char *name) {
     return -1;
 }
 
+/* Does row r have a value in a column of this when (enum db_when)? */
 static int row_has_value(enum db_when when, const struct db_row *r) {
     if (when == DB_ON_EVERY_ROW) return 1;
     if (strcmp(r->status, "ok") != 0) return 0;
@@ -65,73 +66,47 @@ static int row_has_value(enum db_when when, const struct db_row *r) {
     }
 }
 
-static int keep_integer(enum db_keep keep, long long v) {
-    if (keep == DB_KEEP_NONNEG) return v >= 0;
-    if (keep == DB_KEEP_POSITIVE) return v > 0;
-    return 1;
+/* An integer as text, or "" when keep drops it. */
+static const char *integer_text(enum db_keep keep, long long v, char *buf) {
+    if ((keep == DB_KEEP_NONNEG && v < 0) || (keep == DB_KEEP_POSITIVE && v <= 0)) return "";
+    snprintf(buf, DB_VALUE_MAX, "%lld", v);
+    return buf;
 }
 
-static int keep_double(enum db_keep keep, double v) {
-    switch (keep) {
-    case DB_KEEP_FINITE:
-        return isfinite(v);
-    case DB_KEEP_NONNEG:
-        return v >= 0; /* +inf is written as "inf": a cost, not a measurement */
-    case DB_KEEP_POSITIVE:
-        return isfinite(v) && v > 0;
-    default:
-        return 1;
-    }
-}
-
-/* Format the number at p (of the column's C type) into buf, or return "" when it is not kept. */
-static const char *format_number(const struct db_column *c, const void *p, char *buf) {
-    long long i;
-    switch (c->ctype) {
-    case DB_CT_DOUBLE: {
-        double v;
-        memcpy(&v, p, sizeof v);
-        if (!keep_double(c->keep, v)) return "";
-        snprintf(buf, DB_VALUE_MAX, "%.9g", v);
-        return buf;
-    }
-    case DB_CT_SIZE: {
-        size_t v;
-        memcpy(&v, p, sizeof v);
-        snprintf(buf, DB_VALUE_MAX, "%zu", v);
-        return buf;
-    }
-    case DB_CT_ULLONG: {
-        unsigned long long v;
-        memcpy(&v, p, sizeof v);
-        snprintf(buf, DB_VALUE_MAX, "%llu", v);
-        return buf;
-    }
-    case DB_CT_INT: {
-        int v;
-        memcpy(&v, p, sizeof v);
-        i = v;
-        break;
-    }
-    case DB_CT_LLONG:
-        memcpy(&i, p, sizeof i);
-        break;
-    default:
-        return "";
-    }
-    if (!keep_integer(c->keep, i)) return "";
-    snprintf(buf, DB_VALUE_MAX, "%lld", i);
+/* A double as text (%.9g), or "" when keep drops it. */
+static const char *double_text(enum db_keep keep, double v, char *buf) {
+    int kept = keep == DB_KEEP_FINITE     ? isfinite(v)
+               : keep == DB_KEEP_NONNEG   ? v >= 0 /* +inf is kept: "inf" */
+               : keep == DB_KEEP_POSITIVE ? isfinite(v) && v > 0
+                                          : 1;
+    if (!kept) return "";
+    snprintf(buf, DB_VALUE_MAX, "%.9g", v);
     return buf;
 }
 
 const char *db_column_value(const struct db_column *c, const struct db_row *r,
                             char buf[DB_VALUE_MAX]) {
     if (!row_has_value(c->when, r)) return "";
-    const void *p = (const char *)r + c->offset;
-    if (c->ctype != DB_CT_TEXT) return format_number(c, p, buf);
-    const char *s;
-    memcpy(&s, p, sizeof s);
-    return s ? s : "";
+    const void *p = (const char *)r + c->offset; /* the member, of type c->ctype */
+    switch (c->ctype) {
+    case DB_CT_TEXT: {
+        const char *s = *(const char *const *)p;
+        return s ? s : "";
+    }
+    case DB_CT_SIZE:
+        snprintf(buf, DB_VALUE_MAX, "%zu", *(const size_t *)p);
+        return buf;
+    case DB_CT_ULLONG:
+        snprintf(buf, DB_VALUE_MAX, "%llu", *(const unsigned long long *)p);
+        return buf;
+    case DB_CT_INT:
+        return integer_text(c->keep, *(const int *)p, buf);
+    case DB_CT_LLONG:
+        return integer_text(c->keep, *(const long long *)p, buf);
+    case DB_CT_DOUBLE:
+        return double_text(c->keep, *(const double *)p, buf);
+    }
+    return "";
 }
 
 int db_schema_print(FILE *f) {
