@@ -121,6 +121,12 @@ bench-pr: $(BUILD)/diagbench
 plot:
 	$(PYTHON) plot.py results/latest.csv -o results
 
+# The CSV columns (name, kind, description) as `diagbench --schema` prints them: plot.py reads
+# this file; tests/test_schema.c fails when it differs from the binary's.
+.PHONY: schema
+schema: $(BUILD)/diagbench
+	$(BUILD)/diagbench --schema > harness/io/schema.tsv
+
 # ASan + UBSan (+ LSan) over the whole Criterion suite; the spawned build/sanitize/diagbench is
 # sanitized too. Any UB aborts the run (-fno-sanitize-recover); leaks fail it. Suppressions, one
 # reason per line: tests/sanitizers/lsan.supp.

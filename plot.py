@@ -6,9 +6,10 @@ Usage::
     /usr/bin/python3 plot.py CSV [CSV ...] [-o DIR] [--format png,svg]
                              [--fit-from N] [--summary]
 
-Input is one or more CSV files written by ``build/diagbench`` (schema in the
-README / DESIGN.md: one header line, one row per benchmark cell).  The
-required columns must be present (in any order); extra columns are ignored.
+Input is one or more CSV files written by ``build/diagbench`` (one header
+line, one row per benchmark cell; the columns are those ``diagbench --schema``
+prints, read from ``harness/io/schema.tsv`` beside this file).  The required
+columns must be present (in any order); extra columns are ignored.
 Several files are concatenated.  Rows whose ``workload`` starts with ``_``
 (e.g. ``_calibrate``) are calibration rows and are left out of everything.
 
@@ -66,14 +67,56 @@ import pandas as pd
 
 PROG = "plot.py"
 
-#: Columns every diagbench CSV must have (the harness may append others).
-REQUIRED_COLUMNS = [
-    "run_id", "timestamp", "workload", "operator", "jac", "strategy", "n",
-    "threads", "proc_bind", "places", "status", "reps", "iterations",
-    "time_median_s", "time_mean_s", "time_min_s", "time_max_s",
-    "time_stddev_s", "time_cv", "ns_per_element", "primitive_calls",
-    "max_abs_err", "host", "cpu_model", "compiler", "git_rev",
-]
+
+class PlotError(Exception):
+    """A user-facing problem with the input or output (exit code 2)."""
+
+
+#: The diagbench CSV columns, in order: ``diagbench --schema`` as committed by
+#: ``make schema`` (tests/test_schema.c keeps the file equal to the binary's
+#: output).  It lives in the repository beside this file.
+SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "harness", "io", "schema.tsv")
+SCHEMA_KINDS = ("text", "integer", "number")
+
+
+def read_schema(path: str = SCHEMA_FILE) -> list[tuple[str, str, str]]:
+    """The columns ``diagbench --schema`` printed: (name, kind, description)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        raise PlotError(f"{path}: cannot read the diagbench column list: "
+                        f"{e.strerror or e}") from None
+    columns = []
+    for i, line in enumerate(lines, 1):
+        fields = line.split("\t")
+        if len(fields) != 3 or fields[1] not in SCHEMA_KINDS or not fields[0]:
+            raise PlotError(f"{path}: line {i}: not a column (name, kind, "
+                            "description, tab-separated): run 'make schema'")
+        columns.append((fields[0], fields[1], fields[2]))
+    names = [c[0] for c in columns]
+    if "git_rev" not in names or len(set(names)) != len(names):
+        raise PlotError(f"{path}: not the diagbench column list: run "
+                        "'make schema'")
+    return columns
+
+
+try:
+    SCHEMA = read_schema()
+except PlotError as _e:
+    if __name__ == "__main__":
+        print(f"{PROG}: error: {_e}", file=sys.stderr)
+        sys.exit(2)
+    raise
+
+#: Kind of each column: text, integer or number.
+COLUMN_KIND = {name: kind for name, kind, _ in SCHEMA}
+
+#: Columns every diagbench CSV must have: the schema's first columns, up to
+#: ``git_rev`` (the later ones were appended over time; plot.py ignores them).
+REQUIRED_COLUMNS = [name for name, _, _ in SCHEMA]
+REQUIRED_COLUMNS = REQUIRED_COLUMNS[:REQUIRED_COLUMNS.index("git_rev") + 1]
 
 #: Columns that identify a series (``threads`` is an int, the rest strings).
 KEY_COLUMNS = ["run_id", "workload", "operator", "jac", "strategy",
@@ -86,10 +129,11 @@ MATCH_COLUMNS = ["run_id", "workload", "operator", "jac", "threads",
 #: Timing columns that must be positive finite numbers in ``ok`` rows.
 TIME_COLUMNS = ["time_median_s", "time_min_s", "time_max_s"]
 
-#: Other numeric columns: may be empty, but must parse if given in ok rows.
-OTHER_NUMERIC_COLUMNS = ["reps", "iterations", "time_mean_s",
-                         "time_stddev_s", "time_cv", "ns_per_element",
-                         "primitive_calls", "max_abs_err"]
+#: Other numeric columns: may be empty, but must parse if given in ok rows
+#: (the measurements: the required numeric columns but n and threads).
+OTHER_NUMERIC_COLUMNS = [c for c in REQUIRED_COLUMNS
+                         if COLUMN_KIND[c] != "text"
+                         and c not in ("n", "threads") + tuple(TIME_COLUMNS)]
 
 #: Known non-ok statuses, in drawing order, with their marker shapes.
 #: Any other (future) status is accepted and drawn with OTHER_STATUS_MARKER.
@@ -110,10 +154,6 @@ LINE_STYLES = ["-", "--", ":", "-."]
 DEFAULT_FORMATS = "png,svg"
 ALLOWED_FORMATS = ("png", "svg", "pdf")
 PNG_DPI = 150
-
-
-class PlotError(Exception):
-    """A user-facing problem with the input or output (exit code 2)."""
 
 
 # --------------------------------------------------------------------------

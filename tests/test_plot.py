@@ -488,3 +488,82 @@ def test_help():
                  "skipped_memory", "speedup", "threads", "(all n)",
                  "exit status"):
         assert word in r.stdout
+
+
+# --------------------------------------------------------------------------
+# The column list: harness/io/schema.tsv (diagbench --schema), one copy
+# --------------------------------------------------------------------------
+
+SCHEMA_TSV = os.path.join(ROOT, "harness", "io", "schema.tsv")
+
+
+def _schema_names(path=SCHEMA_TSV):
+    with open(path, encoding="utf-8") as f:
+        return [line.split("\t")[0] for line in f.read().splitlines()]
+
+
+def test_required_columns_come_from_the_schema_file():
+    names = _schema_names()
+    assert [c[0] for c in plot.SCHEMA] == names
+    assert plot.REQUIRED_COLUMNS == names[:names.index("git_rev") + 1]
+    assert len(plot.REQUIRED_COLUMNS) == 26  # the help text says so
+    assert plot.COLUMN_KIND["n"] == "integer"
+    assert plot.COLUMN_KIND["time_median_s"] == "number"
+    assert set(plot.TIME_COLUMNS + plot.OTHER_NUMERIC_COLUMNS) == {
+        c for c in plot.REQUIRED_COLUMNS
+        if plot.COLUMN_KIND[c] != "text"} - {"n", "threads"}
+
+
+def test_schema_file_is_what_the_binary_prints():
+    binary = os.environ.get("DIAGBENCH",
+                            os.path.join(ROOT, "build", "diagbench"))
+    if not os.access(binary, os.X_OK):
+        pytest.skip(f"{binary} not built (tests/test_schema.c checks it too)")
+    r = subprocess.run([binary, "--schema"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and r.stderr == ""
+    with open(SCHEMA_TSV, encoding="utf-8") as f:
+        assert r.stdout == f.read(), "run 'make schema'"
+
+
+def test_committed_runs_of_older_versions_still_load():
+    # results/*.csv were written with fewer appended columns: only the
+    # required ones matter
+    for name in ("latest.csv", "pr-example.csv"):
+        df = plot.load_csvs([os.path.join(ROOT, "results", name)])
+        assert len(df) > 0
+
+
+def test_schema_file_is_found_beside_plot_py(tmp_path):
+    # plot.py alone, without the repository: one clear error line
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "plot.py").write_text(open(PLOT).read())
+    r = subprocess.run([sys.executable, str(alone / "plot.py"), "--help"],
+                       capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.startswith("plot.py: error: ")
+    assert "schema.tsv: cannot read the diagbench column list" in r.stderr
+    assert r.stderr.count("\n") == 1
+    # with the file beside it, from another working directory
+    (alone / "harness" / "io").mkdir(parents=True)
+    tsv = alone / "harness" / "io" / "schema.tsv"
+    tsv.write_text(open(SCHEMA_TSV).read())
+    r = subprocess.run([sys.executable, str(alone / "plot.py"), "--help"],
+                       capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("run_id\ttext\tid\n", "not the diagbench column list"),
+    ("run_id\ttext\tid\ngit_rev\tfloat\trev\n", "line 2: not a column"),
+    ("run_id text id\n", "line 1: not a column"),
+    ("git_rev\ttext\ta\ngit_rev\ttext\tb\n", "not the diagbench column list"),
+])
+def test_read_schema_rejects_what_is_not_a_column_list(tmp_path, text, needle):
+    p = tmp_path / "schema.tsv"
+    p.write_text(text)
+    with pytest.raises(plot.PlotError, match=needle):
+        plot.read_schema(str(p))

@@ -113,6 +113,7 @@ static const char usage[] =
     "                         writes an n x n matrix also times its own write ceiling\n"
     "                         (CSV column write_ceiling_s)\n"
     "      --list             list workloads, operators, strategies and matrices\n"
+    "      --schema           list the CSV columns: name, kind, description (tab-separated)\n"
     "      --env              print the environment report: hwloc topology, NUMA nodes and\n"
     "                         their memory, binding of this process and of an OpenMP team,\n"
     "                         OMP_* and OpenBLAS settings in force, memory budget, governor,\n"
@@ -507,6 +508,7 @@ static int answer_questions(const struct db_cli *cli) {
         list_all();
         return 0;
     }
+    if (cli->schema) return db_schema_print(stdout) == DB_OK ? 0 : 1;
     return -1;
 }
 

@@ -8,7 +8,8 @@
 
 #include "core/status.h"
 #include "core/fail.h"
-#include "harness/io/csv_write.h"
+#include "harness/io/schema.h"
+#include "harness/plan/plan.h"
 
 void db_table_free(struct db_table *t) {
     for (size_t i = 0; i < t->nrec; i++)
@@ -185,33 +186,29 @@ int db_table_read(const char *path, struct db_table *t, char *err, size_t errlen
 
 int db_table_check_diagbench(const struct db_table *t, char *err, size_t errlen) {
     if (t->nrec == 0) return db_fail(err, errlen, "no header line (empty file)");
-    char hdr[2048];
-    if (strlen(db_csv_header) >= sizeof hdr) return db_fail(err, errlen, "header too long");
-    snprintf(hdr, sizeof hdr, "%s", db_csv_header);
-    size_t ncol = 0;
-    char *save = NULL;
     const struct db_record *h = &t->rec[0];
-    for (char *name = strtok_r(hdr, ",", &save); name; name = strtok_r(NULL, ",", &save), ncol++) {
-        if (ncol >= h->nfields)
+    for (size_t c = 0; c < DB_NCOLUMNS; c++) {
+        const char *name = db_schema[c].name;
+        if (c >= h->nfields)
             return db_fail(err, errlen,
                            "not a diagbench CSV of this version: the header ends before "
                            "column %zu '%s'",
-                           ncol + 1, name);
-        if (strcmp(h->field[ncol], name) != 0)
+                           c + 1, name);
+        if (strcmp(h->field[c], name) != 0)
             return db_fail(err, errlen,
                            "not a diagbench CSV of this version: header column %zu is '%.40s', "
                            "expected '%s'",
-                           ncol + 1, h->field[ncol], name);
+                           c + 1, h->field[c], name);
     }
-    if (h->nfields != ncol)
+    if (h->nfields != DB_NCOLUMNS)
         return db_fail(
             err, errlen,
             "not a diagbench CSV of this version: the header has %zu columns, expected %zu",
-            h->nfields, ncol);
+            h->nfields, (size_t)DB_NCOLUMNS);
     for (size_t i = 1; i < t->nrec; i++)
-        if (t->rec[i].nfields != ncol)
+        if (t->rec[i].nfields != DB_NCOLUMNS)
             return db_fail(err, errlen, "line %zu: %zu fields, expected %zu", t->rec[i].line,
-                           t->rec[i].nfields, ncol);
+                           t->rec[i].nfields, (size_t)DB_NCOLUMNS);
     return DB_OK;
 }
 
@@ -220,4 +217,15 @@ int db_table_column(const struct db_table *t, const char *name) {
     for (size_t i = 0; i < t->rec[0].nfields; i++)
         if (strcmp(t->rec[0].field[i], name) == 0) return (int)i;
     return -1;
+}
+
+long db_table_row_in_plan(const struct db_plan *plan, char *const *f, int *calibration) {
+    *calibration = db_plan_is_calibration(f[DB_COL_workload]);
+    if (*calibration)
+        return plan->calibrate ? db_plan_config_find(plan, f[DB_COL_threads], f[DB_COL_proc_bind],
+                                                     f[DB_COL_places])
+                               : -1;
+    return db_plan_find(plan, f[DB_COL_workload], f[DB_COL_operator], f[DB_COL_jac],
+                        f[DB_COL_strategy], f[DB_COL_n], f[DB_COL_threads], f[DB_COL_proc_bind],
+                        f[DB_COL_places]);
 }

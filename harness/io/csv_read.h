@@ -40,4 +40,12 @@ int db_table_check_diagbench(const struct db_table *t, char *err, size_t errlen)
 /* Index of a header column, or -1. */
 int db_table_column(const struct db_table *t, const char *name);
 
+struct db_plan;
+
+/* Where a data row of a checked table (its fields at the DB_COL_* ids) belongs in plan, for
+ * --resume and merge: a calibration row (*calibration = 1) gives the index of its configuration,
+ * -1 when the plan does not calibrate or has no such configuration; a cell (*calibration = 0)
+ * gives its item, -1 when it is not one of the plan's. */
+long db_table_row_in_plan(const struct db_plan *plan, char *const *field, int *calibration);
+
 #endif

@@ -1,7 +1,6 @@
 #include "harness/io/csv_write.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,19 +8,14 @@
 
 #include "core/status.h"
 
-const char db_csv_header[] =
-    "run_id,timestamp,workload,operator,jac,strategy,n,threads,proc_bind,places,status,reps,"
-    "iterations,time_median_s,time_mean_s,time_min_s,time_max_s,time_stddev_s,time_cv,"
-    "ns_per_element,primitive_calls,max_abs_err,host,cpu_model,compiler,git_rev,call_cost_s,note,"
-    "bound_cpus,binding,omp_wait_policy,hwloc_version,openblas_config,cpu_governor,"
-    "solver,residual,newton_steps,converged,colours,colours_lower_bound,"
-    "shard,matrix,matrix_id,write_path,write_ceiling_s";
+/* ",run_id,timestamp,...": each name with a comma before it; the header starts after the first. */
+#define DB_COMMA_NAME(name, member, when, keep, description) "," #name
+static const char comma_names[] = DB_COLUMNS(DB_COMMA_NAME);
+#undef DB_COMMA_NAME
+const char *const db_csv_header = comma_names + 1;
 
 size_t db_csv_column_count(void) {
-    size_t c = 1;
-    for (const char *p = db_csv_header; *p; p++)
-        c += *p == ',';
-    return c;
+    return DB_NCOLUMNS;
 }
 
 void db_csv_field(FILE *f, const char *s) {
@@ -38,120 +32,62 @@ void db_csv_field(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-static void num(FILE *f, double v) {
-    fputc(',', f);
-    if (isfinite(v)) fprintf(f, "%.9g", v);
-}
-
-static void str(FILE *f, const char *s) {
-    fputc(',', f);
-    db_csv_field(f, s);
-}
-
 int db_csv_write_row(FILE *f, const struct db_row *r) {
-    int ok = strcmp(r->status, "ok") == 0;
-    db_csv_field(f, r->run_id);
-    str(f, r->timestamp);
-    str(f, r->workload);
-    str(f, r->operator_kind);
-    str(f, r->jac);
-    str(f, r->strategy);
-    fprintf(f, ",%zu,%d", r->n, r->threads);
-    str(f, r->proc_bind);
-    str(f, r->places);
-    str(f, r->status);
-    if (ok) {
-        fprintf(f, ",%d,%lld", r->reps, r->iterations);
-        num(f, r->time_median_s);
-        num(f, r->time_mean_s);
-        num(f, r->time_min_s);
-        num(f, r->time_max_s);
-        num(f, r->time_stddev_s);
-        num(f, r->time_cv);
-        num(f, r->ns_per_element);
-        fprintf(f, ",%llu", r->primitive_calls);
-        num(f, r->max_abs_err);
-    } else {
-        fputs(",,,,,,,,,,,", f);
+    char buf[DB_VALUE_MAX];
+    for (int c = 0; c < DB_NCOLUMNS; c++) {
+        if (c) fputc(',', f);
+        db_csv_field(f, db_column_value(&db_schema[c], r, buf));
     }
-    str(f, r->host);
-    str(f, r->cpu_model);
-    str(f, r->compiler);
-    str(f, r->git_rev);
-    fputc(',', f);
-    if (r->call_cost_s >= 0) fprintf(f, "%.9g", r->call_cost_s);
-    str(f, r->note);
-    str(f, r->bound_cpus);
-    str(f, r->binding);
-    str(f, r->omp_wait_policy);
-    str(f, r->hwloc_version);
-    str(f, r->openblas_config);
-    str(f, r->cpu_governor);
-    str(f, r->solver);
-    int downstream = ok && r->solver;
-    fputc(',', f);
-    if (downstream && isfinite(r->residual)) fprintf(f, "%.9g", r->residual);
-    fputc(',', f);
-    if (downstream && r->newton_steps >= 0) fprintf(f, "%d", r->newton_steps);
-    fputc(',', f);
-    if (downstream && r->converged >= 0) fprintf(f, "%d", r->converged);
-    fputc(',', f);
-    if (ok && r->colours >= 0) fprintf(f, "%lld", r->colours);
-    fputc(',', f);
-    if (ok && r->colours_lower_bound >= 0) fprintf(f, "%lld", r->colours_lower_bound);
-    str(f, r->shard);
-    str(f, r->matrix);
-    str(f, r->matrix_id);
-    int wrote = ok && r->write_path && *r->write_path;
-    str(f, wrote ? r->write_path : "");
-    if (wrote && r->write_ceiling_s > 0)
-        num(f, r->write_ceiling_s);
-    else
-        fputc(',', f);
     fputc('\n', f);
     return ferror(f) ? DB_E_IO : DB_OK;
+}
+
+/* Free the file names and forget the file (closed, or stdout). */
+static void release(struct db_csv_file *out) {
+    free(out->path);
+    free(out->partial);
+    memset(out, 0, sizeof *out);
+}
+
+/* Create path.partial for writing, never over an existing one (the rows of an unfinished run)
+ * nor for a path that is a directory (the final rename would fail). */
+static int create_partial(struct db_csv_file *out, const char *path, char *errbuf, size_t errlen) {
+    size_t len = strlen(path);
+    out->path = strdup(path);
+    out->partial = malloc(len + sizeof ".partial");
+    if (!out->path || !out->partial) {
+        release(out);
+        snprintf(errbuf, errlen, "out of memory");
+        return DB_E_NOMEM;
+    }
+    memcpy(out->partial, path, len);
+    memcpy(out->partial + len, ".partial", sizeof ".partial");
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(errbuf, errlen, "cannot write --out '%s': it is a directory", path);
+        release(out);
+        return DB_E_IO;
+    }
+    out->f = fopen(out->partial, "wx");
+    if (out->f) return DB_OK;
+    if (errno == EEXIST)
+        snprintf(errbuf, errlen,
+                 "'%s' exists (rows of an unfinished run): continue it with --resume %s, or "
+                 "remove it",
+                 out->partial, out->partial);
+    else
+        snprintf(errbuf, errlen, "cannot write --out '%s': %s", path, strerror(errno));
+    release(out);
+    return DB_E_IO;
 }
 
 int db_csv_open(struct db_csv_file *out, const char *path, int header, char *errbuf,
                 size_t errlen) {
     memset(out, 0, sizeof *out);
-    if (strcmp(path, "-") == 0) {
+    if (strcmp(path, "-") == 0)
         out->f = stdout;
-    } else {
-        size_t len = strlen(path);
-        out->path = strdup(path);
-        out->partial = malloc(len + sizeof ".partial");
-        if (!out->path || !out->partial) {
-            free(out->path);
-            free(out->partial);
-            snprintf(errbuf, errlen, "out of memory");
-            return DB_E_NOMEM;
-        }
-        memcpy(out->partial, path, len);
-        memcpy(out->partial + len, ".partial", sizeof ".partial");
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) { /* the final rename would fail */
-            snprintf(errbuf, errlen, "cannot write --out '%s': it is a directory", path);
-            free(out->path);
-            free(out->partial);
-            memset(out, 0, sizeof *out);
-            return DB_E_IO;
-        }
-        out->f = fopen(out->partial, "wx");
-        if (!out->f) {
-            if (errno == EEXIST)
-                snprintf(errbuf, errlen,
-                         "'%s' exists (rows of an unfinished run): continue it with --resume %s, "
-                         "or remove it",
-                         out->partial, out->partial);
-            else
-                snprintf(errbuf, errlen, "cannot write --out '%s': %s", path, strerror(errno));
-            free(out->path);
-            free(out->partial);
-            memset(out, 0, sizeof *out);
-            return DB_E_IO;
-        }
-    }
+    else
+        DB_CHECK(create_partial(out, path, errbuf, errlen));
     /* One buffer holds a whole row, so each row reaches the file in one write(2). */
     setvbuf(out->f, NULL, _IOFBF, 1 << 16);
     if (header) {
@@ -204,15 +140,11 @@ int db_csv_commit(struct db_csv_file *out, char *errbuf, size_t errlen) {
     } else if (out->f) {
         fflush(out->f);
     }
-    free(out->path);
-    free(out->partial);
-    memset(out, 0, sizeof *out);
+    release(out);
     return rc;
 }
 
 void db_csv_abandon(struct db_csv_file *out) {
     if (out->f && out->f != stdout) fclose(out->f);
-    free(out->path);
-    free(out->partial);
-    memset(out, 0, sizeof *out);
+    release(out);
 }

@@ -55,239 +55,294 @@ struct where {
     size_t rec;
 };
 
-enum { C_WL, C_OP, C_JAC, C_ST, C_N, C_T, C_ID, C_M, C_SH, C_GIT, C_PB, C_PL, C_NCOLS };
-static const char *const col_names[C_NCOLS] = {"workload", "operator", "jac",       "strategy",
-                                               "n",        "threads",  "matrix_id", "matrix",
-                                               "shard",    "git_rev",  "proc_bind", "places"};
+/* A merge in progress: the inputs, the matrix their rows name, and where each of its rows was
+ * found. */
+struct merge {
+    const struct db_merge_args *a;
+    const struct db_table *tab; /* tab[i]: the rows of a->files[i], checked */
+    int rf;                     /* the file of the reference row, the first row of all inputs */
+    char **ref;                 /* its fields: every row must agree on the matrix */
+    unsigned nshards;
+    struct db_plan plan; /* the matrix expanded into its cells (built by expand_matrix) */
+    struct where *seen;  /* per item of the plan */
+    int *cal_file;       /* per configuration: the file whose calibration rows are kept, or -1 */
+    unsigned *cal_shard; /* and that file's shard */
+};
 
-static void cell_text(char **f, const int *col, char *buf, size_t len) {
-    snprintf(buf, len, "%s/%s/%s/%s/n=%s/threads=%s", f[col[C_WL]], f[col[C_OP]], f[col[C_JAC]],
-             f[col[C_ST]], f[col[C_N]], f[col[C_T]]);
+static void cell_text(char **f, char *buf, size_t len) {
+    snprintf(buf, len, "%s/%s/%s/%s/n=%s/threads=%s", f[DB_COL_workload], f[DB_COL_operator],
+             f[DB_COL_jac], f[DB_COL_strategy], f[DB_COL_n], f[DB_COL_threads]);
+}
+
+/* The first row of all inputs sets the matrix and the shard count. */
+static int find_reference(struct merge *m, char *err, size_t errlen) {
+    m->rf = -1;
+    for (int i = 0; i < m->a->nfiles && m->rf < 0; i++)
+        if (m->tab[i].nrec > 1) m->rf = i;
+    if (m->rf < 0) return db_fail(err, errlen, "merge: the inputs hold no rows");
+    m->ref = m->tab[m->rf].rec[1].field;
+    unsigned k;
+    char why[256];
+    if (db_shard_parse(m->ref[DB_COL_shard], &k, &m->nshards, why, sizeof why) != DB_OK)
+        return db_fail(err, errlen, "merge: '%s' line %zu: bad shard column: %s",
+                       m->a->files[m->rf], m->tab[m->rf].rec[1].line, why);
+    return DB_OK;
+}
+
+/* Does row r of file i come from the reference's matrix, build and OpenMP environment, and from
+ * a split into as many shards? */
+static int check_same_matrix(const struct merge *m, int i, size_t r, char *err, size_t errlen) {
+    char **f = m->tab[i].rec[r].field, **ref = m->ref;
+    const char *file = m->a->files[i], *ref_file = m->a->files[m->rf];
+    size_t line = m->tab[i].rec[r].line;
+    if (strcmp(f[DB_COL_matrix_id], ref[DB_COL_matrix_id]) != 0) {
+        if (strcmp(f[DB_COL_matrix], ref[DB_COL_matrix]) != 0)
+            return db_fail(err, errlen,
+                           "merge: '%s' line %zu is from another matrix ('%s') than '%s' ('%s')",
+                           file, line, f[DB_COL_matrix], ref_file, ref[DB_COL_matrix]);
+        if (strcmp(f[DB_COL_git_rev], ref[DB_COL_git_rev]) != 0)
+            return db_fail(err, errlen,
+                           "merge: '%s' line %zu is from another build (git_rev %s) than '%s' "
+                           "(git_rev %s)",
+                           file, line, f[DB_COL_git_rev], ref_file, ref[DB_COL_git_rev]);
+        return db_fail(err, errlen,
+                       "merge: '%s' line %zu has matrix_id %s, '%s' has %s: same matrix, but "
+                       "another OpenMP environment or compiler",
+                       file, line, f[DB_COL_matrix_id], ref_file, ref[DB_COL_matrix_id]);
+    }
+    unsigned k, n;
+    char why[256];
+    if (db_shard_parse(f[DB_COL_shard], &k, &n, why, sizeof why) != DB_OK)
+        return db_fail(err, errlen, "merge: '%s' line %zu: bad shard column: %s", file, line, why);
+    if (n != m->nshards)
+        return db_fail(err, errlen,
+                       "merge: '%s' line %zu is shard %s, '%s' has shards of %u: all inputs must "
+                       "come from one --shard K/N split",
+                       file, line, f[DB_COL_shard], ref_file, m->nshards);
+    return DB_OK;
+}
+
+static int check_one_matrix(const struct merge *m, char *err, size_t errlen) {
+    for (int i = 0; i < m->a->nfiles; i++)
+        for (size_t r = 1; r < m->tab[i].nrec; r++)
+            DB_CHECK(check_same_matrix(m, i, r, err, errlen));
+    return DB_OK;
+}
+
+/* Expand the matrix the rows name into its cells and shards (m->plan). */
+static int expand_matrix(struct merge *m, char *err, size_t errlen) {
+    const char *matrix = m->ref[DB_COL_matrix];
+    int argc;
+    char **argv;
+    if (db_plan_split_args(matrix, &argc, &argv) != DB_OK)
+        return db_fail(err, errlen, "merge: '%s': cannot read the matrix column '%s'",
+                       m->a->files[m->rf], matrix);
+    struct db_cli cli;
+    char why[256];
+    int rc = db_cli_parse(argc, argv, &cli, why, sizeof why);
+    if (rc == DB_OK) {
+        cli.shard_k = 1;
+        cli.shard_n = m->nshards;
+        rc = db_plan_build(&cli, &m->plan, why, sizeof why);
+    }
+    db_plan_free_args(argc, argv);
+    if (rc != DB_OK)
+        return db_fail(err, errlen, "merge: cannot expand the matrix '%s' of '%s': %s", matrix,
+                       m->a->files[m->rf], why);
+    return DB_OK;
+}
+
+/* Nothing found yet: no cell seen, no calibration set chosen. */
+static int start_places(struct merge *m, char *err, size_t errlen) {
+    size_t nitems = m->plan.nitems ? m->plan.nitems : 1;
+    size_t nconfigs = m->plan.nconfigs ? m->plan.nconfigs : 1;
+    m->seen = malloc(nitems * sizeof *m->seen);
+    m->cal_file = malloc(nconfigs * sizeof *m->cal_file);
+    m->cal_shard = malloc(nconfigs * sizeof *m->cal_shard);
+    if (!m->seen || !m->cal_file || !m->cal_shard) {
+        snprintf(err, errlen, "out of memory");
+        return DB_E_NOMEM;
+    }
+    for (size_t i = 0; i < m->plan.nitems; i++)
+        m->seen[i].file = -1;
+    for (size_t i = 0; i < m->plan.nconfigs; i++)
+        m->cal_file[i] = -1;
+    return DB_OK;
+}
+
+/* Place row r of file i: a cell must be the plan's, in its shard, and seen once; calibration
+ * keeps one set per configuration, from the lowest shard that has one. */
+static int place_row(struct merge *m, int i, size_t r, char *err, size_t errlen) {
+    char **f = m->tab[i].rec[r].field;
+    const char *file = m->a->files[i];
+    size_t line = m->tab[i].rec[r].line;
+    unsigned k, n;
+    char why[256];
+    db_shard_parse(f[DB_COL_shard], &k, &n, why, sizeof why); /* checked by check_same_matrix */
+    int calibration;
+    long at = db_table_row_in_plan(&m->plan, f, &calibration);
+    if (calibration) {
+        if (at < 0)
+            return db_fail(err, errlen,
+                           "merge: '%s' line %zu: calibration row (threads=%s, proc_bind=%s, "
+                           "places=%s) is not part of the matrix",
+                           file, line, f[DB_COL_threads], f[DB_COL_proc_bind], f[DB_COL_places]);
+        if (m->cal_file[at] < 0 || k < m->cal_shard[at]) {
+            m->cal_file[at] = i;
+            m->cal_shard[at] = k;
+        }
+        return DB_OK;
+    }
+    char name[300];
+    cell_text(f, name, sizeof name);
+    if (at < 0)
+        return db_fail(err, errlen, "merge: '%s' line %zu: cell %s is not part of the matrix", file,
+                       line, name);
+    if (m->plan.items[at].shard != k)
+        return db_fail(err, errlen,
+                       "merge: '%s' line %zu: cell %s belongs to shard %u/%u, the row says %s",
+                       file, line, name, m->plan.items[at].shard, m->nshards, f[DB_COL_shard]);
+    const struct where *w = &m->seen[at];
+    if (w->file >= 0) {
+        db_plan_item_name(&m->plan, (size_t)at, name, sizeof name);
+        return db_fail(err, errlen, "merge: cell %s appears twice: '%s' line %zu and '%s' line %zu",
+                       name, m->a->files[w->file], m->tab[w->file].rec[w->rec].line, file, line);
+    }
+    m->seen[at] = (struct where){i, r};
+    return DB_OK;
+}
+
+static int place_rows(struct merge *m, char *err, size_t errlen) {
+    for (int i = 0; i < m->a->nfiles; i++)
+        for (size_t r = 1; r < m->tab[i].nrec; r++)
+            DB_CHECK(place_row(m, i, r, err, errlen));
+    return DB_OK;
+}
+
+/* Every shard that lacks cells, "1/3, 3/3" (", ..." when they do not fit). */
+static void list_lacking_shards(const struct merge *m, char *shards, size_t len) {
+    shards[0] = 0;
+    unsigned char *lacking = calloc(m->nshards + 1, 1);
+    if (!lacking) return;
+    for (size_t i = 0; i < m->plan.nitems; i++)
+        if (m->seen[i].file < 0) lacking[m->plan.items[i].shard] = 1;
+    unsigned last = 0;
+    for (unsigned s = 1; s <= m->nshards; s++) {
+        if (!lacking[s]) continue;
+        size_t u = strlen(shards);
+        if (u + 24 >= len) {
+            snprintf(shards + u, len - u, ", ...");
+            break;
+        }
+        snprintf(shards + u, len - u, "%s%u/%u", last ? ", " : "", s, m->nshards);
+        last = s;
+    }
+    free(lacking);
+}
+
+/* Name the missing cells (the first few) and every shard that lacks some. */
+static int report_missing(const struct merge *m, char *err, size_t errlen) {
+    char names[600] = "", shards[200];
+    size_t missing = 0;
+    for (size_t i = 0; i < m->plan.nitems; i++) {
+        if (m->seen[i].file >= 0 || missing++ >= 4) continue;
+        char nm[256];
+        db_plan_item_name(&m->plan, i, nm, sizeof nm);
+        size_t u = strlen(names);
+        snprintf(names + u, sizeof names - u, "%s%s", missing > 1 ? ", " : "", nm);
+    }
+    if (!missing) return DB_OK;
+    list_lacking_shards(m, shards, sizeof shards);
+    return db_fail(err, errlen, "merge: %zu of %zu cells missing (from shard %s): %s%s", missing,
+                   m->plan.nitems, shards, names, missing > 4 ? ", ..." : "");
+}
+
+/* An OUT.partial left behind is another merge's (running or interrupted): never overwritten. */
+static int check_output_free(const char *out, char *err, size_t errlen) {
+    if (strcmp(out, "-") == 0) return DB_OK;
+    char partial[4096];
+    snprintf(partial, sizeof partial, "%s.partial", out);
+    if (access(partial, F_OK) == 0)
+        return db_fail(err, errlen,
+                       "merge: '%s' exists (an interrupted merge, or one still running): remove it",
+                       partial);
+    return DB_OK;
+}
+
+/* Append the raw text of record r of t to out, as it was read. */
+static int copy_record(struct db_csv_file *out, const struct db_table *t, size_t r) {
+    char *line = strndup(t->text + t->rec[r].offset, t->rec[r].length);
+    int rc = line ? db_csv_append_line(out, line) : DB_E_NOMEM;
+    free(line);
+    return rc;
+}
+
+/* The rows in the order an unsharded run writes them: per configuration, its calibration rows
+ * (from the chosen file), then its cells. */
+static int copy_rows(const struct merge *m, struct db_csv_file *out, size_t *written) {
+    const struct db_plan *plan = &m->plan;
+    int rc = DB_OK;
+    for (size_t cfg = 0; rc == DB_OK && cfg < plan->nconfigs; cfg++) {
+        const struct db_table *t = m->cal_file[cfg] >= 0 ? &m->tab[m->cal_file[cfg]] : NULL;
+        for (size_t r = 1; rc == DB_OK && t && r < t->nrec; r++) {
+            char **f = t->rec[r].field;
+            int calibration = db_plan_is_calibration(f[DB_COL_workload]);
+            if (!calibration || db_table_row_in_plan(plan, f, &calibration) != (long)cfg) continue;
+            rc = copy_record(out, t, r);
+            ++*written;
+        }
+        for (size_t u = 0; rc == DB_OK && u < plan->ncells; u++) {
+            const struct where *w = &m->seen[cfg * plan->ncells + u];
+            rc = copy_record(out, &m->tab[w->file], w->rec);
+            ++*written;
+        }
+    }
+    return rc;
+}
+
+/* Write the merged rows to -o atomically (OUT.partial, renamed). */
+static int write_merged(const struct merge *m, size_t *rows_out, char *err, size_t errlen) {
+    const char *path = m->a->out;
+    char why[256];
+    struct db_csv_file out;
+    int rc = db_csv_open(&out, path, 1, why, sizeof why);
+    if (rc != DB_OK) { /* an unwritable -o is bad usage, as for a run's --out */
+        snprintf(err, errlen, "merge: %s", why);
+        return rc == DB_E_NOMEM ? rc : DB_E_INVALID;
+    }
+    size_t written = 0;
+    rc = copy_rows(m, &out, &written);
+    if (rc != DB_OK) {
+        snprintf(err, errlen, "merge: writing '%s' failed", path);
+        if (out.partial) remove(out.partial);
+        db_csv_abandon(&out);
+        return rc;
+    }
+    if ((rc = db_csv_commit(&out, why, sizeof why)) != DB_OK) {
+        snprintf(err, errlen, "merge: %s", why);
+        return rc;
+    }
+    *rows_out = written;
+    return DB_OK;
 }
 
 /* Everything after reading the inputs: consistency, plan, coverage, output. */
-static int merge_tables(const struct db_merge_args *a, struct db_table *tab, size_t *rows_out,
+static int merge_tables(const struct db_merge_args *a, const struct db_table *tab, size_t *rows_out,
                         char *err, size_t errlen) {
-    int col[C_NCOLS];
-    for (int c = 0; c < C_NCOLS; c++)
-        col[c] = db_table_column(&tab[0], col_names[c]);
-
-    /* The first row sets the matrix; every other row must agree. */
-    int rf = -1;
-    for (int i = 0; i < a->nfiles && rf < 0; i++)
-        if (tab[i].nrec > 1) rf = i;
-    if (rf < 0) return db_fail(err, errlen, "merge: the inputs hold no rows");
-    char **ref = tab[rf].rec[1].field;
-    unsigned k, nshards;
-    char why[256];
-    if (db_shard_parse(ref[col[C_SH]], &k, &nshards, why, sizeof why) != DB_OK)
-        return db_fail(err, errlen, "merge: '%s' line %zu: bad shard column: %s", a->files[rf],
-                       tab[rf].rec[1].line, why);
-    for (int i = 0; i < a->nfiles; i++)
-        for (size_t r = 1; r < tab[i].nrec; r++) {
-            char **f = tab[i].rec[r].field;
-            size_t line = tab[i].rec[r].line;
-            if (strcmp(f[col[C_ID]], ref[col[C_ID]]) != 0) {
-                if (strcmp(f[col[C_M]], ref[col[C_M]]) != 0)
-                    return db_fail(err, errlen,
-                                   "merge: '%s' line %zu is from another matrix ('%s') than '%s' "
-                                   "('%s')",
-                                   a->files[i], line, f[col[C_M]], a->files[rf], ref[col[C_M]]);
-                if (strcmp(f[col[C_GIT]], ref[col[C_GIT]]) != 0)
-                    return db_fail(err, errlen,
-                                   "merge: '%s' line %zu is from another build (git_rev %s) than "
-                                   "'%s' (git_rev %s)",
-                                   a->files[i], line, f[col[C_GIT]], a->files[rf], ref[col[C_GIT]]);
-                return db_fail(err, errlen,
-                               "merge: '%s' line %zu has matrix_id %s, '%s' has %s: same matrix, "
-                               "but another OpenMP environment or compiler",
-                               a->files[i], line, f[col[C_ID]], a->files[rf], ref[col[C_ID]]);
-            }
-            unsigned kk, nn;
-            if (db_shard_parse(f[col[C_SH]], &kk, &nn, why, sizeof why) != DB_OK)
-                return db_fail(err, errlen, "merge: '%s' line %zu: bad shard column: %s",
-                               a->files[i], line, why);
-            if (nn != nshards)
-                return db_fail(
-                    err, errlen,
-                    "merge: '%s' line %zu is shard %s, '%s' has shards of %u: all inputs "
-                    "must come from one --shard K/N split",
-                    a->files[i], line, f[col[C_SH]], a->files[rf], nshards);
-        }
-
-    /* Expand the matrix the rows name into its cells and shards. */
-    int targc;
-    char **targv;
-    if (db_plan_split_args(ref[col[C_M]], &targc, &targv) != DB_OK)
-        return db_fail(err, errlen, "merge: '%s': cannot read the matrix column '%s'", a->files[rf],
-                       ref[col[C_M]]);
-    struct db_cli cli;
-    struct db_plan plan;
-    int rc = db_cli_parse(targc, targv, &cli, why, sizeof why);
-    if (rc == DB_OK) {
-        cli.shard_k = 1;
-        cli.shard_n = nshards;
-        rc = db_plan_build(&cli, &plan, why, sizeof why);
-    }
-    db_plan_free_args(targc, targv);
-    if (rc != DB_OK)
-        return db_fail(err, errlen, "merge: cannot expand the matrix '%s' of '%s': %s",
-                       ref[col[C_M]], a->files[rf], why);
-
-    struct where *seen = malloc((plan.nitems ? plan.nitems : 1) * sizeof *seen);
-    if (!seen) {
-        db_plan_free(&plan);
-        snprintf(err, errlen, "out of memory");
-        return DB_E_NOMEM;
-    }
-    for (size_t i = 0; i < plan.nitems; i++)
-        seen[i].file = -1;
-    /* Calibration: one set per configuration, from the lowest shard that has one. */
-    int *cal_file = malloc((plan.nconfigs ? plan.nconfigs : 1) * sizeof *cal_file);
-    unsigned *cal_shard = malloc((plan.nconfigs ? plan.nconfigs : 1) * sizeof *cal_shard);
-    if (!cal_file || !cal_shard) {
-        free(cal_file);
-        free(cal_shard);
-        free(seen);
-        db_plan_free(&plan);
-        snprintf(err, errlen, "out of memory");
-        return DB_E_NOMEM;
-    }
-    for (size_t i = 0; i < plan.nconfigs; i++)
-        cal_file[i] = -1;
-    rc = DB_OK;
-    for (int i = 0; i < a->nfiles && rc == DB_OK; i++)
-        for (size_t r = 1; r < tab[i].nrec && rc == DB_OK; r++) {
-            char **f = tab[i].rec[r].field;
-            size_t line = tab[i].rec[r].line;
-            char name[300];
-            cell_text(f, col, name, sizeof name);
-            unsigned kk, nn;
-            db_shard_parse(f[col[C_SH]], &kk, &nn, why, sizeof why);
-            if (db_plan_is_calibration(f[col[C_WL]])) {
-                long cfg = db_plan_config_find(&plan, f[col[C_T]], f[col[C_PB]], f[col[C_PL]]);
-                if (cfg < 0 || !plan.calibrate)
-                    rc = db_fail(err, errlen,
-                                 "merge: '%s' line %zu: calibration row (threads=%s, proc_bind=%s, "
-                                 "places=%s) is not part of the matrix",
-                                 a->files[i], line, f[col[C_T]], f[col[C_PB]], f[col[C_PL]]);
-                else if (cal_file[cfg] < 0 || kk < cal_shard[cfg]) {
-                    cal_file[cfg] = i;
-                    cal_shard[cfg] = kk;
-                }
-                continue;
-            }
-            long item = db_plan_find(&plan, f[col[C_WL]], f[col[C_OP]], f[col[C_JAC]], f[col[C_ST]],
-                                     f[col[C_N]], f[col[C_T]], f[col[C_PB]], f[col[C_PL]]);
-            if (item < 0)
-                rc = db_fail(err, errlen, "merge: '%s' line %zu: cell %s is not part of the matrix",
-                             a->files[i], line, name);
-            else if (plan.items[item].shard != kk)
-                rc =
-                    db_fail(err, errlen,
-                            "merge: '%s' line %zu: cell %s belongs to shard %u/%u, the row says %s",
-                            a->files[i], line, name, plan.items[item].shard, nshards, f[col[C_SH]]);
-            else if (seen[item].file >= 0) {
-                db_plan_item_name(&plan, (size_t)item, name, sizeof name);
-                rc = db_fail(err, errlen,
-                             "merge: cell %s appears twice: '%s' line %zu and '%s' line %zu", name,
-                             a->files[seen[item].file],
-                             tab[seen[item].file].rec[seen[item].rec].line, a->files[i], line);
-            } else
-                seen[item] = (struct where){i, r};
-        }
-
-    size_t missing = 0, first = 0;
-    for (size_t i = 0; rc == DB_OK && i < plan.nitems; i++)
-        if (seen[i].file < 0 && missing++ == 0) first = i;
-    if (rc == DB_OK && missing) {
-        /* Name the missing cells (the first few) and every shard that lacks some. */
-        char names[600] = "", shards[200] = "";
-        size_t shown = 0;
-        unsigned last_shard = 0;
-        unsigned char *lacking = calloc(nshards + 1, 1);
-        for (size_t i = first; i < plan.nitems; i++) {
-            if (seen[i].file >= 0) continue;
-            if (lacking) lacking[plan.items[i].shard] = 1;
-            if (shown < 4) {
-                char nm[256];
-                db_plan_item_name(&plan, i, nm, sizeof nm);
-                size_t u = strlen(names);
-                snprintf(names + u, sizeof names - u, "%s%s", shown ? ", " : "", nm);
-                shown++;
-            }
-        }
-        for (unsigned s = 1; lacking && s <= nshards; s++) {
-            if (!lacking[s]) continue;
-            size_t u = strlen(shards);
-            if (u + 24 >= sizeof shards) {
-                snprintf(shards + u, sizeof shards - u, ", ...");
-                break;
-            }
-            snprintf(shards + u, sizeof shards - u, "%s%u/%u", last_shard ? ", " : "", s, nshards);
-            last_shard = s;
-        }
-        free(lacking);
-        rc = db_fail(err, errlen, "merge: %zu of %zu cells missing (from shard %s): %s%s", missing,
-                     plan.nitems, shards, names, missing > shown ? ", ..." : "");
-    }
-
-    if (rc == DB_OK && strcmp(a->out, "-") != 0) {
-        char partial[4096];
-        snprintf(partial, sizeof partial, "%s.partial", a->out);
-        if (access(partial, F_OK) == 0)
-            rc = db_fail(err, errlen,
-                         "merge: '%s' exists (an interrupted merge, or one still running): remove "
-                         "it",
-                         partial);
-    }
-    if (rc == DB_OK) {
-        struct db_csv_file out;
-        rc = db_csv_open(&out, a->out, 1, why, sizeof why);
-        if (rc != DB_OK) { /* an unwritable -o is bad usage, as for a run's --out */
-            snprintf(err, errlen, "merge: %s", why);
-            rc = rc == DB_E_NOMEM ? rc : DB_E_INVALID;
-        }
-        size_t written = 0;
-        for (size_t cfg = 0; rc == DB_OK && cfg < plan.nconfigs; cfg++) {
-            /* A configuration's calibration rows come before its cells. */
-            if (cal_file[cfg] >= 0) {
-                const struct db_table *t = &tab[cal_file[cfg]];
-                for (size_t r = 1; rc == DB_OK && r < t->nrec; r++) {
-                    char **f = t->rec[r].field;
-                    if (!db_plan_is_calibration(f[col[C_WL]]) ||
-                        db_plan_config_find(&plan, f[col[C_T]], f[col[C_PB]], f[col[C_PL]]) !=
-                            (long)cfg)
-                        continue;
-                    char *line = strndup(t->text + t->rec[r].offset, t->rec[r].length);
-                    rc = line ? db_csv_append_line(&out, line) : DB_E_NOMEM;
-                    free(line);
-                    written++;
-                }
-            }
-            for (size_t u = 0; rc == DB_OK && u < plan.ncells; u++) {
-                size_t i = cfg * plan.ncells + u;
-                const struct db_table *t = &tab[seen[i].file];
-                const struct db_record *r = &t->rec[seen[i].rec];
-                char *line = strndup(t->text + r->offset, r->length);
-                rc = line ? db_csv_append_line(&out, line) : DB_E_NOMEM;
-                free(line);
-                written++;
-            }
-        }
-        if (rc != DB_OK && out.f) {
-            snprintf(err, errlen, "merge: writing '%s' failed", a->out);
-            if (out.partial) remove(out.partial);
-            db_csv_abandon(&out);
-        }
-        if (rc == DB_OK && (rc = db_csv_commit(&out, why, sizeof why)) != DB_OK)
-            snprintf(err, errlen, "merge: %s", why);
-        if (rc == DB_OK) *rows_out = written;
-    }
-    free(cal_file);
-    free(cal_shard);
-    free(seen);
-    db_plan_free(&plan);
+    struct merge m = {.a = a, .tab = tab};
+    int rc = find_reference(&m, err, errlen);
+    if (rc == DB_OK) rc = check_one_matrix(&m, err, errlen);
+    if (rc == DB_OK) rc = expand_matrix(&m, err, errlen);
+    if (rc != DB_OK) return rc;
+    rc = start_places(&m, err, errlen);
+    if (rc == DB_OK) rc = place_rows(&m, err, errlen);
+    if (rc == DB_OK) rc = report_missing(&m, err, errlen);
+    if (rc == DB_OK) rc = check_output_free(a->out, err, errlen);
+    if (rc == DB_OK) rc = write_merged(&m, rows_out, err, errlen);
+    free(m.cal_file);
+    free(m.cal_shard);
+    free(m.seen);
+    db_plan_free(&m.plan);
     return rc;
 }
 

@@ -14,6 +14,137 @@ static int fail_io(char *err, size_t errlen, const char *what, const char *path)
     return DB_E_IO;
 }
 
+/* Read partial as a diagbench CSV (an empty file, killed before its header, passes). */
+static int read_partial(const char *partial, struct db_table *t, char *err, size_t errlen) {
+    char why[512];
+    int rc = db_table_read(partial, t, why, sizeof why);
+    if (rc != DB_OK) { /* a file that cannot be read is a bad --resume value */
+        snprintf(err, errlen, "--resume: %s", why);
+        return rc == DB_E_NOMEM ? rc : DB_E_INVALID;
+    }
+    if (t->nrec > 0 && db_table_check_diagbench(t, why, sizeof why) != DB_OK) {
+        snprintf(err, errlen, "--resume '%s': %s", partial, why);
+        db_table_free(t);
+        return DB_E_INVALID;
+    }
+    return DB_OK;
+}
+
+/* What this run must match: the plan's matrix_id and shard, and this build. */
+struct expected {
+    const char *partial;
+    const struct db_plan *plan;
+    char shard[32];
+    struct db_provenance prov;
+};
+
+/* Is the row f (at line) from this matrix, build, OpenMP environment and shard? If not, err
+ * says which differs. */
+static int check_same_run(const struct expected *x, char **f, size_t line, char *err,
+                          size_t errlen) {
+    const struct db_plan *plan = x->plan;
+    if (strcmp(f[DB_COL_matrix_id], plan->matrix_id) != 0) {
+        if (strcmp(f[DB_COL_matrix], plan->matrix) != 0)
+            return db_fail(err, errlen,
+                           "--resume '%s' is from another matrix: line %zu has '%s', these flags "
+                           "give '%s'",
+                           x->partial, line, f[DB_COL_matrix], plan->matrix);
+        if (strcmp(f[DB_COL_git_rev], x->prov.git_rev) != 0 ||
+            strcmp(f[DB_COL_compiler], x->prov.compiler) != 0)
+            return db_fail(err, errlen,
+                           "--resume '%s' is from another build: line %zu has git_rev %s, this is "
+                           "%s (%s)",
+                           x->partial, line, f[DB_COL_git_rev], x->prov.git_rev, x->prov.compiler);
+        return db_fail(err, errlen,
+                       "--resume '%s' was run with another OpenMP environment (line %zu: "
+                       "matrix_id %s, here %s): use the same OMP_NUM_THREADS, "
+                       "OPENBLAS_NUM_THREADS, OMP_PROC_BIND and OMP_PLACES",
+                       x->partial, line, f[DB_COL_matrix_id], plan->matrix_id);
+    }
+    if (strcmp(f[DB_COL_shard], x->shard) != 0)
+        return db_fail(err, errlen,
+                       "--resume '%s' holds shard %s (line %zu), this run is --shard %s",
+                       x->partial, f[DB_COL_shard], line, x->shard);
+    return DB_OK;
+}
+
+/* Mark the cell or calibration configuration row f holds as done; err names a row that is not
+ * part of this run, or a cell the file holds twice. */
+static int mark_done(const struct expected *x, char **f, size_t line, unsigned char *done,
+                     unsigned char *calibrated, char *err, size_t errlen) {
+    const struct db_plan *plan = x->plan;
+    int calibration;
+    long at = db_table_row_in_plan(plan, f, &calibration);
+    if (calibration) {
+        if (at < 0)
+            return db_fail(err, errlen,
+                           "--resume '%s' line %zu: calibration row (threads=%s, proc_bind=%s, "
+                           "places=%s) is not part of this run",
+                           x->partial, line, f[DB_COL_threads], f[DB_COL_proc_bind],
+                           f[DB_COL_places]);
+        if (calibrated) calibrated[at] = 1;
+        return DB_OK;
+    }
+    if (at < 0 || plan->items[at].shard != plan->shard_k)
+        return db_fail(err, errlen,
+                       "--resume '%s' line %zu: cell %s/%s/%s/%s/n=%s/threads=%s (proc_bind %s, "
+                       "places %s) is not part of this run",
+                       x->partial, line, f[DB_COL_workload], f[DB_COL_operator], f[DB_COL_jac],
+                       f[DB_COL_strategy], f[DB_COL_n], f[DB_COL_threads], f[DB_COL_proc_bind],
+                       f[DB_COL_places]);
+    if (done[at]) {
+        char name[256];
+        db_plan_item_name(plan, (size_t)at, name, sizeof name);
+        return db_fail(err, errlen, "--resume '%s' line %zu: cell %s appears twice", x->partial,
+                       line, name);
+    }
+    done[at] = 1;
+    return DB_OK;
+}
+
+/* Check every row of t against this run and mark what it holds. */
+static int mark_rows(const struct db_table *t, const struct expected *x, unsigned char *done,
+                     unsigned char *calibrated, struct db_resume *info, char *err, size_t errlen) {
+    for (size_t i = 1; i < t->nrec; i++) {
+        char **f = t->rec[i].field;
+        size_t line = t->rec[i].line;
+        int rc = check_same_run(x, f, line, err, errlen);
+        if (rc == DB_OK) rc = mark_done(x, f, line, done, calibrated, err, errlen);
+        if (rc != DB_OK) return rc;
+        if (i == 1) snprintf(info->run_id, sizeof info->run_id, "%s", f[DB_COL_run_id]);
+        info->rows++;
+    }
+    return DB_OK;
+}
+
+/* Open partial for appending into out (renamed to the name without .partial on commit), writing
+ * the header when the file has none. */
+static int open_for_append(const char *partial, int have_header, struct db_csv_file *out, char *err,
+                           size_t errlen) {
+    memset(out, 0, sizeof *out);
+    size_t len = strlen(partial) - strlen(".partial");
+    out->partial = strdup(partial);
+    out->path = strndup(partial, len);
+    if (!out->partial || !out->path) {
+        db_csv_abandon(out);
+        snprintf(err, errlen, "out of memory");
+        return DB_E_NOMEM;
+    }
+    int rc = DB_OK;
+    out->f = fopen(partial, "a");
+    if (!out->f) {
+        rc = fail_io(err, errlen, "append to", partial);
+    } else {
+        setvbuf(out->f, NULL, _IOFBF, 1 << 16);
+        if (!have_header) { /* killed before the header reached the file */
+            fprintf(out->f, "%s\n", db_csv_header);
+            if (fflush(out->f) != 0) rc = fail_io(err, errlen, "write", partial);
+        }
+    }
+    if (rc != DB_OK) db_csv_abandon(out);
+    return rc;
+}
+
 static int resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
                        unsigned char *calibrated, struct db_csv_file *out, struct db_resume *info,
                        char *err, size_t errlen) {
@@ -21,132 +152,21 @@ static int resume_open(const char *partial, const struct db_plan *plan, unsigned
     memset(done, 0, plan->nitems);
     if (calibrated) memset(calibrated, 0, plan->nconfigs);
     struct db_table t;
-    char why[512];
-    int rc = db_table_read(partial, &t, why, sizeof why);
-    if (rc != DB_OK) { /* a file that cannot be read is a bad --resume value */
-        snprintf(err, errlen, "--resume: %s", why);
-        return rc == DB_E_NOMEM ? rc : DB_E_INVALID;
-    }
-    if (t.nrec > 0 && db_table_check_diagbench(&t, why, sizeof why) != DB_OK) {
-        snprintf(err, errlen, "--resume '%s': %s", partial, why);
-        db_table_free(&t);
-        return DB_E_INVALID;
-    }
-    int c_wl = db_table_column(&t, "workload"), c_op = db_table_column(&t, "operator"),
-        c_jac = db_table_column(&t, "jac"), c_st = db_table_column(&t, "strategy"),
-        c_n = db_table_column(&t, "n"), c_t = db_table_column(&t, "threads"),
-        c_pb = db_table_column(&t, "proc_bind"), c_pl = db_table_column(&t, "places"),
-        c_id = db_table_column(&t, "matrix_id"), c_m = db_table_column(&t, "matrix"),
-        c_sh = db_table_column(&t, "shard"), c_run = db_table_column(&t, "run_id"),
-        c_git = db_table_column(&t, "git_rev"), c_cc = db_table_column(&t, "compiler");
-    char shard[32];
-    snprintf(shard, sizeof shard, "%u/%u", plan->shard_k, plan->shard_n);
-    struct db_provenance prov;
-    db_provenance_collect(&prov);
-    rc = DB_OK;
-    for (size_t i = 1; i < t.nrec && rc == DB_OK; i++) {
-        char **f = t.rec[i].field;
-        size_t line = t.rec[i].line;
-        if (strcmp(f[c_id], plan->matrix_id) != 0) {
-            if (strcmp(f[c_m], plan->matrix) != 0)
-                snprintf(err, errlen,
-                         "--resume '%s' is from another matrix: line %zu has '%s', these flags "
-                         "give '%s'",
-                         partial, line, f[c_m], plan->matrix);
-            else if (strcmp(f[c_git], prov.git_rev) != 0 || strcmp(f[c_cc], prov.compiler) != 0)
-                snprintf(err, errlen,
-                         "--resume '%s' is from another build: line %zu has git_rev %s, this is "
-                         "%s (%s)",
-                         partial, line, f[c_git], prov.git_rev, prov.compiler);
-            else
-                snprintf(err, errlen,
-                         "--resume '%s' was run with another OpenMP environment (line %zu: "
-                         "matrix_id %s, here %s): use the same OMP_NUM_THREADS, "
-                         "OPENBLAS_NUM_THREADS, OMP_PROC_BIND and OMP_PLACES",
-                         partial, line, f[c_id], plan->matrix_id);
-            rc = DB_E_INVALID;
-            break;
-        }
-        if (strcmp(f[c_sh], shard) != 0) {
-            snprintf(err, errlen, "--resume '%s' holds shard %s (line %zu), this run is --shard %s",
-                     partial, f[c_sh], line, shard);
-            rc = DB_E_INVALID;
-            break;
-        }
-        if (db_plan_is_calibration(f[c_wl])) {
-            long cfg = db_plan_config_find(plan, f[c_t], f[c_pb], f[c_pl]);
-            if (cfg < 0 || !plan->calibrate) {
-                snprintf(err, errlen,
-                         "--resume '%s' line %zu: calibration row (threads=%s, proc_bind=%s, "
-                         "places=%s) is not part of this run",
-                         partial, line, f[c_t], f[c_pb], f[c_pl]);
-                rc = DB_E_INVALID;
-                break;
-            }
-            if (calibrated) calibrated[cfg] = 1;
-            if (i == 1) snprintf(info->run_id, sizeof info->run_id, "%s", f[c_run]);
-            info->rows++;
-            continue;
-        }
-        long item = db_plan_find(plan, f[c_wl], f[c_op], f[c_jac], f[c_st], f[c_n], f[c_t], f[c_pb],
-                                 f[c_pl]);
-        if (item < 0 || plan->items[item].shard != plan->shard_k) {
-            snprintf(err, errlen,
-                     "--resume '%s' line %zu: cell %s/%s/%s/%s/n=%s/threads=%s (proc_bind %s, "
-                     "places %s) is not part of this run",
-                     partial, line, f[c_wl], f[c_op], f[c_jac], f[c_st], f[c_n], f[c_t], f[c_pb],
-                     f[c_pl]);
-            rc = DB_E_INVALID;
-            break;
-        }
-        if (done[item]) {
-            char name[256];
-            db_plan_item_name(plan, (size_t)item, name, sizeof name);
-            snprintf(err, errlen, "--resume '%s' line %zu: cell %s appears twice", partial, line,
-                     name);
-            rc = DB_E_INVALID;
-            break;
-        }
-        done[item] = 1;
-        if (i == 1) snprintf(info->run_id, sizeof info->run_id, "%s", f[c_run]);
-        info->rows++;
-    }
+    int rc = read_partial(partial, &t, err, errlen);
+    if (rc != DB_OK) return rc;
+    struct expected x = {.partial = partial, .plan = plan};
+    snprintf(x.shard, sizeof x.shard, "%u/%u", plan->shard_k, plan->shard_n);
+    db_provenance_collect(&x.prov);
+    rc = mark_rows(&t, &x, done, calibrated, info, err, errlen);
     size_t keep = t.complete_len;
     int torn = t.torn, have_header = t.nrec > 0;
     db_table_free(&t);
     if (rc != DB_OK) return rc;
-
-    if (torn) {
+    if (torn) { /* drop the row a kill cut off */
         if (truncate(partial, (off_t)keep) != 0) return fail_io(err, errlen, "truncate", partial);
         info->dropped_torn = 1;
     }
-    memset(out, 0, sizeof *out);
-    size_t len = strlen(partial) - strlen(".partial");
-    out->partial = strdup(partial);
-    out->path = strndup(partial, len);
-    if (!out->partial || !out->path) {
-        free(out->partial);
-        free(out->path);
-        memset(out, 0, sizeof *out);
-        snprintf(err, errlen, "out of memory");
-        return DB_E_NOMEM;
-    }
-    out->f = fopen(partial, "a");
-    if (!out->f) {
-        rc = fail_io(err, errlen, "append to", partial);
-        db_csv_abandon(out);
-        return rc;
-    }
-    setvbuf(out->f, NULL, _IOFBF, 1 << 16);
-    if (!have_header) { /* killed before the header reached the file */
-        fprintf(out->f, "%s\n", db_csv_header);
-        if (fflush(out->f) != 0) {
-            rc = fail_io(err, errlen, "write", partial);
-            db_csv_abandon(out);
-            return rc;
-        }
-    }
-    return DB_OK;
+    return open_for_append(partial, have_header, out, err, errlen);
 }
 
 int db_resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
@@ -176,10 +196,10 @@ int db_resume_flags(const char *partial, int nargs, char **args, int has_shard, 
         db_table_free(&t);
         return DB_E_INVALID;
     }
-    const char *shard = t.rec[1].field[db_table_column(&t, "shard")];
+    const char *shard = t.rec[1].field[DB_COL_shard];
     int m_argc;
     char **m_argv;
-    rc = db_plan_split_args(t.rec[1].field[db_table_column(&t, "matrix")], &m_argc, &m_argv);
+    rc = db_plan_split_args(t.rec[1].field[DB_COL_matrix], &m_argc, &m_argv);
     if (rc != DB_OK) {
         snprintf(err, errlen, "--resume '%s': cannot read its matrix column", partial);
         db_table_free(&t);

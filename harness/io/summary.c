@@ -6,7 +6,7 @@
 
 #include "core/status.h"
 #include "workloads/workload.h"
-#include "harness/io/csv_write.h"
+#include "harness/io/schema.h"
 #include "harness/io/csv_read.h"
 
 struct point {
@@ -15,8 +15,13 @@ struct point {
     char write_path[24];
 };
 
+/* A series is named by these columns, in this order (struct series' key). */
+#define NKEY 5
+static const enum db_column_id key_col[NKEY] = {DB_COL_workload, DB_COL_operator, DB_COL_jac,
+                                                DB_COL_strategy, DB_COL_threads};
+
 struct series {
-    char key[5][64]; /* workload, operator, jac, strategy, threads */
+    char key[NKEY][64]; /* workload, operator, jac, strategy, threads */
     struct point *pts;
     size_t npts, cap;
     size_t not_ok;
@@ -26,13 +31,7 @@ struct db_summary {
     size_t fit_from;
     struct series *s;
     size_t count, cap;
-    int col[11]; /* workload, operator, jac, strategy, threads, n, status, median, min, path,
-                    ceiling */
 };
-
-static const char *const wanted[11] = {
-    "workload", "operator",      "jac",        "strategy",   "threads",        "n",
-    "status",   "time_median_s", "time_min_s", "write_path", "write_ceiling_s"};
 
 /* Parse one CSV record (with or without its newline) with the same RFC 4180 reader --resume
  * and merge use; DB_OK only for exactly one complete record. */
@@ -55,16 +54,7 @@ static int parse_record(const char *line, struct db_table *t) {
 
 struct db_summary *db_summary_create(size_t fit_from) {
     struct db_summary *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
-    s->fit_from = fit_from;
-    struct db_table h;
-    if (parse_record(db_csv_header, &h) != DB_OK) {
-        free(s);
-        return NULL;
-    }
-    for (int k = 0; k < 11; k++)
-        s->col[k] = db_table_column(&h, wanted[k]);
-    db_table_free(&h);
+    if (s) s->fit_from = fit_from;
     return s;
 }
 
@@ -79,7 +69,7 @@ void db_summary_destroy(struct db_summary *s) {
 static struct series *find(struct db_summary *s, char **key) {
     for (size_t i = 0; i < s->count; i++) {
         int same = 1;
-        for (int k = 0; k < 5 && same; k++)
+        for (int k = 0; k < NKEY && same; k++)
             same = strcmp(s->s[i].key[k], key[k]) == 0;
         if (same) return &s->s[i];
     }
@@ -92,7 +82,7 @@ static struct series *find(struct db_summary *s, char **key) {
     }
     struct series *x = &s->s[s->count++];
     memset(x, 0, sizeof *x);
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < NKEY; k++)
         snprintf(x->key[k], sizeof x->key[k], "%s", key[k]);
     return x;
 }
@@ -103,13 +93,13 @@ int db_summary_add_csv(struct db_summary *s, const char *line) {
     if (rc != DB_OK) return rc;
     char **f = t.rec[0].field;
     rc = DB_E_INVALID;
-    if (t.rec[0].nfields == db_csv_column_count()) {
-        char *key[5];
-        for (int k = 0; k < 5; k++)
-            key[k] = f[s->col[k]];
+    if (t.rec[0].nfields == DB_NCOLUMNS) {
+        char *key[NKEY];
+        for (int k = 0; k < NKEY; k++)
+            key[k] = f[key_col[k]];
         struct series *x = find(s, key);
         rc = x ? DB_OK : DB_E_NOMEM;
-        if (x && strcmp(f[s->col[6]], "ok") != 0) {
+        if (x && strcmp(f[DB_COL_status], "ok") != 0) {
             x->not_ok++;
         } else if (x) {
             if (x->npts == x->cap) {
@@ -123,9 +113,9 @@ int db_summary_add_csv(struct db_summary *s, const char *line) {
                 x->cap = cap;
             }
             struct point *pt = &x->pts[x->npts++];
-            *pt = (struct point){atof(f[s->col[5]]), atof(f[s->col[7]]), atof(f[s->col[8]]),
-                                 atof(f[s->col[10]]), ""};
-            snprintf(pt->write_path, sizeof pt->write_path, "%s", f[s->col[9]]);
+            *pt = (struct point){atof(f[DB_COL_n]), atof(f[DB_COL_time_median_s]),
+                                 atof(f[DB_COL_time_min_s]), atof(f[DB_COL_write_ceiling_s]), ""};
+            snprintf(pt->write_path, sizeof pt->write_path, "%s", f[DB_COL_write_path]);
         }
     }
     db_table_free(&t);

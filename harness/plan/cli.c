@@ -692,6 +692,7 @@ static const struct switch_flag {
     {"--list", NULL, offsetof(struct db_cli, list)},
     {"--calibrate", NULL, offsetof(struct db_cli, calibrate)},
     {"--env", NULL, offsetof(struct db_cli, env)},
+    {"--schema", NULL, offsetof(struct db_cli, schema)},
     {"-q", "--quiet", offsetof(struct db_cli, quiet)},
     {"--untagged", NULL, offsetof(struct db_cli, run.untagged)},
     {"--no-wisdom", NULL, offsetof(struct db_cli, no_wisdom)},
@@ -824,7 +825,7 @@ static int check_resume_of_out(const struct db_cli *cli, char *err, size_t errle
 
 /* The checks once every flag is read: which combinations make a run. */
 static int check_flags(struct db_cli *cli, char *err, size_t errlen) {
-    if (cli->help || cli->version || cli->list || cli->env) return DB_OK;
+    if (cli->help || cli->version || cli->list || cli->env || cli->schema) return DB_OK;
     if (cli->calibrate) return check_calibrate(cli, err, errlen);
     if (cli->resume && !cli->matrix && !cli->have_selection) {
         cli->flags_from_resume = 1; /* the caller takes the matrix from the partial file */

@@ -44,6 +44,7 @@ struct db_cli {
     int help, list, version, quiet;
     int calibrate;      /* --calibrate: calibration rows only */
     int env;            /* --env: print the environment report */
+    int schema;         /* --schema: print the CSV columns */
     const char *matrix; /* preset name, or NULL */
     struct db_selection sel;
     int have_selection; /* any of -w -s -p -j -n given */
