@@ -43,8 +43,10 @@ static void matrix_destroy(struct db_operator *op) {
     free(op);
 }
 
+extern const struct db_operator_kind db_operator_matrix;
+
 static const struct db_operator_ops matrix_ops = {
-    .kind = "matrix",
+    .kind = db_operator_matrix.name,
     .mv = matrix_mv,
     .mv_transpose = matrix_mv_transpose,
     .materialise = matrix_materialise,
@@ -52,7 +54,8 @@ static const struct db_operator_ops matrix_ops = {
     .destroy = matrix_destroy,
 };
 
-int db_matrix_create(struct db_instance *in, struct db_operator **out) {
+static int matrix_create(struct db_instance *in, enum db_jac jac, struct db_operator **out) {
+    (void)jac;
     size_t n = in->n;
     if (n > (size_t)0x7fffffff) return DB_E_UNSUPPORTED; /* BLAS takes int dimensions */
     struct matrix_op *m = calloc(1, sizeof *m);
@@ -94,3 +97,16 @@ int db_matrix_create(struct db_instance *in, struct db_operator **out) {
     *out = &m->base;
     return DB_OK;
 }
+
+static size_t matrix_setup_bytes(size_t n) {
+    return n * n * sizeof(double);
+}
+
+const struct db_operator_kind db_operator_matrix = {
+    .name = "matrix",
+    .describe = "dense J stored in memory (built at setup); matrix-vector products with OpenBLAS "
+                "dgemv",
+    .flags = DB_OPERATOR_STORES_DENSE | DB_OPERATOR_TRANSPOSE,
+    .create = matrix_create,
+    .setup_bytes = matrix_setup_bytes,
+};

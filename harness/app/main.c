@@ -131,7 +131,8 @@ static void list_all(void) {
     }
     printf("operators:\n");
     for (size_t i = 0; i < db_operator_kind_count; i++)
-        printf("  %-10s %s\n", db_operator_kinds[i], db_operator_kind_descriptions[i]);
+        printf("  %-10s %s\n", db_operator_kind_table[i]->name,
+               db_operator_kind_table[i]->describe);
     printf("strategies:\n");
     for (size_t i = 0; i < db_strategy_count; i++)
         printf("  %-12s %s\n", db_strategies[i]->name, db_strategies[i]->describe);
