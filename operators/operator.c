@@ -103,6 +103,11 @@ int db_operator_mv_transpose(struct db_operator *op, const double *w, double *ou
     return op->ops->mv_transpose(op, w, out);
 }
 
+int db_operator_probe(struct db_operator *op, const double *v, double *out) {
+    return op->jac == DB_JAC_BWD ? db_operator_mv_transpose(op, v, out)
+                                 : db_operator_mv(op, v, out);
+}
+
 void db_dense_diagonal(const struct db_dense *M, double *diag) {
     for (size_t i = 0; i < M->n; i++)
         diag[i] = M->data[i * M->ld + i];

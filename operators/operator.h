@@ -126,6 +126,9 @@ void db_operator_destroy(struct db_operator *op);
 int db_operator_mv(struct db_operator *op, const double *v, double *out);
 int db_operator_mv_transpose(struct db_operator *op, const double *w, double *out);
 
+/* The product a probe applies: J^T v for a Jacobian in reverse mode (jac = bwd), else J v. */
+int db_operator_probe(struct db_operator *op, const double *v, double *out);
+
 /* Read the diagonal of a dense matrix. */
 void db_dense_diagonal(const struct db_dense *M, double *diag);
 

@@ -109,8 +109,8 @@ int db_colour_mod(size_t n, size_t k, size_t **colour, size_t *ncolours) {
 enum plan_state { PLAN_NONE, PLAN_PROBE, PLAN_FALLBACK, PLAN_KNOWN_DIAGONAL };
 
 struct structured_cache {
-    const struct db_operator *op; /* the operator the plan was made for */
-    db_structured_plan plan;
+    const struct db_operator *op;  /* the operator the plan was made for */
+    const struct db_structured *s; /* and the strategy */
     enum plan_state state;
     struct db_compressed c;
     struct db_sparse diagonal; /* the extraction of a kind that knows its diagonal */
@@ -124,27 +124,25 @@ static void cache_free(void *p) {
     free(s);
 }
 
-static int make_plan(struct structured_cache *s, db_structured_plan plan, const char *missing,
+static int make_plan(struct structured_cache *s, const struct db_structured *st,
                      struct db_operator *op) {
     s->op = op;
-    s->plan = plan;
+    s->s = st;
     if (op->ops->diagonal) {
         s->state = PLAN_KNOWN_DIAGONAL;
         snprintf(s->remark, sizeof s->remark, "the operator stores its diagonal: no products");
         return db_sparse_band(op->n, 0, 0, 1, &s->diagonal);
     }
+    if (db_strategy_needs_fallback(op, st->strategy->required_tags)) {
+        s->state = PLAN_FALLBACK;
+        snprintf(s->remark, sizeof s->remark, "operator not tagged %s: fell back to materialise",
+                 st->missing);
+        return DB_OK;
+    }
     struct db_sparse P = {0};
     size_t *colour = NULL, k = 0;
     int reverse = op->jac == DB_JAC_BWD;
-    int rc = plan(op, reverse, &P, &colour, &k, s->remark, sizeof s->remark);
-    if (rc == DB_E_UNSUPPORTED) {
-        db_sparse_free(&P);
-        free(colour);
-        s->state = PLAN_FALLBACK;
-        snprintf(s->remark, sizeof s->remark, "operator not tagged %s: fell back to materialise",
-                 missing);
-        return DB_OK;
-    }
+    int rc = st->plan(op, reverse, &P, &colour, &k, s->remark, sizeof s->remark);
     if (rc != DB_OK) {
         db_sparse_free(&P);
         free(colour);
@@ -155,10 +153,10 @@ static int make_plan(struct structured_cache *s, db_structured_plan plan, const 
     return DB_OK;
 }
 
-int db_structured_run(db_structured_plan plan, const char *missing, struct db_operator *op,
-                      double *diag, struct db_strategy_ctx *ctx, int all) {
+int db_structured_run(const struct db_structured *st, struct db_operator *op, double *diag,
+                      struct db_strategy_ctx *ctx, int all) {
     struct structured_cache *s = ctx->priv;
-    if (s && (ctx->priv_free != cache_free || s->op != op || s->plan != plan)) {
+    if (s && (ctx->priv_free != cache_free || s->op != op || s->s != st)) {
         ctx->priv_free(ctx->priv); /* made for another operator or strategy */
         ctx->priv = s = NULL;
     }
@@ -169,7 +167,7 @@ int db_structured_run(db_structured_plan plan, const char *missing, struct db_op
         ctx->priv_free = cache_free;
     }
     if (s->state == PLAN_NONE) {
-        int rc = make_plan(s, plan, missing, op);
+        int rc = make_plan(s, st, op);
         if (rc != DB_OK) {
             cache_free(s);
             ctx->priv = NULL;
@@ -199,9 +197,11 @@ int db_structured_run(db_structured_plan plan, const char *missing, struct db_op
     return DB_E_INTERNAL;
 }
 
-size_t db_structured_workspace_bytes(const struct db_operator *op, size_t k, int fallback) {
+size_t db_structured_workspace_bytes(const struct db_strategy *st, const struct db_operator *op,
+                                     size_t k) {
     size_t n = op->n, nnz = n * db_instance_row_nnz_bound(op->in);
     size_t plan = db_compressed_bytes(n, nnz, k < n ? k : n) + db_sparse_bytes(n, nnz, 0) +
                   4 * n * sizeof(size_t); /* colouring temporaries */
+    int fallback = db_strategy_needs_fallback(op, st->required_tags);
     return plan + (fallback ? db_materialise_workspace_bytes(op) : 0);
 }
