@@ -28,9 +28,9 @@ void db_newton_start(size_t n, double *x0) {
     }
 }
 
-/* Only operators that evaluate at op->in->x on every product follow the iterate. */
+/* Only operators that evaluate at op->in->x on every product (lazy kinds) follow the iterate. */
 static int follows_the_point(const struct db_operator *op) {
-    return strcmp(op->ops->kind, "jacobian") == 0 || strcmp(op->ops->kind, "function") == 0;
+    return db_operator_flags(op) & DB_OPERATOR_LAZY;
 }
 
 static int grow(double **p, size_t *have, size_t n) {

@@ -37,9 +37,10 @@ static int singular(struct db_solve_info *info, size_t i, double v) {
 /* ---- diagonal ----------------------------------------------------------------------------- */
 
 /* The diagonal solver relies on A being diagonal: lineax's Diagonal solver refuses anything
- * else, and so do we (dividing by the diagonal of a non-diagonal A would be a wrong answer). */
+ * else, and so do we (dividing by the diagonal of a non-diagonal A would be a wrong answer).
+ * Known diagonal is what the strategies' fallback rule calls it. */
 static int knows_it_is_diagonal(const struct db_operator *op) {
-    return op->ops->diagonal || (db_operator_tags(op) & DB_TAG_DIAGONAL);
+    return !db_strategy_needs_fallback(op, DB_TAG_DIAGONAL);
 }
 
 static int solve_diagonal(struct db_operator *op, const double *b, double *x,
@@ -132,11 +133,11 @@ static int solve_lu(struct db_operator *op, const double *b, double *x, struct d
  * stores only its diagonal. It reads the off-diagonal bands whatever the tag says, so an
  * operator tagged diagonal that is truly tridiagonal (liar) is still solved correctly. */
 static int knows_it_is_tridiagonal(const struct db_operator *op) {
-    return op->ops->diagonal || (db_operator_tags(op) & DB_TAG_TRIDIAGONAL);
+    return !db_strategy_needs_fallback(op, DB_TAG_TRIDIAGONAL);
 }
 
 int db_tridiagonal_strategy_ok(const struct db_strategy *st) {
-    return st && (strcmp(st->name, "materialise") == 0 || strcmp(st->name, "probe-tridiag") == 0);
+    return st && (st->flags & (DB_STRATEGY_MATERIALISES | DB_STRATEGY_EXTRACTS_TRIDIAGONAL));
 }
 
 int db_tridiagonal_solve(size_t n, double *dl, double *d, double *du, double *x,
@@ -213,7 +214,7 @@ static int solve_tridiagonal(struct db_operator *op, const double *b, double *x,
         if (!ctx->bands) return DB_E_NOMEM;
     }
     double *dl = ctx->bands, *d = dl + n, *du = d + n;
-    if (strcmp(st->name, "materialise") == 0) {
+    if (st->flags & DB_STRATEGY_MATERIALISES) {
         /* The plain reference path: materialise A (or A^T) and read its three bands. */
         size_t bytes = op->ops->materialise_bytes(op);
         double *buf = NULL;
@@ -223,7 +224,7 @@ static int solve_tridiagonal(struct db_operator *op, const double *b, double *x,
         if (M.n != n) return DB_E_INTERNAL;
         bands_from_dense(&M, dl, d, du);
     } else {
-        /* probe-tridiag: 3 products recover every entry of the band (ctx->extracted). */
+        /* probe-tridiag: its products recover every entry of the band (ctx->extracted). */
         if (!st->extract) return DB_E_INVALID;
         DB_CHECK(st->extract(op, d, &ctx->strategy));
         if (!ctx->strategy.extracted) return DB_E_INTERNAL; /* fell back: the tag was checked */
@@ -252,6 +253,10 @@ int db_linear_solve(struct db_operator *op, const double *b, double *x, enum db_
     return DB_E_INVALID;
 }
 
+const struct db_strategy *db_linear_solve_strategy(const struct db_strategy *diag_strategy) {
+    return diag_strategy ? diag_strategy : &db_strategy_materialise;
+}
+
 size_t db_linear_solve_workspace_bytes(const struct db_operator *op, enum db_solver solver,
                                        const struct db_strategy *diag_strategy) {
     size_t n = op->n;
@@ -262,7 +267,7 @@ size_t db_linear_solve_workspace_bytes(const struct db_operator *op, enum db_sol
         return n * n * sizeof(double) + n * sizeof(int);
     case DB_SOLVER_TRIDIAGONAL:
         if (!diag_strategy) return 3 * n * sizeof(double);
-        return 3 * n * sizeof(double) + (strcmp(diag_strategy->name, "materialise") == 0
+        return 3 * n * sizeof(double) + (diag_strategy->flags & DB_STRATEGY_MATERIALISES
                                              ? op->ops->materialise_bytes(op)
                                              : diag_strategy->workspace_bytes(op));
     }

@@ -146,12 +146,14 @@ static void list_all(void) {
             printf("  %-26s materialise J, then LU with partial pivoting (LAPACK dgesv, "
                    "OpenBLAS)\n",
                    name);
+        else if (m[i].solver == DB_SOLVER_TRIDIAGONAL && m[i].diag->products)
+            printf("  %-26s the three bands of J by %s (%llu products), then LAPACK dgtsv; needs "
+                   "the tridiagonal (or diagonal) tag\n",
+                   name, m[i].diag->name, m[i].diag->products(1, 1));
         else if (m[i].solver == DB_SOLVER_TRIDIAGONAL)
-            printf("  %-26s the three bands of J by %s, then LAPACK dgtsv; needs the "
-                   "tridiagonal (or diagonal) tag\n",
-                   name,
-                   strcmp(m[i].diag->name, "materialise") == 0 ? "materialise (read from J)"
-                                                               : "probe-tridiag (3 products)");
+            printf("  %-26s the three bands of J by %s (read from J), then LAPACK dgtsv; needs "
+                   "the tridiagonal (or diagonal) tag\n",
+                   name, m[i].diag->name);
         else
             printf("  %-26s diagonal of J by the %s strategy, then x = b / d; needs the "
                    "diagonal tag\n",
