@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PAR_MIN = 1 << 15 }; /* elements below which the division stays serial */
-
 _Static_assert(sizeof(lapack_int) == sizeof(int), "ipiv is an int array: LP64 LAPACK expected");
 
 const char *const db_solver_names[DB_SOLVER_COUNT] = {"diagonal", "lu", "tridiagonal"};
@@ -58,7 +56,7 @@ static int solve_diagonal(struct db_operator *op, const double *b, double *x,
     double *restrict d = ctx->diag;
     DB_CHECK(st->run(op, d, &ctx->strategy));
     int bad = 0;
-#pragma omp parallel for schedule(static) reduction(| : bad) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) reduction(| : bad) if (n >= DB_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         bad |= !(isfinite(d[i]) && d[i] != 0.0);
         x[i] = b[i] / d[i];
@@ -100,7 +98,7 @@ static int solve_lu(struct db_operator *op, const double *b, double *x, struct d
     DB_CHECK(op->ops->materialise(op, op->ops->materialise_bytes(op) ? a : NULL, &M));
     if (M.n != n) return DB_E_INTERNAL;
     if (M.data != a || M.ld != n) {
-#pragma omp parallel for schedule(static) if (n * n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n * n >= DB_PAR_MIN)
         for (size_t j = 0; j < n; j++)
             memcpy(a + j * n, M.data + j * M.ld, n * sizeof *a);
     }
@@ -163,7 +161,7 @@ static int bands_from_sparse(const struct db_sparse *A, double *dl, double *d, d
     size_t n = A->n;
     if (!A->values) return DB_E_INTERNAL;
     int bad = 0;
-#pragma omp parallel for schedule(static) reduction(| : bad) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) reduction(| : bad) if (n >= DB_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         /* Row i owns dl[i-1], d[i] and du[i]: it zeroes them and alone writes them. */
         d[i] = 0.0;
@@ -190,7 +188,7 @@ static void bands_from_dense(const struct db_dense *M, double *dl, double *d, do
     size_t n = M->n, ld = M->ld;
     const double *a = M->data;
     size_t down = M->transposed ? ld : 1, right = M->transposed ? 1 : ld; /* strides of i, j */
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         d[i] = a[i * down + i * right];
         if (i + 1 < n) {
@@ -298,7 +296,7 @@ double db_diagonal_residual(size_t n, const double *d, const double *x, const do
 
 void db_sparse_mv(const struct db_sparse *A, const double *x, double *y) {
     size_t n = A->n;
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         double s = 0.0;
         for (size_t e = A->row_ptr[i]; e < A->row_ptr[i + 1]; e++)

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PAR_MIN = 1 << 15 }; /* rows below which seed filling and recovery stay serial */
-
 void db_compressed_free(struct db_compressed *c) {
     db_sparse_free(&c->A);
     free(c->colour);
@@ -47,7 +45,7 @@ int db_compressed_run(struct db_compressed *c, struct db_operator *op, double *d
     const size_t *colour = c->colour;
     for (size_t k = 0; k < c->ncolours; k++) {
         double *seed = c->seed, *out = c->B + k * n;
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN)
         for (size_t j = 0; j < n; j++)
             seed[j] = colour[j] == k ? 1.0 : 0.0;
         DB_CHECK(c->reverse ? db_operator_mv_transpose(op, seed, out)
@@ -56,21 +54,21 @@ int db_compressed_run(struct db_compressed *c, struct db_operator *op, double *d
     const double *B = c->B;
     /* Entry (i, j) sits in product colour(j) at row i (forward) or colour(i) at row j (reverse);
      * for the diagonal both read B[colour(i) n + i]. */
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN)
     for (size_t i = 0; i < n; i++)
         diag[i] = c->diag_pos[i] == DB_SPARSE_NONE ? 0.0 : B[colour[i] * n + i];
     if (!all) return DB_OK;
     const size_t *rp = c->A.row_ptr, *ci = c->A.col_idx;
     double *val = c->A.values;
     if (c->reverse) {
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN)
         for (size_t i = 0; i < n; i++) {
             const double *row = B + colour[i] * n;
             for (size_t e = rp[i]; e < rp[i + 1]; e++)
                 val[e] = row[ci[e]];
         }
     } else {
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN)
         for (size_t i = 0; i < n; i++)
             for (size_t e = rp[i]; e < rp[i + 1]; e++)
                 val[e] = B[colour[ci[e]] * n + i];

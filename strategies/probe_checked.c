@@ -11,7 +11,6 @@
 #include "core/rng.h"
 #include "strategies/strategy.h"
 
-enum { PAR_MIN = 1 << 15 }; /* elements below which the comparison stays serial */
 enum { REQUIRED = DB_TAG_DIAGONAL };
 
 int db_diagonal_check_vector(struct db_operator *op, const double *d, const double *v, double tol,
@@ -19,7 +18,7 @@ int db_diagonal_check_vector(struct db_operator *op, const double *d, const doub
     size_t n = op->n;
     DB_CHECK(db_operator_probe(op, v, mv));
     double r = 0, dmax = 0, vmax = 0;
-#pragma omp parallel for schedule(static) reduction(max : r, dmax, vmax) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) reduction(max : r, dmax, vmax) if (n >= DB_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         double e = fabs(mv[i] - d[i] * v[i]), a = fabs(d[i]), b = fabs(v[i]);
         e = isnan(e) ? INFINITY : e; /* a NaN never passes */
