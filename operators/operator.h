@@ -68,10 +68,12 @@ enum db_operator_flag {
                                              (operators/blocks.h): the workload's batching rule */
 };
 
-/* A kind of operator: one descriptor in its own file (operators/<kind>.c), listed once in the
- * registry in operator.c. Adding a kind is one file plus its registry entry in operator.c, and
- * nothing else names it: everything else asks the registry (db_operator_kind_find) and reads the
- * flags. */
+/* A kind of operator: one descriptor in its own file (operators/<kind>.c) and its entry in the
+ * registry in operator.c (the descriptor in db_operator_kind_table, its name in db_operator_kinds;
+ * a static assertion and tests/test_registry.c keep the two in step). Adding a kind is that file
+ * plus that entry, and nothing else names it: everything else asks the registry
+ * (db_operator_kind_find) and reads the flags -- except, still, harness/plan/cli.c, which sweeps
+ * -j only for the kind named "jacobian" (DB_OPERATOR_JAC is the flag it should read). */
 struct db_operator_kind {
     char name[16]; /* an array, so the registry's db_operator_kinds[] can point into it */
     const char *describe;

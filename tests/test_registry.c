@@ -1,10 +1,14 @@
 /* The registries' declarations are true: every operator kind's flags match what its operators do,
- * and the names the CLI lists are the descriptors' own. */
+ * the names the CLI lists are the descriptors' own, and a strategy is what its descriptor
+ * declares -- one defined here, registered nowhere and named by no code, is costed by the plan's
+ * cost model and judged by the fallback rule from its declarations alone. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/plan/plan.h"
 #include "operators/operator.h"
+#include "strategies/strategy.h"
 
 Test(registry, operator_kind_names_come_from_the_descriptors) {
     cr_assert_gt(db_operator_kind_count, 0);
@@ -67,4 +71,112 @@ Test(registry, operator_kind_flags_match_the_operators) {
     }
     free(ones), free(a), free(b);
     db_instance_destroy(in);
+}
+
+/* ---- a strategy that only this test knows ---------------------------------------------------- */
+
+static unsigned long long five_products(size_t lower, size_t upper) {
+    (void)lower, (void)upper;
+    return 5;
+}
+
+static unsigned long long band_products(size_t lower, size_t upper) {
+    return (unsigned long long)(lower + upper + 1);
+}
+
+static size_t no_workspace(const struct db_operator *op) {
+    (void)op;
+    return 0;
+}
+
+static int never_run(struct db_operator *op, double *diag, struct db_strategy_ctx *ctx) {
+    (void)op, (void)diag, (void)ctx;
+    return DB_E_INTERNAL;
+}
+
+static const struct db_strategy sparse_probe = {
+    .name = "test-sparse-probe",
+    .describe = "test only: 5 products for an operator tagged sparse",
+    .required_tags = DB_TAG_SPARSE,
+    .products = five_products,
+    .workspace_bytes = no_workspace,
+    .run = never_run,
+};
+
+static const struct db_strategy band_probe = {
+    .name = "test-band-probe",
+    .describe = "test only: lower + upper + 1 products for an operator tagged banded",
+    .required_tags = DB_TAG_BANDED,
+    .products = band_products,
+    .workspace_bytes = no_workspace,
+    .run = never_run,
+};
+
+/* db_plan_cell_cost's documented model: 1 ms setup + 2 ns per element of n, then the
+ * correctness run and reps timed runs of one extraction (at least min-time each); one
+ * extraction = 2 ns per element / threads + the per-call cost of each call. */
+static unsigned long long model(unsigned long long n, unsigned long long products,
+                                const struct db_run_opts *o, unsigned threads) {
+    unsigned long long call_ns = (unsigned long long)(o->call_cost_s * 1e9 + 0.5);
+    unsigned long long min_ns = (unsigned long long)(o->min_time_s * 1e9 + 0.5);
+    unsigned long long one = 2 * products * n / threads + products * call_ns;
+    return 1000000 + 2 * n + one + (unsigned long long)o->reps * (one > min_ns ? one : min_ns);
+}
+
+Test(registry, an_unregistered_strategy_is_costed_from_its_declaration) {
+    cr_assert_null(db_strategy_find(sparse_probe.name), "registered nowhere");
+    cr_assert_null(db_strategy_find(band_probe.name), "registered nowhere");
+    struct db_run_opts o = {.reps = 5, .min_time_s = 1e-5, .call_cost_s = 1e-6};
+    const size_t n = 10000;
+    struct db_cell c = {db_workload_find("stencil"), "jacobian", DB_JAC_FWD, &sparse_probe, n};
+    cr_assert_eq(db_plan_cell_cost(&c, &o, 1), model(n, 5, &o, 1));
+    cr_assert_eq(db_plan_cell_cost(&c, &o, 2), model(n, 5, &o, 2));
+    /* The band the products are given: the workload's, or --band's. */
+    c = (struct db_cell){db_workload_find("banded"), "function", DB_JAC_NONE, &band_probe, n};
+    cr_assert_eq(db_plan_cell_cost(&c, &o, 1), model(n, 2 + 3 + 1, &o, 1));
+    o.band_set = 1, o.band_lower = 7, o.band_upper = 0;
+    cr_assert_eq(db_plan_cell_cost(&c, &o, 1), model(n, 7 + 0 + 1, &o, 1));
+    o.band_set = 0;
+    /* Without its tag it falls back, and costs what materialise costs; untagged, the same. */
+    struct db_cell fallback = {db_workload_find("stencil"), "jacobian", DB_JAC_FWD, &band_probe, n};
+    struct db_cell mat = fallback;
+    mat.strategy = &db_strategy_materialise;
+    cr_assert_eq(db_plan_cell_cost(&fallback, &o, 2), db_plan_cell_cost(&mat, &o, 2));
+    c.strategy = &sparse_probe;
+    c.wl = db_workload_find("stencil");
+    o.untagged = 1;
+    mat.op_kind = c.op_kind;
+    cr_assert_eq(db_plan_cell_cost(&c, &o, 1), db_plan_cell_cost(&mat, &o, 1));
+}
+
+Test(registry, an_unregistered_strategy_follows_the_fallback_rule) {
+    struct db_instance *in;
+    cr_assert_eq(db_instance_create(db_workload_find("stencil"), 100, 0, &in), DB_OK);
+    struct db_operator *op;
+    cr_assert_eq(db_operator_create("jacobian", DB_JAC_FWD, in, DB_TAG_SPARSE, &op), DB_OK);
+    cr_assert_not(db_strategy_needs_fallback(op, sparse_probe.required_tags));
+    cr_assert(db_strategy_needs_fallback(op, band_probe.required_tags));
+    db_operator_destroy(op);
+    cr_assert_eq(db_operator_create("jacobian", DB_JAC_FWD, in, 0, &op), DB_OK);
+    cr_assert(db_strategy_needs_fallback(op, sparse_probe.required_tags), "untagged");
+    db_operator_destroy(op);
+    db_instance_destroy(in);
+    /* A kind that knows its diagonal never falls back. */
+    cr_assert_eq(db_instance_create(db_workload_find("sin"), 10, 0, &in), DB_OK);
+    cr_assert_eq(db_operator_create("diagonal", DB_JAC_NONE, in, 0, &op), DB_OK);
+    cr_assert_not(db_strategy_needs_fallback(op, sparse_probe.required_tags));
+    db_operator_destroy(op);
+    db_instance_destroy(in);
+}
+
+/* The registered strategies keep their declarations consistent. */
+Test(registry, strategy_declarations_are_consistent) {
+    for (size_t i = 0; i < db_strategy_count; i++) {
+        const struct db_strategy *st = db_strategies[i];
+        cr_assert_eq(db_strategy_find(st->name), st);
+        int materialises = !!(st->flags & DB_STRATEGY_MATERIALISES);
+        cr_assert_eq(materialises, st->required_tags == 0, "%s", st->name);
+        cr_assert_eq(materialises, st->products == NULL, "%s", st->name);
+        if (st->flags & DB_STRATEGY_EXTRACTS_TRIDIAGONAL) cr_assert_not_null(st->extract);
+    }
 }
