@@ -11,20 +11,22 @@ struct matrix_op {
     double *a; /* n*n, column-major */
 };
 
-static int matrix_mv(struct db_operator *op, const double *v, double *out) {
+/* out = A v or A^T v: one dgemv, counted as one primitive call. */
+static int matrix_product(struct db_operator *op, enum CBLAS_TRANSPOSE trans, const double *v,
+                          double *out) {
     struct matrix_op *m = (struct matrix_op *)op;
     int n = (int)op->n;
     db_instance_count_calls(op->in, 1);
-    cblas_dgemv(CblasColMajor, CblasNoTrans, n, n, 1.0, m->a, n, v, 1, 0.0, out, 1);
+    cblas_dgemv(CblasColMajor, trans, n, n, 1.0, m->a, n, v, 1, 0.0, out, 1);
     return DB_OK;
 }
 
+static int matrix_mv(struct db_operator *op, const double *v, double *out) {
+    return matrix_product(op, CblasNoTrans, v, out);
+}
+
 static int matrix_mv_transpose(struct db_operator *op, const double *w, double *out) {
-    struct matrix_op *m = (struct matrix_op *)op;
-    int n = (int)op->n;
-    db_instance_count_calls(op->in, 1);
-    cblas_dgemv(CblasColMajor, CblasTrans, n, n, 1.0, m->a, n, w, 1, 0.0, out, 1);
-    return DB_OK;
+    return matrix_product(op, CblasTrans, w, out);
 }
 
 static int matrix_materialise(struct db_operator *op, double *buf, struct db_dense *M) {
