@@ -5,11 +5,6 @@
 
 enum { REQUIRED = DB_TAG_DIAGONAL };
 
-static unsigned long long probe_products(size_t lower, size_t upper) {
-    (void)lower, (void)upper;
-    return 1;
-}
-
 static size_t probe_workspace_bytes(const struct db_operator *op) {
     size_t b = op->n * sizeof(double);
     return db_strategy_needs_fallback(op, REQUIRED) ? b + db_materialise_workspace_bytes(op) : b;
@@ -28,7 +23,7 @@ const struct db_strategy db_strategy_probe = {
     .describe = "diagonal-tagged operator: one JVP (fwd) / VJP (bwd) / fn call with ones, O(n); "
                 "untagged: falls back to materialise",
     .required_tags = REQUIRED,
-    .products = probe_products,
+    .products = {.fixed = 1},
     .workspace_bytes = probe_workspace_bytes,
     .run = probe_run,
 };

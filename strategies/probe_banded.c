@@ -41,15 +41,6 @@ static const struct db_structured tridiag = {&db_strategy_probe_tridiag, tridiag
                                              "tridiagonal"};
 static const struct db_structured banded = {&db_strategy_probe_banded, banded_plan, "banded"};
 
-static unsigned long long tridiag_products(size_t lower, size_t upper) {
-    (void)lower, (void)upper;
-    return 3;
-}
-
-static unsigned long long banded_products(size_t lower, size_t upper) {
-    return (unsigned long long)(lower + upper + 1);
-}
-
 static size_t tridiag_workspace_bytes(const struct db_operator *op) {
     return db_structured_workspace_bytes(&db_strategy_probe_tridiag, op, 3);
 }
@@ -82,7 +73,7 @@ const struct db_strategy db_strategy_probe_tridiag = {
                 "j mod 3 give the diagonal, lower and upper, O(n); untagged: materialise",
     .flags = DB_STRATEGY_EXTRACTS_TRIDIAGONAL,
     .required_tags = DB_TAG_TRIDIAGONAL,
-    .products = tridiag_products,
+    .products = {.fixed = 3},
     .workspace_bytes = tridiag_workspace_bytes,
     .run = tridiag_run,
     .extract = tridiag_extract,
@@ -93,7 +84,7 @@ const struct db_strategy db_strategy_probe_banded = {
     .describe = "banded operator (lower l, upper u; from its tags): l+u+1 JVPs / VJPs with "
                 "columns coloured j mod (l+u+1), O((l+u+1) n); untagged: materialise",
     .required_tags = DB_TAG_DIAGONAL | DB_TAG_TRIDIAGONAL | DB_TAG_BANDED,
-    .products = banded_products,
+    .products = {.fixed = 1, .per_band = 1},
     .workspace_bytes = banded_workspace_bytes,
     .run = banded_run,
     .extract = banded_extract,

@@ -79,11 +79,6 @@ static int cache_of(struct db_strategy_ctx *ctx, size_t n, uint64_t seed,
     return DB_OK;
 }
 
-static unsigned long long checked_products(size_t lower, size_t upper) {
-    (void)lower, (void)upper;
-    return 2; /* the probe and the check */
-}
-
 static size_t checked_workspace_bytes(const struct db_operator *op) {
     size_t b = 3 * op->n * sizeof(double); /* ones, v, M v */
     return db_strategy_needs_fallback(op, REQUIRED) ? b + db_materialise_workspace_bytes(op) : b;
@@ -137,7 +132,7 @@ const struct db_strategy db_strategy_probe_checked = {
                 "vector (2 calls); a wrong tag is an error (or, --on-mismatch=fallback, "
                 "materialise); untagged: materialise",
     .required_tags = REQUIRED,
-    .products = checked_products,
+    .products = {.fixed = 2}, /* the probe and the check */
     .workspace_bytes = checked_workspace_bytes,
     .run = checked_run,
     .fallback_bytes = checked_fallback_bytes,

@@ -59,11 +59,6 @@ extern const struct db_strategy db_strategy_probe_coloured;
 static const struct db_structured coloured = {&db_strategy_probe_coloured, coloured_plan,
                                               "diagonal, tridiagonal, banded or sparse"};
 
-static unsigned long long coloured_products(size_t lower, size_t upper) {
-    (void)lower, (void)upper;
-    return 8; /* an estimate: the colour count is known only once the pattern is coloured */
-}
-
 static size_t coloured_workspace_bytes(const struct db_operator *op) {
     size_t r = db_instance_row_nnz_bound(op->in);
     return db_structured_workspace_bytes(&db_strategy_probe_coloured, op, r * r) +
@@ -84,7 +79,7 @@ const struct db_strategy db_strategy_probe_coloured = {
                 "distance-2 colouring (best of LF/SL/ID/natural, setup), one JVP / VJP per "
                 "colour, recovery of all non-zeros; untagged: materialise",
     .required_tags = DB_TAG_DIAGONAL | DB_TAG_TRIDIAGONAL | DB_TAG_BANDED | DB_TAG_SPARSE,
-    .products = coloured_products,
+    .products = {.fixed = 8}, /* an estimate: the colours are counted only at setup */
     .workspace_bytes = coloured_workspace_bytes,
     .run = coloured_run,
     .extract = coloured_extract,

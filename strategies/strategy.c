@@ -23,6 +23,10 @@ const struct db_strategy *db_strategy_find(const char *name) {
     return NULL;
 }
 
+unsigned long long db_strategy_products(const struct db_strategy *st, size_t lower, size_t upper) {
+    return st->products.fixed + (unsigned long long)st->products.per_band * (lower + upper);
+}
+
 int db_strategy_needs_fallback(const struct db_operator *op, unsigned required_tags) {
     return !op->ops->diagonal && !(db_operator_tags(op) & required_tags);
 }

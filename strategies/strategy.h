@@ -57,9 +57,11 @@ struct db_strategy {
      * (db_strategy_needs_fallback). 0 with DB_STRATEGY_MATERIALISES. */
     unsigned required_tags;
     /* Products of n (each one primitive call: a JVP, VJP or fn call) one extraction applies when
-     * a required tag is there, for an operator of band (lower, upper); NULL with
-     * DB_STRATEGY_MATERIALISES. */
-    unsigned long long (*products)(size_t lower, size_t upper);
+     * a required tag is there: fixed + per_band * (lower + upper) for an operator of band
+     * (lower, upper) (db_strategy_products). Zero with DB_STRATEGY_MATERIALISES. */
+    struct {
+        unsigned fixed, per_band;
+    } products;
     /* Bytes of workspace run() will allocate in ctx for this operator (for the memory budget). */
     size_t (*workspace_bytes)(const struct db_operator *op);
     /* Write diag(A) into diag (length n). */
@@ -86,6 +88,10 @@ void db_strategy_ctx_free(struct db_strategy_ctx *ctx);
 /* Write a printf-style remark into ctx->remark. */
 void db_strategy_remark(struct db_strategy_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Products of n one extraction of st applies to an operator of band (lower, upper) that carries
+ * a required tag (0 for a strategy that materialises). */
+unsigned long long db_strategy_products(const struct db_strategy *st, size_t lower, size_t upper);
 
 /* The fallback rule every strategy follows: a kind that knows its diagonal answers it, an
  * operator with one of required_tags (db_operator_tags, with their implications) is probed, any

@@ -146,10 +146,10 @@ static void list_all(void) {
             printf("  %-26s materialise J, then LU with partial pivoting (LAPACK dgesv, "
                    "OpenBLAS)\n",
                    name);
-        else if (m[i].solver == DB_SOLVER_TRIDIAGONAL && m[i].diag->products)
+        else if (m[i].solver == DB_SOLVER_TRIDIAGONAL && db_strategy_products(m[i].diag, 1, 1))
             printf("  %-26s the three bands of J by %s (%llu products), then LAPACK dgtsv; needs "
                    "the tridiagonal (or diagonal) tag\n",
-                   name, m[i].diag->name, m[i].diag->products(1, 1));
+                   name, m[i].diag->name, db_strategy_products(m[i].diag, 1, 1));
         else if (m[i].solver == DB_SOLVER_TRIDIAGONAL)
             printf("  %-26s the three bands of J by %s (read from J), then LAPACK dgtsv; needs "
                    "the tridiagonal (or diagonal) tag\n",

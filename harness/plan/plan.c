@@ -239,9 +239,8 @@ static unsigned long long structured_products(const struct db_cell *c,
     enum db_structure sx = o->untagged ? DB_STRUCT_DENSE : c->wl->structure;
     size_t lo = o->band_set ? o->band_lower : c->wl->lower;
     size_t up = o->band_set ? o->band_upper : c->wl->upper;
-    if (!st->products || !(db_tags_implied(db_tags_for_structure(sx)) & st->required_tags))
-        return 0;
-    return st->products(lo, up);
+    if (!(db_tags_implied(db_tags_for_structure(sx)) & st->required_tags)) return 0;
+    return db_strategy_products(st, lo, up);
 }
 
 /* What one extraction of c does. The n x n pre-checks (memory, batching rule, write path) assume
