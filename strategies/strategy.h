@@ -3,8 +3,11 @@
  * extract, workspace), what it needs (flags, required_tags: the shared fallback rule below
  * decides from them) and what one extraction costs (products), so the plan's cost model, the
  * solvers and the harness read declarations and never a strategy's name: adding a strategy is
- * one file plus its registry entry in strategy.c, and nothing else names it (tests/test_registry.c
- * costs a strategy that no code names). */
+ * one file plus its registry entry in strategy.c, and nothing else has to name it
+ * (tests/test_registry.c costs a strategy that no code names). The registered ones are still
+ * named as choices, not as capabilities: the presets (harness/plan/cli.c), the summary's
+ * baselines (harness/io/summary.c) and the tridiagonal solve methods db_solve_methods_all
+ * offers (harness/bench/downstream.c). */
 #ifndef DB_STRATEGY_H
 #define DB_STRATEGY_H
 

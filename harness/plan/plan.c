@@ -253,7 +253,7 @@ struct extraction {
     int tagged;         /* the workload is (tagged) diagonal */
     int materialise;    /* the strategy always materialises */
     int knows_diagonal; /* the kind knows its diagonal and the strategy asks it */
-    int builds_nn;      /* writes an n x n buffer */
+    int builds_nn;      /* assumed to write an n x n buffer (see above) */
 };
 
 static struct extraction extraction_of(const struct db_cell *c, const struct db_run_opts *o) {
