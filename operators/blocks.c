@@ -71,7 +71,12 @@ void db_write_path_force(const struct db_write_path *wp) {
 }
 
 char *db_write_path_format(struct db_write_path wp, char *buf, size_t len) {
-    snprintf(buf, len, "%s/%zu", wp.store == DB_STORE_STREAM ? "stream" : "plain", wp.block_cols);
+    /* Block widths stay far below what would not fit the callers' 24 bytes (parse caps them at
+     * 8 digits); an encoding error leaves "". Using the result keeps gcc's truncation warning,
+     * which the sanitizer build's value ranges set off, to real cases. */
+    int w = snprintf(buf, len, "%s/%zu", wp.store == DB_STORE_STREAM ? "stream" : "plain",
+                     wp.block_cols);
+    if (w < 0 && len) buf[0] = '\0';
     return buf;
 }
 
@@ -163,7 +168,11 @@ static double *tangent_block(struct db_tangent_cache *tc, size_t tid, size_t len
     return tc->blocks[tid];
 }
 
-enum { PAR_MIN_ELEMENTS = 1 << 16 }; /* below this many matrix entries one thread is faster */
+/* Matrix entries (n^2) below which the blocked materialise stays on one thread (n < 256): its
+ * own threshold on the whole matrix, not DB_PAR_MIN (elements of one kernel call). Chosen, not
+ * measured, when materialise stopped forking small matrices (a0a4330: a team of one still paid
+ * ~0.4 us per fork/join). */
+enum { BLOCKED_PAR_MIN_ENTRIES = 1 << 16 };
 
 int db_blocked_materialise_path(struct db_instance *in, int reverse, struct db_write_path wp,
                                 struct db_tangent_cache *tc, double *buf) {
@@ -178,7 +187,8 @@ int db_blocked_materialise_path(struct db_instance *in, int reverse, struct db_w
         db_write_path_format(wp, in->write_path, sizeof in->write_path);
     else
         in->write_path[0] = '\0';
-    if (nb == 1 || n * n < PAR_MIN_ELEMENTS || omp_get_max_threads() == 1 || omp_in_parallel()) {
+    if (nb == 1 || n * n < BLOCKED_PAR_MIN_ENTRIES || omp_get_max_threads() == 1 ||
+        omp_in_parallel()) {
         int owned;
         double *T = tangent_block(tc, 0, n * B, &owned);
         if (!T) return DB_E_NOMEM;

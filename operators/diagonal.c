@@ -45,8 +45,10 @@ static void diagonal_destroy(struct db_operator *op) {
     free(op);
 }
 
+extern const struct db_operator_kind db_operator_diagonal;
+
 static const struct db_operator_ops diagonal_ops = {
-    .kind = "diagonal",
+    .kind = db_operator_diagonal.name,
     .mv = diagonal_mv,
     .mv_transpose = diagonal_mv,
     .materialise = diagonal_materialise,
@@ -55,7 +57,8 @@ static const struct db_operator_ops diagonal_ops = {
     .destroy = diagonal_destroy,
 };
 
-int db_diagonal_create(struct db_instance *in, struct db_operator **out) {
+static int diagonal_create(struct db_instance *in, enum db_jac jac, struct db_operator **out) {
+    (void)jac;
     if (in->wl->structure != DB_STRUCT_DIAGONAL) return DB_E_UNSUPPORTED;
     size_t n = in->n;
     struct diagonal_op *o = calloc(1, sizeof *o);
@@ -77,3 +80,15 @@ int db_diagonal_create(struct db_instance *in, struct db_operator **out) {
     *out = &o->base;
     return DB_OK;
 }
+
+static size_t diagonal_setup_bytes(size_t n) {
+    return n * sizeof(double);
+}
+
+const struct db_operator_kind db_operator_diagonal = {
+    .name = "diagonal",
+    .describe = "stores diag(J); knows its diagonal (only for diagonal workloads)",
+    .flags = DB_OPERATOR_KNOWS_DIAGONAL | DB_OPERATOR_TRANSPOSE,
+    .create = diagonal_create,
+    .setup_bytes = diagonal_setup_bytes,
+};

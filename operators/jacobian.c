@@ -37,8 +37,10 @@ static void lazy_destroy(struct db_operator *op) {
     free(l);
 }
 
+extern const struct db_operator_kind db_operator_jacobian, db_operator_function;
+
 static const struct db_operator_ops jacobian_ops = {
-    .kind = "jacobian",
+    .kind = db_operator_jacobian.name,
     .mv = lazy_mv,
     .mv_transpose = lazy_mv_transpose,
     .materialise = lazy_materialise,
@@ -47,7 +49,7 @@ static const struct db_operator_ops jacobian_ops = {
 };
 
 static const struct db_operator_ops function_ops = {
-    .kind = "function",
+    .kind = db_operator_function.name,
     .mv = lazy_mv,
     .materialise = lazy_materialise,
     .materialise_bytes = lazy_materialise_bytes,
@@ -66,12 +68,28 @@ static int lazy_create(const struct db_operator_ops *ops, struct db_operator **o
     return DB_OK;
 }
 
-int db_jacobian_create(struct db_instance *in, enum db_jac jac, struct db_operator **out) {
+static int jacobian_create(struct db_instance *in, enum db_jac jac, struct db_operator **out) {
     (void)in, (void)jac;
     return lazy_create(&jacobian_ops, out);
 }
 
-int db_function_create(struct db_instance *in, struct db_operator **out) {
-    (void)in;
+static int function_create(struct db_instance *in, enum db_jac jac, struct db_operator **out) {
+    (void)in, (void)jac;
     return lazy_create(&function_ops, out);
 }
+
+const struct db_operator_kind db_operator_jacobian = {
+    .name = "jacobian",
+    .describe = "lazy Jacobian of the workload; jac=fwd uses JVPs, jac=bwd uses VJPs",
+    .flags = DB_OPERATOR_JAC | DB_OPERATOR_LAZY | DB_OPERATOR_TRANSPOSE | DB_OPERATOR_BLOCKED,
+    .create = jacobian_create,
+    .setup_bytes = db_tangent_cache_bytes,
+};
+
+const struct db_operator_kind db_operator_function = {
+    .name = "function",
+    .describe = "a linear function v -> J v (no transpose); probe = fn(ones)",
+    .flags = DB_OPERATOR_LAZY | DB_OPERATOR_BLOCKED,
+    .create = function_create,
+    .setup_bytes = db_tangent_cache_bytes,
+};

@@ -11,20 +11,22 @@ struct matrix_op {
     double *a; /* n*n, column-major */
 };
 
-static int matrix_mv(struct db_operator *op, const double *v, double *out) {
+/* out = A v or A^T v: one dgemv, counted as one primitive call. */
+static int matrix_product(struct db_operator *op, enum CBLAS_TRANSPOSE trans, const double *v,
+                          double *out) {
     struct matrix_op *m = (struct matrix_op *)op;
     int n = (int)op->n;
     db_instance_count_calls(op->in, 1);
-    cblas_dgemv(CblasColMajor, CblasNoTrans, n, n, 1.0, m->a, n, v, 1, 0.0, out, 1);
+    cblas_dgemv(CblasColMajor, trans, n, n, 1.0, m->a, n, v, 1, 0.0, out, 1);
     return DB_OK;
 }
 
+static int matrix_mv(struct db_operator *op, const double *v, double *out) {
+    return matrix_product(op, CblasNoTrans, v, out);
+}
+
 static int matrix_mv_transpose(struct db_operator *op, const double *w, double *out) {
-    struct matrix_op *m = (struct matrix_op *)op;
-    int n = (int)op->n;
-    db_instance_count_calls(op->in, 1);
-    cblas_dgemv(CblasColMajor, CblasTrans, n, n, 1.0, m->a, n, w, 1, 0.0, out, 1);
-    return DB_OK;
+    return matrix_product(op, CblasTrans, w, out);
 }
 
 static int matrix_materialise(struct db_operator *op, double *buf, struct db_dense *M) {
@@ -43,8 +45,10 @@ static void matrix_destroy(struct db_operator *op) {
     free(op);
 }
 
+extern const struct db_operator_kind db_operator_matrix;
+
 static const struct db_operator_ops matrix_ops = {
-    .kind = "matrix",
+    .kind = db_operator_matrix.name,
     .mv = matrix_mv,
     .mv_transpose = matrix_mv_transpose,
     .materialise = matrix_materialise,
@@ -52,7 +56,8 @@ static const struct db_operator_ops matrix_ops = {
     .destroy = matrix_destroy,
 };
 
-int db_matrix_create(struct db_instance *in, struct db_operator **out) {
+static int matrix_create(struct db_instance *in, enum db_jac jac, struct db_operator **out) {
+    (void)jac;
     size_t n = in->n;
     if (n > (size_t)0x7fffffff) return DB_E_UNSUPPORTED; /* BLAS takes int dimensions */
     struct matrix_op *m = calloc(1, sizeof *m);
@@ -94,3 +99,16 @@ int db_matrix_create(struct db_instance *in, struct db_operator **out) {
     *out = &m->base;
     return DB_OK;
 }
+
+static size_t matrix_setup_bytes(size_t n) {
+    return n * n * sizeof(double);
+}
+
+const struct db_operator_kind db_operator_matrix = {
+    .name = "matrix",
+    .describe = "dense J stored in memory (built at setup); matrix-vector products with OpenBLAS "
+                "dgemv",
+    .flags = DB_OPERATOR_STORES_DENSE | DB_OPERATOR_TRANSPOSE,
+    .create = matrix_create,
+    .setup_bytes = matrix_setup_bytes,
+};

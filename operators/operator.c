@@ -3,27 +3,42 @@
 
 #include <string.h>
 
-#include "operators/blocks.h"
+/* The registry, in --list order: each kind's descriptor (defined in its own file) and, for lists
+ * of names, its name. */
+extern const struct db_operator_kind db_operator_jacobian, db_operator_function, db_operator_matrix,
+    db_operator_diagonal;
 
-/* Constructors, one per kind (one file each). */
-int db_jacobian_create(struct db_instance *in, enum db_jac jac, struct db_operator **out);
-int db_function_create(struct db_instance *in, struct db_operator **out);
-int db_matrix_create(struct db_instance *in, struct db_operator **out);
-int db_diagonal_create(struct db_instance *in, struct db_operator **out);
-
-const char *const db_operator_kinds[] = {"jacobian", "function", "matrix", "diagonal"};
-const char *const db_operator_kind_descriptions[] = {
-    "lazy Jacobian of the workload; jac=fwd uses JVPs, jac=bwd uses VJPs",
-    "a linear function v -> J v (no transpose); probe = fn(ones)",
-    "dense J stored in memory (built at setup); matrix-vector products with OpenBLAS dgemv",
-    "stores diag(J); knows its diagonal (only for diagonal workloads)",
+const struct db_operator_kind *const db_operator_kind_table[] = {
+    &db_operator_jacobian,
+    &db_operator_function,
+    &db_operator_matrix,
+    &db_operator_diagonal,
 };
-const size_t db_operator_kind_count = sizeof db_operator_kinds / sizeof db_operator_kinds[0];
+const char *const db_operator_kinds[] = {
+    db_operator_jacobian.name,
+    db_operator_function.name,
+    db_operator_matrix.name,
+    db_operator_diagonal.name,
+};
+const size_t db_operator_kind_count =
+    sizeof db_operator_kind_table / sizeof db_operator_kind_table[0];
+_Static_assert(sizeof db_operator_kinds / sizeof db_operator_kinds[0] ==
+                   sizeof db_operator_kind_table / sizeof db_operator_kind_table[0],
+               "every registered kind has its name in db_operator_kinds, in the same order");
+
+const struct db_operator_kind *db_operator_kind_find(const char *name) {
+    for (size_t i = 0; name && i < db_operator_kind_count; i++)
+        if (strcmp(name, db_operator_kind_table[i]->name) == 0) return db_operator_kind_table[i];
+    return NULL;
+}
+
+unsigned db_operator_kind_flags(const char *name) {
+    const struct db_operator_kind *k = db_operator_kind_find(name);
+    return k ? k->flags : 0;
+}
 
 int db_operator_kind_valid(const char *kind) {
-    for (size_t i = 0; i < db_operator_kind_count; i++)
-        if (strcmp(kind, db_operator_kinds[i]) == 0) return 1;
-    return 0;
+    return db_operator_kind_find(kind) != NULL;
 }
 
 unsigned db_tags_for_structure(enum db_structure s) {
@@ -42,37 +57,31 @@ unsigned db_tags_for_structure(enum db_structure s) {
     return 0;
 }
 
+unsigned db_tags_implied(unsigned tags) {
+    return tags & DB_TAG_DIAGONAL ? tags | DB_TAG_TRIDIAGONAL | DB_TAG_SYMMETRIC : tags;
+}
+
 unsigned db_operator_tags(const struct db_operator *op) {
-    unsigned t = op->tags;
-    if (op->n == 1) t |= DB_TAG_DIAGONAL;
-    if (t & DB_TAG_DIAGONAL) t |= DB_TAG_TRIDIAGONAL | DB_TAG_SYMMETRIC;
-    return t;
+    return db_tags_implied(op->n == 1 ? op->tags | DB_TAG_DIAGONAL : op->tags);
+}
+
+unsigned db_operator_flags(const struct db_operator *op) {
+    return op->kind ? op->kind->flags : 0;
 }
 
 size_t db_operator_setup_bytes(const char *kind, size_t n) {
-    if (strcmp(kind, "matrix") == 0) return n * n * sizeof(double);
-    if (strcmp(kind, "jacobian") == 0 || strcmp(kind, "function") == 0)
-        return db_tangent_cache_bytes(n);
-    return n * sizeof(double);
+    const struct db_operator_kind *k = db_operator_kind_find(kind);
+    return k ? k->setup_bytes(n) : n * sizeof(double);
 }
 
 int db_operator_create(const char *kind, enum db_jac jac, struct db_instance *in, unsigned tags,
                        struct db_operator **out) {
-    if (!kind || !in || !out) return DB_E_INVALID;
-    int is_jac = strcmp(kind, "jacobian") == 0;
-    if (is_jac != (jac != DB_JAC_NONE)) return DB_E_INVALID;
-    int rc;
-    if (is_jac)
-        rc = db_jacobian_create(in, jac, out);
-    else if (strcmp(kind, "function") == 0)
-        rc = db_function_create(in, out);
-    else if (strcmp(kind, "matrix") == 0)
-        rc = db_matrix_create(in, out);
-    else if (strcmp(kind, "diagonal") == 0)
-        rc = db_diagonal_create(in, out);
-    else
-        return DB_E_INVALID;
+    const struct db_operator_kind *k = db_operator_kind_find(kind);
+    if (!k || !in || !out) return DB_E_INVALID;
+    if (!(k->flags & DB_OPERATOR_JAC) != (jac == DB_JAC_NONE)) return DB_E_INVALID;
+    int rc = k->create(in, jac, out);
     if (rc == DB_OK) {
+        (*out)->kind = k;
         (*out)->n = in->n;
         (*out)->jac = jac;
         (*out)->in = in;
@@ -92,6 +101,11 @@ int db_operator_mv(struct db_operator *op, const double *v, double *out) {
 int db_operator_mv_transpose(struct db_operator *op, const double *w, double *out) {
     if (!op->ops->mv_transpose) return DB_E_UNSUPPORTED;
     return op->ops->mv_transpose(op, w, out);
+}
+
+int db_operator_probe(struct db_operator *op, const double *v, double *out) {
+    return op->jac == DB_JAC_BWD ? db_operator_mv_transpose(op, v, out)
+                                 : db_operator_mv(op, v, out);
 }
 
 void db_dense_diagonal(const struct db_dense *M, double *diag) {

@@ -30,7 +30,7 @@ struct db_dense {
 struct db_operator;
 
 struct db_operator_ops {
-    const char *kind;
+    const char *kind; /* the kind's name (its descriptor's name, for messages) */
     /* out = A v. Required. */
     int (*mv)(struct db_operator *op, const double *v, double *out);
     /* out = A^T w. Optional: NULL makes reverse mode unsupported. */
@@ -47,16 +47,56 @@ struct db_operator_ops {
 
 struct db_operator {
     const struct db_operator_ops *ops;
+    const struct db_operator_kind *kind; /* set by db_operator_create (NULL for a hand-made one) */
     size_t n;
     unsigned tags;
     enum db_jac jac;
     struct db_instance *in; /* borrowed: the workload behind the operator, with its counter */
 };
 
-/* Kinds of operator, in --list order, with a one-line description each. */
+/* What a kind of operator is and can do, declared once in its descriptor. The harness, the
+ * solvers and the plan's cost model read these flags, never the kind's name. */
+enum db_operator_flag {
+    DB_OPERATOR_JAC = 1u << 0,            /* takes a differentiation mode (fwd / bwd) */
+    DB_OPERATOR_LAZY = 1u << 1,           /* evaluates the workload at in->x on every product, so
+                                             it follows a moved point (Newton's iterate) */
+    DB_OPERATOR_KNOWS_DIAGONAL = 1u << 2, /* ops->diagonal answers without products */
+    DB_OPERATOR_STORES_DENSE = 1u << 3,   /* stores J (n*n, built at setup): materialise is a
+                                             view, a product is a dgemv */
+    DB_OPERATOR_TRANSPOSE = 1u << 4,      /* has mv_transpose (products with J^T) */
+    DB_OPERATOR_BLOCKED = 1u << 5,        /* materialises through the blocked kernel
+                                             (operators/blocks.h): the workload's batching rule */
+};
+
+/* A kind of operator: one descriptor in its own file (operators/<kind>.c) and its entry in the
+ * registry in operator.c (the descriptor in db_operator_kind_table, its name in db_operator_kinds;
+ * a static assertion and tests/test_registry.c keep the two in step). Adding a kind is that file
+ * plus that entry, and nothing else names it: everything else asks the registry
+ * (db_operator_kind_find) and reads the flags -- except, still, harness/plan/cli.c, which sweeps
+ * -j only for the kind named "jacobian" (DB_OPERATOR_JAC is the flag it should read). */
+struct db_operator_kind {
+    char name[16]; /* an array, so the registry's db_operator_kinds[] can point into it */
+    const char *describe;
+    unsigned flags; /* enum db_operator_flag */
+    /* Build an operator of this kind around in (jac: a mode when DB_OPERATOR_JAC, else NONE;
+     * db_operator_create checks it and sets the common fields). DB_E_UNSUPPORTED when the kind
+     * cannot represent the workload. */
+    int (*create)(struct db_instance *in, enum db_jac jac, struct db_operator **out);
+    /* Extra bytes an operator of size n allocates at creation, for the memory budget. */
+    size_t (*setup_bytes)(size_t n);
+};
+
+/* The registry, in --list order, and the kinds' names in the same order (pointers into the
+ * descriptors: for lists of names, such as the CLI's). */
+extern const struct db_operator_kind *const db_operator_kind_table[];
 extern const char *const db_operator_kinds[];
-extern const char *const db_operator_kind_descriptions[];
 extern const size_t db_operator_kind_count;
+
+/* The kind called name; NULL when unknown. The only lookup of a kind by name. */
+const struct db_operator_kind *db_operator_kind_find(const char *name);
+
+/* The flags of the kind called name; 0 when unknown. */
+unsigned db_operator_kind_flags(const char *name);
 
 /* True when kind names an operator kind. */
 int db_operator_kind_valid(const char *kind);
@@ -64,15 +104,22 @@ int db_operator_kind_valid(const char *kind);
 /* Tags a workload's operator carries when the user tags it by its true structure. */
 unsigned db_tags_for_structure(enum db_structure s);
 
-/* Tags with their implications: diagonal implies tridiagonal and symmetric; n = 1 is diagonal. */
+/* Tags with their implications: diagonal implies tridiagonal and symmetric. */
+unsigned db_tags_implied(unsigned tags);
+
+/* The operator's tags with their implications; n = 1 is diagonal. */
 unsigned db_operator_tags(const struct db_operator *op);
+
+/* The operator's kind flags (0 for an operator not made by db_operator_create). */
+unsigned db_operator_flags(const struct db_operator *op);
 
 /* Extra bytes the operator allocates at creation (e.g. the dense matrix), for the memory budget. */
 size_t db_operator_setup_bytes(const char *kind, size_t n);
 
-/* Create an operator of the given kind around instance in. jac must be FWD or BWD for
- * "jacobian" and NONE otherwise. Returns DB_E_UNSUPPORTED when the kind cannot represent the
- * workload (a diagonal operator of a non-diagonal workload), DB_E_INVALID for a bad kind or jac. */
+/* Create an operator of the given kind around instance in. jac must be FWD or BWD for a kind
+ * with DB_OPERATOR_JAC ("jacobian") and NONE otherwise. Returns DB_E_UNSUPPORTED when the kind
+ * cannot represent the workload (a diagonal operator of a non-diagonal workload), DB_E_INVALID for
+ * a bad kind or jac. */
 int db_operator_create(const char *kind, enum db_jac jac, struct db_instance *in, unsigned tags,
                        struct db_operator **out);
 void db_operator_destroy(struct db_operator *op);
@@ -80,6 +127,9 @@ void db_operator_destroy(struct db_operator *op);
 /* Ops with their defaults: mv_transpose missing -> DB_E_UNSUPPORTED. */
 int db_operator_mv(struct db_operator *op, const double *v, double *out);
 int db_operator_mv_transpose(struct db_operator *op, const double *w, double *out);
+
+/* The product a probe applies: J^T v for a Jacobian in reverse mode (jac = bwd), else J v. */
+int db_operator_probe(struct db_operator *op, const double *v, double *out);
 
 /* Read the diagonal of a dense matrix. */
 void db_dense_diagonal(const struct db_dense *M, double *diag);

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PAR_MIN = 1 << 15 }; /* elements below which the update stays serial */
-
 struct db_newton_opts db_newton_defaults(enum db_solver solver,
                                          const struct db_strategy *strategy) {
     return (struct db_newton_opts){
@@ -28,9 +26,9 @@ void db_newton_start(size_t n, double *x0) {
     }
 }
 
-/* Only operators that evaluate at op->in->x on every product follow the iterate. */
+/* Only operators that evaluate at op->in->x on every product (lazy kinds) follow the iterate. */
 static int follows_the_point(const struct db_operator *op) {
-    return strcmp(op->ops->kind, "jacobian") == 0 || strcmp(op->ops->kind, "function") == 0;
+    return db_operator_flags(op) & DB_OPERATOR_LAZY;
 }
 
 static int grow(double **p, size_t *have, size_t n) {
@@ -57,7 +55,7 @@ static int workspace(struct db_newton_ws *ws, size_t n, int check) {
 static double update(size_t n, double *restrict x, const double *restrict delta, double rtol,
                      double atol) {
     double worst = 0;
-#pragma omp parallel for schedule(static) reduction(max : worst) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) reduction(max : worst) if (n >= DB_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         x[i] += delta[i];
         double s = fabs(delta[i]) / (atol + rtol * fabs(x[i]));

@@ -53,7 +53,7 @@ struct db_newton_result {
 /* The seed's starting points: linspace(-10, 10, 20) repeated to length n. */
 void db_newton_start(size_t n, double *x0);
 
-/* Run Newton on op (a lazy "jacobian" or "function" operator: its point op->in->x is moved to
+/* Run Newton on op (of a lazy kind, DB_OPERATOR_LAZY: its point op->in->x is moved to
  * each iterate and left at the last one) from x0; the final iterate is copied to x (may be
  * NULL). Returns DB_OK whether or not it converged (see res), DB_E_SINGULAR when a step's
  * Jacobian is singular (res->failed_step, res->solve), DB_E_UNSUPPORTED for an operator that

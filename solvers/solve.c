@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PAR_MIN = 1 << 15 }; /* elements below which the division stays serial */
-
 _Static_assert(sizeof(lapack_int) == sizeof(int), "ipiv is an int array: LP64 LAPACK expected");
 
 const char *const db_solver_names[DB_SOLVER_COUNT] = {"diagonal", "lu", "tridiagonal"};
@@ -37,9 +35,10 @@ static int singular(struct db_solve_info *info, size_t i, double v) {
 /* ---- diagonal ----------------------------------------------------------------------------- */
 
 /* The diagonal solver relies on A being diagonal: lineax's Diagonal solver refuses anything
- * else, and so do we (dividing by the diagonal of a non-diagonal A would be a wrong answer). */
+ * else, and so do we (dividing by the diagonal of a non-diagonal A would be a wrong answer).
+ * Known diagonal is what the strategies' fallback rule calls it. */
 static int knows_it_is_diagonal(const struct db_operator *op) {
-    return op->ops->diagonal || (db_operator_tags(op) & DB_TAG_DIAGONAL);
+    return !db_strategy_needs_fallback(op, DB_TAG_DIAGONAL);
 }
 
 static int solve_diagonal(struct db_operator *op, const double *b, double *x,
@@ -57,7 +56,7 @@ static int solve_diagonal(struct db_operator *op, const double *b, double *x,
     double *restrict d = ctx->diag;
     DB_CHECK(st->run(op, d, &ctx->strategy));
     int bad = 0;
-#pragma omp parallel for schedule(static) reduction(| : bad) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) reduction(| : bad) if (n >= DB_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         bad |= !(isfinite(d[i]) && d[i] != 0.0);
         x[i] = b[i] / d[i];
@@ -99,7 +98,7 @@ static int solve_lu(struct db_operator *op, const double *b, double *x, struct d
     DB_CHECK(op->ops->materialise(op, op->ops->materialise_bytes(op) ? a : NULL, &M));
     if (M.n != n) return DB_E_INTERNAL;
     if (M.data != a || M.ld != n) {
-#pragma omp parallel for schedule(static) if (n * n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n * n >= DB_PAR_MIN)
         for (size_t j = 0; j < n; j++)
             memcpy(a + j * n, M.data + j * M.ld, n * sizeof *a);
     }
@@ -132,11 +131,11 @@ static int solve_lu(struct db_operator *op, const double *b, double *x, struct d
  * stores only its diagonal. It reads the off-diagonal bands whatever the tag says, so an
  * operator tagged diagonal that is truly tridiagonal (liar) is still solved correctly. */
 static int knows_it_is_tridiagonal(const struct db_operator *op) {
-    return op->ops->diagonal || (db_operator_tags(op) & DB_TAG_TRIDIAGONAL);
+    return !db_strategy_needs_fallback(op, DB_TAG_TRIDIAGONAL);
 }
 
 int db_tridiagonal_strategy_ok(const struct db_strategy *st) {
-    return st && (strcmp(st->name, "materialise") == 0 || strcmp(st->name, "probe-tridiag") == 0);
+    return st && (st->flags & (DB_STRATEGY_MATERIALISES | DB_STRATEGY_EXTRACTS_TRIDIAGONAL));
 }
 
 int db_tridiagonal_solve(size_t n, double *dl, double *d, double *du, double *x,
@@ -162,7 +161,7 @@ static int bands_from_sparse(const struct db_sparse *A, double *dl, double *d, d
     size_t n = A->n;
     if (!A->values) return DB_E_INTERNAL;
     int bad = 0;
-#pragma omp parallel for schedule(static) reduction(| : bad) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) reduction(| : bad) if (n >= DB_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         /* Row i owns dl[i-1], d[i] and du[i]: it zeroes them and alone writes them. */
         d[i] = 0.0;
@@ -189,7 +188,7 @@ static void bands_from_dense(const struct db_dense *M, double *dl, double *d, do
     size_t n = M->n, ld = M->ld;
     const double *a = M->data;
     size_t down = M->transposed ? ld : 1, right = M->transposed ? 1 : ld; /* strides of i, j */
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         d[i] = a[i * down + i * right];
         if (i + 1 < n) {
@@ -213,7 +212,7 @@ static int solve_tridiagonal(struct db_operator *op, const double *b, double *x,
         if (!ctx->bands) return DB_E_NOMEM;
     }
     double *dl = ctx->bands, *d = dl + n, *du = d + n;
-    if (strcmp(st->name, "materialise") == 0) {
+    if (st->flags & DB_STRATEGY_MATERIALISES) {
         /* The plain reference path: materialise A (or A^T) and read its three bands. */
         size_t bytes = op->ops->materialise_bytes(op);
         double *buf = NULL;
@@ -223,7 +222,7 @@ static int solve_tridiagonal(struct db_operator *op, const double *b, double *x,
         if (M.n != n) return DB_E_INTERNAL;
         bands_from_dense(&M, dl, d, du);
     } else {
-        /* probe-tridiag: 3 products recover every entry of the band (ctx->extracted). */
+        /* probe-tridiag: its products recover every entry of the band (ctx->extracted). */
         if (!st->extract) return DB_E_INVALID;
         DB_CHECK(st->extract(op, d, &ctx->strategy));
         if (!ctx->strategy.extracted) return DB_E_INTERNAL; /* fell back: the tag was checked */
@@ -252,6 +251,10 @@ int db_linear_solve(struct db_operator *op, const double *b, double *x, enum db_
     return DB_E_INVALID;
 }
 
+const struct db_strategy *db_linear_solve_strategy(const struct db_strategy *diag_strategy) {
+    return diag_strategy ? diag_strategy : &db_strategy_materialise;
+}
+
 size_t db_linear_solve_workspace_bytes(const struct db_operator *op, enum db_solver solver,
                                        const struct db_strategy *diag_strategy) {
     size_t n = op->n;
@@ -262,7 +265,7 @@ size_t db_linear_solve_workspace_bytes(const struct db_operator *op, enum db_sol
         return n * n * sizeof(double) + n * sizeof(int);
     case DB_SOLVER_TRIDIAGONAL:
         if (!diag_strategy) return 3 * n * sizeof(double);
-        return 3 * n * sizeof(double) + (strcmp(diag_strategy->name, "materialise") == 0
+        return 3 * n * sizeof(double) + (diag_strategy->flags & DB_STRATEGY_MATERIALISES
                                              ? op->ops->materialise_bytes(op)
                                              : diag_strategy->workspace_bytes(op));
     }
@@ -293,7 +296,7 @@ double db_diagonal_residual(size_t n, const double *d, const double *x, const do
 
 void db_sparse_mv(const struct db_sparse *A, const double *x, double *y) {
     size_t n = A->n;
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         double s = 0.0;
         for (size_t e = A->row_ptr[i]; e < A->row_ptr[i + 1]; e++)

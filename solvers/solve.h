@@ -62,8 +62,9 @@ int db_linear_solve(struct db_operator *op, const double *b, double *x, enum db_
                     const struct db_strategy *diag_strategy, struct db_solve_ctx *ctx,
                     struct db_solve_info *info);
 
-/* True when strategy st can feed the tridiagonal solver: probe-tridiag (its extract) or
- * materialise (the bands read from the dense matrix). */
+/* True when strategy st can feed the tridiagonal solver: one that materialises (the bands read
+ * from the dense matrix) or whose extract gives the three bands (probe-tridiag); see
+ * enum db_strategy_flag. */
 int db_tridiagonal_strategy_ok(const struct db_strategy *st);
 
 /* Solve the tridiagonal system with bands dl (n-1: A[i+1][i]), d (n: A[i][i]) and du (n-1:
@@ -72,6 +73,10 @@ int db_tridiagonal_strategy_ok(const struct db_strategy *st);
  * pivot or a non-finite solution is DB_E_SINGULAR with the 0-based index in info. */
 int db_tridiagonal_solve(size_t n, double *dl, double *d, double *du, double *x,
                          struct db_solve_info *info);
+
+/* The strategy whose extraction a solve makes: diag_strategy, or materialise when it is NULL
+ * (lu, which always materialises A). */
+const struct db_strategy *db_linear_solve_strategy(const struct db_strategy *diag_strategy);
 
 /* Bytes of workspace db_linear_solve allocates in ctx for this operator (memory budget). */
 size_t db_linear_solve_workspace_bytes(const struct db_operator *op, enum db_solver solver,

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PAR_MIN = 1 << 15 }; /* rows below which seed filling and recovery stay serial */
-
 void db_compressed_free(struct db_compressed *c) {
     db_sparse_free(&c->A);
     free(c->colour);
@@ -47,7 +45,7 @@ int db_compressed_run(struct db_compressed *c, struct db_operator *op, double *d
     const size_t *colour = c->colour;
     for (size_t k = 0; k < c->ncolours; k++) {
         double *seed = c->seed, *out = c->B + k * n;
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN)
         for (size_t j = 0; j < n; j++)
             seed[j] = colour[j] == k ? 1.0 : 0.0;
         DB_CHECK(c->reverse ? db_operator_mv_transpose(op, seed, out)
@@ -56,21 +54,21 @@ int db_compressed_run(struct db_compressed *c, struct db_operator *op, double *d
     const double *B = c->B;
     /* Entry (i, j) sits in product colour(j) at row i (forward) or colour(i) at row j (reverse);
      * for the diagonal both read B[colour(i) n + i]. */
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN)
     for (size_t i = 0; i < n; i++)
         diag[i] = c->diag_pos[i] == DB_SPARSE_NONE ? 0.0 : B[colour[i] * n + i];
     if (!all) return DB_OK;
     const size_t *rp = c->A.row_ptr, *ci = c->A.col_idx;
     double *val = c->A.values;
     if (c->reverse) {
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN)
         for (size_t i = 0; i < n; i++) {
             const double *row = B + colour[i] * n;
             for (size_t e = rp[i]; e < rp[i + 1]; e++)
                 val[e] = row[ci[e]];
         }
     } else {
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN)
         for (size_t i = 0; i < n; i++)
             for (size_t e = rp[i]; e < rp[i + 1]; e++)
                 val[e] = B[colour[ci[e]] * n + i];
@@ -109,8 +107,8 @@ int db_colour_mod(size_t n, size_t k, size_t **colour, size_t *ncolours) {
 enum plan_state { PLAN_NONE, PLAN_PROBE, PLAN_FALLBACK, PLAN_KNOWN_DIAGONAL };
 
 struct structured_cache {
-    const struct db_operator *op; /* the operator the plan was made for */
-    db_structured_plan plan;
+    const struct db_operator *op;  /* the operator the plan was made for */
+    const struct db_structured *s; /* and the strategy */
     enum plan_state state;
     struct db_compressed c;
     struct db_sparse diagonal; /* the extraction of a kind that knows its diagonal */
@@ -124,27 +122,25 @@ static void cache_free(void *p) {
     free(s);
 }
 
-static int make_plan(struct structured_cache *s, db_structured_plan plan, const char *missing,
+static int make_plan(struct structured_cache *s, const struct db_structured *st,
                      struct db_operator *op) {
     s->op = op;
-    s->plan = plan;
+    s->s = st;
     if (op->ops->diagonal) {
         s->state = PLAN_KNOWN_DIAGONAL;
         snprintf(s->remark, sizeof s->remark, "the operator stores its diagonal: no products");
         return db_sparse_band(op->n, 0, 0, 1, &s->diagonal);
     }
+    if (db_strategy_needs_fallback(op, st->strategy->required_tags)) {
+        s->state = PLAN_FALLBACK;
+        snprintf(s->remark, sizeof s->remark, "operator not tagged %s: fell back to materialise",
+                 st->missing);
+        return DB_OK;
+    }
     struct db_sparse P = {0};
     size_t *colour = NULL, k = 0;
     int reverse = op->jac == DB_JAC_BWD;
-    int rc = plan(op, reverse, &P, &colour, &k, s->remark, sizeof s->remark);
-    if (rc == DB_E_UNSUPPORTED) {
-        db_sparse_free(&P);
-        free(colour);
-        s->state = PLAN_FALLBACK;
-        snprintf(s->remark, sizeof s->remark, "operator not tagged %s: fell back to materialise",
-                 missing);
-        return DB_OK;
-    }
+    int rc = st->plan(op, reverse, &P, &colour, &k, s->remark, sizeof s->remark);
     if (rc != DB_OK) {
         db_sparse_free(&P);
         free(colour);
@@ -155,10 +151,10 @@ static int make_plan(struct structured_cache *s, db_structured_plan plan, const 
     return DB_OK;
 }
 
-int db_structured_run(db_structured_plan plan, const char *missing, struct db_operator *op,
-                      double *diag, struct db_strategy_ctx *ctx, int all) {
+int db_structured_run(const struct db_structured *st, struct db_operator *op, double *diag,
+                      struct db_strategy_ctx *ctx, int all) {
     struct structured_cache *s = ctx->priv;
-    if (s && (ctx->priv_free != cache_free || s->op != op || s->plan != plan)) {
+    if (s && (ctx->priv_free != cache_free || s->op != op || s->s != st)) {
         ctx->priv_free(ctx->priv); /* made for another operator or strategy */
         ctx->priv = s = NULL;
     }
@@ -169,7 +165,7 @@ int db_structured_run(db_structured_plan plan, const char *missing, struct db_op
         ctx->priv_free = cache_free;
     }
     if (s->state == PLAN_NONE) {
-        int rc = make_plan(s, plan, missing, op);
+        int rc = make_plan(s, st, op);
         if (rc != DB_OK) {
             cache_free(s);
             ctx->priv = NULL;
@@ -199,9 +195,11 @@ int db_structured_run(db_structured_plan plan, const char *missing, struct db_op
     return DB_E_INTERNAL;
 }
 
-size_t db_structured_workspace_bytes(const struct db_operator *op, size_t k, int fallback) {
+size_t db_structured_workspace_bytes(const struct db_strategy *st, const struct db_operator *op,
+                                     size_t k) {
     size_t n = op->n, nnz = n * db_instance_row_nnz_bound(op->in);
     size_t plan = db_compressed_bytes(n, nnz, k < n ? k : n) + db_sparse_bytes(n, nnz, 0) +
                   4 * n * sizeof(size_t); /* colouring temporaries */
+    int fallback = db_strategy_needs_fallback(op, st->required_tags);
     return plan + (fallback ? db_materialise_workspace_bytes(op) : 0);
 }

@@ -36,23 +36,32 @@ size_t db_compressed_bytes(size_t n, size_t nnz, size_t k);
  * when all is set, every entry of c->A. */
 int db_compressed_run(struct db_compressed *c, struct db_operator *op, double *diag, int all);
 
-/* A structured strategy's plan for an operator: fill P (J's pattern, values NULL), colour
- * (malloc'd, n entries, colouring the probed side: rows of J when reverse) and its colour count,
- * and a remark for the CSV note. DB_E_UNSUPPORTED: the operator's tags declare no pattern this
- * strategy can use (the driver then falls back to materialise). */
+/* A structured strategy's plan for an operator that carries one of the strategy's required tags:
+ * fill P (J's pattern, values NULL), colour (malloc'd, n entries, colouring the probed side: rows
+ * of J when reverse) and its colour count, and a remark for the CSV note. */
 typedef int (*db_structured_plan)(struct db_operator *op, int reverse, struct db_sparse *P,
                                   size_t **colour, size_t *ncolours, char *remark, size_t len);
 
-/* Run a structured strategy: a kind that knows its diagonal answers directly (no products; the
- * extraction is the diagonal); otherwise plan once (cached in ctx), then ncolours products and
- * recovery of the diagonal and, when all is set, of every entry (ctx->extracted). Without a
- * usable tag it falls back to materialise (`missing` says which tag, for the remark). */
-int db_structured_run(db_structured_plan plan, const char *missing, struct db_operator *op,
-                      double *diag, struct db_strategy_ctx *ctx, int all);
+/* A structured strategy: its registry entry (whose required_tags decide the fallback, by the
+ * shared rule db_strategy_needs_fallback), its plan, and the tags named in the fallback's
+ * remark ("operator not tagged <missing>: fell back to materialise"). */
+struct db_structured {
+    const struct db_strategy *strategy;
+    db_structured_plan plan;
+    const char *missing;
+};
 
-/* Workspace bound for a structured strategy with at most k colours on this operator, including
- * the materialise fallback when fallback is set. */
-size_t db_structured_workspace_bytes(const struct db_operator *op, size_t k, int fallback);
+/* Run a structured strategy: a kind that knows its diagonal answers directly (no products; the
+ * extraction is the diagonal); an operator without a required tag falls back to materialise;
+ * otherwise plan once (cached in ctx), then ncolours products and recovery of the diagonal and,
+ * when all is set, of every entry (ctx->extracted). */
+int db_structured_run(const struct db_structured *s, struct db_operator *op, double *diag,
+                      struct db_strategy_ctx *ctx, int all);
+
+/* Workspace bound for structured strategy st with at most k colours on this operator, including
+ * the materialise fallback when the operator falls back. */
+size_t db_structured_workspace_bytes(const struct db_strategy *st, const struct db_operator *op,
+                                     size_t k);
 
 /* The band an operator's tags declare: diagonal (0, 0), tridiagonal (1, 1), banded (the
  * instance's lower, upper), tested in that order; DB_E_UNSUPPORTED when none is set. */

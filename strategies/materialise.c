@@ -20,6 +20,7 @@ const struct db_strategy db_strategy_materialise = {
     .name = "materialise",
     .describe = "build the n x n matrix (batched JVPs over identity columns, or VJPs over rows "
                 "for jac=bwd) and read its diagonal; unsupported without a batching rule",
+    .flags = DB_STRATEGY_MATERIALISES,
     .workspace_bytes = db_materialise_workspace_bytes,
     .run = db_materialise_run,
 };

@@ -11,15 +11,14 @@
 #include "core/rng.h"
 #include "strategies/strategy.h"
 
-enum { PAR_MIN = 1 << 15 }; /* elements below which the comparison stays serial */
+enum { REQUIRED = DB_TAG_DIAGONAL };
 
 int db_diagonal_check_vector(struct db_operator *op, const double *d, const double *v, double tol,
                              double *mv, double *residual, double *bound) {
     size_t n = op->n;
-    DB_CHECK(op->jac == DB_JAC_BWD ? db_operator_mv_transpose(op, v, mv)
-                                   : db_operator_mv(op, v, mv));
+    DB_CHECK(db_operator_probe(op, v, mv));
     double r = 0, dmax = 0, vmax = 0;
-#pragma omp parallel for schedule(static) reduction(max : r, dmax, vmax) if (n >= PAR_MIN)
+#pragma omp parallel for schedule(static) reduction(max : r, dmax, vmax) if (n >= DB_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         double e = fabs(mv[i] - d[i] * v[i]), a = fabs(d[i]), b = fabs(v[i]);
         e = isnan(e) ? INFINITY : e; /* a NaN never passes */
@@ -80,17 +79,13 @@ static int cache_of(struct db_strategy_ctx *ctx, size_t n, uint64_t seed,
     return DB_OK;
 }
 
-static int needs_fallback(const struct db_operator *op) {
-    return !op->ops->diagonal && !(db_operator_tags(op) & DB_TAG_DIAGONAL);
-}
-
 static size_t checked_workspace_bytes(const struct db_operator *op) {
     size_t b = 3 * op->n * sizeof(double); /* ones, v, M v */
-    return needs_fallback(op) ? b + db_materialise_workspace_bytes(op) : b;
+    return db_strategy_needs_fallback(op, REQUIRED) ? b + db_materialise_workspace_bytes(op) : b;
 }
 
 static size_t checked_fallback_bytes(const struct db_operator *op) {
-    return needs_fallback(op) ? 0 : db_materialise_workspace_bytes(op);
+    return db_strategy_needs_fallback(op, REQUIRED) ? 0 : db_materialise_workspace_bytes(op);
 }
 
 static int checked_run(struct db_operator *op, double *diag, struct db_strategy_ctx *ctx) {
@@ -98,7 +93,7 @@ static int checked_run(struct db_operator *op, double *diag, struct db_strategy_
         db_strategy_remark(ctx, "the operator stores its diagonal: nothing to check");
         return op->ops->diagonal(op, diag);
     }
-    if (needs_fallback(op)) {
+    if (db_strategy_needs_fallback(op, REQUIRED)) {
         db_strategy_remark(ctx, "operator not tagged diagonal: fell back to materialise");
         return db_materialise_run(op, diag, ctx);
     }
@@ -107,8 +102,7 @@ static int checked_run(struct db_operator *op, double *diag, struct db_strategy_
     struct checked_cache *c;
     DB_CHECK(db_strategy_ctx_ones(ctx, op->n, &ones));
     DB_CHECK(cache_of(ctx, op->n, seed, &c));
-    DB_CHECK(op->jac == DB_JAC_BWD ? db_operator_mv_transpose(op, ones, diag)
-                                   : db_operator_mv(op, ones, diag));
+    DB_CHECK(db_operator_probe(op, ones, diag));
     double residual = 0, bound = 0;
     int rc = db_diagonal_check_vector(op, diag, c->v, DB_CHECK_TOL, c->mv, &residual, &bound);
     if (rc == DB_OK) {
@@ -137,6 +131,8 @@ const struct db_strategy db_strategy_probe_checked = {
     .describe = "probe, then check the diagonal tag with one more JVP/VJP with a Gaussian random "
                 "vector (2 calls); a wrong tag is an error (or, --on-mismatch=fallback, "
                 "materialise); untagged: materialise",
+    .required_tags = REQUIRED,
+    .products = {.fixed = 2}, /* the probe and the check */
     .workspace_bytes = checked_workspace_bytes,
     .run = checked_run,
     .fallback_bytes = checked_fallback_bytes,

@@ -54,26 +54,23 @@ static int coloured_plan(struct db_operator *op, int reverse, struct db_sparse *
     return DB_OK;
 }
 
-static int needs_fallback(const struct db_operator *op) {
-    size_t l, u;
-    return !op->ops->diagonal && db_tagged_band(op, &l, &u) != DB_OK &&
-           !(db_operator_tags(op) & DB_TAG_SPARSE);
-}
+extern const struct db_strategy db_strategy_probe_coloured;
+
+static const struct db_structured coloured = {&db_strategy_probe_coloured, coloured_plan,
+                                              "diagonal, tridiagonal, banded or sparse"};
 
 static size_t coloured_workspace_bytes(const struct db_operator *op) {
     size_t r = db_instance_row_nnz_bound(op->in);
-    return db_structured_workspace_bytes(op, r * r, needs_fallback(op)) +
+    return db_structured_workspace_bytes(&db_strategy_probe_coloured, op, r * r) +
            db_sparse_bytes(op->n, op->n * r, 0); /* the transposed pattern for jac=bwd */
 }
 
 static int coloured_run(struct db_operator *op, double *diag, struct db_strategy_ctx *ctx) {
-    return db_structured_run(coloured_plan, "diagonal, tridiagonal, banded or sparse", op, diag,
-                             ctx, 0);
+    return db_structured_run(&coloured, op, diag, ctx, 0);
 }
 
 static int coloured_extract(struct db_operator *op, double *diag, struct db_strategy_ctx *ctx) {
-    return db_structured_run(coloured_plan, "diagonal, tridiagonal, banded or sparse", op, diag,
-                             ctx, 1);
+    return db_structured_run(&coloured, op, diag, ctx, 1);
 }
 
 const struct db_strategy db_strategy_probe_coloured = {
@@ -81,6 +78,8 @@ const struct db_strategy db_strategy_probe_coloured = {
     .describe = "operator with a declared pattern (band tags, or sparse: the workload's CSR): "
                 "distance-2 colouring (best of LF/SL/ID/natural, setup), one JVP / VJP per "
                 "colour, recovery of all non-zeros; untagged: materialise",
+    .required_tags = DB_TAG_DIAGONAL | DB_TAG_TRIDIAGONAL | DB_TAG_BANDED | DB_TAG_SPARSE,
+    .products = {.fixed = 8}, /* an estimate: the colours are counted only at setup */
     .workspace_bytes = coloured_workspace_bytes,
     .run = coloured_run,
     .extract = coloured_extract,

@@ -1,4 +1,4 @@
-/* Strategy registry and the workspace shared by strategies. */
+/* Strategy registry, the shared fallback rule and the workspace shared by strategies. */
 #include "strategies/strategy.h"
 
 #include <stdarg.h>
@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The registry, in --list order: each strategy's descriptor, defined in its own file. */
 extern const struct db_strategy db_strategy_materialise, db_strategy_probe,
     db_strategy_probe_checked, db_strategy_probe_tridiag, db_strategy_probe_banded,
     db_strategy_probe_coloured;
@@ -20,6 +21,14 @@ const struct db_strategy *db_strategy_find(const char *name) {
     for (size_t i = 0; i < db_strategy_count; i++)
         if (strcmp(db_strategies[i]->name, name) == 0) return db_strategies[i];
     return NULL;
+}
+
+unsigned long long db_strategy_products(const struct db_strategy *st, size_t lower, size_t upper) {
+    return st->products.fixed + (unsigned long long)st->products.per_band * (lower + upper);
+}
+
+int db_strategy_needs_fallback(const struct db_operator *op, unsigned required_tags) {
+    return !op->ops->diagonal && !(db_operator_tags(op) & required_tags);
 }
 
 int db_strategy_ctx_buffer(struct db_strategy_ctx *ctx, size_t bytes, double **buf) {

@@ -1,5 +1,13 @@
-/* Diagonal-extraction strategies: one registry table; adding a strategy is one file plus one
- * line in strategy.c. */
+/* Diagonal-extraction strategies. Each is one descriptor (struct db_strategy) in its own file,
+ * listed once in the registry in strategy.c. The descriptor says what the strategy does (run,
+ * extract, workspace), what it needs (flags, required_tags: the shared fallback rule below
+ * decides from them) and what one extraction costs (products), so the plan's cost model, the
+ * solvers and the harness read declarations and never a strategy's name: adding a strategy is
+ * one file plus its registry entry in strategy.c, and nothing else has to name it
+ * (tests/test_registry.c costs a strategy that no code names). The registered ones are still
+ * named as choices, not as capabilities: the presets (harness/plan/cli.c), the summary's
+ * baselines (harness/io/summary.c) and the tridiagonal solve methods db_solve_methods_all
+ * offers (harness/bench/downstream.c). */
 #ifndef DB_STRATEGY_H
 #define DB_STRATEGY_H
 
@@ -33,9 +41,30 @@ struct db_strategy_ctx {
     void (*priv_free)(void *priv);
 };
 
+/* What a strategy is, declared in its descriptor. */
+enum db_strategy_flag {
+    /* Reads the diagonal off the whole n x n matrix, always: needs the operator's matrix (an
+     * n x n buffer unless the kind stores it) and never asks a kind that knows its diagonal. */
+    DB_STRATEGY_MATERIALISES = 1u << 0,
+    /* Its extract leaves at most the three central bands in ctx->extracted whenever it does not
+     * fall back: it can feed the tridiagonal solver. */
+    DB_STRATEGY_EXTRACTS_TRIDIAGONAL = 1u << 1,
+};
+
 struct db_strategy {
     const char *name;
     const char *describe;
+    unsigned flags; /* enum db_strategy_flag */
+    /* The tags (db_operator_tags) any one of which lets it probe; an operator with none of them
+     * (and whose kind does not know its diagonal) falls back to materialise
+     * (db_strategy_needs_fallback). 0 with DB_STRATEGY_MATERIALISES. */
+    unsigned required_tags;
+    /* Products of n (each one primitive call: a JVP, VJP or fn call) one extraction applies when
+     * a required tag is there: fixed + per_band * (lower + upper) for an operator of band
+     * (lower, upper) (db_strategy_products). Zero with DB_STRATEGY_MATERIALISES. */
+    struct {
+        unsigned fixed, per_band;
+    } products;
     /* Bytes of workspace run() will allocate in ctx for this operator (for the memory budget). */
     size_t (*workspace_bytes)(const struct db_operator *op);
     /* Write diag(A) into diag (length n). */
@@ -62,6 +91,18 @@ void db_strategy_ctx_free(struct db_strategy_ctx *ctx);
 /* Write a printf-style remark into ctx->remark. */
 void db_strategy_remark(struct db_strategy_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Products of n one extraction of st applies to an operator of band (lower, upper) that carries
+ * a required tag (0 for a strategy that materialises). */
+unsigned long long db_strategy_products(const struct db_strategy *st, size_t lower, size_t upper);
+
+/* The fallback rule every strategy follows: a kind that knows its diagonal answers it, an
+ * operator with one of required_tags (db_operator_tags, with their implications) is probed, any
+ * other falls back to materialise -- never a wrong answer. True when op falls back. */
+int db_strategy_needs_fallback(const struct db_operator *op, unsigned required_tags);
+
+/* materialise: what every strategy falls back to (and what an LU solve extracts). */
+extern const struct db_strategy db_strategy_materialise;
 
 /* The materialise strategy as a function, for strategies that fall back to it. */
 int db_materialise_run(struct db_operator *op, double *diag, struct db_strategy_ctx *ctx);

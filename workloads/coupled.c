@@ -19,8 +19,7 @@ double sin(double);
 #pragma omp declare simd notinbranch
 double cos(double);
 
-enum { CHUNK = 4096 };      /* rows per parallel chunk */
-enum { PAR_MIN = 1 << 15 }; /* elements below which a call stays serial */
+enum { CHUNK = 4096 }; /* rows per parallel chunk */
 
 /* A coupling: rows [lo, hi) of out = C (d .* v) (v == NULL: ones), and columns [lo, hi) of
  * out = d .* (C^T w); coef gives C[i, j]; pattern gives C's pattern. */
@@ -359,7 +358,7 @@ static double *primal(const struct db_instance *in, const double *x, int derivat
     double *d = malloc(n * sizeof *d);
     if (!d) return NULL;
     size_t nc = nchunks(n);
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN && !omp_in_parallel())
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN && !omp_in_parallel())
     for (size_t c = 0; c < nc; c++) {
         size_t lo = c * CHUNK, hi = lo + CHUNK < n ? lo + CHUNK : n;
         if (derivative) {
@@ -381,7 +380,7 @@ static int cp_eval(const struct db_instance *in, const double *x, double *y) {
     double *s = primal(in, x, 0);
     if (!s) return DB_E_NOMEM;
     size_t nc = nchunks(n);
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN && !omp_in_parallel())
+#pragma omp parallel for schedule(static) if (n >= DB_PAR_MIN && !omp_in_parallel())
     for (size_t c = 0; c < nc; c++) {
         size_t lo = c * CHUNK, hi = lo + CHUNK < n ? lo + CHUNK : n;
         cp->apply(in, s, NULL, y, lo, hi);
@@ -398,7 +397,7 @@ static int cp_apply(const struct db_instance *in, const double *x, const double 
     double *d = primal(in, x, 1);
     if (!d) return DB_E_NOMEM;
     size_t nc = nchunks(n);
-#pragma omp parallel for schedule(static) if (n * k >= PAR_MIN && !omp_in_parallel())
+#pragma omp parallel for schedule(static) if (n * k >= DB_PAR_MIN && !omp_in_parallel())
     for (size_t c = 0; c < nc; c++) {
         size_t lo = c * CHUNK, hi = lo + CHUNK < n ? lo + CHUNK : n;
         for (size_t j = 0; j < k; j++) {

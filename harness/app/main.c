@@ -134,7 +134,8 @@ static void list_all(void) {
     }
     printf("operators:\n");
     for (size_t i = 0; i < db_operator_kind_count; i++)
-        printf("  %-10s %s\n", db_operator_kinds[i], db_operator_kind_descriptions[i]);
+        printf("  %-10s %s\n", db_operator_kind_table[i]->name,
+               db_operator_kind_table[i]->describe);
     printf("strategies:\n");
     for (size_t i = 0; i < db_strategy_count; i++)
         printf("  %-12s %s\n", db_strategies[i]->name, db_strategies[i]->describe);
@@ -148,12 +149,14 @@ static void list_all(void) {
             printf("  %-26s materialise J, then LU with partial pivoting (LAPACK dgesv, "
                    "OpenBLAS)\n",
                    name);
+        else if (m[i].solver == DB_SOLVER_TRIDIAGONAL && db_strategy_products(m[i].diag, 1, 1))
+            printf("  %-26s the three bands of J by %s (%llu products), then LAPACK dgtsv; needs "
+                   "the tridiagonal (or diagonal) tag\n",
+                   name, m[i].diag->name, db_strategy_products(m[i].diag, 1, 1));
         else if (m[i].solver == DB_SOLVER_TRIDIAGONAL)
-            printf("  %-26s the three bands of J by %s, then LAPACK dgtsv; needs the "
-                   "tridiagonal (or diagonal) tag\n",
-                   name,
-                   strcmp(m[i].diag->name, "materialise") == 0 ? "materialise (read from J)"
-                                                               : "probe-tridiag (3 products)");
+            printf("  %-26s the three bands of J by %s (read from J), then LAPACK dgtsv; needs "
+                   "the tridiagonal (or diagonal) tag\n",
+                   name, m[i].diag->name);
         else
             printf("  %-26s diagonal of J by the %s strategy, then x = b / d; needs the "
                    "diagonal tag\n",

@@ -48,7 +48,7 @@ int db_solve_method_parse(const char *item, struct db_solve_method *m) {
         return DB_OK;
     }
     case DB_SOLVER_LU:
-        if (strcmp(left, "materialise") != 0) return DB_E_INVALID;
+        if (db_strategy_find(left) != &db_strategy_materialise) return DB_E_INVALID;
         *m = (struct db_solve_method){.diag = NULL, .solver = solver};
         return DB_OK;
     case DB_SOLVER_TRIDIAGONAL: {
@@ -83,9 +83,8 @@ static void set_failure(struct db_cell_result *r, const struct db_cell *c,
     if (step > 0) snprintf(at, sizeof at, " at Newton step %d", step);
     if (rc == DB_E_UNSUPPORTED) {
         int batched = c->method.solver == DB_SOLVER_LU ||
-                      (c->method.diag && strcmp(c->method.diag->name, "materialise") == 0);
-        if (c->kind == DB_CELL_NEWTON && strcmp(op->ops->kind, "jacobian") != 0 &&
-            strcmp(op->ops->kind, "function") != 0)
+                      (c->method.diag && (c->method.diag->flags & DB_STRATEGY_MATERIALISES));
+        if (c->kind == DB_CELL_NEWTON && !(db_operator_flags(op) & DB_OPERATOR_LAZY))
             db_cell_result_set(r, "unsupported",
                                "newton: a %s operator is built once at setup and cannot follow the "
                                "iterate (use jacobian)",
@@ -367,8 +366,8 @@ int db_downstream_run(const struct db_cell *c, const struct db_run_opts *o,
      * would not make it run); the same cases are caught again, at run time, by the library. */
     char m[48];
     db_solve_method_name(&c->method, m, sizeof m);
-    int lazy = strcmp(c->op_kind, "jacobian") == 0 || strcmp(c->op_kind, "function") == 0;
-    int materialises = lu || (c->method.diag && strcmp(c->method.diag->name, "materialise") == 0);
+    int lazy = !!(db_operator_kind_flags(c->op_kind) & DB_OPERATOR_LAZY);
+    int materialises = lu || (c->method.diag && (c->method.diag->flags & DB_STRATEGY_MATERIALISES));
     if (c->kind == DB_CELL_NEWTON && !lazy) {
         db_cell_result_set(
             r, "unsupported",

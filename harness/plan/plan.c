@@ -227,91 +227,91 @@ static void matrix_id(const struct db_cli *cli, const char *matrix, char out[17]
  * as skipped_memory. A constant, not this machine's memory, so every shard agrees. */
 #define MODEL_MEMORY (64ull << 30)
 
-/* Products of n a structured strategy applies when the workload has the structure it exploits
- * (0: not a structured strategy, or it falls back to an n x n materialise). */
+/* The model reads what the strategy declares (strategies/strategy.h: flags, required_tags,
+ * products) and the operator kind's flags (operators/operator.h), never a name. */
+
+/* Products of n one extraction of c applies when the workload's structure carries a tag the
+ * strategy needs (0: it always materialises, or it falls back). The structure is the workload's
+ * true one, the band the workload's or --band's. */
 static unsigned long long structured_products(const struct db_cell *c,
                                               const struct db_run_opts *o) {
-    const char *st = c->strategy->name;
+    const struct db_strategy *st = c->strategy;
     enum db_structure sx = o->untagged ? DB_STRUCT_DENSE : c->wl->structure;
     size_t lo = o->band_set ? o->band_lower : c->wl->lower;
     size_t up = o->band_set ? o->band_upper : c->wl->upper;
-    if (strcmp(st, "probe-checked") == 0) return sx == DB_STRUCT_DIAGONAL ? 2 : 0;
-    if (strcmp(st, "probe-tridiag") == 0)
-        return sx == DB_STRUCT_DIAGONAL || sx == DB_STRUCT_TRIDIAGONAL ? 3 : 0;
-    if (strcmp(st, "probe-banded") == 0)
-        return sx == DB_STRUCT_DIAGONAL || sx == DB_STRUCT_TRIDIAGONAL || sx == DB_STRUCT_BANDED
-                   ? (unsigned long long)(lo + up + 1)
-                   : 0;
-    if (strcmp(st, "probe-coloured") == 0) return sx == DB_STRUCT_DENSE ? 0 : 8;
-    return 0;
+    if (!(db_tags_implied(db_tags_for_structure(sx)) & st->required_tags)) return 0;
+    return db_strategy_products(st, lo, up);
 }
 
-/* What one extraction of c does (operators/probe.c, materialise.c and the operator kinds). */
+/* What one extraction of c does. The n x n pre-checks (memory, batching rule, write path) assume
+ * the materialise fallback unless the workload is diagonal -- for every strategy, also a
+ * structured probe whose own tag is there: the model's simplification, which the shards have
+ * always been balanced with (tests/test_costs.c freezes it). */
 struct extraction {
-    int matrix, diag_kind, tagged, materialise, knows_diagonal, builds_nn;
+    int stores_dense;   /* the kind stores J: materialise is a view, a product a dgemv */
+    int blocked;        /* the kind materialises through the workload's batching rule */
+    int tagged;         /* the workload is (tagged) diagonal */
+    int materialise;    /* the strategy always materialises */
+    int knows_diagonal; /* the kind knows its diagonal and the strategy asks it */
+    int builds_nn;      /* assumed to write an n x n buffer (see above) */
 };
 
 static struct extraction extraction_of(const struct db_cell *c, const struct db_run_opts *o) {
+    unsigned kind = db_operator_kind_flags(c->op_kind);
     struct extraction e = {0};
-    e.matrix = strcmp(c->op_kind, "matrix") == 0;
-    e.diag_kind = strcmp(c->op_kind, "diagonal") == 0;
+    e.stores_dense = !!(kind & DB_OPERATOR_STORES_DENSE);
+    e.blocked = !!(kind & DB_OPERATOR_BLOCKED);
     e.tagged = !o->untagged && c->wl->structure == DB_STRUCT_DIAGONAL;
-    int probe = strcmp(c->strategy->name, "probe") == 0;
-    e.materialise = strcmp(c->strategy->name, "materialise") == 0;
-    e.knows_diagonal = e.diag_kind && (probe || !e.materialise);
-    e.builds_nn = !e.knows_diagonal && !e.matrix && (e.materialise || !e.tagged);
+    e.materialise = !!(c->strategy->flags & DB_STRATEGY_MATERIALISES);
+    e.knows_diagonal = (kind & DB_OPERATOR_KNOWS_DIAGONAL) && !e.materialise;
+    e.builds_nn = !e.knows_diagonal && !e.stores_dense && (e.materialise || !e.tagged);
     return e;
 }
 
 unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_run_opts *o, int t) {
     unsigned long long n = c->n, nn = db_cost_mul(n, n);
     struct extraction e = extraction_of(c, o);
-    int matrix = e.matrix, diag_kind = e.diag_kind, tagged = e.tagged;
-    int materialise = e.materialise, knows_diagonal = e.knows_diagonal, builds_nn = e.builds_nn;
     double cc = o->call_cost_s >= 0 ? o->call_cost_s : c->wl->default_call_cost_s;
     unsigned long long call_ns = cc > 0 ? (unsigned long long)(cc * 1e9 + 0.5) : 0;
     unsigned long long min_ns = (unsigned long long)(o->min_time_s * 1e9 + 0.5);
     unsigned long long memory = o->mem_budget ? o->mem_budget : MODEL_MEMORY;
+    unsigned long long reps = o->reps > 0 ? (unsigned long long)o->reps : 1;
+    unsigned threads = t > 1 ? (unsigned)t : 1u;
 
     unsigned long long setup = db_cost_add(CELL_OVERHEAD, db_cost_mul(NS_PER_ELEMENT, n));
-    if ((matrix || builds_nn) && db_cost_mul(nn, sizeof(double)) > memory)
+    if ((e.stores_dense || e.builds_nn) && db_cost_mul(nn, sizeof(double)) > memory)
         return CELL_OVERHEAD; /* skipped_memory: never attempted */
-    if (matrix) setup = db_cost_add(setup, db_cost_mul(NS_PER_ELEMENT, nn)); /* dense build */
-    if (builds_nn && !diag_kind && c->wl->batch == DB_BATCH_NONE)
+    if (e.stores_dense) setup = db_cost_add(setup, db_cost_mul(NS_PER_ELEMENT, nn)); /* build */
+    if (e.builds_nn && e.blocked && c->wl->batch == DB_BATCH_NONE)
         return setup; /* unsupported: no batching rule, found at once */
 
-    /* Structured probes: a few products of n when the structure they need is there. */
+    /* Probes: the declared products of n, each one call, when the structure they need is there
+     * (a stored matrix and a kind that knows its diagonal are costed below). */
     unsigned long long products = structured_products(c, o);
-    if (products && !matrix && !knows_diagonal) {
-        unsigned long long one =
-            db_cost_mul(NS_PER_ELEMENT, db_cost_mul(products, n)) / (t > 1 ? (unsigned)t : 1u);
-        one = db_cost_add(one, db_cost_mul(products, call_ns));
-        unsigned long long reps = o->reps > 0 ? (unsigned long long)o->reps : 1;
-        return db_cost_add(db_cost_add(setup, one), db_cost_mul(reps, one > min_ns ? one : min_ns));
+    unsigned long long elements, calls;
+    if (products && !e.stores_dense && !e.knows_diagonal) {
+        elements = db_cost_mul(products, n);
+        calls = products;
+    } else {
+        if (e.knows_diagonal)
+            elements = n;
+        else if (e.stores_dense)
+            elements = e.materialise || !e.tagged ? n : nn; /* a view / dgemv with ones */
+        else if (e.builds_nn)
+            elements = nn;
+        else
+            elements = n; /* one product with ones */
+        calls = e.builds_nn && e.blocked && c->wl->batch == DB_BATCH_SEQUENTIAL ? n : 1;
     }
-
-    unsigned long long elements, calls = 1;
-    if (knows_diagonal)
-        elements = n;
-    else if (matrix)
-        elements = materialise || !tagged ? n : nn; /* a view / dgemv with ones */
-    else if (builds_nn)
-        elements = nn;
-    else
-        elements = n; /* one product with ones */
-    if (builds_nn && !diag_kind && c->wl->batch == DB_BATCH_SEQUENTIAL) calls = n;
-    unsigned long long one = db_cost_mul(NS_PER_ELEMENT, elements) / (t > 1 ? (unsigned)t : 1u);
+    unsigned long long one = db_cost_mul(NS_PER_ELEMENT, elements) / threads;
     one = db_cost_add(one, db_cost_mul(calls, call_ns));
-    unsigned long long reps = o->reps > 0 ? (unsigned long long)o->reps : 1;
-    unsigned long long timed = db_cost_mul(reps, one > min_ns ? one : min_ns);
-    return db_cost_add(db_cost_add(setup, one), timed);
+    return db_cost_add(db_cost_add(setup, one), db_cost_mul(reps, one > min_ns ? one : min_ns));
 }
 
 /* The plain cell a downstream cell's extraction is (the method's diagonal strategy; materialise
- * for LU); 0 when that strategy is not registered. */
+ * for LU); 0 when there is none. */
 static int extraction_cell(const struct db_cell *c, struct db_cell *plain) {
-    const struct db_strategy *st =
-        c->method.diag ? c->method.diag : db_strategy_find("materialise");
+    const struct db_strategy *st = db_linear_solve_strategy(c->method.diag);
     if (st)
         *plain = (struct db_cell){.kind = DB_CELL_DIAGONAL,
                                   .wl = c->wl,
@@ -350,7 +350,7 @@ unsigned long long db_plan_cost(const struct db_cell *c, const struct db_run_opt
 
 int db_plan_cell_writes_matrix(const struct db_cell *c, const struct db_run_opts *o) {
     struct extraction e = extraction_of(c, o);
-    return e.builds_nn && !e.diag_kind && c->wl->batch == DB_BATCH_VECTORISED;
+    return e.builds_nn && e.blocked && c->wl->batch == DB_BATCH_VECTORISED;
 }
 
 static int cmp_size(const void *a, const void *b) {
