@@ -183,3 +183,28 @@ Test(registry, strategy_declarations_are_consistent) {
         if (st->flags & DB_STRATEGY_EXTRACTS_TRIDIAGONAL) cr_assert_not_null(st->extract);
     }
 }
+
+/* Write-path planning plans exactly the sizes whose cells write an n x n matrix: a structured
+ * probe with the tags it needs writes none; untagged, it falls back and does. */
+Test(plan, matrix_sizes_are_those_that_materialise) {
+    char e[512];
+    for (int untagged = 0; untagged < 2; untagged++) {
+        char *argv[] = {
+            "diagbench", "-w",  "tridiag,sin", "-s",      "probe-tridiag",
+            "-j",        "fwd", "-n",          "100,300", untagged ? "--untagged" : "-q",
+            NULL};
+        struct db_cli cli;
+        cr_assert_eq(db_cli_parse(10, argv, &cli, e, sizeof e), DB_OK, "%s", e);
+        struct db_plan p;
+        cr_assert_eq(db_plan_build(&cli, &p, e, sizeof e), DB_OK, "%s", e);
+        size_t sizes[16];
+        size_t k = db_plan_matrix_sizes(&p, NULL, &cli.run, sizes);
+        if (untagged) {
+            cr_assert_eq(k, 2);
+            cr_assert(sizes[0] == 100 && sizes[1] == 300);
+        } else {
+            cr_assert_eq(k, 0, "tagged: probe-tridiag probes, nothing to plan");
+        }
+        db_plan_free(&p);
+    }
+}

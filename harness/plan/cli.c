@@ -359,7 +359,7 @@ static int selection_check(const struct db_selection *s, char *err, size_t errle
 int db_selection_cells(const struct db_selection *s, struct db_cell **cells, size_t *count) {
     for (size_t w = 0; w < s->nworkloads; w++)
         for (size_t o = 0; o < s->noperators; o++) {
-            int is_jac = strcmp(s->operators[o], "jacobian") == 0;
+            int is_jac = !!(db_operator_kind_flags(s->operators[o]) & DB_OPERATOR_JAC);
             size_t nj = is_jac ? s->njacs : 1;
             for (size_t j = 0; j < nj; j++)
                 for (size_t st = 0; st < s->nstrategies; st++)
@@ -384,7 +384,7 @@ int db_selection_downstream_cells(const struct db_selection *s, struct db_cell *
                                   size_t *count) {
     for (size_t w = 0; w < s->ntasks; w++)
         for (size_t o = 0; o < s->noperators; o++) {
-            int is_jac = strcmp(s->operators[o], "jacobian") == 0;
+            int is_jac = !!(db_operator_kind_flags(s->operators[o]) & DB_OPERATOR_JAC);
             size_t nj = is_jac ? s->njacs : 1;
             for (size_t j = 0; j < nj; j++)
                 for (size_t m = 0; m < s->nmethods; m++)

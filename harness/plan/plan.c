@@ -349,8 +349,15 @@ unsigned long long db_plan_cost(const struct db_cell *c, const struct db_run_opt
 }
 
 int db_plan_cell_writes_matrix(const struct db_cell *c, const struct db_run_opts *o) {
-    struct extraction e = extraction_of(c, o);
-    return e.builds_nn && e.blocked && c->wl->batch == DB_BATCH_VECTORISED;
+    const struct db_strategy *st = c->strategy;
+    unsigned kind = db_operator_kind_flags(c->op_kind);
+    if (!(kind & DB_OPERATOR_BLOCKED) || c->wl->batch != DB_BATCH_VECTORISED) return 0;
+    if (st->flags & DB_STRATEGY_MATERIALISES) return 1;
+    if (kind & DB_OPERATOR_KNOWS_DIAGONAL) return 0;
+    /* the tags the cell's operator will carry (runner.c), and the strategy's fallback rule */
+    unsigned tags =
+        o->untagged ? 0 : db_tags_implied(db_tags_for_structure(db_workload_tag_structure(c->wl)));
+    return !(tags & st->required_tags) || (o->on_mismatch_fallback && st->fallback_bytes);
 }
 
 static int cmp_size(const void *a, const void *b) {

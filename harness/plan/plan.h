@@ -99,9 +99,10 @@ unsigned long long db_plan_downstream_cost(const struct db_cell *c, const struct
  * for solve and newton cells. */
 unsigned long long db_plan_cost(const struct db_cell *c, const struct db_run_opts *o, int t);
 
-/* Does one extraction of c write an n x n matrix through the blocked kernel (a lazy operator
- * whose workload has a vectorised batching rule)? Those are the cells whose write path is planned
- * and judged against the machine's write ceiling. */
+/* Does one extraction of c write an n x n matrix through the blocked kernel (a blocked operator
+ * kind whose workload has a vectorised batching rule, and a strategy that materialises, or falls
+ * back to materialise for want of the tags it needs, or may on a failed check)? Those are the
+ * cells whose write path is planned and judged against the machine's write ceiling. */
 int db_plan_cell_writes_matrix(const struct db_cell *c, const struct db_run_opts *o);
 
 /* The distinct n (ascending) of the cells selected in sel (NULL: all), of any kind, that write
