@@ -514,7 +514,7 @@ Test(conformance, every_write_path_materialises_the_same_matrix) {
                     db_write_path_force(&cand[c]);
                     cr_assert_eq(db_blocked_materialise(in, reverse, &tc, b), DB_OK);
                     db_write_path_force(NULL);
-                    char want[24];
+                    char want[DB_WRITE_PATH_LEN];
                     struct db_write_path ran = cand[c];
                     if (!db_workloads[w]->streams) ran.store = DB_STORE_PLAIN;
                     db_write_path_format(ran, want, sizeof want);

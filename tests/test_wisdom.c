@@ -28,7 +28,7 @@ Test(write_path, format_and_parse_round_trip) {
     const char *good[] = {"plain/16", "stream/64", "plain/1", "stream/512"};
     for (size_t i = 0; i < 4; i++) {
         struct db_write_path wp;
-        char back[24];
+        char back[DB_WRITE_PATH_LEN];
         cr_assert_eq(db_write_path_parse(good[i], &wp), DB_OK, "%s", good[i]);
         cr_assert_str_eq(db_write_path_format(wp, back, sizeof back), good[i]);
     }
@@ -267,7 +267,7 @@ Test(wisdom, the_cli_plans_saves_reuses_and_replans) {
     cr_assert_not_null(text);
     const char *l300 = strstr(text, "\t300\t");
     cr_assert_not_null(l300, "%s", text);
-    char want[24];
+    char want[DB_WRITE_PATH_LEN];
     snprintf(want, sizeof want, "%.*s", (int)strcspn(l300 + 5, "\t"), l300 + 5);
     free(text);
     check_rows(out, want);
