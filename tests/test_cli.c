@@ -144,7 +144,7 @@ Test(cli, run_writes_tidy_csv) {
     cr_assert_eq(rows, 8);
     cr_assert_eq(unsupported, 2);
     cr_assert_eq(ok, 6);
-    free(text);
+    th_free(text);
     remove(path);
 }
 

@@ -2,11 +2,13 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../harness/calibrate.h"
 #include "../harness/csv.h"
 #include "../harness/summary.h"
+#include "helpers.h"
 
 Test(summary, slope_of_power_laws) {
     double n[] = {1000, 2000, 4000, 8000}, t1[4], t2[4];
@@ -15,6 +17,10 @@ Test(summary, slope_of_power_laws) {
     cr_assert(fabs(db_fit_slope(n, t1, 4) - 1) < 1e-12);
     cr_assert(fabs(db_fit_slope(n, t2, 4) - 2) < 1e-12);
     cr_assert(isnan(db_fit_slope(n, t1, 1)), "one point has no slope");
+}
+
+static void destroy_summary(void *s) {
+    db_summary_destroy(s);
 }
 
 static void add(struct db_summary *s, const char *strategy, size_t n, double t) {
@@ -43,14 +49,15 @@ static void add(struct db_summary *s, const char *strategy, size_t n, double t) 
         .call_cost_s = -1,
         .note = "",
     };
-    char *line = db_csv_format_row(&r);
+    char *line = th_own(db_csv_format_row(&r), free);
     cr_assert_not_null(line);
     cr_assert_eq(db_summary_add_csv(s, line), DB_OK, "%s", line);
-    free(line);
+    th_free(line);
 }
 
 Test(summary, table_has_slopes_and_speedup) {
-    struct db_summary *s = db_summary_create(1000);
+    struct db_summary *s = th_own(db_summary_create(1000), destroy_summary);
+    cr_assert_not_null(s);
     for (size_t n = 1000; n <= 16000; n *= 2) {
         add(s, "materialise", n, 1e-9 * (double)n * (double)n);
         add(s, "probe", n, 1e-9 * (double)n);
@@ -61,11 +68,11 @@ Test(summary, table_has_slopes_and_speedup) {
     FILE *f = open_memstream(&text, &len);
     db_summary_print(s, f);
     fclose(f);
+    th_own(text, free);
     cr_assert_not_null(strstr(text, "2.00"), "%s", text);
     cr_assert_not_null(strstr(text, "1.00"), "%s", text);
     cr_assert_not_null(strstr(text, "1.6e+04x (n=16000)"), "%s", text);
-    free(text);
-    db_summary_destroy(s);
+    th_free(text), th_free(s);
 }
 
 Test(calibrate, kernels_run_and_are_checked) {
