@@ -3,6 +3,7 @@ CC       = gcc
 CXX      = g++
 PYTHON  ?= /usr/bin/python3
 MARCH   ?= native
+FPFLAGS ?=
 BUILD   ?= build
 WERROR  ?= -Werror
 SANITIZE ?=
@@ -12,7 +13,7 @@ OPENBLAS_LIB = /usr/lib/x86_64-linux-gnu/openblas-openmp
 
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 
-OPT       = -O3 -march=$(MARCH) -fno-math-errno
+OPT       = -O3 -march=$(MARCH) -fno-math-errno $(FPFLAGS)
 WARN      = -Wall -Wextra $(WERROR)
 CPPFLAGS  = -D_GNU_SOURCE -I. -I$(OPENBLAS_INC) -MMD -MP
 CFLAGS    = -std=c17 $(OPT) -fopenmp $(WARN) $(SANITIZE) -g
@@ -37,7 +38,7 @@ DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-de
 
 RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 
-.PHONY: FORCE all deps test test-c test-py bench bench-pr plot sanitize tsan fuzz clean format \
+.PHONY: FORCE all deps test test-c test-codegen test-codegen-v2 test-codegen-fma test-py bench bench-pr plot sanitize tsan fuzz clean format \
         format-check compare-colpack
 
 all: $(BUILD)/diagbench
@@ -96,12 +97,33 @@ deps:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
 	else echo "all Debian packages present"; fi
 
-test: test-c test-py sanitize
+# The Criterion suite on four builds: native, two other code generations (test-codegen) and
+# the sanitizers (sanitize); then pytest for plot.py.
+test: test-c test-codegen test-py sanitize
 
+# Each build's suite runs in its own scratch directory ($(BUILD)/run: the tree's tests/, examples/
+# and plot.py linked in, a private build/ for the files the tests write), so the builds' suites
+# can run side by side (make -j2 test) without touching each other's files.
+RUN_DIR = $(abspath $(BUILD))/run
 test-c: $(BUILD)/diagbench $(BUILD)/tests/unit
-	rm -f $(BUILD)/wisdom.tsv
-	DIAGBENCH=$(BUILD)/diagbench DIAGBENCH_WISDOM=$(CURDIR)/$(BUILD)/wisdom.tsv \
-	  $(BUILD)/tests/unit --jobs 2
+	@rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)/build
+	@ln -s $(CURDIR)/tests $(CURDIR)/examples $(CURDIR)/plot.py $(CURDIR)/harness $(RUN_DIR)/
+	cd $(RUN_DIR) && DIAGBENCH=$(abspath $(BUILD))/diagbench DIAGBENCH_WISDOM=$(RUN_DIR)/build/wisdom.tsv \
+	  $(abspath $(BUILD))/tests/unit --jobs 2
+
+# The same suite from two other code generations, so that no result depends on one compiler's
+# choices. The native build is -march=native with no contraction (-std=c17 is ISO C, where gcc
+# defaults to -ffp-contract=off). codegen-v2: x86-64-v2 (SSE4.2, no AVX, no FMA): 2-wide libmvec
+# variants, the kernels' plain fallback instead of AVX intrinsics. codegen-fma: x86-64-v3 (AVX2)
+# with -ffp-contract=fast: every a*b+c in our code may become one fused multiply-add. Tolerances
+# derive from error bounds, not from one build's observed errors, so every build must pass.
+CODEGEN_V2  = BUILD=build/codegen-v2 MARCH=x86-64-v2 FPFLAGS=-ffp-contract=off
+CODEGEN_FMA = BUILD=build/codegen-fma MARCH=x86-64-v3 FPFLAGS=-ffp-contract=fast
+test-codegen: test-codegen-v2 test-codegen-fma
+test-codegen-v2:
+	$(MAKE) $(CODEGEN_V2) test-c
+test-codegen-fma:
+	$(MAKE) $(CODEGEN_FMA) test-c
 
 test-py:
 	$(PYTHON) -m pytest -q tests/

@@ -9,6 +9,7 @@
 #ifndef DB_NEWTON_H
 #define DB_NEWTON_H
 
+#include <float.h>
 #include <stddef.h>
 
 #include "solvers/solve.h"
@@ -16,7 +17,26 @@
 #define DB_NEWTON_RTOL      1e-8 /* the seed's rtol */
 #define DB_NEWTON_ATOL      1e-8 /* the seed's atol */
 #define DB_NEWTON_MAX_STEPS 8    /* the seed's max_steps */
-#define DB_NEWTON_ROOT_TOL  1e-8 /* a root must lie this close to a true root of its f_i */
+
+/* How close a converged run's x_i must be to a true root of f_i (farther is a wrong root).
+ * The workloads Newton runs on have f_i = sin or cos: at a root |f'| = 1, and the step from
+ * x = r + e is exactly -tan(e), so |e| <= |delta| and the new error is e - tan(e), at most |e|^3
+ * for |e| <= 1/2. The last step has |delta^| <= tau = atol + rtol |x|, |x| <= X = 128 (the
+ * farthest root the seed's starts reach is -40 pi; tests/test_newton.c). delta^ carries a
+ * relative error theta <= gamma_k, k = 2*4 + 2*4 + 1 + 3n (f and f' from libmvec, <= 4 ulp
+ * each, 2u per ulp; the division; LU's backward error gamma_(3n), Higham Thm 9.4, n <= INT_MAX)
+ * and x + delta^ one rounding. So |x - r| <= t^3 + theta t + u (X + t), t = tau / (1 - theta):
+ * about 9.3e-13, where the rounding of x (u X = 1.4e-14) and of a huge LU's step dominate. */
+#define DB_NEWTON_ROOT_X 128.0
+#define DB_NEWTON_U_     (DBL_EPSILON / 2)
+#define DB_NEWTON_K_     (17 + 3 * 2147483647.0)
+#define DB_NEWTON_THETA_ (DB_NEWTON_K_ * DB_NEWTON_U_ / (1 - DB_NEWTON_K_ * DB_NEWTON_U_))
+#define DB_NEWTON_LAST_STEP_                                                                       \
+    ((DB_NEWTON_ATOL + DB_NEWTON_RTOL * DB_NEWTON_ROOT_X) / (1 - DB_NEWTON_THETA_))
+#define DB_NEWTON_ROOT_TOL                                                                         \
+    (DB_NEWTON_LAST_STEP_ * DB_NEWTON_LAST_STEP_ * DB_NEWTON_LAST_STEP_ +                          \
+     DB_NEWTON_THETA_ * DB_NEWTON_LAST_STEP_ +                                                     \
+     DB_NEWTON_U_ * (DB_NEWTON_ROOT_X + DB_NEWTON_LAST_STEP_))
 
 struct db_newton_opts {
     double rtol, atol;

@@ -96,7 +96,8 @@ double db_sparse_residual(const struct db_sparse *A, const double *x, const doub
 /* y = A x for A in CSR (values required). */
 void db_sparse_mv(const struct db_sparse *A, const double *x, double *y);
 
-/* Largest relative residual of a correct solve of size n: LAPACK's test threshold, 30 n eps. */
+/* Largest relative residual (inf-norm) of a correct solve of size n: 30 n eps, LAPACK's test
+ * threshold (solve.c says what it bounds). */
 double db_solve_residual_tol(size_t n);
 
 #endif

@@ -6,15 +6,20 @@
 #ifndef DB_PROBE_CHECKED_H
 #define DB_PROBE_CHECKED_H
 
+#include <float.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "operators/operator.h"
 
 #define DB_CHECK_SEED 20261125ull /* default seed of the random vector (recorded in the note) */
-#define DB_CHECK_TOL                                                                               \
-    1e-8 /* relative tolerance: far above rounding (~1e-16), far below                             \
-            any coupling worth a wrong diagonal */
+/* Relative tolerance: the most an honest diagonal operator can miss by. d comes from one product
+ * (J 1) and M v from another, each from the operator's diagonal entries, which two code paths may
+ * compute differently (libmvec <= 4 ulp either side of the true value: 16u apart, 2u per ulp);
+ * then one rounding for (M v)_i = d'_i v_i, one for d_i v_i and one for their difference (gamma_19
+ * of |d_i v_i| <= ||d|| ||v||), and three in forming tol (||d|| ||v|| + 1): gamma_22, 2.4e-15. A
+ * coupling worth a wrong diagonal is many orders above it (liar's is 0.4 cos x). */
+#define DB_CHECK_TOL (22 * (DBL_EPSILON / 2) / (1 - 22 * (DBL_EPSILON / 2)))
 
 /* One product M v with v ~ N(0, I) from seed; *residual = ||M v - d .* v||_inf and
  * *bound = tol (||d||_inf ||v||_inf + 1). work holds 2n doubles. Returns DB_OK when the check

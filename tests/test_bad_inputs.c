@@ -33,25 +33,25 @@ static void copy_file(const char *from, const char *to) {
     char *text = th_slurp(from);
     cr_assert_not_null(text, "%s", from);
     write_file(to, text);
-    free(text);
+    th_free(text);
 }
 
 /* Rewrite a diagbench CSV with one field of every data row replaced. */
 static void replace_field(const char *from, const char *to, const char *column, const char *v) {
-    struct db_table t;
+    struct db_table *t = th_table();
     char e[512];
-    cr_assert_eq(db_table_read(from, &t, e, sizeof e), DB_OK, "%s", e);
-    int c = db_table_column(&t, column);
+    cr_assert_eq(db_table_read(from, t, e, sizeof e), DB_OK, "%s", e);
+    int c = db_table_column(t, column);
     FILE *f = fopen(to, "w");
-    for (size_t r = 0; r < t.nrec; r++) {
-        for (size_t i = 0; i < t.rec[r].nfields; i++) {
+    for (size_t r = 0; r < t->nrec; r++) {
+        for (size_t i = 0; i < t->rec[r].nfields; i++) {
             if (i) fputc(',', f);
-            db_csv_field(f, r > 0 && (int)i == c ? v : t.rec[r].field[i]);
+            db_csv_field(f, r > 0 && (int)i == c ? v : t->rec[r].field[i]);
         }
         fputc('\n', f);
     }
     fclose(f);
-    db_table_free(&t);
+    th_free(t);
 }
 
 static void remove_fixtures(void) {
@@ -111,7 +111,7 @@ static void make_fixtures(void) {
     memmove((char *)name + strlen("time_median"), name + strlen("time_median_s"),
             strlen(name + strlen("time_median_s")) + 1); /* rename the column */
     write_file(F "/nocol.csv", text);
-    free(text);
+    th_free(text);
     replace_field(F "/ok.csv", F "/nonnum.csv", "time_median_s", "fast");
     write_file(F "/foreign.csv", "a,b,c\n1,2,3\n");
     write_file(F "/foreign.csv.partial", "a,b,c\n1,2,3\n");

@@ -53,12 +53,12 @@ Test(fuzz, error_messages_stay_on_one_line) {
     unsigned k, n;
     cr_assert_eq(db_shard_parse("3*=+3\n", &k, &n, err, sizeof err), DB_E_INVALID);
     cr_assert_null(strchr(err, '\n'), "%s", err);
-    struct db_table t;
+    struct db_table *t = th_table();
     const char foreign[] = "\"a\nb\",x\n";
-    cr_assert_eq(db_table_parse(foreign, sizeof foreign - 1, &t, err, sizeof err), DB_OK);
-    cr_assert_eq(db_table_check_diagbench(&t, err, sizeof err), DB_E_INVALID);
+    cr_assert_eq(db_table_parse(foreign, sizeof foreign - 1, t, err, sizeof err), DB_OK);
+    cr_assert_eq(db_table_check_diagbench(t, err, sizeof err), DB_E_INVALID);
     cr_assert_null(strchr(err, '\n'), "%s", err);
-    db_table_free(&t);
+    th_free(t);
     /* And through the binary: exit 2, one line. */
     const char *args[] = {"-n", "10", "--shard", "1/\n2", NULL};
     char out[4096], e2[4096];

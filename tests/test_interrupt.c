@@ -77,7 +77,7 @@ static void wait_rows(const char *path, int rows, pid_t pid) {
     for (;;) {
         char *text = th_slurp(path);
         int lines = th_count_lines(text);
-        free(text);
+        th_free(text);
         if (lines >= rows + 1) return;
         int ws;
         cr_assert_eq(waitpid(pid, &ws, WNOHANG), 0, "diagbench ended before %d rows", rows);
@@ -155,18 +155,18 @@ static void interrupt_and_resume(int sig, const char *base, const char *const *e
     cr_assert_eq(rc, 128 + sig, "exit %d after signal %d", rc, sig);
     cr_assert(access(base, F_OK) != 0, "an interrupted run must not produce %s", base);
 
-    struct db_table t;
-    size_t kept = check_table(partial, sig == SIGKILL, &t);
+    struct db_table *t = th_table();
+    size_t kept = check_table(partial, sig == SIGKILL, t);
     cr_assert(kept >= (size_t)after && kept < cells, "%zu rows kept", kept);
-    char *before = strndup(t.text, t.complete_len);
-    db_table_free(&t);
+    char *before = th_own(strndup(t->text, t->complete_len), free);
+    th_free(t);
     if (sig != SIGKILL) {
         char *msg = th_slurp(se);
         char want[600];
         snprintf(want, sizeof want, "interrupted by %s: %zu finished rows kept in %s",
                  sig == SIGINT ? "SIGINT" : "SIGTERM", kept, partial);
         cr_assert_not_null(strstr(msg, want), "'%s' not in: %s", want, msg);
-        free(msg);
+        th_free(msg);
     }
 
     /* Resume: only the missing cells run, the kept rows stay as they were. */
@@ -179,17 +179,17 @@ static void interrupt_and_resume(int sig, const char *base, const char *const *e
     rc = finish(pid);
     char *msg = th_slurp(se);
     cr_assert_eq(rc, 0, "resume failed: %s", msg);
-    free(msg);
+    th_free(msg);
     cr_assert(access(partial, F_OK) != 0, "the partial file is renamed on success");
-    check_table(base, 0, &t);
-    check_cells(&t, cells);
-    cr_assert(strncmp(t.text, before, strlen(before)) == 0, "the finished rows changed");
+    t = th_table();
+    check_table(base, 0, t);
+    check_cells(t, cells);
+    cr_assert(strncmp(t->text, before, strlen(before)) == 0, "the finished rows changed");
     /* One run: the resumed rows keep the interrupted run's run_id. */
-    int c_run = db_table_column(&t, "run_id");
-    for (size_t i = 2; i < t.nrec; i++)
-        cr_assert_str_eq(t.rec[i].field[c_run], t.rec[1].field[c_run]);
-    db_table_free(&t);
-    free(before);
+    int c_run = db_table_column(t, "run_id");
+    for (size_t i = 2; i < t->nrec; i++)
+        cr_assert_str_eq(t->rec[i].field[c_run], t->rec[1].field[c_run]);
+    th_free(t), th_free(before);
     remove_all(base);
 }
 
@@ -264,12 +264,11 @@ Test(interrupt, resume_drops_a_torn_last_row) {
     cr_assert_eq(th_run(resume, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
     cr_assert_not_null(
         strstr(err, "2 rows kept (an incomplete last row was dropped), 1 cell to run"), "%s", err);
-    struct db_table t;
-    check_table(base, 0, &t);
-    cr_assert_eq(t.nrec, 4);
-    cr_assert(strncmp(t.text, text, (size_t)(third - text)) == 0);
-    db_table_free(&t);
-    free(text);
+    struct db_table *t = th_table();
+    check_table(base, 0, t);
+    cr_assert_eq(t->nrec, 4);
+    cr_assert(strncmp(t->text, text, (size_t)(third - text)) == 0);
+    th_free(t), th_free(text);
     remove_all(base);
 }
 
@@ -312,9 +311,7 @@ Test(interrupt, resume_refuses_another_matrix) {
     cr_assert_not_null(strstr(err, "0 cells to run"), "%s", err);
     char *done = th_slurp(base);
     cr_assert_str_eq(done, before);
-    free(before);
-    free(after);
-    free(done);
+    th_free(before), th_free(after), th_free(done);
     remove_all(base);
 }
 
@@ -331,6 +328,6 @@ Test(interrupt, new_run_never_overwrites_a_partial_file) {
     cr_assert_not_null(strstr(err, "continue it with --resume int_keep.csv.partial"), "%s", err);
     char *text = th_slurp(partial);
     cr_assert_str_eq(text, "precious\n");
-    free(text);
+    th_free(text);
     remove_all(base);
 }

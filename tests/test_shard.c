@@ -17,6 +17,34 @@
 
 static char out[1 << 16], err[1 << 16];
 
+static void destroy_plan(void *p) {
+    db_plan_free(p);
+    free(p);
+}
+
+/* A zeroed plan on the heap, released (db_plan_free) with the test arena. */
+static struct db_plan *new_plan(void) {
+    struct db_plan *p = th_own(calloc(1, sizeof *p), destroy_plan);
+    cr_assert_not_null(p);
+    return p;
+}
+
+/* db_plan_split_args's argv, released (db_plan_free_args) with the test arena. */
+struct split {
+    int argc;
+    char **argv;
+};
+static void destroy_split(void *p) {
+    struct split *s = p;
+    db_plan_free_args(s->argc, s->argv);
+    free(s);
+}
+static struct split *new_split(void) {
+    struct split *s = th_own(calloc(1, sizeof *s), destroy_split);
+    cr_assert_not_null(s);
+    return s;
+}
+
 Test(shard, parse) {
     unsigned k, n;
     char e[256];
@@ -138,65 +166,68 @@ Test(plan, matrix_string_round_trips) {
                           NULL};
     struct db_cli cli;
     parse(&cli, args);
-    struct db_plan p;
+    struct db_plan *p = new_plan();
     char e[512];
-    cr_assert_eq(db_plan_build(&cli, &p, e, sizeof e), DB_OK, "%s", e);
+    cr_assert_eq(db_plan_build(&cli, p, e, sizeof e), DB_OK, "%s", e);
     cr_assert_str_eq(
-        p.matrix,
+        p->matrix,
         "-w sin,split,seqsin,nobatch,liar,tridiag,banded,stencil,randsparse "
         "-p jacobian -j fwd,bwd -s materialise,probe,probe-checked,"
         "probe-tridiag,probe-banded,probe-coloured -n 10,100 -t 1,2 --reps 3 --min-time 0.002 "
         "--call-cost-us 2.5 --mem-limit 1073741824 --untagged "
         "--benchmark_enable_random_interleaving=false");
-    cr_assert_eq(p.nitems, 2 * p.ncells);
-    int argc;
-    char **argv;
-    cr_assert_eq(db_plan_split_args(p.matrix, &argc, &argv), DB_OK);
+    cr_assert_eq(p->nitems, 2 * p->ncells);
+    struct split *sp = new_split();
+    cr_assert_eq(db_plan_split_args(p->matrix, &sp->argc, &sp->argv), DB_OK);
     struct db_cli again;
-    cr_assert_eq(db_cli_parse(argc, argv, &again, e, sizeof e), DB_OK, "%s", e);
-    struct db_plan q;
-    cr_assert_eq(db_plan_build(&again, &q, e, sizeof e), DB_OK, "%s", e);
-    cr_assert_str_eq(q.matrix, p.matrix);
-    cr_assert_str_eq(q.matrix_id, p.matrix_id);
-    cr_assert_eq(q.nitems, p.nitems);
-    for (size_t i = 0; i < p.nitems; i++) {
+    cr_assert_eq(db_cli_parse(sp->argc, sp->argv, &again, e, sizeof e), DB_OK, "%s", e);
+    struct db_plan *q = new_plan();
+    cr_assert_eq(db_plan_build(&again, q, e, sizeof e), DB_OK, "%s", e);
+    cr_assert_str_eq(q->matrix, p->matrix);
+    cr_assert_str_eq(q->matrix_id, p->matrix_id);
+    cr_assert_eq(q->nitems, p->nitems);
+    for (size_t i = 0; i < p->nitems; i++) {
         char a[256], b[256];
-        db_plan_item_name(&p, i, a, sizeof a);
-        db_plan_item_name(&q, i, b, sizeof b);
+        db_plan_item_name(p, i, a, sizeof a);
+        db_plan_item_name(q, i, b, sizeof b);
         cr_assert_str_eq(a, b);
-        const struct db_cell *c = &p.cells[p.items[i].cell];
+        const struct db_cell *c = &p->cells[p->items[i].cell];
         char n[32], t[16];
         snprintf(n, sizeof n, "%zu", c->n);
-        snprintf(t, sizeof t, "%d", p.items[i].t);
-        cr_assert_eq(db_plan_find(&p, c->wl->name, c->op_kind, db_jac_name(c->jac),
+        snprintf(t, sizeof t, "%d", p->items[i].t);
+        cr_assert_eq(db_plan_find(p, c->wl->name, c->op_kind, db_jac_name(c->jac),
                                   c->strategy->name, n, t, "close", "cores"),
                      (long)i, "%s", a);
     }
-    cr_assert_eq(db_plan_find(&p, "sin", "jacobian", "fwd", "probe", "100", "2", "x", "y"),
-                 (long)(p.ncells + 3));
-    cr_assert_eq(db_plan_find(&p, "sin", "jacobian", "fwd", "probe", "100", "3", "x", "y"), -1);
-    db_plan_free_args(argc, argv);
-    db_plan_free(&p);
-    db_plan_free(&q);
+    cr_assert_eq(db_plan_find(p, "sin", "jacobian", "fwd", "probe", "100", "2", "x", "y"),
+                 (long)(p->ncells + 3));
+    cr_assert_eq(db_plan_find(p, "sin", "jacobian", "fwd", "probe", "100", "3", "x", "y"), -1);
+    th_free(sp), th_free(p), th_free(q);
 
     /* Quoting of odd --benchmark_ values survives the round trip. */
-    cr_assert_eq(db_plan_split_args("-n 1 --benchmark_x='a b' '' 'it'\\''s'", &argc, &argv), DB_OK);
-    cr_assert_eq(argc, 6);
-    cr_assert_str_eq(argv[3], "--benchmark_x=a b");
-    cr_assert_str_eq(argv[4], "");
-    cr_assert_str_eq(argv[5], "it's");
-    db_plan_free_args(argc, argv);
-    cr_assert_eq(db_plan_split_args("-n 'open", &argc, &argv), DB_E_INVALID);
+    sp = new_split();
+    cr_assert_eq(db_plan_split_args("-n 1 --benchmark_x='a b' '' 'it'\\''s'", &sp->argc, &sp->argv),
+                 DB_OK);
+    cr_assert_eq(sp->argc, 6);
+    cr_assert_str_eq(sp->argv[3], "--benchmark_x=a b");
+    cr_assert_str_eq(sp->argv[4], "");
+    cr_assert_str_eq(sp->argv[5], "it's");
+    th_free(sp);
+    sp = new_split();
+    cr_assert_eq(db_plan_split_args("-n 'open", &sp->argc, &sp->argv), DB_E_INVALID);
+    th_free(sp);
 }
 
 Test(plan, index_sets) {
     unsigned char sel[12] = {1, 1, 1, 0, 1, 0, 0, 1, 1, 0, 0, 1}, back[12];
     char *s;
-    cr_assert_eq(db_plan_format_indices(sel, 12, &s), DB_OK);
+    int rc = db_plan_format_indices(sel, 12, &s);
+    th_own(rc == DB_OK ? s : NULL, free);
+    cr_assert_eq(rc, DB_OK);
     cr_assert_str_eq(s, "0-2,4,7-8,11");
     cr_assert_eq(db_plan_parse_indices(s, back, 12), DB_OK);
     cr_assert_eq(memcmp(sel, back, 12), 0);
-    free(s);
+    th_free(s);
     const char *bad[] = {"12", "3-1",   "1,", ",1", "1-",
                          "a",  "1-2-3", "-1", "1 ", "99999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -211,22 +242,22 @@ Test(plan, index_sets) {
 
 /* Cell keys of a CSV in row order, one per line. */
 static char *keys_of(const char *path) {
-    struct db_table t;
+    struct db_table *t = th_table();
     char e[512];
-    cr_assert_eq(db_table_read(path, &t, e, sizeof e), DB_OK, "%s", e);
-    cr_assert_eq(db_table_check_diagbench(&t, e, sizeof e), DB_OK, "%s: %s", path, e);
+    cr_assert_eq(db_table_read(path, t, e, sizeof e), DB_OK, "%s", e);
+    cr_assert_eq(db_table_check_diagbench(t, e, sizeof e), DB_OK, "%s: %s", path, e);
     const char *names[] = {"workload", "operator", "jac",       "strategy",
                            "n",        "threads",  "proc_bind", "places"};
-    size_t cap = 128 * t.nrec + 1, len = 0;
-    char *k = malloc(cap);
+    size_t cap = 128 * t->nrec + 1, len = 0;
+    char *k = th_alloc(cap);
     k[0] = 0;
-    for (size_t r = 1; r < t.nrec; r++) {
+    for (size_t r = 1; r < t->nrec; r++) {
         for (int c = 0; c < 8; c++)
             len += (size_t)snprintf(k + len, cap - len, "%s%s", c ? "/" : "",
-                                    t.rec[r].field[db_table_column(&t, names[c])]);
+                                    t->rec[r].field[db_table_column(t, names[c])]);
         len += (size_t)snprintf(k + len, cap - len, "\n");
     }
-    db_table_free(&t);
+    th_free(t);
     return k;
 }
 
@@ -268,7 +299,7 @@ static void round_trip(const char *tag, unsigned nshards, const char *const *ext
         run_ok(a);
         char *keys = keys_of(paths[k - 1]);
         rows += (size_t)th_count_lines(keys);
-        free(keys);
+        th_free(keys);
         merge[m++] = paths[k - 1];
     }
     merge[m++] = "-o";
@@ -280,7 +311,7 @@ static void round_trip(const char *tag, unsigned nshards, const char *const *ext
     cr_assert_str_eq(keys, full_keys, "N=%u: the merged cells differ from the unsharded run",
                      nshards);
     cr_assert_eq(rows, (size_t)th_count_lines(full_keys), "N=%u: shards overlap", nshards);
-    free(keys);
+    th_free(keys);
     for (unsigned k = 0; k < nshards; k++)
         remove_out(paths[k]);
     remove_out(merged);
@@ -296,7 +327,7 @@ Test(shard, round_trip_n_1_2_3_7) {
     unsigned ns[] = {1, 2, 3, 7};
     for (int i = 0; i < 4; i++)
         round_trip("rt", ns[i], matrix, keys);
-    free(keys);
+    th_free(keys);
     remove_out("unsharded.csv");
 }
 
@@ -327,7 +358,7 @@ Test(shard, round_trip_with_thread_sweep) {
     char *keys = keys_of("unsharded_t.csv");
     cr_assert_eq(th_count_lines(keys), 8);
     round_trip("rt_sweep", 3, matrix, keys);
-    free(keys);
+    th_free(keys);
     remove_out("unsharded_t.csv");
 }
 
@@ -348,7 +379,7 @@ Test(shard, round_trip_downstream_structured_bind) {
     cr_assert_not_null(strstr(keys, "newton:sin/jacobian/fwd/materialise+lu/16/"));
     cr_assert_not_null(strstr(keys, "banded/jacobian/fwd/probe-banded/8/"));
     round_trip("rt_mixed", 3, matrix, keys);
-    free(keys);
+    th_free(keys);
     remove_out("unsharded_mixed.csv");
 }
 
@@ -406,7 +437,7 @@ Test(shard, merge_errors_name_the_problem) {
     /* A duplicated row inside the inputs. */
     char *t2 = th_slurp("m_2.csv");
     char *row = strchr(t2, '\n') + 1;
-    char *dup_text = malloc(2 * strlen(t2) + 1);
+    char *dup_text = th_alloc(2 * strlen(t2) + 1);
     sprintf(dup_text, "%s%s", t2, row);
     write_file("m_dup.csv", dup_text);
     const char *dups[] = {"merge", "m_1.csv", "m_dup.csv", "-o", "bad_merge.csv", NULL};
@@ -432,12 +463,7 @@ Test(shard, merge_errors_name_the_problem) {
     char *km = keys_of("good_merge.csv"), *kw = keys_of("m_4.csv");
     cr_assert_str_eq(km, kw, "merged rows come in the unsharded order");
     cr_assert_eq(th_count_lines(k1) + th_count_lines(k2), 3);
-    free(k1);
-    free(k2);
-    free(km);
-    free(kw);
-    free(t2);
-    free(dup_text);
+    th_free(k1), th_free(k2), th_free(km), th_free(kw), th_free(t2), th_free(dup_text);
     const char *files[] = {"m_1.csv",   "m_2.csv",    "m_3.csv",       "m_4.csv",
                            "m_dup.csv", "m_torn.csv", "m_foreign.csv", "good_merge.csv"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
@@ -474,18 +500,18 @@ Test(shard, slurm_script_tasks_then_merge) {
     }
     const char *merge[] = {"merge", files[0], files[1], "-o", files[2], "-q", NULL};
     run_ok(merge);
-    struct db_table t;
+    struct db_table *t = th_table();
     char e[512];
-    cr_assert_eq(db_table_read(files[2], &t, e, sizeof e), DB_OK, "%s", e);
-    cr_assert_eq(t.nrec, 5, "4 cells");
-    int c_t = db_table_column(&t, "threads"), c_b = db_table_column(&t, "proc_bind"),
-        c_p = db_table_column(&t, "places");
-    for (size_t r = 1; r < t.nrec; r++) { /* the script's pinning reached the runs */
-        cr_assert_str_eq(t.rec[r].field[c_t], "1");
-        cr_assert_str_eq(t.rec[r].field[c_b], "close");
-        cr_assert_str_eq(t.rec[r].field[c_p], "cores");
+    cr_assert_eq(db_table_read(files[2], t, e, sizeof e), DB_OK, "%s", e);
+    cr_assert_eq(t->nrec, 5, "4 cells");
+    int c_t = db_table_column(t, "threads"), c_b = db_table_column(t, "proc_bind"),
+        c_p = db_table_column(t, "places");
+    for (size_t r = 1; r < t->nrec; r++) { /* the script's pinning reached the runs */
+        cr_assert_str_eq(t->rec[r].field[c_t], "1");
+        cr_assert_str_eq(t->rec[r].field[c_b], "close");
+        cr_assert_str_eq(t->rec[r].field[c_p], "cores");
     }
-    db_table_free(&t);
+    th_free(t);
     for (int i = 0; i < 3; i++)
         remove(files[i]);
 }
@@ -515,53 +541,53 @@ Test(plan, downstream_structured_and_configurations) {
                           NULL};
     struct db_cli cli;
     parse(&cli, args);
-    struct db_plan p;
+    struct db_plan *p = new_plan();
     char e[512];
-    cr_assert_eq(db_plan_build(&cli, &p, e, sizeof e), DB_OK, "%s", e);
-    cr_assert_str_eq(p.matrix,
+    cr_assert_eq(db_plan_build(&cli, p, e, sizeof e), DB_OK, "%s", e);
+    cr_assert_str_eq(p->matrix,
                      "-w banded,solve:sin,newton:tridiag -p jacobian -j fwd,bwd -s "
                      "probe-banded,probe+diagonal,probe-tridiag+tridiagonal,materialise+lu -n "
                      "10,100 -t 1,2 --bind close,master --places 'cores,threads(2)' --reps 5 "
                      "--min-time 0.01 --lu-max-n 50 --band 1,2 --on-mismatch fallback");
-    cr_assert_eq(p.nconfigs, 8);
+    cr_assert_eq(p->nconfigs, 8);
     /* banded x fwd,bwd x probe-banded x 2 sizes, then 2 tasks x fwd,bwd x 3 methods x 2 sizes */
-    cr_assert_eq(p.ncells, 1 * 2 * 1 * 2 + 2 * 2 * 3 * 2);
-    for (size_t i = 0; i < p.ncells; i++)
-        cr_assert_eq(p.cells[i].kind, i < 4                                      ? DB_CELL_DIAGONAL
-                                      : p.cells[i].wl == db_workload_find("sin") ? DB_CELL_SOLVE
-                                                                                 : DB_CELL_NEWTON);
-    cr_assert_eq(p.nitems, 8 * p.ncells);
+    cr_assert_eq(p->ncells, 1 * 2 * 1 * 2 + 2 * 2 * 3 * 2);
+    for (size_t i = 0; i < p->ncells; i++)
+        cr_assert_eq(p->cells[i].kind, i < 4 ? DB_CELL_DIAGONAL
+                                       : p->cells[i].wl == db_workload_find("sin")
+                                           ? DB_CELL_SOLVE
+                                           : DB_CELL_NEWTON);
+    cr_assert_eq(p->nitems, 8 * p->ncells);
     /* Round trip: the same plan, item for item. */
-    int argc;
-    char **argv;
-    cr_assert_eq(db_plan_split_args(p.matrix, &argc, &argv), DB_OK);
+    struct split *sp = new_split();
+    cr_assert_eq(db_plan_split_args(p->matrix, &sp->argc, &sp->argv), DB_OK);
     struct db_cli again;
-    cr_assert_eq(db_cli_parse(argc, argv, &again, e, sizeof e), DB_OK, "%s", e);
-    struct db_plan q;
-    cr_assert_eq(db_plan_build(&again, &q, e, sizeof e), DB_OK, "%s", e);
-    cr_assert_str_eq(q.matrix, p.matrix);
-    cr_assert_eq(q.nitems, p.nitems);
-    for (size_t i = 0; i < p.nitems; i++) {
+    cr_assert_eq(db_cli_parse(sp->argc, sp->argv, &again, e, sizeof e), DB_OK, "%s", e);
+    struct db_plan *q = new_plan();
+    cr_assert_eq(db_plan_build(&again, q, e, sizeof e), DB_OK, "%s", e);
+    cr_assert_str_eq(q->matrix, p->matrix);
+    cr_assert_eq(q->nitems, p->nitems);
+    for (size_t i = 0; i < p->nitems; i++) {
         char a[256], b[256];
-        db_plan_item_name(&p, i, a, sizeof a);
-        db_plan_item_name(&q, i, b, sizeof b);
+        db_plan_item_name(p, i, a, sizeof a);
+        db_plan_item_name(q, i, b, sizeof b);
         cr_assert_str_eq(a, b);
-        cr_assert_eq(p.items[i].cost, q.items[i].cost, "%s", a);
-        cr_assert(p.items[i].cost > 0, "%s", a);
+        cr_assert_eq(p->items[i].cost, q->items[i].cost, "%s", a);
+        cr_assert(p->items[i].cost > 0, "%s", a);
     }
     /* A row is found by its configuration: master is recorded as primary. */
-    long it = db_plan_find(&p, "newton:tridiag", "jacobian", "bwd", "probe-tridiag+tridiagonal",
+    long it = db_plan_find(p, "newton:tridiag", "jacobian", "bwd", "probe-tridiag+tridiagonal",
                            "100", "2", "primary", "threads(2)");
     cr_assert_geq(it, 0);
     char name[256];
-    db_plan_item_name(&p, (size_t)it, name, sizeof name);
+    db_plan_item_name(p, (size_t)it, name, sizeof name);
     cr_assert_str_eq(name, "newton:tridiag/jacobian/bwd/probe-tridiag+tridiagonal/n=100/t=2/"
                            "bind=primary/places=threads(2)");
-    cr_assert_eq(db_plan_find(&p, "newton:tridiag", "jacobian", "bwd", "probe-tridiag+tridiagonal",
+    cr_assert_eq(db_plan_find(p, "newton:tridiag", "jacobian", "bwd", "probe-tridiag+tridiagonal",
                               "100", "2", "spread", "threads(2)"),
                  -1);
-    cr_assert_eq(db_plan_config_find(&p, "1", "close", "cores"), 0);
-    cr_assert_eq(db_plan_config_find(&p, "1", "close", "sockets"), -1);
+    cr_assert_eq(db_plan_config_find(p, "1", "close", "cores"), 0);
+    cr_assert_eq(db_plan_config_find(p, "1", "close", "sockets"), -1);
     /* LU over --lu-max-n costs as skipped; LU is ~n^3 below it. */
     struct db_cell lu = {.kind = DB_CELL_SOLVE,
                          .wl = db_workload_find("sin"),
@@ -575,7 +601,5 @@ Test(plan, downstream_structured_and_configurations) {
     lu.n = 1000;
     lu.lu_max_n = 50;
     cr_assert(db_plan_downstream_cost(&lu, &cli.run, 1) < big / 10);
-    db_plan_free_args(argc, argv);
-    db_plan_free(&p);
-    db_plan_free(&q);
+    th_free(sp), th_free(p), th_free(q);
 }

@@ -2,19 +2,52 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness/bench/calibrate.h"
 #include "harness/io/csv_write.h"
 #include "harness/io/summary.h"
+#include "tests/helpers.h"
+
+/* How far db_fit_slope (the least-squares slope of log t against log n, about the means) can be
+ * from p for points t_i = c n_i^p formed with k roundings. Exact logs would give deviations a_i
+ * and p a_i, and the slope p exactly. Computed: each log within 1 ulp (2u |log|), the rounding of
+ * t_i adds |log(1 + gamma_k)| <= gamma_2k to log t_i, the mean of m logs gamma_m + 2u, the
+ * deviation one more rounding: |dx^_i - a_i| <= ex = (6u + gamma_m) Lx, |dy^_i - p a_i| <=
+ * ey = gamma_2k + (6u + gamma_m) Ly (Lx, Ly the largest |log|). With S1 = sum |a_i|,
+ * S2 = sum a_i^2 the two sums move by at most E1 = S1 (ey + p ex) + m ex ey and
+ * E2 = 2 S1 ex + m ex^2, plus their own rounding gamma_m (Higham §3.1); then the quotient. */
+static double slope_bound(const double *n, const double *t, size_t m, double p, int k) {
+    double u = TH_U, lx = 0, ly = 0, mean = 0, s1 = 0, s2 = 0, gm = th_gamma((double)m);
+    for (size_t i = 0; i < m; i++) {
+        lx = fmax(lx, fabs(log(n[i])));
+        ly = fmax(ly, fabs(log(t[i])));
+        mean += log(n[i]) / (double)m;
+    }
+    for (size_t i = 0; i < m; i++) {
+        double a = log(n[i]) - mean;
+        s1 += fabs(a), s2 += a * a;
+    }
+    double ex = (6 * u + gm) * lx, ey = th_gamma(2 * k) + (6 * u + gm) * ly;
+    double e1 = s1 * (ey + p * ex) + (double)m * ex * ey, e2 = 2 * s1 * ex + (double)m * ex * ex;
+    e1 += gm * (p * s2 + e1), e2 += gm * (s2 + e2);
+    return (e1 + p * e2) / (s2 - e2) * (1 + u) + u * p;
+}
 
 Test(summary, slope_of_power_laws) {
     double n[] = {1000, 2000, 4000, 8000}, t1[4], t2[4];
     for (int i = 0; i < 4; i++)
         t1[i] = 3e-9 * n[i], t2[i] = 5e-10 * n[i] * n[i];
-    cr_assert(fabs(db_fit_slope(n, t1, 4) - 1) < 1e-12);
-    cr_assert(fabs(db_fit_slope(n, t2, 4) - 2) < 1e-12);
+    double s1 = db_fit_slope(n, t1, 4), s2 = db_fit_slope(n, t2, 4);
+    double b1 = slope_bound(n, t1, 4, 1, 1), b2 = slope_bound(n, t2, 4, 2, 2);
+    cr_assert(fabs(s1 - 1) <= b1, "slope %.17g, bound %g", s1, b1);
+    cr_assert(fabs(s2 - 2) <= b2, "slope %.17g, bound %g", s2, b2);
     cr_assert(isnan(db_fit_slope(n, t1, 1)), "one point has no slope");
+}
+
+static void destroy_summary(void *s) {
+    db_summary_destroy(s);
 }
 
 static void add(struct db_summary *s, const char *strategy, size_t n, double t) {
@@ -43,14 +76,15 @@ static void add(struct db_summary *s, const char *strategy, size_t n, double t) 
         .call_cost_s = -1,
         .note = "",
     };
-    char *line = db_csv_format_row(&r);
+    char *line = th_own(db_csv_format_row(&r), free);
     cr_assert_not_null(line);
     cr_assert_eq(db_summary_add_csv(s, line), DB_OK, "%s", line);
-    free(line);
+    th_free(line);
 }
 
 Test(summary, table_has_slopes_and_speedup) {
-    struct db_summary *s = db_summary_create(1000);
+    struct db_summary *s = th_own(db_summary_create(1000), destroy_summary);
+    cr_assert_not_null(s);
     for (size_t n = 1000; n <= 16000; n *= 2) {
         add(s, "materialise", n, 1e-9 * (double)n * (double)n);
         add(s, "probe", n, 1e-9 * (double)n);
@@ -61,11 +95,11 @@ Test(summary, table_has_slopes_and_speedup) {
     FILE *f = open_memstream(&text, &len);
     db_summary_print(s, f);
     fclose(f);
+    th_own(text, free);
     cr_assert_not_null(strstr(text, "2.00"), "%s", text);
     cr_assert_not_null(strstr(text, "1.00"), "%s", text);
     cr_assert_not_null(strstr(text, "1.6e+04x (n=16000)"), "%s", text);
-    free(text);
-    db_summary_destroy(s);
+    th_free(text), th_free(s);
 }
 
 Test(calibrate, kernels_run_and_are_checked) {
@@ -83,7 +117,11 @@ Test(calibrate, kernels_run_and_are_checked) {
         cr_assert_str_eq(c[i].kernel, names[i]);
         cr_assert_str_eq(c[i].r.status, "ok", "%s: %s", c[i].kernel, c[i].r.note);
         cr_assert(c[i].r.t.median > 0, "%s", c[i].kernel);
-        cr_assert(c[i].r.max_abs_err <= 1e-15, "%s err %g", c[i].kernel, c[i].r.max_abs_err);
+        /* the libm loops (libmvec) against scalar libm: <= 4 + 1 ulp of |sin|, |cos| <= 1
+         * (cos * 1.0 is exact); memset and copy compare exact values */
+        double bound = i < 3 ? th_gamma(2 * (TH_MVEC_ULPS + TH_LIBM_ULPS)) : 0;
+        cr_assert(c[i].r.max_abs_err <= bound, "%s err %g > %g", c[i].kernel, c[i].r.max_abs_err,
+                  bound);
     }
     cr_assert_eq(c[3].n, 300 * 300);
     cr_assert_eq(c[4].n, 300 * 300);

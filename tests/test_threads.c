@@ -28,7 +28,7 @@ struct table {
 };
 
 static void parse_csv(const char *text, struct table *t) {
-    char *copy = strdup(text), *save;
+    char *copy = th_own(strdup(text), free), *save;
     char *line = strtok_r(copy, "\n", &save);
     cr_assert_not_null(line, "empty CSV");
     cr_assert_str_eq(line, db_csv_header);
@@ -40,7 +40,7 @@ static void parse_csv(const char *text, struct table *t) {
                      line);
         t->rows++;
     }
-    free(copy);
+    th_free(copy);
 }
 
 static int allowed_pus(void) {
@@ -84,18 +84,12 @@ static int exists(const char *path) {
 static double *extract(const char *wl, const char *kind, enum db_jac jac, unsigned tags,
                        const struct db_strategy *st, size_t n, int threads) {
     omp_set_num_threads(threads);
-    struct db_instance *in;
-    struct db_operator *op;
-    cr_assert_eq(db_instance_create(db_workload_find(wl), n, 0, &in), DB_OK);
-    cr_assert_eq(db_operator_create(kind, jac, in, tags, &op), DB_OK);
-    struct db_strategy_ctx ctx = {0};
-    double *d = malloc(n * sizeof *d);
-    cr_assert_not_null(d);
-    cr_assert_eq(st->run(op, d, &ctx), DB_OK, "%s %s %s n=%zu t=%d", wl, kind, st->name, n,
-                 threads);
-    db_strategy_ctx_free(&ctx);
-    db_operator_destroy(op);
-    db_instance_destroy(in);
+    struct db_instance *in = th_instance(db_workload_find(wl), n);
+    struct db_operator *op = th_operator(kind, jac, in, tags);
+    struct db_strategy_ctx *ctx = th_strategy_ctx();
+    double *d = th_alloc(n * sizeof *d);
+    cr_assert_eq(st->run(op, d, ctx), DB_OK, "%s %s %s n=%zu t=%d", wl, kind, st->name, n, threads);
+    th_free(ctx), th_free(op), th_free(in);
     return d;
 }
 
@@ -130,13 +124,23 @@ Test(threads, identical_results_for_any_thread_count) {
                         extract(wls[w], cases[c].kind, cases[c].jac, cases[c].tags, st, n, t);
                     cr_assert_eq(memcmp(ref, d, n * sizeof *d), 0, "%s %s %s %s n=%zu: 1 vs %d",
                                  wls[w], cases[c].kind, db_jac_name(cases[c].jac), st->name, n, t);
-                    free(d);
+                    th_free(d);
                 }
-                free(ref);
+                th_free(ref);
             }
 }
 
 /* ---- the binding check reads what hwloc reports --------------------------------------------- */
+
+static void destroy_topology(void *topo) {
+    hwloc_topology_destroy(topo);
+}
+static void destroy_bitmap(void *set) {
+    hwloc_bitmap_free(set);
+}
+static void destroy_three_bindings(void *t) {
+    db_thread_bindings_free(t, 3);
+}
 
 /* Bind each thread of a 2-thread team with hwloc (CPU i of the allowed set, or the whole set),
  * then check that db_binding_check records exactly those cpusets. OMP_PROC_BIND is false in the
@@ -145,9 +149,10 @@ Test(threads, identical_results_for_any_thread_count) {
 Test(threads, recorded_binding_matches_hwloc) {
     hwloc_topology_t topo;
     cr_assert_eq(db_topology_open(&topo), DB_OK);
+    th_own(topo, destroy_topology);
     hwloc_const_bitmap_t allowed = hwloc_topology_get_allowed_cpuset(topo);
     if (hwloc_bitmap_weight(allowed) < 2 || omp_get_proc_bind() != omp_proc_bind_false) {
-        hwloc_topology_destroy(topo);
+        th_free(topo);
         cr_skip_test("needs 2 allowed CPUs and OMP_PROC_BIND unset");
     }
     int cpu0 = hwloc_bitmap_first(allowed), cpu1 = hwloc_bitmap_next(allowed, cpu0);
@@ -191,15 +196,18 @@ Test(threads, recorded_binding_matches_hwloc) {
     cr_assert_str_eq(b.bound_cpus, all);
     cr_assert_str_eq(b.status, "unbound", "%s", b.detail);
     cr_assert_str_eq(b.detail, "");
-    hwloc_topology_destroy(topo);
+    th_free(topo);
 }
 
 /* Synthetic teams through the classifier: every verdict and its reason. */
 Test(threads, classification) {
-    hwloc_bitmap_t allowed = hwloc_bitmap_alloc();
+    hwloc_bitmap_t allowed = th_own(hwloc_bitmap_alloc(), destroy_bitmap);
+    cr_assert_not_null(allowed);
     hwloc_bitmap_set_range(allowed, 0, 1); /* two hardware threads: 0 and 1 */
-    struct db_thread_binding *t;
-    cr_assert_eq(db_thread_bindings_alloc(&t, 3), DB_OK);
+    struct db_thread_binding *t = NULL;
+    int rc = db_thread_bindings_alloc(&t, 3);
+    th_own(rc == DB_OK ? t : NULL, destroy_three_bindings);
+    cr_assert_eq(rc, DB_OK);
     struct db_binding b;
 #define BIND(i, cpus, pl, placecpus, last)                                                         \
     do {                                                                                           \
@@ -263,8 +271,7 @@ Test(threads, classification) {
     db_binding_classify(t, 2, 2, 0, allowed, &b);
     cr_assert_str_eq(b.status, "unknown");
 #undef BIND
-    db_thread_bindings_free(t, 3);
-    hwloc_bitmap_free(allowed);
+    th_free(t), th_free(allowed);
 }
 
 /* The issue's command: 2 threads, close, cores -> verified, two distinct CPUs; and libgomp's own
@@ -283,9 +290,9 @@ Test(threads, close_cores_verified_and_matches_libgomp) {
     cr_assert_eq(rc, 0, "%s", err);
     char *text = th_slurp(path);
     cr_assert_not_null(text);
-    struct table *t = malloc(sizeof *t);
+    struct table *t = th_alloc(sizeof *t);
     parse_csv(text, t);
-    free(text);
+    th_free(text);
     cr_assert_eq(t->rows, 4);
     /* libgomp's view: "AFF <thread> <cpu list>" lines on stderr. */
     char aff[2][64] = {"", ""};
@@ -313,7 +320,7 @@ Test(threads, close_cores_verified_and_matches_libgomp) {
         cr_assert_neq(a0, a1, "two distinct CPUs: %s", f[c_cpus]);
         cr_assert_str_eq(f[c_cpus], want, "hwloc (CSV) and libgomp (display) disagree");
     }
-    free(t);
+    th_free(t);
     remove(path);
 }
 
@@ -325,7 +332,7 @@ Test(threads, thread_sweep_one_row_per_count_per_cell) {
         "--reps", "1",   "-q", "--min-time",        "1e-4", NULL};
     int rc = th_run(a, NULL, out, sizeof out, err, sizeof err);
     cr_assert_eq(rc, 0, "%s", err);
-    struct table *t = malloc(sizeof *t);
+    struct table *t = th_alloc(sizeof *t);
     parse_csv(out, t);
     cr_assert_eq(t->rows, 8, "2 thread counts x 4 cells");
     int c_t = th_csv_column("threads"), c_s = th_csv_column("strategy"), c_n = th_csv_column("n"),
@@ -362,7 +369,7 @@ Test(threads, thread_sweep_one_row_per_count_per_cell) {
         cr_assert_str_eq(t->f[r][c_id], t->f[0][c_id], "one run id for the whole sweep");
         cr_assert_str_eq(t->f[r][c_st], "ok");
     }
-    free(t);
+    th_free(t);
 }
 
 /* A sweep child must start with the affinity the parent started with, not with the parent's
@@ -373,7 +380,7 @@ Test(threads, sweep_children_start_unbound) {
     const char *env[] = {"OMP_PROC_BIND=close", "OMP_PLACES=cores", NULL};
     int rc = th_run(a, env, out, sizeof out, err, sizeof err);
     cr_assert_eq(rc, 0, "%s", err);
-    struct table *t = malloc(sizeof *t);
+    struct table *t = th_alloc(sizeof *t);
     parse_csv(out, t);
     cr_assert_eq(t->rows, 2);
     int c_t = th_csv_column("threads"), c_b = th_csv_column("binding"),
@@ -384,7 +391,7 @@ Test(threads, sweep_children_start_unbound) {
     cr_assert_eq(sscanf(t->f[0][c_cpus], "%d;%d", &a0, &a1), 2, "%s", t->f[0][c_cpus]);
     cr_assert_neq(a0, a1);
     cr_assert_str_eq(t->f[1][c_b], "verified");
-    free(t);
+    th_free(t);
 }
 
 Test(threads, bind_and_places_sweep_cross_product) {
@@ -392,7 +399,7 @@ Test(threads, bind_and_places_sweep_cross_product) {
                        "cores,threads", "-q", NULL};
     int rc = th_run(a, NULL, out, sizeof out, err, sizeof err);
     cr_assert_eq(rc, 0, "%s", err);
-    struct table *t = malloc(sizeof *t);
+    struct table *t = th_alloc(sizeof *t);
     parse_csv(out, t);
     cr_assert_eq(t->rows, 8, "2 x 2 x 2 configurations x 1 cell");
     int c_t = th_csv_column("threads"), c_pb = th_csv_column("proc_bind"),
@@ -410,7 +417,7 @@ Test(threads, bind_and_places_sweep_cross_product) {
     int pus = allowed_pus();
     for (int r = 0; r < t->rows; r++)
         if (atoi(t->f[r][c_t]) <= pus) cr_assert_str_eq(t->f[r][c_b], "verified", "row %d", r);
-    free(t);
+    th_free(t);
 }
 
 /* ---- invalid values -------------------------------------------------------------------------- */
@@ -499,12 +506,12 @@ Test(threads, documented_fallbacks_warn_and_are_recorded) {
         cr_assert_eq(rc, 0, "%s: %s", cases[i].env[0], err);
         cr_assert_not_null(strstr(err, "diagbench: warning: "), "%s: %s", cases[i].env[0], err);
         cr_assert_not_null(strstr(err, cases[i].note), "%s", err);
-        struct table *t = malloc(sizeof *t);
+        struct table *t = th_alloc(sizeof *t);
         parse_csv(out, t);
         cr_assert_eq(t->rows, 1);
         cr_assert_not_null(strstr(t->f[0][c_note], cases[i].note), "%s", t->f[0][c_note]);
         if (cases[i].binding) cr_assert_str_eq(t->f[0][c_b], cases[i].binding);
-        free(t);
+        th_free(t);
     }
 }
 

@@ -28,7 +28,7 @@ Test(write_path, format_and_parse_round_trip) {
     const char *good[] = {"plain/16", "stream/64", "plain/1", "stream/512"};
     for (size_t i = 0; i < 4; i++) {
         struct db_write_path wp;
-        char back[24];
+        char back[DB_WRITE_PATH_LEN];
         cr_assert_eq(db_write_path_parse(good[i], &wp), DB_OK, "%s", good[i]);
         cr_assert_str_eq(db_write_path_format(wp, back, sizeof back), good[i]);
     }
@@ -110,7 +110,7 @@ static int plan_lines(const char *path) {
     int k = 0;
     for (char *l = text; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
         k += *l != '#' && *l != '\n';
-    free(text);
+    th_free(text);
     return k;
 }
 
@@ -171,7 +171,7 @@ Test(wisdom, the_file_is_read_but_never_trusted) {
     cr_assert_not_null(strstr(text, "Other CPU\t"), "another machine's plans are kept");
     cr_assert_null(strstr(text, "plain/7"), "invalid lines are dropped when the file is rewritten");
     cr_assert_null(strstr(text, "garbage"));
-    free(text);
+    th_free(text);
     db_write_path_forget();
     unlink(path);
 }
@@ -267,9 +267,9 @@ Test(wisdom, the_cli_plans_saves_reuses_and_replans) {
     cr_assert_not_null(text);
     const char *l300 = strstr(text, "\t300\t");
     cr_assert_not_null(l300, "%s", text);
-    char want[24];
+    char want[DB_WRITE_PATH_LEN];
     snprintf(want, sizeof want, "%.*s", (int)strcspn(l300 + 5, "\t"), l300 + 5);
-    free(text);
+    th_free(text);
     check_rows(out, want);
     cr_assert_eq(th_run(a, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
     cr_assert_not_null(strstr(err, "(wisdom)"), "a repeated run does not re-plan: %s", err);
@@ -295,6 +295,10 @@ Test(wisdom, a_run_without_materialise_plans_nothing) {
     cr_assert_eq(th_run(a, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
     cr_assert_null(strstr(err, "planning"), "%s", err);
     cr_assert_eq(access(path, F_OK), -1);
+}
+
+static void destroy_summary(void *s) {
+    db_summary_destroy(s);
 }
 
 /* A row for the summary. */
@@ -327,14 +331,15 @@ static void add(struct db_summary *s, const char *workload, size_t n, double min
         .write_path = path,
         .write_ceiling_s = ceiling,
     };
-    char *line = db_csv_format_row(&r);
+    char *line = th_own(db_csv_format_row(&r), free);
     cr_assert_not_null(line);
     cr_assert_eq(db_summary_add_csv(s, line), DB_OK, "%s", line);
-    free(line);
+    th_free(line);
 }
 
-Test(summary, materialise_is_judged_against_its_own_write_ceiling) {
-    struct db_summary *s = db_summary_create(1000);
+Test(ceiling, materialise_is_judged_against_its_own_write_ceiling) {
+    struct db_summary *s = th_own(db_summary_create(1000), destroy_summary);
+    cr_assert_not_null(s);
     /* 8 n^2 bytes at n = 4000: 128 MB; the ceiling wrote them at 16 GB/s */
     double bytes = 8.0 * 4000 * 4000;
     add(s, "sin", 4000, bytes / 8e9, "stream/32", bytes / 16e9);    /* best: 0.50 */
@@ -346,6 +351,7 @@ Test(summary, materialise_is_judged_against_its_own_write_ceiling) {
     FILE *f = open_memstream(&text, &len);
     db_summary_print(s, f);
     fclose(f);
+    th_own(text, free);
     cr_assert_not_null(strstr(text, "n=4000 0.50 (stream/32, ceiling 16.0 GB/s)"), "%s", text);
     cr_assert_not_null(strstr(text, "n=4000 1.25 (stream/64, ceiling 16.0 GB/s) [!]"), "%s", text);
     cr_assert_not_null(strstr(text, "[!] split jacobian fwd thr=2: materialise above its write "
@@ -354,6 +360,4 @@ Test(summary, materialise_is_judged_against_its_own_write_ceiling) {
     cr_assert_null(strstr(text, "[!] sin"), "%s", text);
     cr_assert_null(strstr(text, "n=100 "), "%s", text);
     cr_assert_null(strstr(text, "n=2000 "), "%s", text);
-    free(text);
-    db_summary_destroy(s);
 }

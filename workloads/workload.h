@@ -92,6 +92,9 @@ struct db_workload_params {
 
 #define DB_MAX_BAND 256
 
+/* Room for a write path, "stream/" and any block width (operators/blocks.h). */
+#define DB_WRITE_PATH_LEN 32
+
 /* A workload bound to a size n, a point x and counters. */
 struct db_instance {
     const struct db_workload *wl;
@@ -102,7 +105,8 @@ struct db_instance {
     /* Hint from the caller: outputs of batched calls will not be re-read soon, so kernels may
      * use non-temporal (streaming) stores (set by materialise from its planned write path). */
     int stream_outputs;
-    char write_path[24];    /* how the last materialisation wrote its matrix ("" if none) */
+    char write_path[DB_WRITE_PATH_LEN]; /* how the last materialisation wrote its matrix ("" if
+                                           none) */
     atomic_ullong tangents; /* tangent vectors pushed through JVPs/VJPs (k per batch of k) */
     size_t lower, upper;    /* bandwidths of a banded workload (0 otherwise) */
     void *state;            /* workload-private state built by ops.setup (owned) */

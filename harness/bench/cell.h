@@ -69,7 +69,7 @@ struct db_cell_result {
     long long colours;             /* probe (tangent) vectors applied in one extraction */
     long long colours_lower_bound; /* most non-zeros in a row (column for jac=bwd) of the true
                                       J; < 0 unknown */
-    char write_path[24];    /* how an extraction wrote its n x n matrix ("" if it wrote none) */
+    char write_path[DB_WRITE_PATH_LEN]; /* how an extraction wrote its n x n matrix ("" if none) */
     double write_ceiling_s; /* fastest memset / non-temporal fill of that matrix's bytes on the
                                same threads, timed around the cell (NaN: none) */
     /* solve and newton cells (NaN / -1 when not applicable, and on rows that are not ok) */

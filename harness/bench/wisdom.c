@@ -163,7 +163,7 @@ int db_wisdom_time_candidates(size_t n, struct db_wisdom_plan *out) {
 /* ---- the file ----------------------------------------------------------------------------- */
 
 void db_wisdom_format_line(FILE *f, const struct db_wisdom_line *l) {
-    char wps[24];
+    char wps[DB_WRITE_PATH_LEN];
     fprintf(f, "%s\t%d\t%s\t%s\t%s\t%zu\t%s\t%.3f\t%s\n", l->key.cpu_model, l->key.threads,
             l->key.proc_bind, l->key.places, l->key.build, l->n,
             db_write_path_format(l->wp, wps, sizeof wps), l->gbytes_per_s, l->planned_at);
@@ -329,7 +329,7 @@ static int write_plans(const char *path, const struct db_wisdom_key *key,
 }
 
 static void print_plan(const struct db_wisdom_plan *p) {
-    char wps[24];
+    char wps[DB_WRITE_PATH_LEN];
     fprintf(stderr, "  n=%-8zu %-11s %7.2f GB/s", p->n,
             db_write_path_format(p->wp, wps, sizeof wps), p->gbytes_per_s);
     if (p->from_wisdom)
@@ -421,7 +421,7 @@ void db_wisdom_report(FILE *f, const char *path_opt) {
     if (bad) fprintf(f, "; %zu malformed line(s) ignored", bad);
     fprintf(f, ")\n  key: %s | threads=%d | proc_bind=%s | places=%s | %s\n", key.cpu_model,
             key.threads, key.proc_bind, key.places, key.build);
-    char wps[24];
+    char wps[DB_WRITE_PATH_LEN];
     for (size_t i = 0; i < count; i++)
         if (same_key(&lines[i].key, &key))
             fprintf(f, "  n=%-8zu %-11s %7.2f GB/s  planned %s\n", lines[i].n,

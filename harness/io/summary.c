@@ -12,7 +12,7 @@
 struct point {
     double n, t, tmin; /* median and fastest repetition */
     double ceiling;    /* write_ceiling_s (0: none) */
-    char write_path[24];
+    char write_path[DB_WRITE_PATH_LEN];
 };
 
 /* A series is named by these columns, in this order (struct series' key). */
