@@ -170,7 +170,7 @@ Test(csv, header_matches_design) {
         "iterations,time_median_s,time_mean_s,time_min_s,time_max_s,time_stddev_s,time_cv,"
         "ns_per_element,primitive_calls,max_abs_err,host,cpu_model,compiler,git_rev";
     cr_assert(strncmp(db_csv_header, design, strlen(design)) == 0,
-              "DESIGN.md's columns come first, in order");
+              "the seed design's columns come first, in order");
     cr_assert_eq(db_csv_header[strlen(design)], ',', "later columns are appended");
     const char *appended = ",call_cost_s,note,bound_cpus,binding,omp_wait_policy,hwloc_version,"
                            "openblas_config,cpu_governor,solver,residual,newton_steps,converged,"
