@@ -104,8 +104,11 @@ test: test-c test-codegen test-py sanitize
 # Each build's suite runs in its own scratch directory ($(BUILD)/run: the tree's tests/, examples/
 # and plot.py linked in, a private build/ for the files the tests write), so the builds' suites
 # can run side by side (make -j2 test) without touching each other's files.
+# The builds compile $(JOBS)-wide unless make already has a job server (make -jN test).
 RUN_DIR = $(abspath $(BUILD))/run
-test-c: $(BUILD)/diagbench $(BUILD)/tests/unit
+JOBS   ?= $(shell nproc)
+test-c:
+	$(MAKE) $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS)) $(BUILD)/diagbench $(BUILD)/tests/unit
 	@rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)/build
 	@ln -s $(CURDIR)/tests $(CURDIR)/examples $(CURDIR)/plot.py $(CURDIR)/harness $(RUN_DIR)/
 	cd $(RUN_DIR) && DIAGBENCH=$(abspath $(BUILD))/diagbench DIAGBENCH_WISDOM=$(RUN_DIR)/build/wisdom.tsv \
