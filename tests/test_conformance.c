@@ -3,9 +3,12 @@
  * differences, the diagonal against the exact reference, every extracted entry against the
  * dense materialised Jacobian and the exact reference entries, the dense matrix against finite
  * differences, and primitive call and probe-vector (colour) counts against each strategy's
- * promise. The mis-tagged `liar` is handled explicitly: strategies that trust its diagonal tag
- * must give a wrong diagonal, and probe-checked must reject it. */
+ * promise. Every promise is derived from the registries' declarations (promised), never from a
+ * name: a workload, strategy or operator kind added to a registry is checked with no edit here.
+ * Where an operator's tags miss entries of the true pattern (the mis-tagged `liar`), a strategy
+ * that answers from them must give a wrong diagonal, and one that checks its tag must reject it. */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -96,19 +99,26 @@ static struct db_instance *instance_near(const struct db_workload *wl, size_t *n
     return th_instance(wl, *n);
 }
 
+/* Every registered workload declares what the checks need; the seed's nine come first, in
+ * --list order (a workload added to the registry goes after them). */
 Test(workloads, registry_and_names) {
-    cr_assert_eq(db_workload_count, 9);
     const char *names[] = {"sin",     "split",  "seqsin",  "nobatch",   "liar",
                            "tridiag", "banded", "stencil", "randsparse"};
-    for (size_t i = 0; i < 9; i++) {
+    size_t named = sizeof names / sizeof names[0];
+    cr_assert_geq(db_workload_count, named);
+    for (size_t i = 0; i < named; i++) {
         const struct db_workload *w = db_workload_find(names[i]);
         cr_assert_not_null(w, "%s", names[i]);
         cr_assert_str_eq(w->name, names[i]);
         cr_assert_str_eq(db_workloads[i]->name, names[i], "--list order");
-        cr_assert_not_null(w->ops.reference_diagonal);
+    }
+    for (size_t i = 0; i < db_workload_count; i++) {
+        const struct db_workload *w = db_workloads[i];
+        cr_assert_eq(db_workload_find(w->name), w, "%s: one workload per name", w->name);
+        cr_assert_not_null(w->ops.reference_diagonal, "%s", w->name);
         if (w->structure != DB_STRUCT_DIAGONAL) {
-            cr_assert_not_null(w->ops.pattern, "%s", names[i]);
-            cr_assert_not_null(w->ops.reference_entries, "%s", names[i]);
+            cr_assert_not_null(w->ops.pattern, "%s", w->name);
+            cr_assert_not_null(w->ops.reference_entries, "%s", w->name);
         }
     }
     cr_assert_null(db_workload_find("cos"));
@@ -239,71 +249,137 @@ Test(workloads, bad_arguments) {
     th_free(in);
 }
 
-/* What one extraction promises: primitive calls and probe (tangent) vectors, or unsupported. */
+/* What one extraction promises, derived from the declarations alone -- the strategy's flags,
+ * required_tags, products, extract and fallback_bytes, the operator kind's flags -- so that a
+ * strategy or kind added to a registry is checked with no edit here. */
 struct promise {
     int unsupported;
-    long long calls, colours;
-    int fallback; /* materialise (diagonal only, no extracted entries) */
+    long long calls, colours; /* primitive calls and probe (tangent) vectors */
+    int fallback;             /* materialise (diagonal only, no extracted entries) */
+    int wrong;           /* answers from tags whose pattern misses true entries: must be wrong */
+    int rejects;         /* checks its tag, finds it wrong: DB_E_TAG_MISMATCH after `calls` */
+    const char *claimed; /* the structure a rejected tag claims (named in the remark) */
 };
 
-static struct promise materialise_promise(const char *kind, const struct db_workload *wl,
-                                          size_t n) {
-    if (strcmp(kind, "diagonal") == 0 || strcmp(kind, "matrix") == 0)
-        return (struct promise){0, 0, 0, 1}; /* writes diag(d) / hands over its stored matrix */
-    if (wl->batch == DB_BATCH_NONE) return (struct promise){1, 0, 0, 1};
-    if (wl->batch == DB_BATCH_SEQUENTIAL) return (struct promise){0, (long long)n, (long long)n, 1};
+/* What materialising costs, from the kind's flags: a blocked kind follows the workload's batching
+ * rule (a vectorised call per block of db_block_columns, or one call per column); a kind that
+ * stores its matrix or knows its diagonal hands over its storage or writes diag(d), no product. */
+static struct promise materialise_promise(const struct db_operator *op) {
+    unsigned kf = db_operator_flags(op);
+    size_t n = op->n;
+    if (!(kf & DB_OPERATOR_BLOCKED)) {
+        cr_assert(kf & (DB_OPERATOR_STORES_DENSE | DB_OPERATOR_KNOWS_DIAGONAL),
+                  "kind %s declares no way to materialise", op->ops->kind);
+        return (struct promise){.fallback = 1};
+    }
+    switch (op->in->wl->batch) {
+    case DB_BATCH_NONE:
+        return (struct promise){.unsupported = 1, .fallback = 1};
+    case DB_BATCH_SEQUENTIAL:
+        return (struct promise){.calls = (long long)n, .colours = (long long)n, .fallback = 1};
+    case DB_BATCH_VECTORISED:
+        break;
+    }
     size_t B = db_block_columns(n);
-    return (struct promise){0, (long long)((n + B - 1) / B), (long long)n, 1};
+    return (struct promise){
+        .calls = (long long)((n + B - 1) / B), .colours = (long long)n, .fallback = 1};
 }
 
-/* Colours probe-coloured uses: the best greedy colouring of the pattern the tags declare (of its
- * transpose for VJPs); -1 when the tags declare none. */
-static long long coloured_count(struct db_operator *op) {
+/* The operator as a strategy sees it: only the tags it requires. Its narrowest one declares the
+ * band the strategy probes (db_tagged_band: diagonal 0,0; tridiagonal 1,1; banded the
+ * instance's), or, tagged sparse alone, the workload's pattern. */
+static struct db_operator required_view(const struct db_operator *op, unsigned required) {
+    struct db_operator v = *op;
+    v.tags = db_operator_tags(op) & required;
+    return v;
+}
+
+/* The pattern the view's tags declare, into Q. */
+static void declared_pattern(const struct db_operator *view, struct db_sparse *Q) {
     size_t l, u;
-    int band = db_tagged_band(op, &l, &u) == DB_OK;
-    if (!band && !(db_operator_tags(op) & DB_TAG_SPARSE)) return -1;
-    struct db_sparse *P = th_sparse(), *PT = th_sparse();
-    if (band)
-        cr_assert_eq(db_sparse_band(op->n, l, u, 0, P), DB_OK);
-    else
-        cr_assert_eq(db_instance_pattern(op->in, P), DB_OK);
-    const struct db_sparse *probed = P;
+    if (db_tagged_band(view, &l, &u) == DB_OK) {
+        cr_assert_eq(db_sparse_band(view->n, l, u, 0, Q), DB_OK);
+        return;
+    }
+    cr_assert(db_operator_tags(view) & DB_TAG_SPARSE, "no tag declares a pattern");
+    cr_assert_eq(db_instance_pattern(view->in, Q), DB_OK);
+}
+
+/* The structure the narrowest of the view's tags claims, as db_structure_name names it. */
+static const char *claimed_structure(const struct db_operator *view) {
+    static const struct {
+        unsigned tag;
+        enum db_structure s;
+    } narrowest_first[] = {{DB_TAG_DIAGONAL, DB_STRUCT_DIAGONAL},
+                           {DB_TAG_TRIDIAGONAL, DB_STRUCT_TRIDIAGONAL},
+                           {DB_TAG_BANDED, DB_STRUCT_BANDED},
+                           {DB_TAG_SPARSE, DB_STRUCT_SPARSE}};
+    for (size_t i = 0; i < sizeof narrowest_first / sizeof narrowest_first[0]; i++)
+        if (db_operator_tags(view) & narrowest_first[i].tag)
+            return db_structure_name(narrowest_first[i].s);
+    return "?";
+}
+
+/* True when every entry of the true pattern P lies in Q. */
+static int contains(const struct db_sparse *Q, const struct db_sparse *P) {
+    for (size_t i = 0; i < P->n; i++)
+        for (size_t e = P->row_ptr[i]; e < P->row_ptr[i + 1]; e++)
+            if (db_sparse_find(Q, i, P->col_idx[e]) == DB_SPARSE_NONE) return 0;
+    return 1;
+}
+
+/* Colours of the best greedy colouring of Q (of its transpose for VJPs: rows of J). */
+static long long best_colouring(const struct db_operator *op, const struct db_sparse *Q) {
+    struct db_sparse *QT = th_sparse();
+    const struct db_sparse *probed = Q;
     if (op->jac == DB_JAC_BWD) {
-        cr_assert_eq(db_sparse_transpose(P, PT), DB_OK);
-        probed = PT;
+        cr_assert_eq(db_sparse_transpose(Q, QT), DB_OK);
+        probed = QT;
     }
     size_t *colour = th_alloc(op->n * sizeof *colour), k;
     cr_assert_eq(db_colour_columns_best(probed, colour, &k, NULL, NULL), DB_OK);
     cr_assert_geq(k, db_sparse_max_row_nnz(probed), "no colouring beats the lower bound");
-    th_free(colour), th_free(P), th_free(PT);
+    th_free(colour), th_free(QT);
     return (long long)k;
 }
 
-static struct promise promised(const char *strategy, const char *kind, struct db_operator *op,
-                               const struct db_workload *wl, size_t n) {
-    unsigned tags = db_operator_tags(op);
-    int knows = strcmp(kind, "diagonal") == 0; /* a kind that knows its diagonal answers */
-    long long k = -1;
-    size_t l, u;
-    if (strcmp(strategy, "materialise") == 0) return materialise_promise(kind, wl, n);
-    if (knows) return (struct promise){0, 0, 0, 0};
-    if (strcmp(strategy, "probe") == 0 && (tags & DB_TAG_DIAGONAL)) k = 1;
-    if (strcmp(strategy, "probe-checked") == 0 && (tags & DB_TAG_DIAGONAL)) k = 2;
-    if (strcmp(strategy, "probe-tridiag") == 0 && (tags & DB_TAG_TRIDIAGONAL))
-        k = (long long)(n < 3 ? n : 3);
-    if (strcmp(strategy, "probe-banded") == 0 && db_tagged_band(op, &l, &u) == DB_OK)
-        k = (long long)(n < l + u + 1 ? n : l + u + 1);
-    if (strcmp(strategy, "probe-coloured") == 0) k = coloured_count(op);
-    if (k < 0) return materialise_promise(kind, wl, n); /* untagged: fall back */
-    return (struct promise){0, k, k, 0};                /* one single product per colour */
+static struct promise promised(const struct db_strategy *st, const struct db_operator *op) {
+    unsigned kf = db_operator_flags(op);
+    if (st->flags & DB_STRATEGY_MATERIALISES) return materialise_promise(op);
+    if (kf & DB_OPERATOR_KNOWS_DIAGONAL) return (struct promise){0}; /* it answers, no product */
+    if (db_strategy_needs_fallback(op, st->required_tags)) return materialise_promise(op);
+    if (op->jac == DB_JAC_BWD && !(kf & DB_OPERATOR_TRANSPOSE))
+        return (struct promise){.unsupported = 1}; /* a VJP needs the transpose */
+    struct db_operator view = required_view(op, st->required_tags);
+    struct db_sparse *Q = th_sparse(), *P = th_sparse();
+    declared_pattern(&view, Q);
+    long long k;
+    if (st->flags & DB_STRATEGY_COLOURS_PATTERN) {
+        k = best_colouring(op, Q);
+    } else {
+        size_t l, u; /* tagged sparse alone: the instance's band, as the cost model takes it */
+        if (db_tagged_band(&view, &l, &u) != DB_OK) l = op->in->lower, u = op->in->upper;
+        k = (long long)db_strategy_products(st, l, u);
+    }
+    if (st->extract && k > (long long)op->n) k = (long long)op->n; /* a colour per product */
+    struct promise p = {.calls = k, .colours = k};
+    cr_assert_eq(db_instance_pattern(op->in, P), DB_OK);
+    if (!contains(Q, P)) { /* the tags lie: they miss entries of the true pattern */
+        if (st->fallback_bytes)
+            p.rejects = 1, p.claimed = claimed_structure(&view);
+        else
+            p.wrong = 1;
+    }
+    th_free(Q), th_free(P);
+    return p;
 }
 
-/* Strategies that trust a diagonal tag without checking it: wrong on liar (tagged diagonal,
- * truly tridiagonal), which is the documented point of liar. probe-tridiag is right on it
- * (its tridiagonal pattern contains the truth); probe-checked rejects it. */
-static int trusts_diagonal_tag(const char *strategy) {
-    return strcmp(strategy, "probe") == 0 || strcmp(strategy, "probe-banded") == 0 ||
-           strcmp(strategy, "probe-coloured") == 0;
+/* Whether a kind can hold the workload: one that knows its diagonal without storing the matrix or
+ * materialising through the workload holds the diagonal alone (DB_E_UNSUPPORTED otherwise). */
+static int kind_represents(unsigned kind_flags, const struct db_workload *wl) {
+    int diagonal_alone = (kind_flags & DB_OPERATOR_KNOWS_DIAGONAL) &&
+                         !(kind_flags & (DB_OPERATOR_STORES_DENSE | DB_OPERATOR_BLOCKED));
+    return !diagonal_alone || wl->structure == DB_STRUCT_DIAGONAL;
 }
 
 /* The dense J of the instance (column-major), from JVPs with unit vectors. */
@@ -319,27 +395,26 @@ static double *dense_jacobian(struct db_instance *in) {
     return J;
 }
 
-static void check_combo(const struct db_workload *wl, const char *kind, enum db_jac jac,
-                        const struct db_strategy *st, size_t n, int tagged, const double *J) {
+static void check_combo(const struct db_workload *wl, const struct db_operator_kind *kind,
+                        enum db_jac jac, const struct db_strategy *st, size_t n, int tagged,
+                        const double *J) {
     struct db_instance *in = th_instance(wl, n);
     struct db_operator *op = NULL;
     unsigned tags = tagged ? db_tags_for_structure(db_workload_tag_structure(wl)) : 0;
-    int rc = db_operator_create(kind, jac, in, tags, &op);
+    int rc = db_operator_create_kind(kind, jac, in, tags, &op);
     if (rc == DB_OK) th_own(op, th_destroy_operator);
-    if (strcmp(kind, "diagonal") == 0 && wl->structure != DB_STRUCT_DIAGONAL) {
-        cr_assert_eq(rc, DB_E_UNSUPPORTED);
+    if (!kind_represents(kind->flags, wl)) {
+        cr_assert_eq(rc, DB_E_UNSUPPORTED, "%s cannot hold %s", kind->name, wl->name);
         th_free(in);
         return;
     }
-    cr_assert_eq(rc, DB_OK, "create %s", kind);
+    cr_assert_eq(rc, DB_OK, "create %s", kind->name);
     double *diag = vec(n), *ref = vec(n), eta = th_entry_rel();
     for (size_t i = 0; i < n; i++)
         diag[i] = NAN;
     cr_assert_eq(db_instance_reference_diagonal(in, ref), DB_OK);
     struct db_strategy_ctx *ctx = th_strategy_ctx();
-    struct promise p = promised(st->name, kind, op, wl, n);
-    int lies = wl->claim == DB_CLAIM_DIAGONAL && (db_operator_tags(op) & DB_TAG_DIAGONAL) &&
-               n > 1 && strcmp(kind, "diagonal") != 0;
+    struct promise p = promised(st, op);
     const char *what = st->name;
     for (int pass = 0; pass < 4; pass++) { /* run, run again (reused workspace), extract x2 */
         int (*body)(struct db_operator *, double *, struct db_strategy_ctx *) =
@@ -351,23 +426,25 @@ static void check_combo(const struct db_workload *wl, const char *kind, enum db_
         rc = body(op, diag, ctx);
         /* where, for the messages: the format's own arguments must follow it */
         char where[256];
-        snprintf(where, sizeof where, "%s/%s/%s/%s%s n=%zu tagged=%d", wl->name, kind,
+        snprintf(where, sizeof where, "%s/%s/%s/%s%s n=%zu tagged=%d", wl->name, kind->name,
                  db_jac_name(jac), what, pass < 2 ? "" : "(extract)", n, tagged);
         if (p.unsupported) {
             cr_assert_eq(rc, DB_E_UNSUPPORTED, "%s", where);
             cr_assert_eq(db_instance_calls(in), 0, "%s", where);
             break;
         }
-        if (lies && strcmp(st->name, "probe-checked") == 0) {
+        if (p.rejects) {
+            char claim[64];
+            snprintf(claim, sizeof claim, "tagged %s", p.claimed);
             cr_assert_eq(rc, DB_E_TAG_MISMATCH, "%s", where);
-            cr_assert_eq(db_instance_calls(in), 2, "%s", where);
-            cr_assert_not_null(strstr(ctx->remark, "tagged diagonal"), "%s", ctx->remark);
+            cr_assert_eq((long long)db_instance_calls(in), p.calls, "%s", where);
+            cr_assert_not_null(strstr(ctx->remark, claim), "%s; %s", ctx->remark, where);
             continue;
         }
         cr_assert_eq(rc, DB_OK, "%s", where);
         double err = db_max_abs_diff(diag, ref, n), ratio;
-        if (lies && trusts_diagonal_tag(st->name)) {
-            cr_assert_gt(err, 0.1, "liar: a strategy trusting the tag must be wrong; %s", where);
+        if (p.wrong) {
+            cr_assert_gt(err, 0.1, "a strategy trusting a lying tag must be wrong; %s", where);
         } else { /* each entry within th_entry_rel of the scalar reference */
             size_t bad = th_rel_violation(diag, ref, n, eta, &ratio);
             cr_assert_eq(bad, n, "diag[%zu] relative error %g > %g; %s", bad, ratio, eta, where);
@@ -398,7 +475,7 @@ static void check_combo(const struct db_workload *wl, const char *kind, enum db_
                 dense[e] = J[A->col_idx[e] * n + i];
                 worst_ref = r > worst_ref || isnan(r) ? r : worst_ref;
             }
-        if (lies && trusts_diagonal_tag(st->name)) {
+        if (p.wrong) {
             cr_assert_gt(worst_ref, 0.1, "%s", where);
         } else {
             /* both from the kernels: each within eta of the reference, so within 2 eta of it */
@@ -414,80 +491,115 @@ static void check_combo(const struct db_workload *wl, const char *kind, enum db_
     th_free(ctx), th_free(diag), th_free(ref), th_free(op), th_free(in);
 }
 
-static void check_sizes(const char *kind, enum db_jac jac, int tagged, size_t max_n) {
+/* Every size up to max_n of the workload, with the kind in mode jac and each strategy. */
+static void check_sizes(const struct db_workload *wl, const struct db_operator_kind *kind,
+                        enum db_jac jac, int tagged, size_t max_n) {
+    for (size_t k = 0; k < NSIZES && sizes[k] <= max_n; k++) {
+        size_t n = db_workload_fit_size(wl, sizes[k]);
+        struct db_instance *in = th_instance(wl, n);
+        double *J = dense_jacobian(in);
+        th_free(in);
+        for (size_t s = 0; s < db_strategy_count; s++)
+            check_combo(wl, kind, jac, db_strategies[s], n, tagged, J);
+        th_free(J);
+    }
+}
+
+/* The modes a kind takes: fwd and bwd with DB_OPERATOR_JAC, none otherwise. */
+static size_t kind_modes(const struct db_operator_kind *k, enum db_jac modes[2]) {
+    if (!(k->flags & DB_OPERATOR_JAC)) {
+        modes[0] = DB_JAC_NONE;
+        return 1;
+    }
+    modes[0] = DB_JAC_FWD, modes[1] = DB_JAC_BWD;
+    return 2;
+}
+
+/* One test per registered kind and mode (a kind added to the registry gets its own). */
+struct kind_mode {
+    size_t kind;
+    enum db_jac jac;
+};
+
+static void free_kind_modes(struct criterion_test_params *p) {
+    cr_free(p->params);
+}
+
+static struct criterion_test_params every_kind_mode(void) {
+    size_t count = 0;
+    enum db_jac modes[2];
+    for (size_t k = 0; k < db_operator_kind_count; k++)
+        count += kind_modes(db_operator_kind_table[k], modes);
+    struct kind_mode *p = cr_malloc(count * sizeof *p);
+    cr_assert_not_null(p);
+    count = 0;
+    for (size_t k = 0; k < db_operator_kind_count; k++)
+        for (size_t m = 0, nm = kind_modes(db_operator_kind_table[k], modes); m < nm; m++)
+            p[count++] = (struct kind_mode){k, modes[m]};
+    return cr_make_param_array(struct kind_mode, p, count, free_kind_modes);
+}
+
+ParameterizedTestParameters(conformance, every_kind) {
+    return every_kind_mode();
+}
+ParameterizedTest(struct kind_mode *p, conformance, every_kind) {
     for (size_t w = 0; w < db_workload_count; w++)
-        for (size_t k = 0; k < NSIZES && sizes[k] <= max_n; k++) {
-            size_t n = db_workload_fit_size(db_workloads[w], sizes[k]);
-            struct db_instance *in = th_instance(db_workloads[w], n);
-            double *J = dense_jacobian(in);
-            th_free(in);
-            for (size_t s = 0; s < db_strategy_count; s++)
-                check_combo(db_workloads[w], kind, jac, db_strategies[s], n, tagged, J);
-            th_free(J);
-        }
-}
-
-static void check_all(const char *kind, enum db_jac jac, int tagged) {
-    check_sizes(kind, jac, tagged, (size_t)-1);
-}
-
-Test(conformance, jacobian_fwd) {
-    check_all("jacobian", DB_JAC_FWD, 1);
-}
-Test(conformance, jacobian_bwd) {
-    check_all("jacobian", DB_JAC_BWD, 1);
-}
-Test(conformance, function) {
-    check_all("function", DB_JAC_NONE, 1);
-}
-Test(conformance, matrix) {
-    check_all("matrix", DB_JAC_NONE, 1);
-}
-Test(conformance, diagonal) {
-    check_all("diagonal", DB_JAC_NONE, 1);
+        check_sizes(db_workloads[w], db_operator_kind_table[p->kind], p->jac, 1, (size_t)-1);
 }
 
 /* Untagged operators: probe and every structured probe must fall back to materialise (same
  * calls, same answer), and be unsupported where materialise is -- never a wrong answer. */
-Test(conformance, untagged_probe_falls_back_to_materialise) {
-    check_sizes("jacobian", DB_JAC_FWD, 0, 513); /* the fallback does not depend on n */
-    check_sizes("jacobian", DB_JAC_BWD, 0, 513);
-    check_sizes("function", DB_JAC_NONE, 0, 513);
+ParameterizedTestParameters(conformance, untagged_probe_falls_back_to_materialise) {
+    return every_kind_mode();
+}
+ParameterizedTest(struct kind_mode *p, conformance, untagged_probe_falls_back_to_materialise) {
+    for (size_t w = 0; w < db_workload_count; w++) /* the fallback does not depend on n */
+        check_sizes(db_workloads[w], db_operator_kind_table[p->kind], p->jac, 0, 513);
 }
 
 Test(conformance, dense_matrix_matches_finite_differences) {
-    const char *kinds[] = {"jacobian", "jacobian", "function", "matrix", "diagonal"};
-    enum db_jac jacs[] = {DB_JAC_FWD, DB_JAC_BWD, DB_JAC_NONE, DB_JAC_NONE, DB_JAC_NONE};
-    for (size_t w = 0; w < db_workload_count; w++) {
-        if (db_workloads[w]->batch == DB_BATCH_NONE) continue;
-        for (size_t k = 0; k < 5; k++) {
-            if (k == 4 && db_workloads[w]->structure != DB_STRUCT_DIAGONAL) continue;
-            size_t n = db_workload_fit_size(db_workloads[w], 37);
-            struct db_instance *in = th_instance(db_workloads[w], n);
-            struct db_operator *op = th_operator(kinds[k], jacs[k], in, DB_TAG_DIAGONAL);
-            double *buf = th_calloc(n * n, sizeof *buf), *e = th_calloc(n, sizeof *e);
-            double *col = vec(n);
-            /* |a - fd| <= |a - J| + |fd - J|: the entry a = C_ij s'(x_j) from the kernels
-             * (libmvec, one product: gamma_(2*4 + 1) |C_ij|, |C_ij| <= rowsum|C|), the central
-             * difference along e_j within fd_bound(vmax = 1). */
-            struct th_coupling c = th_coupling_of(in);
-            double bound = fd_bound(&c, 1) + th_gamma(2 * TH_MVEC_ULPS + 1) * c.row_sum;
-            struct db_dense M;
-            cr_assert_eq(op->ops->materialise(op, buf, &M), DB_OK);
-            cr_assert_eq(M.transposed, jacs[k] == DB_JAC_BWD);
-            for (size_t j = 0; j < n; j++) {
-                e[j] = 1;
-                fd_jvp(in, e, col);
-                e[j] = 0;
-                for (size_t i = 0; i < n; i++) {
-                    double a = M.transposed ? M.data[i * M.ld + j] : M.data[j * M.ld + i];
-                    cr_assert(fabs(a - col[i]) <= bound, "%s %s A[%zu,%zu]=%.17g fd=%.17g (> %g)",
-                              db_workloads[w]->name, kinds[k], i, j, a, col[i], bound);
+    for (size_t w = 0; w < db_workload_count; w++)
+        for (size_t k = 0; k < db_operator_kind_count; k++) {
+            const struct db_workload *wl = db_workloads[w];
+            const struct db_operator_kind *kind = db_operator_kind_table[k];
+            enum db_jac modes[2];
+            for (size_t m = 0, nm = kind_modes(kind, modes); m < nm; m++) {
+                if (!kind_represents(kind->flags, wl)) continue; /* check_combo checks it */
+                size_t n = db_workload_fit_size(wl, 37);
+                struct db_instance *in = th_instance(wl, n);
+                struct db_operator *op = NULL;
+                cr_assert_eq(db_operator_create_kind(kind, modes[m], in, 0, &op), DB_OK);
+                th_own(op, th_destroy_operator);
+                double *buf = th_calloc(n * n, sizeof *buf), *e = th_calloc(n, sizeof *e);
+                double *col = vec(n);
+                /* |a - fd| <= |a - J| + |fd - J|: the entry a = C_ij s'(x_j) from the kernels
+                 * (libmvec, one product: gamma_(2*4 + 1) |C_ij|, |C_ij| <= rowsum|C|), the
+                 * central difference along e_j within fd_bound(vmax = 1). */
+                struct th_coupling c = th_coupling_of(in);
+                double bound = fd_bound(&c, 1) + th_gamma(2 * TH_MVEC_ULPS + 1) * c.row_sum;
+                struct db_dense M;
+                int rc = op->ops->materialise(op, buf, &M);
+                if (materialise_promise(op).unsupported) {
+                    cr_assert_eq(rc, DB_E_UNSUPPORTED, "%s %s", wl->name, kind->name);
+                    th_free(buf), th_free(e), th_free(col), th_free(op), th_free(in);
+                    continue;
                 }
+                cr_assert_eq(rc, DB_OK, "%s %s", wl->name, kind->name);
+                cr_assert_eq(M.transposed, modes[m] == DB_JAC_BWD);
+                for (size_t j = 0; j < n; j++) {
+                    e[j] = 1;
+                    fd_jvp(in, e, col);
+                    e[j] = 0;
+                    for (size_t i = 0; i < n; i++) {
+                        double a = M.transposed ? M.data[i * M.ld + j] : M.data[j * M.ld + i];
+                        cr_assert(fabs(a - col[i]) <= bound,
+                                  "%s %s/%s A[%zu,%zu]=%.17g fd=%.17g (> %g)", wl->name, kind->name,
+                                  db_jac_name(modes[m]), i, j, a, col[i], bound);
+                    }
+                }
+                th_free(buf), th_free(e), th_free(col), th_free(op), th_free(in);
             }
-            th_free(buf), th_free(e), th_free(col), th_free(op), th_free(in);
         }
-    }
 }
 
 Test(operators, tags_and_optional_ops) {
