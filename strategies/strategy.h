@@ -63,12 +63,13 @@ struct db_strategy {
      * (and whose kind does not know its diagonal) falls back to materialise
      * (db_strategy_needs_fallback). 0 with DB_STRATEGY_MATERIALISES. */
     unsigned required_tags;
-    /* Products of n (each one primitive call: a JVP, VJP or fn call, and one probe vector) one
-     * extraction applies when a required tag is there: fixed + per_band * (lower + upper), for
-     * the band (lower, upper) the narrowest of its required tags the operator carries declares
-     * (db_tagged_band of those tags) (db_strategy_products). A strategy with extract probes one
-     * colour of the n columns per product, so never more than n. Zero with
-     * DB_STRATEGY_MATERIALISES; an estimate with DB_STRATEGY_COLOURS_PATTERN. */
+    /* Products of n one extraction applies when a required tag is there (db_strategy_products),
+     * each one primitive call (a JVP, VJP or fn call) with one probe vector: fixed + per_band *
+     * (lower + upper) for the band the narrowest required tag the operator carries declares
+     * (db_tagged_band of those tags; the instance's band when that tag is sparse). A strategy
+     * with extract probes one colour of the n columns per product, so it applies at most n. Zero
+     * with DB_STRATEGY_MATERIALISES; only the cost model's estimate with
+     * DB_STRATEGY_COLOURS_PATTERN. */
     struct {
         unsigned fixed, per_band;
     } products;
