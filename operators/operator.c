@@ -76,7 +76,11 @@ size_t db_operator_setup_bytes(const char *kind, size_t n) {
 
 int db_operator_create(const char *kind, enum db_jac jac, struct db_instance *in, unsigned tags,
                        struct db_operator **out) {
-    const struct db_operator_kind *k = db_operator_kind_find(kind);
+    return db_operator_create_kind(db_operator_kind_find(kind), jac, in, tags, out);
+}
+
+int db_operator_create_kind(const struct db_operator_kind *k, enum db_jac jac,
+                            struct db_instance *in, unsigned tags, struct db_operator **out) {
     if (!k || !in || !out) return DB_E_INVALID;
     if (!(k->flags & DB_OPERATOR_JAC) != (jac == DB_JAC_NONE)) return DB_E_INVALID;
     int rc = k->create(in, jac, out);

@@ -122,6 +122,10 @@ size_t db_operator_setup_bytes(const char *kind, size_t n);
  * a bad kind or jac. */
 int db_operator_create(const char *kind, enum db_jac jac, struct db_instance *in, unsigned tags,
                        struct db_operator **out);
+/* The same from the kind's descriptor, registered or not (db_operator_create looks the name up and
+ * calls this; tests/test_recipes.c creates a kind that is registered nowhere). */
+int db_operator_create_kind(const struct db_operator_kind *kind, enum db_jac jac,
+                            struct db_instance *in, unsigned tags, struct db_operator **out);
 void db_operator_destroy(struct db_operator *op);
 
 /* Ops with their defaults: mv_transpose missing -> DB_E_UNSUPPORTED. */

@@ -78,6 +78,7 @@ const struct db_strategy db_strategy_probe_coloured = {
     .describe = "operator with a declared pattern (band tags, or sparse: the workload's CSR): "
                 "distance-2 colouring (best of LF/SL/ID/natural, setup), one JVP / VJP per "
                 "colour, recovery of all non-zeros; untagged: materialise",
+    .flags = DB_STRATEGY_COLOURS_PATTERN,
     .required_tags = DB_TAG_DIAGONAL | DB_TAG_TRIDIAGONAL | DB_TAG_BANDED | DB_TAG_SPARSE,
     .products = {.fixed = 8}, /* an estimate: the colours are counted only at setup */
     .workspace_bytes = coloured_workspace_bytes,

@@ -49,6 +49,10 @@ enum db_strategy_flag {
     /* Its extract leaves at most the three central bands in ctx->extracted whenever it does not
      * fall back: it can feed the tridiagonal solver. */
     DB_STRATEGY_EXTRACTS_TRIDIAGONAL = 1u << 1,
+    /* Its products are the colours of the best distance-2 colouring (db_colour_columns_best; of
+     * J^T's columns for VJPs) of the pattern its tags declare, known only once it has coloured
+     * that pattern: `products` is then the cost model's estimate, not its count. */
+    DB_STRATEGY_COLOURS_PATTERN = 1u << 2,
 };
 
 struct db_strategy {
@@ -59,9 +63,13 @@ struct db_strategy {
      * (and whose kind does not know its diagonal) falls back to materialise
      * (db_strategy_needs_fallback). 0 with DB_STRATEGY_MATERIALISES. */
     unsigned required_tags;
-    /* Products of n (each one primitive call: a JVP, VJP or fn call) one extraction applies when
-     * a required tag is there: fixed + per_band * (lower + upper) for an operator of band
-     * (lower, upper) (db_strategy_products). Zero with DB_STRATEGY_MATERIALISES. */
+    /* Products of n one extraction applies when a required tag is there (db_strategy_products),
+     * each one primitive call (a JVP, VJP or fn call) with one probe vector: fixed + per_band *
+     * (lower + upper) for the band the narrowest required tag the operator carries declares
+     * (db_tagged_band of those tags; the instance's band when that tag is sparse). A strategy
+     * with extract probes one colour of the n columns per product, so it applies at most n. Zero
+     * with DB_STRATEGY_MATERIALISES; only the cost model's estimate with
+     * DB_STRATEGY_COLOURS_PATTERN. */
     struct {
         unsigned fixed, per_band;
     } products;
@@ -72,7 +80,9 @@ struct db_strategy {
     /* Optional: as run, and also recover every entry of the pattern the strategy probes, left in
      * ctx->extracted (owned by ctx; NULL when the strategy fell back to the diagonal only). */
     int (*extract)(struct db_operator *op, double *diag, struct db_strategy_ctx *ctx);
-    /* Optional: extra workspace when a failed check falls back (on_mismatch = fallback). */
+    /* Optional: extra workspace when a failed check falls back (on_mismatch = fallback). Set by
+     * exactly the strategies that check their tag (with one of their products) and reject a
+     * wrong one instead of answering from it. */
     size_t (*fallback_bytes)(const struct db_operator *op);
 };
 

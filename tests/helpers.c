@@ -244,6 +244,7 @@ TestSuite(parse, .fini = th_cleanup);
 TestSuite(parse_callers, .fini = th_cleanup);
 TestSuite(parse_whole, .fini = th_cleanup);
 TestSuite(plan, .fini = th_cleanup);
+TestSuite(recipes, .fini = th_cleanup);
 TestSuite(registry, .fini = th_cleanup);
 TestSuite(row_checks, .fini = th_cleanup);
 TestSuite(schema, .fini = th_cleanup);

@@ -3,12 +3,12 @@
  * declares -- one defined here, registered nowhere and named by no code, is costed by the plan's
  * cost model and judged by the fallback rule from its declarations alone. */
 #include <criterion/criterion.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "harness/plan/plan.h"
 #include "operators/operator.h"
 #include "strategies/strategy.h"
+#include "tests/conformance.h"
+#include "tests/helpers.h"
 
 Test(registry, operator_kind_names_come_from_the_descriptors) {
     cr_assert_gt(db_operator_kind_count, 0);
@@ -26,51 +26,10 @@ Test(registry, operator_kind_names_come_from_the_descriptors) {
     cr_assert_eq(db_operator_kind_flags("sparse"), 0);
 }
 
-/* Each kind's flags against its operator on a diagonal workload. */
+/* Each kind's flags against its operator on a diagonal workload (tests/conformance.h). */
 Test(registry, operator_kind_flags_match_the_operators) {
-    const size_t n = 8;
-    struct db_instance *in;
-    cr_assert_eq(db_instance_create(db_workload_find("sin"), n, 0, &in), DB_OK);
-    double *ones = malloc(n * sizeof *ones), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
-    cr_assert(ones && a && b);
-    for (size_t i = 0; i < n; i++)
-        ones[i] = 1.0;
-    for (size_t i = 0; i < db_operator_kind_count; i++) {
-        const struct db_operator_kind *k = db_operator_kind_table[i];
-        enum db_jac jac = k->flags & DB_OPERATOR_JAC ? DB_JAC_FWD : DB_JAC_NONE;
-        struct db_operator *op;
-        cr_assert_eq(db_operator_create(k->name, jac, in, 0, &op), DB_OK, "%s", k->name);
-        cr_assert_eq(op->kind, k);
-        cr_assert_eq(db_operator_flags(op), k->flags);
-        cr_assert_eq(op->ops->kind, k->name, "%s: ops name the descriptor's name", k->name);
-        cr_assert_eq(!!(k->flags & DB_OPERATOR_KNOWS_DIAGONAL), op->ops->diagonal != NULL, "%s",
-                     k->name);
-        cr_assert_eq(!!(k->flags & DB_OPERATOR_TRANSPOSE), op->ops->mv_transpose != NULL, "%s",
-                     k->name);
-        cr_assert_eq(!!(k->flags & DB_OPERATOR_STORES_DENSE), op->ops->materialise_bytes(op) == 0,
-                     "%s: a stored matrix materialises as a view", k->name);
-        /* A lazy operator follows its instance's point; the others were built at setup. */
-        cr_assert_eq(db_operator_mv(op, ones, a), DB_OK);
-        double x0 = in->x[0];
-        in->x[0] += 1.0;
-        cr_assert_eq(db_operator_mv(op, ones, b), DB_OK);
-        in->x[0] = x0;
-        cr_assert_eq(!!(k->flags & DB_OPERATOR_LAZY), a[0] != b[0], "%s", k->name);
-        /* The blocked kernel records the write path it took. */
-        double *M = calloc(n * n, sizeof *M);
-        struct db_dense dense;
-        in->write_path[0] = '\0';
-        cr_assert_eq(op->ops->materialise(op, M, &dense), DB_OK);
-        cr_assert_eq(!!(k->flags & DB_OPERATOR_BLOCKED), in->write_path[0] != '\0', "%s", k->name);
-        free(M);
-        db_operator_destroy(op);
-        /* Only a kind with a differentiation mode takes one. */
-        int rc = db_operator_create(k->name, DB_JAC_BWD, in, 0, &op);
-        cr_assert_eq(!(k->flags & DB_OPERATOR_JAC), rc == DB_E_INVALID, "%s", k->name);
-        if (rc == DB_OK) db_operator_destroy(op);
-    }
-    free(ones), free(a), free(b);
-    db_instance_destroy(in);
+    for (size_t i = 0; i < db_operator_kind_count; i++)
+        cf_check_kind_flags(db_operator_kind_table[i]);
 }
 
 /* ---- a strategy that only this test knows ---------------------------------------------------- */
@@ -103,17 +62,6 @@ static const struct db_strategy band_probe = {
     .run = never_run,
 };
 
-/* db_plan_cell_cost's documented model: 1 ms setup + 2 ns per element of n, then the
- * correctness run and reps timed runs of one extraction (at least min-time each); one
- * extraction = 2 ns per element / threads + the per-call cost of each call. */
-static unsigned long long model(unsigned long long n, unsigned long long products,
-                                const struct db_run_opts *o, unsigned threads) {
-    unsigned long long call_ns = (unsigned long long)(o->call_cost_s * 1e9 + 0.5);
-    unsigned long long min_ns = (unsigned long long)(o->min_time_s * 1e9 + 0.5);
-    unsigned long long one = 2 * products * n / threads + products * call_ns;
-    return 1000000 + 2 * n + one + (unsigned long long)o->reps * (one > min_ns ? one : min_ns);
-}
-
 Test(registry, an_unregistered_strategy_is_costed_from_its_declaration) {
     cr_assert_null(db_strategy_find(sparse_probe.name), "registered nowhere");
     cr_assert_null(db_strategy_find(band_probe.name), "registered nowhere");
@@ -124,17 +72,17 @@ Test(registry, an_unregistered_strategy_is_costed_from_its_declaration) {
                         .jac = DB_JAC_FWD,
                         .strategy = &sparse_probe,
                         .n = n};
-    cr_assert_eq(db_plan_cell_cost(&c, &o, 1), model(n, 5, &o, 1));
-    cr_assert_eq(db_plan_cell_cost(&c, &o, 2), model(n, 5, &o, 2));
+    cr_assert_eq(db_plan_cell_cost(&c, &o, 1), cf_cost_model(n, 5, &o, 1));
+    cr_assert_eq(db_plan_cell_cost(&c, &o, 2), cf_cost_model(n, 5, &o, 2));
     /* The band the products are given: the workload's, or --band's. */
     c = (struct db_cell){.wl = db_workload_find("banded"),
                          .op_kind = "function",
                          .jac = DB_JAC_NONE,
                          .strategy = &band_probe,
                          .n = n};
-    cr_assert_eq(db_plan_cell_cost(&c, &o, 1), model(n, 2 + 3 + 1, &o, 1));
+    cr_assert_eq(db_plan_cell_cost(&c, &o, 1), cf_cost_model(n, 2 + 3 + 1, &o, 1));
     o.band_set = 1, o.band_lower = 7, o.band_upper = 0;
-    cr_assert_eq(db_plan_cell_cost(&c, &o, 1), model(n, 7 + 0 + 1, &o, 1));
+    cr_assert_eq(db_plan_cell_cost(&c, &o, 1), cf_cost_model(n, 7 + 0 + 1, &o, 1));
     o.band_set = 0;
     /* Without its tag it falls back, and costs what materialise costs; untagged, the same. */
     struct db_cell fallback = {.wl = db_workload_find("stencil"),
@@ -153,23 +101,19 @@ Test(registry, an_unregistered_strategy_is_costed_from_its_declaration) {
 }
 
 Test(registry, an_unregistered_strategy_follows_the_fallback_rule) {
-    struct db_instance *in;
-    cr_assert_eq(db_instance_create(db_workload_find("stencil"), 100, 0, &in), DB_OK);
-    struct db_operator *op;
-    cr_assert_eq(db_operator_create("jacobian", DB_JAC_FWD, in, DB_TAG_SPARSE, &op), DB_OK);
+    struct db_instance *in = th_instance(db_workload_find("stencil"), 100);
+    struct db_operator *op = th_operator("jacobian", DB_JAC_FWD, in, DB_TAG_SPARSE);
     cr_assert_not(db_strategy_needs_fallback(op, sparse_probe.required_tags));
     cr_assert(db_strategy_needs_fallback(op, band_probe.required_tags));
-    db_operator_destroy(op);
-    cr_assert_eq(db_operator_create("jacobian", DB_JAC_FWD, in, 0, &op), DB_OK);
+    th_free(op);
+    op = th_operator("jacobian", DB_JAC_FWD, in, 0);
     cr_assert(db_strategy_needs_fallback(op, sparse_probe.required_tags), "untagged");
-    db_operator_destroy(op);
-    db_instance_destroy(in);
+    th_free(op), th_free(in);
     /* A kind that knows its diagonal never falls back. */
-    cr_assert_eq(db_instance_create(db_workload_find("sin"), 10, 0, &in), DB_OK);
-    cr_assert_eq(db_operator_create("diagonal", DB_JAC_NONE, in, 0, &op), DB_OK);
+    in = th_instance(db_workload_find("sin"), 10);
+    op = th_operator("diagonal", DB_JAC_NONE, in, 0);
     cr_assert_not(db_strategy_needs_fallback(op, sparse_probe.required_tags));
-    db_operator_destroy(op);
-    db_instance_destroy(in);
+    th_free(op), th_free(in);
 }
 
 /* The registered strategies keep their declarations consistent. */
@@ -181,6 +125,8 @@ Test(registry, strategy_declarations_are_consistent) {
         cr_assert_eq(materialises, st->required_tags == 0, "%s", st->name);
         cr_assert_eq(materialises, db_strategy_products(st, 2, 3) == 0, "%s", st->name);
         if (st->flags & DB_STRATEGY_EXTRACTS_TRIDIAGONAL) cr_assert_not_null(st->extract);
+        /* colours of a pattern are recovered by compressed probing: an extracting strategy */
+        if (st->flags & DB_STRATEGY_COLOURS_PATTERN) cr_assert_not_null(st->extract);
     }
 }
 

@@ -45,5 +45,5 @@ Test(schema, committed_tsv_is_what_the_binary_prints) {
     cr_assert_str_eq(out, tsv,
                      "harness/io/schema.tsv differs from `diagbench --schema`: run `make schema`");
     cr_assert_eq(th_count_lines(tsv), DB_NCOLUMNS);
-    free(tsv);
+    th_free(tsv);
 }

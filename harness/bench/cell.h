@@ -64,11 +64,11 @@ struct db_cell_result {
     struct db_time_stats t;
     double ns_per_element;
     unsigned long long primitive_calls;
-    double max_abs_err;            /* over the diagonal and every extracted entry */
-    double call_cost_s;            /* < 0 when the workload has no per-call cost */
-    long long colours;             /* probe (tangent) vectors applied in one extraction */
-    long long colours_lower_bound; /* most non-zeros in a row (column for jac=bwd) of the true
-                                      J; < 0 unknown */
+    double max_abs_err;                 /* over the diagonal and every extracted entry */
+    double call_cost_s;                 /* < 0 when the workload has no per-call cost */
+    long long colours;                  /* probe (tangent) vectors applied in one extraction */
+    long long colours_lower_bound;      /* most non-zeros in a row (column for jac=bwd) of the true
+                                           J; < 0 unknown */
     char write_path[DB_WRITE_PATH_LEN]; /* how an extraction wrote its n x n matrix ("" if none) */
     double write_ceiling_s; /* fastest memset / non-temporal fill of that matrix's bytes on the
                                same threads, timed around the cell (NaN: none) */
