@@ -67,7 +67,7 @@ $(BUILD)/%.o: %.cc $(BUILD)/flags.stamp
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
 $(BUILD)/libdiagbench.a: $(LIB_O)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/diagbench: $(BUILD)/harness/app/main.o $(BUILD)/libdiagbench.a
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
