@@ -18,7 +18,11 @@ WARN      = -Wall -Wextra $(WERROR)
 CPPFLAGS  = -D_GNU_SOURCE -I. -I$(OPENBLAS_INC) -MMD -MP
 CFLAGS    = -std=c17 $(OPT) -fopenmp $(WARN) $(SANITIZE) -g
 CXXFLAGS  = -std=c++17 $(OPT) $(WARN) $(SANITIZE) -g
-VERSION_FLAGS = -DDB_GIT_REV='"$(GIT_REV)"' -DDB_CFLAGS='"$(strip $(OPT) -fopenmp $(SANITIZE))"'
+# Google Benchmark has no version macro: ask pkg-config (or dpkg) at build time, for --version.
+GBENCH_VERSION := $(shell pkg-config --modversion benchmark 2>/dev/null || \
+                    dpkg-query -W -f='$${Version}' libbenchmark-dev 2>/dev/null || echo unknown)
+VERSION_FLAGS = -DDB_GIT_REV='"$(GIT_REV)"' -DDB_CFLAGS='"$(strip $(OPT) -fopenmp $(SANITIZE))"' \
+                -DDB_GBENCH_VERSION='"$(GBENCH_VERSION)"'
 LDLIBS    = -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -llapacke -lopenblas -lhwloc -lbenchmark \
             -lpthread -lm
 LDFLAGS   = -fopenmp $(SANITIZE)

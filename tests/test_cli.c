@@ -109,6 +109,18 @@ Test(cli, help_list_version) {
     const char *v[] = {"--version", NULL};
     cr_assert_eq(th_run(v, NULL, out, sizeof out, err, sizeof err), 0);
     cr_assert(strncmp(out, "diagbench ", 10) == 0);
+    /* the libraries it was built against, by name and version */
+    cr_assert_not_null(strstr(out, "\nGoogle Benchmark "), "%s", out);
+    cr_assert_null(strstr(out, "Google Benchmark unknown"), "%s", out);
+    cr_assert_not_null(strstr(out, ", hwloc "), "%s", out);
+    cr_assert_not_null(strstr(out, ", OpenBLAS "), "%s", out);
+    /* merge has its own help, on stdout, exit 0; nothing else on the line is checked */
+    const char *m[] = {"merge", "--help", NULL};
+    cr_assert_eq(th_run(m, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_assert(strncmp(out, "usage: diagbench merge FILE... -o OUT", 37) == 0, "%s", out);
+    const char *m2[] = {"merge", "-h", "a.csv", "--bogus", NULL};
+    cr_assert_eq(th_run(m2, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(err[0], '\0', "%s", err);
 }
 
 Test(cli, run_writes_tidy_csv) {

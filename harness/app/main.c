@@ -118,7 +118,8 @@ static const char usage[] =
     "                         their memory, binding of this process and of an OpenMP team,\n"
     "                         OMP_* and OpenBLAS settings in force, memory budget, governor,\n"
     "                         the wisdom file and its write-path plans for this machine\n"
-    "      --version          print the version and build\n"
+    "      --version          print the git revision, the compiler and flags, and the versions\n"
+    "                         of Google Benchmark, hwloc and OpenBLAS built against\n"
     "  -h, --help             this text\n"
     "\n"
     "Exit status: 0 success, 1 a run failed (finished rows kept in FILE.partial), 2 bad usage\n"
@@ -409,6 +410,18 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
     return 0;
 }
 
+static const char merge_usage[] =
+    "usage: diagbench merge FILE... -o OUT [-q]\n"
+    "\n"
+    "Join the CSVs of one matrix's shards (diagbench --shard K/N) into OUT: every input must come\n"
+    "from the same matrix, build and OpenMP environment, and together hold every cell once (one\n"
+    "set of calibration rows per configuration is kept). OUT is written through OUT.partial and\n"
+    "renamed when complete; - writes to stdout.\n"
+    "  -o, --out OUT   the merged CSV (required)\n"
+    "  -q, --quiet     no summary line on stderr\n"
+    "  -h, --help      this text\n"
+    "  --              every argument after it is a file name\n";
+
 /* diagbench merge FILE... -o OUT */
 static int merge_main(int argc, char **argv) {
     struct db_merge_args a;
@@ -416,6 +429,10 @@ static int merge_main(int argc, char **argv) {
     if (db_merge_parse(argc, argv, &a, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
         return EXIT_USAGE;
+    }
+    if (a.help) {
+        fputs(merge_usage, stdout);
+        return 0;
     }
     size_t rows;
     int rc = db_merge_run(&a, &rows, err, sizeof err);
@@ -504,7 +521,8 @@ static int answer_questions(const struct db_cli *cli) {
     if (cli->version) {
         struct db_provenance p;
         db_provenance_collect(&p);
-        printf("diagbench %s (%s)\n", p.git_rev, p.compiler);
+        printf("diagbench %s (%s)\nGoogle Benchmark %s, hwloc %s, %s\n", p.git_rev, p.compiler,
+               p.gbench_version, p.hwloc_version, p.openblas_config);
         return 0;
     }
     if (cli->list) {

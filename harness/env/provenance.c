@@ -15,6 +15,9 @@
 #ifndef DB_GIT_REV
 #define DB_GIT_REV "unknown"
 #endif
+#ifndef DB_GBENCH_VERSION
+#define DB_GBENCH_VERSION "unknown"
+#endif
 #ifndef DB_CFLAGS
 #define DB_CFLAGS ""
 #endif
@@ -102,6 +105,7 @@ void db_provenance_collect(struct db_provenance *p) {
     if (gethostname(p->host, sizeof p->host - 1) != 0) snprintf(p->host, sizeof p->host, "?");
     cpu_model(p->cpu_model, sizeof p->cpu_model);
     snprintf(p->compiler, sizeof p->compiler, "gcc %s %s", __VERSION__, DB_CFLAGS);
+    snprintf(p->gbench_version, sizeof p->gbench_version, "%s", DB_GBENCH_VERSION);
     snprintf(p->git_rev, sizeof p->git_rev, "%s", DB_GIT_REV);
     snprintf(p->proc_bind, sizeof p->proc_bind, "%s", db_omp_proc_bind_name(omp_get_proc_bind()));
     const char *pl = getenv("OMP_PLACES");

@@ -15,6 +15,7 @@ struct db_provenance {
     char hwloc_version[64];    /* hwloc release built against, e.g. "2.9.0" */
     char openblas_config[256]; /* openblas_get_config() plus "parallel=openmp|pthreads|..." */
     char cpu_governor[128];    /* distinct scaling governors of the CPUs, ';'-joined; "" if none */
+    char gbench_version[32];   /* Google Benchmark built against (pkg-config at build time) */
 };
 
 void db_provenance_collect(struct db_provenance *p);

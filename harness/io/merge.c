@@ -29,6 +29,9 @@ int db_merge_parse(int argc, char **argv, struct db_merge_args *a, char *err, si
             if (!*a->out) return db_fail(err, errlen, "merge: --out needs a file name");
         } else if (!only_files && (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0)) {
             a->quiet = 1;
+        } else if (!only_files && (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0)) {
+            a->help = 1;
+            return DB_OK;
         } else if (!only_files && s[0] == '-' && s[1]) {
             return db_fail(err, errlen,
                            "merge: unknown argument '%s' (usage: diagbench merge FILE... -o OUT)",

@@ -11,6 +11,7 @@
 struct db_merge_args {
     const char *out; /* -o / --out (required; "-" for stdout) */
     int quiet;       /* -q */
+    int help;        /* -h / --help: print the usage, nothing else is checked */
     int nfiles;
     char **files; /* points into argv */
 };
