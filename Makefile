@@ -156,6 +156,19 @@ plot:
 schema: $(BUILD)/diagbench
 	$(BUILD)/diagbench --schema > harness/io/schema.tsv
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, and plot.py with the column list it
+# reads (beside it, as in the tree). make uninstall removes exactly those files.
+PREFIX ?= /usr/local
+INSTALLED = $(DESTDIR)$(PREFIX)/bin/diagbench $(DESTDIR)$(PREFIX)/share/diagbench/plot.py \
+            $(DESTDIR)$(PREFIX)/share/diagbench/harness/io/schema.tsv
+.PHONY: install uninstall
+install: $(BUILD)/diagbench
+	install -D -m 0755 $(BUILD)/diagbench $(DESTDIR)$(PREFIX)/bin/diagbench
+	install -D -m 0755 plot.py $(DESTDIR)$(PREFIX)/share/diagbench/plot.py
+	install -D -m 0644 harness/io/schema.tsv $(DESTDIR)$(PREFIX)/share/diagbench/harness/io/schema.tsv
+uninstall:
+	rm -f $(INSTALLED)
+
 # ASan + UBSan (+ LSan) over the whole Criterion suite; the spawned build/sanitize/diagbench is
 # sanitized too. Any UB aborts the run (-fno-sanitize-recover); leaks fail it. Suppressions, one
 # reason per line: tests/sanitizers/lsan.supp.

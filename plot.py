@@ -1139,12 +1139,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         # e.g. `plot.py --summary x.csv | head`: not an error of ours.
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
+        _drop_stdout()
         return 0
+    except OSError as e:
+        # e.g. `plot.py --summary x.csv > /dev/full`: the summary was not written.
+        _drop_stdout()
+        print(f"{PROG}: error: writing the summary to standard output: "
+              f"{e.strerror or e}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush of what could not be
+    written raises nothing more."""
+    try:
+        sys.stdout = open(os.devnull, "w")
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":

@@ -567,3 +567,39 @@ def test_read_schema_rejects_what_is_not_a_column_list(tmp_path, text, needle):
     p.write_text(text)
     with pytest.raises(plot.PlotError, match=needle):
         plot.read_schema(str(p))
+
+
+def test_summary_to_a_full_device_is_one_line_and_exit_2(two_runs):
+    """`plot.py --summary x.csv > /dev/full`: the summary could not be written, so one error
+    line and exit 2 -- no traceback, and nothing more from the interpreter's final flush."""
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, PLOT, "--summary", str(two_runs[0])],
+                           stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert lines == ["plot.py: error: writing the summary to standard output: "
+                     "No space left on device"], r.stderr
+
+
+
+def test_make_install_puts_a_working_binary_and_plot_under_destdir(tmp_path, two_runs):
+    """make install DESTDIR=... PREFIX=/usr: the installed binary runs, the installed plot.py
+    finds its column list, and make uninstall removes what install put there."""
+    binary = os.path.join(ROOT, "build", "diagbench")
+    if not os.access(binary, os.X_OK):
+        pytest.skip(f"{binary} not built (make install would build it)")
+    dest = tmp_path / "root"
+    r = subprocess.run(["make", "-s", "-C", ROOT, "install", f"DESTDIR={dest}", "PREFIX=/usr"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    exe = dest / "usr/bin/diagbench"
+    v = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
+    assert v.returncode == 0 and v.stdout.startswith("diagbench "), v.stderr
+    p = subprocess.run([sys.executable, str(dest / "usr/share/diagbench/plot.py"), "--summary",
+                        str(two_runs[0])], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.startswith("| workload"), p.stderr
+    r = subprocess.run(["make", "-s", "-C", ROOT, "uninstall", f"DESTDIR={dest}",
+                        "PREFIX=/usr"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    left = [str(f.relative_to(dest)) for f in dest.rglob("*") if f.is_file()]
+    assert left == [], left
