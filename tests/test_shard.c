@@ -603,3 +603,28 @@ Test(plan, downstream_structured_and_configurations) {
     cr_assert(db_plan_downstream_cost(&lu, &cli.run, 1) < big / 10);
     th_free(sp), th_free(p), th_free(q);
 }
+
+/* An input that is also the file -o would be written through (x.csv.partial, often the rows of
+ * an interrupted run): refused, the input untouched, and the advice it gives works. */
+Test(shard, merge_of_the_output_partial_is_refused_and_the_advice_works) {
+    const char *run[] = {"-w",     "sin", "-s",         "probe", "-j", "fwd",   "-n",     "8",
+                         "--reps", "1",   "--min-time", "1e-4",  "-q", "--out", "mp.csv", NULL};
+    remove("mp.csv"), remove("mp.csv.partial"), remove("mp_all.csv");
+    cr_assert_eq(th_run(run, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(rename("mp.csv", "mp.csv.partial"), 0);
+    char *before = th_slurp("mp.csv.partial");
+    cr_assert_not_null(before);
+    const char *bad[] = {"merge", "mp.csv.partial", "-o", "mp.csv", NULL};
+    cr_assert_eq(th_run(bad, NULL, out, sizeof out, err, sizeof err), 2, "%s", err);
+    cr_assert_eq(th_count_lines(err), 1, "%s", err);
+    cr_assert_not_null(strstr(err, "is one of the inputs"), "%s", err);
+    cr_assert_not_null(strstr(err, "give another -o"), "%s", err);
+    char *after = th_slurp("mp.csv.partial");
+    cr_assert_str_eq(after, before, "the input is untouched");
+    cr_assert_eq(access("mp.csv", F_OK), -1, "nothing written");
+    const char *good[] = {"merge", "mp.csv.partial", "-o", "mp_all.csv", "-q", NULL};
+    cr_assert_eq(th_run(good, NULL, out, sizeof out, err, sizeof err), 0, "%s", err);
+    char *merged = th_slurp("mp_all.csv");
+    cr_assert_str_eq(merged, before, "another -o gets the rows");
+    remove("mp.csv.partial"), remove("mp_all.csv");
+}

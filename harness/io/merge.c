@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness/plan/cli.h"
@@ -260,11 +261,28 @@ static int report_missing(const struct merge *m, char *err, size_t errlen) {
                    m->plan.nitems, shards, names, missing > 4 ? ", ..." : "");
 }
 
-/* An OUT.partial left behind is another merge's (running or interrupted): never overwritten. */
-static int check_output_free(const char *out, char *err, size_t errlen) {
+/* Is path the same file as one of the inputs? */
+static int is_input(const struct db_merge_args *a, const char *path) {
+    struct stat p, f;
+    if (stat(path, &p) != 0) return 0;
+    for (int i = 0; i < a->nfiles; i++)
+        if (stat(a->files[i], &f) == 0 && f.st_dev == p.st_dev && f.st_ino == p.st_ino) return 1;
+    return 0;
+}
+
+/* OUT.partial is the file merge writes through. As an input it holds rows to keep (often an
+ * interrupted run's): say so rather than suggest removing it. Otherwise it is another merge's
+ * (running or interrupted): never overwritten. */
+static int check_output_free(const struct db_merge_args *a, char *err, size_t errlen) {
+    const char *out = a->out;
     if (strcmp(out, "-") == 0) return DB_OK;
     char partial[4096];
     snprintf(partial, sizeof partial, "%s.partial", out);
+    if (is_input(a, partial))
+        return db_fail(err, errlen,
+                       "merge: '%s' is one of the inputs and also the file -o '%s' would be "
+                       "written through: give another -o",
+                       partial, out);
     if (access(partial, F_OK) == 0)
         return db_fail(err, errlen,
                        "merge: '%s' exists (an interrupted merge, or one still running): remove it",
@@ -340,7 +358,7 @@ static int merge_tables(const struct db_merge_args *a, const struct db_table *ta
     rc = start_places(&m, err, errlen);
     if (rc == DB_OK) rc = place_rows(&m, err, errlen);
     if (rc == DB_OK) rc = report_missing(&m, err, errlen);
-    if (rc == DB_OK) rc = check_output_free(a->out, err, errlen);
+    if (rc == DB_OK) rc = check_output_free(a, err, errlen);
     if (rc == DB_OK) rc = write_merged(&m, rows_out, err, errlen);
     free(m.cal_file);
     free(m.cal_shard);
