@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/parse.h"
+
 /* The plans: (n, threads) -> path, set before any cell runs (single-threaded). */
 struct plan_entry {
     size_t n;
@@ -91,15 +93,12 @@ int db_write_path_parse(const char *s, struct db_write_path *wp) {
         store = DB_STORE_STREAM;
     else
         return DB_E_INVALID;
-    size_t b = 0;
-    const char *p = slash + 1;
-    if (*p < '1' || *p > '9') return DB_E_INVALID;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (b > 1000000) return DB_E_INVALID;
-        b = b * 10 + (size_t)(*p - '0');
-    }
-    if (*p) return DB_E_INVALID;
-    *wp = (struct db_write_path){store, b};
+    /* as db_write_path_format writes it: no leading zero; far wider than any candidate is not
+     * a path either */
+    unsigned long long b;
+    if (slash[1] == '0' || db_parse_whole(slash + 1, NULL, 1000000, &b) != DB_OK)
+        return DB_E_INVALID;
+    *wp = (struct db_write_path){store, (size_t)b};
     return DB_OK;
 }
 
@@ -110,7 +109,7 @@ size_t db_write_path_candidates(size_t n, struct db_write_path *out, size_t max)
             if (k < max) out[k++] = (struct db_write_path){(enum db_store)s, n ? n : 1};
             continue;
         }
-        for (size_t b = 16; b <= 512 && b <= n; b *= 2)
+        for (size_t b = 16; b <= DB_WRITE_PATH_MAX_COLS && b <= n; b *= 2)
             if (k < max) out[k++] = (struct db_write_path){(enum db_store)s, b};
     }
     return k;

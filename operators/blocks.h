@@ -51,6 +51,9 @@ char *db_write_path_format(struct db_write_path wp, char *buf, size_t len);
 /* The inverse; DB_E_INVALID on anything else. */
 int db_write_path_parse(const char *s, struct db_write_path *wp);
 
+/* The widest block a candidate path has (planning budgets its tangent blocks by it). */
+#define DB_WRITE_PATH_MAX_COLS 512
+
 /* The candidates worth timing for n: both stores at block widths 16, 32, ..., 512 that are at
  * most n (n below 16: n alone). Returns the count written to out (at most max). */
 size_t db_write_path_candidates(size_t n, struct db_write_path *out, size_t max);

@@ -154,10 +154,7 @@ int db_tridiagonal_solve(size_t n, double *dl, double *d, double *du, double *x,
     return DB_OK;
 }
 
-/* Bands from the CSR entries an extraction recovered: (i, i-1) -> dl[i-1], (i, i) -> d[i],
- * (i, i+1) -> du[i]; entries missing from the pattern are zero. An entry outside the band would
- * mean the extraction is not tridiagonal: our bug. */
-static int bands_from_sparse(const struct db_sparse *A, double *dl, double *d, double *du) {
+int db_tridiagonal_bands(const struct db_sparse *A, double *dl, double *d, double *du) {
     size_t n = A->n;
     if (!A->values) return DB_E_INTERNAL;
     int bad = 0;
@@ -227,7 +224,7 @@ static int solve_tridiagonal(struct db_operator *op, const double *b, double *x,
         DB_CHECK(st->extract(op, d, &ctx->strategy));
         if (!ctx->strategy.extracted) return DB_E_INTERNAL; /* fell back: the tag was checked */
         if (ctx->strategy.extracted->n != n) return DB_E_INTERNAL;
-        DB_CHECK(bands_from_sparse(ctx->strategy.extracted, dl, d, du));
+        DB_CHECK(db_tridiagonal_bands(ctx->strategy.extracted, dl, d, du));
     }
     memcpy(x, b, n * sizeof *x);
     return db_tridiagonal_solve(n, dl, d, du, x, info);

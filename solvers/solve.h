@@ -67,6 +67,11 @@ int db_linear_solve(struct db_operator *op, const double *b, double *x, enum db_
  * enum db_strategy_flag. */
 int db_tridiagonal_strategy_ok(const struct db_strategy *st);
 
+/* The three bands of the tridiagonal matrix A holds in CSR: (i, i-1) -> dl[i-1], (i, i) -> d[i],
+ * (i, i+1) -> du[i]; entries missing from the pattern are zero. DB_E_INTERNAL for an entry outside
+ * the band (an extraction that is not tridiagonal: our bug) or an A without values. */
+int db_tridiagonal_bands(const struct db_sparse *A, double *dl, double *d, double *du);
+
 /* Solve the tridiagonal system with bands dl (n-1: A[i+1][i]), d (n: A[i][i]) and du (n-1:
  * A[i][i+1]) in place with LAPACK dgtsv: x holds b on entry and the solution on return; the
  * bands are overwritten by the factorisation. A zero pivot (dgtsv's info > 0), a non-finite

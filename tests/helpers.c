@@ -441,24 +441,8 @@ double th_dense_gepp_backward1(size_t n, const double *a) {
 }
 
 void th_bands(const struct db_sparse *A, double *dl, double *d, double *du) {
-    size_t n = A->n;
-    cr_assert_not_null(A->values);
-    for (size_t i = 0; i < n; i++) {
-        d[i] = 0;
-        if (i + 1 < n) dl[i] = du[i] = 0;
-    }
-    for (size_t i = 0; i < n; i++)
-        for (size_t e = A->row_ptr[i]; e < A->row_ptr[i + 1]; e++) {
-            size_t j = A->col_idx[e];
-            if (j == i)
-                d[i] = A->values[e];
-            else if (j + 1 == i)
-                dl[j] = A->values[e];
-            else if (j == i + 1)
-                du[i] = A->values[e];
-            else
-                cr_assert_fail("entry (%zu, %zu) outside the tridiagonal band", i, j);
-        }
+    cr_assert_eq(db_tridiagonal_bands(A, dl, d, du), DB_OK,
+                 "an entry outside the tridiagonal band, or no values");
 }
 
 double th_norm1(const double *x, size_t n) {

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
-#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/parse.h"
 #include "harness/env/provenance.h"
 #include "harness/bench/runner.h"
 
@@ -175,15 +175,11 @@ static int same_key(const struct db_wisdom_key *a, const struct db_wisdom_key *b
            !strcmp(a->build, b->build);
 }
 
-/* A whole number from 1 to max written plainly (no sign, space or leading zero); 0 otherwise. */
+/* A whole number from 1 to max as we write it (no leading zero: db_parse_whole takes none of a
+ * sign or blank either); 0 otherwise. */
 static unsigned long long whole(const char *s, unsigned long long max) {
-    unsigned long long v = 0;
-    if (*s < '1' || *s > '9') return 0;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        v = v * 10 + (unsigned long long)(*s - '0');
-        if (v > max) return 0;
-    }
-    return *s ? 0 : v;
+    unsigned long long v;
+    return *s != '0' && db_parse_whole(s, NULL, max, &v) == DB_OK ? v : 0;
 }
 
 /* Copy a field that fits (a longer one would come back truncated: not a line we wrote). */
@@ -372,7 +368,8 @@ int db_wisdom_plan_sizes(const size_t *sizes, size_t count, const struct db_wisd
         const struct db_wisdom_line *hit = NULL;
         for (size_t j = 0; j < nlines && !hit; j++)
             if (lines[j].n == n && same_key(&lines[j].key, &key)) hit = &lines[j];
-        unsigned long long need = 8ull * n * n + 8ull * (unsigned long long)key.threads * n * 512;
+        unsigned long long need =
+            8ull * n * n + 8ull * (unsigned long long)key.threads * n * DB_WRITE_PATH_MAX_COLS;
         if (hit) {
             p.wp = hit->wp;
             p.gbytes_per_s = hit->gbytes_per_s;
