@@ -288,6 +288,16 @@ static int emit_row(struct db_csv_file *out, struct db_summary *sum, struct db_r
     return rc;
 }
 
+/* The run options with the memory budget in force now (--mem-limit, or what the machine has left:
+ * read afresh by each step, as memory is freed between them). */
+static struct db_run_opts budgeted(const struct db_cli *cli) {
+    struct db_memory_limits lim;
+    db_memory_limits_read(&lim, cli->run.mem_budget);
+    struct db_run_opts opts = cli->run;
+    opts.mem_budget = lim.budget;
+    return opts;
+}
+
 /* Calibration rows (workload "_calibrate"): the machine's own limits, through the same harness. */
 static int run_calibration(const struct db_cli *cli, const char *run_id, struct db_csv_file *out,
                            struct db_summary *sum, hwloc_topology_t topo,
@@ -295,10 +305,7 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
                            const size_t *matrix_ns, size_t nsizes) {
     struct db_provenance prov;
     db_provenance_collect(&prov);
-    struct db_memory_limits lim;
-    db_memory_limits_read(&lim, cli->run.mem_budget);
-    struct db_run_opts opts = cli->run;
-    opts.mem_budget = lim.budget;
+    struct db_run_opts opts = budgeted(cli);
     static const size_t default_n = DB_CALIBRATION_DEFAULT_N; /* --calibrate alone */
     if (!nsizes) matrix_ns = &default_n, nsizes = 1;
     struct db_calibration *cal = calloc(db_calibration_count(nsizes), sizeof *cal);
@@ -344,14 +351,11 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
  * ceilings. Returns 0, or 1 when out of memory. */
 static int plan_write_paths(const struct db_cli *cli, const struct db_plan *plan,
                             const unsigned char *sel, size_t **matrix_ns, size_t *nsizes) {
-    struct db_memory_limits lim;
-    db_memory_limits_read(&lim, cli->run.mem_budget);
-    struct db_run_opts opts = cli->run;
-    opts.mem_budget = lim.budget;
+    struct db_run_opts opts = budgeted(cli);
     *matrix_ns = malloc((plan->ncells ? plan->ncells : 1) * sizeof **matrix_ns);
     if (!*matrix_ns) return 1;
     *nsizes = db_plan_matrix_sizes(plan, sel, &opts, *matrix_ns);
-    struct db_wisdom_opts wo = {cli->wisdom, cli->no_wisdom, lim.budget, cli->quiet};
+    struct db_wisdom_opts wo = {cli->wisdom, cli->no_wisdom, opts.mem_budget, cli->quiet};
     int rc = db_wisdom_plan_sizes(*matrix_ns, *nsizes, &wo, NULL);
     if (rc != DB_OK) fprintf(stderr, "diagbench: planning the write path: %s\n", db_strerror(rc));
     return rc != DB_OK;
@@ -370,10 +374,7 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
         total += sel[i];
     struct db_provenance prov;
     db_provenance_collect(&prov);
-    struct db_memory_limits lim;
-    db_memory_limits_read(&lim, cli->run.mem_budget);
-    struct db_run_opts opts = cli->run;
-    opts.mem_budget = lim.budget;
+    struct db_run_opts opts = budgeted(cli);
     opts.warn = !cli->quiet;
     char config[384];
     snprintf(config, sizeof config, "t=%d bind=%s places=%s", prov.threads, prov.proc_bind,

@@ -65,13 +65,6 @@ struct buf_arg {
     const double *src;
 };
 
-/* Each thread copies one contiguous slice: the same partition every call (first touch). */
-static void slice(size_t count, size_t *lo, size_t *hi) {
-    size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
-    *lo = count * t / nt;
-    *hi = count * (t + 1) / nt;
-}
-
 static int memset_body(void *p) {
     struct buf_arg *a = p;
     db_fill_memset(a->dst, a->count);
@@ -89,7 +82,7 @@ static int copy_body(void *p) {
 #pragma omp parallel
     {
         size_t lo, hi;
-        slice(a->count, &lo, &hi);
+        db_fill_slice(a->count, &lo, &hi);
         memcpy(a->dst + lo, a->src + lo, (hi - lo) * sizeof(double));
     }
     return DB_OK;
@@ -171,7 +164,7 @@ static void time_buffer(const struct db_run_opts *o, struct db_calibration *c, s
 #pragma omp parallel
             {
                 size_t lo, hi;
-                slice(count, &lo, &hi);
+                db_fill_slice(count, &lo, &hi);
                 for (size_t i = lo; i < hi; i++)
                     src[i] = (double)i;
             }

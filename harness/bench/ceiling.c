@@ -18,7 +18,7 @@ double db_fill_value(void) {
     return v;
 }
 
-static void slice(size_t count, size_t *lo, size_t *hi) {
+void db_fill_slice(size_t count, size_t *lo, size_t *hi) {
     size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
     *lo = count * t / nt;
     *hi = count * (t + 1) / nt;
@@ -28,7 +28,7 @@ void db_fill_memset(double *dst, size_t count) {
 #pragma omp parallel
     {
         size_t lo, hi;
-        slice(count, &lo, &hi);
+        db_fill_slice(count, &lo, &hi);
         memset(dst + lo, FILL_BYTE, (hi - lo) * sizeof(double));
     }
 }
@@ -38,7 +38,7 @@ void db_fill_nontemporal(double *dst, size_t count) {
 #pragma omp parallel
     {
         size_t lo, hi;
-        slice(count, &lo, &hi);
+        db_fill_slice(count, &lo, &hi);
         double *d = dst;
         size_t i = lo;
 #if defined(__AVX512F__) || defined(__AVX__) || defined(__SSE2__)

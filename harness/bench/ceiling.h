@@ -15,6 +15,10 @@
  * byte on one core), and a matrix of non-zero values is the honest reference. */
 double db_fill_value(void);
 
+/* The calling OpenMP thread's contiguous slice [*lo, *hi) of count elements: the partition every
+ * fill uses, so that a buffer first touched by one is placed for all. */
+void db_fill_slice(size_t count, size_t *lo, size_t *hi);
+
 /* Fill count doubles with db_fill_value() on the OpenMP threads in force, each thread one
  * contiguous slice (the same partition every call, so first touch places the pages): by memset,
  * or by non-temporal stores (the widest the build has). */

@@ -6,10 +6,10 @@
 #include "harness/bench/runner.h"
 
 const struct db_cell_kind_ops db_cell_kinds[DB_CELL_KINDS] = {
-    [DB_CELL_DIAGONAL] = {"diagonal", db_diagonal_cell_run},
-    [DB_CELL_SOLVE] = {"solve", db_downstream_run},
-    [DB_CELL_NEWTON] = {"newton", db_downstream_run},
-    [DB_CELL_CALIBRATION] = {"calibration", db_calibration_cell_run},
+    [DB_CELL_DIAGONAL] = {db_diagonal_cell_run},
+    [DB_CELL_SOLVE] = {db_downstream_run},
+    [DB_CELL_NEWTON] = {db_downstream_run},
+    [DB_CELL_CALIBRATION] = {db_calibration_cell_run},
 };
 
 int db_cell_run(const struct db_cell *c, const struct db_run_opts *o, struct db_cell_result *r) {

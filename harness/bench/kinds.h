@@ -6,7 +6,6 @@
 #include "harness/bench/cell.h"
 
 struct db_cell_kind_ops {
-    const char *name; /* as db_cell_kind_name gives it */
     /* Run one cell: always fills r (its status says what happened). */
     int (*run)(const struct db_cell *c, const struct db_run_opts *o, struct db_cell_result *r);
 };
