@@ -53,6 +53,9 @@ static struct db_row sample(const char *status) {
         .matrix_id = "0123456789abcdef",
         .write_path = "stream/64",
         .write_ceiling_s = 1.25e-3,
+        .samples_s = "1.4e-06;1.5e-06;2e-06;1.5e-06;1.6e-06",
+        .outliers = 1,
+        .median_ci_pct = NAN,
     };
 }
 
@@ -175,7 +178,7 @@ Test(csv, header_matches_design) {
     const char *appended = ",call_cost_s,note,bound_cpus,binding,omp_wait_policy,hwloc_version,"
                            "openblas_config,cpu_governor,solver,residual,newton_steps,converged,"
                            "colours,colours_lower_bound,shard,matrix,matrix_id,write_path,"
-                           "write_ceiling_s";
+                           "write_ceiling_s,samples_s,outliers,median_ci_pct";
     cr_assert_str_eq(db_csv_header + strlen(design), appended, "appended columns, in order");
 }
 
@@ -208,7 +211,10 @@ Test(csv, ok_row_round_trips) {
     cr_assert_str_eq(f[th_csv_column("matrix_id")], "0123456789abcdef");
     cr_assert_str_eq(f[th_csv_column("write_path")], "stream/64");
     cr_assert_str_eq(f[th_csv_column("write_ceiling_s")], "0.00125");
-    cr_assert_eq(th_csv_column("write_ceiling_s"), (int)db_csv_column_count() - 1,
+    cr_assert_str_eq(f[th_csv_column("samples_s")], "1.4e-06;1.5e-06;2e-06;1.5e-06;1.6e-06");
+    cr_assert_str_eq(f[th_csv_column("outliers")], "1");
+    cr_assert_str_eq(f[th_csv_column("median_ci_pct")], "", "NaN: fewer than 6 samples");
+    cr_assert_eq(th_csv_column("median_ci_pct"), (int)db_csv_column_count() - 1,
                  "the last column");
     th_free(line);
     r.colours = 6;

@@ -35,6 +35,7 @@ static const char usage[] =
     "[options]\n"
     "       diagbench --resume FILE.partial [options]\n"
     "       diagbench merge FILE... -o OUT\n"
+    "       diagbench compare BASE.csv NEW.csv | --pair A:B FILE.csv [options] (compare --help)\n"
     "\n"
     "Measures diagonal extraction of linear operators: every cell is checked against an exact\n"
     "reference diagonal (max_abs_err) and its primitive calls counted, then timed with Google\n"
@@ -82,6 +83,14 @@ static const char usage[] =
     "      --on-mismatch WHAT what probe-checked does when its check finds the diagonal tag\n"
     "                         wrong: error (default; the row is status=error, tag mismatch)\n"
     "                         or fallback (warn on stderr and materialise)\n"
+    "      --precision PCT    repeat each timed cell in further rounds of --reps repetitions\n"
+    "                         until the distribution-free 95% CI of its median (order\n"
+    "                         statistics, >= 6 samples) is within PCT% of the median, or\n"
+    "      --max-time-per-cell S  seconds of timing per cell are spent (default 10, checked\n"
+    "                         between rounds) or 1000 samples kept; a cell that misses PCT\n"
+    "                         says so in its note and on the terminal. Every ok row has\n"
+    "                         samples_s (each repetition), outliers (Tukey) and median_ci_pct;\n"
+    "                         a cell with cv above 10% gets a warning on the terminal\n"
     "      --benchmark_*      passed to Google Benchmark\n"
     "\n"
     "Materialise's write path (how the n x n matrix is written: plain or non-temporal stores,\n"
@@ -190,13 +199,33 @@ static void progress(size_t i, size_t count, const struct db_cell *c,
     if (c->kind == DB_CELL_DIAGONAL) {
         fprintf(stderr, "%s (cv %.1f%%) calls=%llu colours=%lld err=%.1e\n", t, 100 * r->t.cv,
                 r->primitive_calls, r->colours, r->max_abs_err);
-        return;
+    } else {
+        fprintf(stderr, "%s (cv %.1f%%) calls=%llu err=%.1e residual=%.1e", t, 100 * r->t.cv,
+                r->primitive_calls, r->max_abs_err, r->residual);
+        if (c->kind == DB_CELL_NEWTON)
+            fprintf(stderr, " steps=%d converged=%d", r->newton_steps, r->converged);
+        fputc('\n', stderr);
     }
-    fprintf(stderr, "%s (cv %.1f%%) calls=%llu err=%.1e residual=%.1e", t, 100 * r->t.cv,
-            r->primitive_calls, r->max_abs_err, r->residual);
-    if (c->kind == DB_CELL_NEWTON)
-        fprintf(stderr, " steps=%d converged=%d", r->newton_steps, r->converged);
-    fputc('\n', stderr);
+    if (r->precision_missed) fprintf(stderr, "  warning: %s\n", r->note);
+    if (r->t.cv > DB_CV_WARN)
+        fprintf(stderr,
+                "  warning: cv %.1f%% > %.0f%% (%d of %d repetitions are Tukey outliers): the "
+                "times are noisy; another load or frequency scaling? --precision PCT repeats "
+                "until the median is known to PCT%%\n",
+                100 * r->t.cv, 100 * DB_CV_WARN, r->outliers, r->reps);
+}
+
+/* --precision not reached: say so in the row's note (and so on the terminal). */
+static void note_precision(struct db_cell_result *r, const struct db_run_opts *o) {
+    if (!r->precision_missed || strcmp(r->status, "ok") != 0) return;
+    char ci[32] = "undefined (fewer than 6 samples)";
+    if (r->median_ci_pct == r->median_ci_pct) snprintf(ci, sizeof ci, "+-%.2g%%", r->median_ci_pct);
+    size_t used = strlen(r->note);
+    snprintf(r->note + used, sizeof r->note - used,
+             "%s--precision %g%% not reached: 95%% CI of the median %s after %d repetitions "
+             "(cap %g s or %d samples)",
+             used ? "; " : "", o->precision_pct, ci, r->reps, o->max_time_per_cell_s,
+             DB_SAMPLES_MAX);
 }
 
 /* A cell's row: provenance, binding, the cell's names, status, times, counts and checks.
@@ -250,6 +279,9 @@ static void fill_row(struct db_row *row, const char *run_id, const struct db_pro
         .converged = r->converged,
         .colours = r->colours,
         .colours_lower_bound = r->colours_lower_bound,
+        .samples_s = r->samples,
+        .outliers = r->outliers,
+        .median_ci_pct = r->median_ci_pct,
     };
 }
 
@@ -395,9 +427,10 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
         }
         /* The row points into r: it lives until the row is written. */
         struct db_row row;
-        struct db_cell_result r;
+        static struct db_cell_result r; /* large (its samples): not on the stack */
         char ts[32], note[4096], wname[64], sname[64];
         db_cell_run(&cells[i], &opts, &r);
+        note_precision(&r, &opts);
         if (!cli->quiet) progress(done, total, &cells[i], &r, config);
         row_note(note, sizeof note, r.note, env->warnings, b.detail);
         fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts, wname, sname,

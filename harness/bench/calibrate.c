@@ -94,9 +94,8 @@ static int empty_body(void *p) {
 }
 
 static void finish(struct db_calibration *c, const struct db_bench_result *br, double err) {
-    c->r.reps = br->reps;
     c->r.iterations = br->iterations;
-    db_time_stats_compute(br->rep_seconds, br->reps, &c->r.t);
+    db_cell_result_times(&c->r, br->rep_seconds, br->reps);
     c->r.ns_per_element = c->r.t.median / (double)c->n * 1e9;
     c->r.max_abs_err = err;
     snprintf(c->r.status, sizeof c->r.status, "ok");

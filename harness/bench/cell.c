@@ -8,12 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/stats.h"
 #include "harness/env/memory.h"
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 void db_time_stats_compute(const double *t, int k, struct db_time_stats *s) {
     double *v = malloc((size_t)k * sizeof *v);
@@ -28,8 +24,8 @@ void db_time_stats_compute(const double *t, int k, struct db_time_stats *s) {
     s->max = mx;
     if (v) {
         memcpy(v, t, (size_t)k * sizeof *v);
-        qsort(v, (size_t)k, sizeof *v, cmp_double);
-        s->median = k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
+        db_stats_sort(v, (size_t)k);
+        s->median = db_stats_median_sorted(v, (size_t)k);
         free(v);
     } else {
         s->median = NAN;
@@ -39,6 +35,29 @@ void db_time_stats_compute(const double *t, int k, struct db_time_stats *s) {
         ss += (t[i] - s->mean) * (t[i] - s->mean);
     s->stddev = k > 1 ? sqrt(ss / (k - 1)) : 0.0;
     s->cv = s->mean > 0 ? s->stddev / s->mean : 0.0;
+}
+
+void db_cell_result_times(struct db_cell_result *r, const double *t, int k) {
+    if (k > DB_SAMPLES_MAX) k = DB_SAMPLES_MAX;
+    double v[DB_SAMPLES_MAX];
+    size_t used = 0;
+    r->samples[0] = 0;
+    for (int i = 0; i < k; i++) {
+        char one[32];
+        snprintf(one, sizeof one, "%.9g", t[i]);
+        v[i] = strtod(one, NULL); /* the value a reader of samples_s gets back */
+        if (used + strlen(one) + 2 > sizeof r->samples) break; /* cannot happen: 16 per sample */
+        used += (size_t)snprintf(r->samples + used, sizeof r->samples - used, "%s%s", i ? ";" : "",
+                                 one);
+    }
+    r->reps = k;
+    db_time_stats_compute(v, k, &r->t);
+    db_stats_sort(v, (size_t)k);
+    r->outliers = (int)db_stats_tukey_outliers(v, (size_t)k);
+    double lo, hi;
+    r->median_ci_pct = NAN;
+    if (db_stats_median_ci(v, (size_t)k, 0.95, &lo, &hi))
+        r->median_ci_pct = 100 * fmax(r->t.median - lo, hi - r->t.median) / r->t.median;
 }
 
 double db_max_abs_diff(const double *a, const double *b, size_t n) {
@@ -76,6 +95,8 @@ void db_cell_result_init(struct db_cell_result *r) {
     r->residual = NAN;
     r->newton_steps = -1;
     r->converged = -1;
+    r->outliers = -1;
+    r->median_ci_pct = NAN;
 }
 
 const char *db_cell_kind_name(enum db_cell_kind k) {

@@ -50,7 +50,20 @@ struct db_run_opts {
     size_t band_lower, band_upper;
     int on_mismatch_fallback; /* probe-checked falls back to materialise on a failed check */
     int warn;                 /* print a warning on stderr when a check fails and falls back */
+    /* --precision PCT: repeat a cell until the 95% CI half-width of its median is at most this %
+     * of the median (0: exactly reps repetitions), or until max_time_per_cell_s of timing. */
+    double precision_pct;
+    double max_time_per_cell_s;
 };
+
+/* The most samples a row keeps (--reps is at most 1000 too; --precision stops here). */
+#define DB_SAMPLES_MAX 1000
+/* A sample as %.9g is at most 15 characters ("1.23456789e-05"), plus its ';'. */
+#define DB_SAMPLES_LEN (DB_SAMPLES_MAX * 16)
+/* --max-time-per-cell's default, seconds of timing per cell under --precision. */
+#define DB_DEFAULT_MAX_TIME_PER_CELL 10.0
+/* A cell whose coefficient of variation exceeds this gets a warning on the terminal. */
+#define DB_CV_WARN 0.10
 
 struct db_time_stats {
     double median, mean, min, max, stddev, cv;
@@ -76,6 +89,12 @@ struct db_cell_result {
     double residual;  /* relative residual of the solve(s) */
     int newton_steps; /* newton: steps taken */
     int converged;    /* newton: 1 or 0 */
+    /* The repetitions as recorded (db_cell_result_times): samples_s, Tukey outliers, the median's
+     * 95% CI half-width in % (NaN below 6 samples), and whether --precision was reached. */
+    char samples[DB_SAMPLES_LEN];
+    int outliers;
+    double median_ci_pct;
+    int precision_missed; /* --precision given and the cap came first */
 };
 
 /* An empty result: no numbers yet (NaN / -1 where empty means not applicable). */
@@ -91,6 +110,12 @@ int db_cell_over_budget(struct db_cell_result *r, unsigned long long need,
 
 /* Median, mean, min, max, sample standard deviation and cv of k > 0 times. */
 void db_time_stats_compute(const double *t, int k, struct db_time_stats *s);
+
+/* Record k > 0 repetition times (seconds per extraction) in r: each rounded to %.9g as samples_s
+ * holds it, then reps, the time statistics, outliers and median_ci_pct computed from those
+ * rounded values, so the CSV's columns agree exactly with its samples. At most DB_SAMPLES_MAX are
+ * kept (the last ones are dropped). */
+void db_cell_result_times(struct db_cell_result *r, const double *t, int k);
 
 /* Largest |a_i - b_i| (NaN anywhere gives +inf, so a NaN can never pass a check). */
 double db_max_abs_diff(const double *a, const double *b, size_t n);

@@ -10,6 +10,7 @@
 
 #include "harness/env/memory.h"
 #include "harness/bench/gbench.h"
+#include "harness/bench/repeat.h"
 
 int db_task_workload_parse(const char *item, enum db_cell_kind *kind,
                            const struct db_workload **wl) {
@@ -158,15 +159,13 @@ static int time_it(const struct db_cell *c, const struct db_run_opts *o, db_benc
     char name[200], w[48], m[48];
     snprintf(name, sizeof name, "%s/%s/%s/%s/%zu", db_cell_workload_name(c, w, sizeof w),
              c->op_kind, db_jac_name(c->jac), db_solve_method_name(&c->method, m, sizeof m), c->n);
-    struct db_bench_config cfg = {.reps = o->reps, .min_time_s = o->min_time_s};
-    int rc = db_gbench_run(name, body, arg, &cfg, br);
+    int rc = db_bench_repeat(name, body, arg, o, br, &r->precision_missed);
     if (rc != DB_OK) {
         db_cell_result_set(r, "error", "timing: %s (%s)", db_strerror(rc), br->message);
         return rc;
     }
-    r->reps = br->reps;
     r->iterations = br->iterations;
-    db_time_stats_compute(br->rep_seconds, br->reps, &r->t);
+    db_cell_result_times(r, br->rep_seconds, br->reps);
     r->ns_per_element = r->t.median / (double)c->n * 1e9;
     return DB_OK;
 }

@@ -9,6 +9,7 @@
 #include "harness/env/memory.h"
 #include "harness/bench/ceiling.h"
 #include "harness/bench/gbench.h"
+#include "harness/bench/repeat.h"
 
 struct timed {
     int (*body)(struct db_operator *op, double *diag, struct db_strategy_ctx *ctx);
@@ -180,7 +181,7 @@ static int timing(struct diagonal_run *d) {
     char name[160];
     snprintf(name, sizeof name, "%s/%s/%s/%s/%zu", c->wl->name, c->op_kind, db_jac_name(c->jac),
              c->strategy->name, c->n);
-    int rc = db_gbench_run(name, timed_body, &d->t, &cfg, &d->br);
+    int rc = db_bench_repeat(name, timed_body, &d->t, d->o, &d->br, &d->r->precision_missed);
     if (rc != DB_OK) {
         db_cell_result_set(d->r, "error", "timing: %s (%s)", db_strerror(rc), d->br.message);
         return rc;
@@ -196,9 +197,8 @@ static void finish(struct diagonal_run *d) {
     double err2;
     if (extraction_error(d, &err2) != DB_OK) err2 = db_max_abs_diff(d->diag, d->ref, d->c->n);
     r->max_abs_err = err2 > d->err ? err2 : d->err;
-    r->reps = d->br.reps;
     r->iterations = d->br.iterations;
-    db_time_stats_compute(d->br.rep_seconds, d->br.reps, &r->t);
+    db_cell_result_times(r, d->br.rep_seconds, d->br.reps);
     r->ns_per_element = r->t.median / (double)d->c->n * 1e9;
     db_cell_result_set(r, "ok", "%s", d->remark);
 }

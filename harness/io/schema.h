@@ -55,6 +55,12 @@ struct db_row {
      * of memset and a non-temporal fill, timed on the cell's own buffer just before and after
      * it); empty when write_path is. */
     double write_ceiling_s;
+    /* Appended (issue 13: decide, not eyeball): the per-repetition seconds per extraction of
+     * every timed repetition, in run order, ';'-separated, each %.9g (the time_* columns are
+     * computed from exactly these values); empty on rows that are not ok. */
+    const char *samples_s;
+    int outliers;         /* samples outside Tukey's fences (1.5 IQR); < 0 = empty */
+    double median_ci_pct; /* half-width of the 95% CI of the median, % of it; NaN = empty */
 };
 
 /* On which rows a column has a value; on the others it is empty. */
@@ -149,7 +155,16 @@ enum db_keep {
       "empty when it wrote none")                                                                  \
     X(write_ceiling_s, write_ceiling_s, OK_WROTE, POSITIVE,                                        \
       "seconds to write the same 8n^2 bytes at the machine's ceiling, timed around the cell; "     \
-      "empty where write_path is")
+      "empty where write_path is")                                                                 \
+    X(samples_s, samples_s, OK, ALL,                                                               \
+      "seconds per extraction of every timed repetition, in run order, ';'-separated, %.9g each "  \
+      "(the time_* columns are computed from these values)")                                       \
+    X(outliers, outliers, OK, NONNEG,                                                              \
+      "samples outside Tukey's fences: below Q1 - 1.5 IQR or above Q3 + 1.5 IQR of samples_s")     \
+    X(median_ci_pct, median_ci_pct, OK, FINITE,                                                    \
+      "half-width of the distribution-free 95% confidence interval of time_median_s (order "       \
+      "statistics of samples_s), in % of it: 100 max(median - lo, hi - median) / median; empty "   \
+      "with fewer than 6 samples")
 
 /* Column ids, in CSV order: DB_COL_run_id = 0, ..., DB_NCOLUMNS. A CSV whose header passed
  * db_table_check_diagbench has its fields at these indices. */

@@ -546,6 +546,8 @@ enum flag {
     FLAG_CALL_COST,
     FLAG_MEM_LIMIT,
     FLAG_LU_MAX_N,
+    FLAG_PRECISION,
+    FLAG_MAX_TIME_PER_CELL,
     /* operator_flag */
     FLAG_BAND,
     FLAG_ON_MISMATCH,
@@ -630,6 +632,18 @@ static int timing_flag(struct db_cli *cli, enum flag f, const char *v, char *err
             return db_fail(err, errlen,
                            "invalid --mem-limit '%s': expected bytes such as 512M, 2G or "
                            "1073741824",
+                           v);
+        return DB_OK;
+    case FLAG_PRECISION:
+        if (parse_double(v, 0, 100, &o->precision_pct) != DB_OK || !(o->precision_pct > 0))
+            return db_fail(err, errlen,
+                           "invalid --precision '%s': expected a percentage above 0, at most 100",
+                           v);
+        return DB_OK;
+    case FLAG_MAX_TIME_PER_CELL:
+        if (parse_double(v, 0.001, 86400, &o->max_time_per_cell_s) != DB_OK)
+            return db_fail(err, errlen,
+                           "invalid --max-time-per-cell '%s': expected seconds from 0.001 to 86400",
                            v);
         return DB_OK;
     default: /* FLAG_LU_MAX_N */
@@ -721,6 +735,8 @@ static const struct value_flag {
     {NULL, "--call-cost-us", FLAG_CALL_COST, timing_flag},
     {NULL, "--mem-limit", FLAG_MEM_LIMIT, timing_flag},
     {NULL, "--lu-max-n", FLAG_LU_MAX_N, timing_flag},
+    {NULL, "--precision", FLAG_PRECISION, timing_flag},
+    {NULL, "--max-time-per-cell", FLAG_MAX_TIME_PER_CELL, timing_flag},
     {NULL, "--band", FLAG_BAND, operator_flag},
     {NULL, "--on-mismatch", FLAG_ON_MISMATCH, operator_flag},
     {"-o", "--out", FLAG_OUT, output_flag},
@@ -826,6 +842,10 @@ static int check_resume_of_out(const struct db_cli *cli, char *err, size_t errle
 /* The checks once every flag is read: which combinations make a run. */
 static int check_flags(struct db_cli *cli, char *err, size_t errlen) {
     if (cli->help || cli->version || cli->list || cli->env || cli->schema) return DB_OK;
+    if (cli->run.max_time_per_cell_s > 0 && !(cli->run.precision_pct > 0))
+        return db_fail(err, errlen, "--max-time-per-cell caps --precision: give --precision PCT");
+    if (cli->run.precision_pct > 0 && !(cli->run.max_time_per_cell_s > 0))
+        cli->run.max_time_per_cell_s = DB_DEFAULT_MAX_TIME_PER_CELL;
     if (cli->calibrate) return check_calibrate(cli, err, errlen);
     if (cli->resume && !cli->matrix && !cli->have_selection) {
         cli->flags_from_resume = 1; /* the caller takes the matrix from the partial file */

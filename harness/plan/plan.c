@@ -111,6 +111,9 @@ int db_plan_matrix_string(const struct db_cli *cli, char **out) {
     if (cli->lu_max_n) fprintf(f, " --lu-max-n %zu", cli->lu_max_n);
     if (cli->run.band_set) fprintf(f, " --band %zu,%zu", cli->run.band_lower, cli->run.band_upper);
     if (cli->run.on_mismatch_fallback) fputs(" --on-mismatch fallback", f);
+    if (cli->run.precision_pct > 0)
+        fprintf(f, " --precision %.15g --max-time-per-cell %.15g", cli->run.precision_pct,
+                cli->run.max_time_per_cell_s);
     for (int i = 1; i < cli->gb_argc; i++)
         put_token(f, cli->gb_argv[i]);
     if (fclose(f) != 0 || !buf) {
