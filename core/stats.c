@@ -144,7 +144,8 @@ double db_stats_mwu_min_p(size_t m, size_t n) {
     return p > 1 ? 1 : p;
 }
 
-/* ---- ratio of medians, multiple comparisons --------------------------------------------------- */
+/* ---- ratio of medians, multiple comparisons ---------------------------------------------------
+ */
 
 static double resampled_median(const double *v, size_t n, double *buf, uint64_t *state) {
     for (size_t i = 0; i < n; i++) {

@@ -214,8 +214,7 @@ Test(csv, ok_row_round_trips) {
     cr_assert_str_eq(f[th_csv_column("samples_s")], "1.4e-06;1.5e-06;2e-06;1.5e-06;1.6e-06");
     cr_assert_str_eq(f[th_csv_column("outliers")], "1");
     cr_assert_str_eq(f[th_csv_column("median_ci_pct")], "", "NaN: fewer than 6 samples");
-    cr_assert_eq(th_csv_column("median_ci_pct"), (int)db_csv_column_count() - 1,
-                 "the last column");
+    cr_assert_eq(th_csv_column("median_ci_pct"), (int)db_csv_column_count() - 1, "the last column");
     th_free(line);
     r.colours = 6;
     r.colours_lower_bound = -1; /* unknown: empty */

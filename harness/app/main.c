@@ -18,6 +18,7 @@
 #include "harness/bench/gbench.h"
 #include "harness/bench/kinds.h"
 #include "harness/io/merge.h"
+#include "harness/io/compare.h"
 #include "harness/plan/plan.h"
 #include "harness/env/provenance.h"
 #include "harness/io/resume.h"
@@ -480,6 +481,65 @@ static int merge_main(int argc, char **argv) {
     return 0;
 }
 
+static const char compare_usage[] =
+    "usage: diagbench compare BASE.csv NEW.csv [options]\n"
+    "       diagbench compare --pair A:B FILE.csv [options]\n"
+    "\n"
+    "Decide, cell by cell, whether NEW is faster or slower than BASE. Cells are matched on\n"
+    "(workload, operator, jac, strategy, n, threads, proc_bind, places); cells found in only one\n"
+    "file are listed, and so are the run parameters that differ between the files (matrix,\n"
+    "git_rev, compiler, host, cpu_model, hwloc_version, openblas_config, cpu_governor,\n"
+    "omp_wait_policy, call_cost_s, binding). Per cell, from the rows' samples_s:\n"
+    "  ratio    median(NEW) / median(BASE) (> 1: NEW is slower), with a 95% percentile\n"
+    "           bootstrap interval (2000 resamples of each side, seeded by the cell)\n"
+    "  p        two-sided Mann-Whitney U p-value, as scipy.stats.mannwhitneyu computes it by\n"
+    "           default (Google Benchmark's compare.py): exact without ties when a side has at\n"
+    "           most 8 samples, else normal with tie and continuity corrections\n"
+    "  p_adj    Benjamini-Hochberg adjusted p over the cells tested (false discovery rate)\n"
+    "  verdict  slower / faster: p_adj < alpha and |ratio - 1| >= --min-effect;\n"
+    "           no change: otherwise;\n"
+    "           undecided: no samples (rows from before samples_s: medians only), a row not ok,\n"
+    "           or too few samples: the smallest p the exact test can give, 2 / C(m+n, m),\n"
+    "           is above alpha (with alpha 0.05: fewer than 4 per side when m = n)\n"
+    "\n"
+    "  --pair A:B               compare within FILE: rows whose strategy is A (base) with rows\n"
+    "                           whose strategy is B (new), matched on the other key columns. A\n"
+    "                           and B are strategy column values: a strategy (materialise:probe)\n"
+    "                           or, on solve:/newton: rows, a solve method strategy+solver\n"
+    "                           (materialise+diagonal:probe+diagonal)\n"
+    "  --alpha A                significance level, 0 < A <= 0.5 (default 0.05)\n"
+    "  --min-effect PCT         smaller differences are no change even when significant\n"
+    "                           (default 0)\n"
+    "  --format md|csv|json     md (default): a table to paste into a pull request; csv: one row\n"
+    "                           per cell; json: the whole report (README.md, Comparing runs)\n"
+    "  --fail-on-regression PCT exit 1 when a cell is slower (verdict) by at least PCT %\n"
+    "  -h, --help               this text\n"
+    "  --                       every argument after it is a file name\n"
+    "\n"
+    "The report goes to stdout. Exit status: 0 compared (no regression), 1 a regression under\n"
+    "--fail-on-regression, 2 bad usage or an input that is not a diagbench CSV.\n";
+
+/* diagbench compare BASE.csv NEW.csv | --pair A:B FILE.csv */
+static int compare_main(int argc, char **argv) {
+    struct db_compare_args a;
+    char err[1024];
+    if (db_compare_parse(argc, argv, &a, err, sizeof err) != DB_OK) {
+        fprintf(stderr, "diagbench: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (a.help) {
+        fputs(compare_usage, stdout);
+        return 0;
+    }
+    int regressed = 0;
+    int rc = db_compare_run(&a, stdout, &regressed, err, sizeof err);
+    if (rc != DB_OK) {
+        fprintf(stderr, "diagbench: %s\n", err);
+        return rc == DB_E_INVALID ? EXIT_USAGE : 1;
+    }
+    return fflush(stdout) != 0 ? 1 : regressed;
+}
+
 /* `diagbench --resume F.partial` alone: the flags come from F.partial. They live as long as the
  * process (cli points into them), so they are kept here. */
 static int resume_argc;
@@ -730,6 +790,7 @@ static int finish_output(struct run *x, int status) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "merge") == 0) return merge_main(argc - 2, argv + 2);
+    if (argc > 1 && strcmp(argv[1], "compare") == 0) return compare_main(argc - 2, argv + 2);
     static struct run x; /* large (the cli's lists); zeroed */
     int rc = parse_command_line(&x, argc, argv);
     if (rc < 0) rc = answer_questions(&x.cli);

@@ -1,0 +1,40 @@
+/* `diagbench compare BASE.csv NEW.csv` and `diagbench compare --pair A:B FILE.csv`: decide, cell
+ * by cell, whether NEW is faster or slower than BASE, from the per-repetition samples (samples_s)
+ * the rows carry. Statistics (core/stats.h): ratio of medians NEW/BASE with a 95% percentile
+ * bootstrap interval (2000 resamples, seeded per cell), the two-sided Mann-Whitney U p-value as
+ * scipy.stats.mannwhitneyu / Google Benchmark's compare.py compute it, Benjamini-Hochberg
+ * adjusted p-values over the cells tested, and a verdict: faster, slower, no change or undecided.
+ * Reads any diagbench CSV by column name, old ones without samples_s too (medians only, verdict
+ * undecided). */
+#ifndef DB_COMPARE_H
+#define DB_COMPARE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum db_compare_format { DB_COMPARE_MD, DB_COMPARE_CSV, DB_COMPARE_JSON };
+
+struct db_compare_args {
+    const char *base, *new_file; /* the two files; with --pair only base (the one file) */
+    const char *pair;            /* --pair A:B as given, or NULL */
+    char pair_a[128], pair_b[128];
+    double alpha;          /* --alpha, default 0.05 */
+    double min_effect_pct; /* --min-effect, default 0 */
+    double fail_pct;       /* --fail-on-regression; < 0: not given */
+    enum db_compare_format format;
+    int help;
+};
+
+/* The verdicts, and the number of bootstrap resamples of the ratio's interval. */
+#define DB_COMPARE_RESAMPLES 2000
+
+/* Parse the arguments after "compare". DB_E_INVALID with one line in err on bad usage. */
+int db_compare_parse(int argc, char **argv, struct db_compare_args *a, char *err, size_t errlen);
+
+/* Read, compare and write the report to out. DB_OK (and *regressed = 1 when --fail-on-regression
+ * found a cell significantly slower by at least its PCT), DB_E_INVALID with one line in err when
+ * an input cannot be read or is not a diagbench CSV, DB_E_NOMEM. */
+int db_compare_run(const struct db_compare_args *a, FILE *out, int *regressed, char *err,
+                   size_t errlen);
+
+#endif
