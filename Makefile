@@ -132,8 +132,10 @@ test-codegen-v2:
 test-codegen-fma:
 	$(MAKE) $(CODEGEN_FMA) test-c
 
-test-py:
-	$(PYTHON) -m pytest -q tests/
+# tests/test_compare.py runs build/diagbench (compare, samples_s against scipy): after test-c has
+# built it, never beside a second build of the same files (make -j2 test).
+test-py: test-c
+	DIAGBENCH=$(abspath $(BUILD))/diagbench $(PYTHON) -m pytest -q tests/
 
 bench: $(BUILD)/diagbench
 	@mkdir -p results

@@ -123,6 +123,37 @@ Test(cli, help_list_version) {
     cr_assert_eq(err[0], '\0', "%s", err);
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* samples_s holds reps values, and the row's median, min and max are computed from exactly those
+ * values: they agree with them as printed (%.9g), digit for digit. */
+static void check_samples(const char *samples, const char *reps, const char *med, const char *mn,
+                          const char *mx) {
+    double v[64];
+    int k = 0;
+    char *copy = th_alloc(strlen(samples) + 1), *save, *tok;
+    strcpy(copy, samples);
+    for (tok = strtok_r(copy, ";", &save); tok && k < 64; tok = strtok_r(NULL, ";", &save)) {
+        char again[32];
+        v[k] = strtod(tok, NULL);
+        snprintf(again, sizeof again, "%.9g", v[k++]);
+        cr_assert_str_eq(again, tok, "samples are printed with %%.9g");
+    }
+    th_free(copy);
+    cr_assert_eq(k, atoi(reps), "samples_s '%s' for reps %s", samples, reps);
+    qsort(v, (size_t)k, sizeof *v, cmp_double);
+    char m[32], lo[32], hi[32];
+    snprintf(m, sizeof m, "%.9g", k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]));
+    snprintf(lo, sizeof lo, "%.9g", v[0]);
+    snprintf(hi, sizeof hi, "%.9g", v[k - 1]);
+    cr_assert_str_eq(m, med, "median of '%s'", samples);
+    cr_assert_str_eq(lo, mn, "min of '%s'", samples);
+    cr_assert_str_eq(hi, mx, "max of '%s'", samples);
+}
+
 Test(cli, run_writes_tidy_csv) {
     const char *path = "cli_run.csv";
     remove(path);
@@ -140,7 +171,9 @@ Test(cli, run_writes_tidy_csv) {
     int c_status = th_csv_column("status"), c_err = th_csv_column("max_abs_err"),
         c_calls = th_csv_column("primitive_calls"), c_med = th_csv_column("time_median_s"),
         c_strat = th_csv_column("strategy"), c_wl = th_csv_column("workload"),
-        c_n = th_csv_column("n"), c_reps = th_csv_column("reps");
+        c_n = th_csv_column("n"), c_reps = th_csv_column("reps"),
+        c_samples = th_csv_column("samples_s"), c_min = th_csv_column("time_min_s"),
+        c_max = th_csv_column("time_max_s");
     while ((line = strtok_r(NULL, "\n", &save))) {
         char buf[4096];
         char *f[64];
@@ -152,6 +185,7 @@ Test(cli, run_writes_tidy_csv) {
             cr_assert(atof(f[c_err]) <= th_csv_bound(th_entry_rel()), "%s", line);
             cr_assert(atof(f[c_med]) > 0, "%s", line);
             cr_assert_str_eq(f[c_reps], "3");
+            check_samples(f[c_samples], f[c_reps], f[c_med], f[c_min], f[c_max]);
             if (strcmp(f[c_strat], "probe") == 0) cr_assert_str_eq(f[c_calls], "1");
         } else {
             cr_assert_str_eq(f[c_status], "unsupported", "%s", line);
@@ -159,6 +193,7 @@ Test(cli, run_writes_tidy_csv) {
             cr_assert_str_eq(f[c_strat], "materialise");
             cr_assert_str_eq(f[c_med], "", "numeric fields of non-ok rows are empty");
             cr_assert_str_eq(f[c_calls], "");
+            cr_assert_str_eq(f[c_samples], "");
             unsupported++;
         }
         cr_assert(strcmp(f[c_n], "10") == 0 || strcmp(f[c_n], "200") == 0);

@@ -275,6 +275,40 @@ static void run_ok(const char *const *args) {
     cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
 }
 
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every row of the files, as key and samples_s, sorted: merge must keep each row's samples. */
+static char *samples_of(char paths[][64], unsigned nfiles) {
+    size_t cap = 1, len = 0, count = 0;
+    struct db_table *t[8];
+    char e[512];
+    for (unsigned i = 0; i < nfiles; i++) {
+        t[i] = th_table();
+        cr_assert_eq(db_table_read(paths[i], t[i], e, sizeof e), DB_OK, "%s", e);
+        for (size_t r = 0; r < t[i]->nrec; r++)
+            cap += t[i]->rec[r].length + 1, count++;
+    }
+    char **lines = th_calloc(count, sizeof *lines), *all = th_alloc(cap);
+    size_t k = 0;
+    for (unsigned i = 0; i < nfiles; i++) {
+        int s = db_table_column(t[i], "samples_s"), st = db_table_column(t[i], "status");
+        for (size_t r = 1; r < t[i]->nrec; r++) {
+            char **f = t[i]->rec[r].field;
+            cr_assert(strcmp(f[st], "ok") != 0 || f[s][0], "an ok row without samples");
+            lines[k] = th_alloc(512);
+            snprintf(lines[k++], 512, "%s/%s/%s/%s/%s/%s %s", f[2], f[3], f[4], f[5], f[6], f[7],
+                     f[s]);
+        }
+    }
+    qsort(lines, k, sizeof *lines, cmp_str);
+    all[0] = 0;
+    for (size_t i = 0; i < k; i++)
+        len += (size_t)snprintf(all + len, cap - len, "%s\n", lines[i]);
+    return all;
+}
+
 /* Run the N shards (files tag_K_of_N.csv), merge them, compare with the unsharded keys. */
 static void round_trip(const char *tag, unsigned nshards, const char *const *extra,
                        const char *full_keys) {
@@ -310,6 +344,10 @@ static void round_trip(const char *tag, unsigned nshards, const char *const *ext
     char *keys = keys_of(merged);
     cr_assert_str_eq(keys, full_keys, "N=%u: the merged cells differ from the unsharded run",
                      nshards);
+    char merged_path[1][64];
+    snprintf(merged_path[0], sizeof merged_path[0], "%s", merged);
+    cr_assert_str_eq(samples_of(merged_path, 1), samples_of(paths, nshards),
+                     "N=%u: merge keeps every row's samples_s", nshards);
     cr_assert_eq(rows, (size_t)th_count_lines(full_keys), "N=%u: shards overlap", nshards);
     th_free(keys);
     for (unsigned k = 0; k < nshards; k++)

@@ -397,9 +397,10 @@ static void json_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
+/* A number that reads back as the same double (%.17g), or null. */
 static void json_num(FILE *f, double x) {
     if (isfinite(x))
-        fprintf(f, "%.9g", x);
+        fprintf(f, "%.17g", x);
     else
         fputs("null", f);
 }
@@ -518,7 +519,7 @@ static void write_json(FILE *f, const struct report *r) {
 }
 
 static void csv_num(FILE *f, double x) {
-    if (isfinite(x)) fprintf(f, "%.9g", x);
+    if (isfinite(x)) fprintf(f, "%.17g", x);
 }
 
 static void write_csv(FILE *f, const struct report *r) {

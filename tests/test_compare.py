@@ -1,0 +1,275 @@
+"""`diagbench compare` and the samples columns, checked against scipy at test time
+(run: /usr/bin/python3 -m pytest -q tests/test_compare.py; needs build/diagbench or $DIAGBENCH).
+
+Reference values are computed here, now, with Debian's python3-scipy (scipy.stats.mannwhitneyu,
+scipy.stats.binom), never copied from one run. Samples are drawn with numpy from fixed seeds.
+"""
+
+import csv
+import json
+import math
+import os
+import subprocess
+
+import numpy as np
+import pytest
+from scipy import stats
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("DIAGBENCH", os.path.join(ROOT, "build", "diagbench"))
+COLUMNS = [line.split("\t")[0] for line in
+           open(os.path.join(ROOT, "harness", "io", "schema.tsv"), encoding="utf-8")]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def binary():
+    if not os.access(BIN, os.X_OK):
+        pytest.fail(f"{BIN} is missing: build it first (make build/diagbench)")
+
+
+def run(*args):
+    return subprocess.run([BIN, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def cell_row(samples=None, strategy="probe", n=100, status="ok", median=None, git_rev="abc",
+             workload="seqsin"):
+    r = {c: "" for c in COLUMNS}
+    r.update(run_id="r", workload=workload, operator="jacobian", jac="fwd", strategy=strategy,
+             n=n, threads=1, proc_bind="false", places="unset", status=status, git_rev=git_rev,
+             host="h", cpu_model="cpu", compiler="gcc", matrix="-n 100", shard="1/1")
+    if status == "ok":
+        if samples is not None:
+            r["samples_s"] = ";".join(repr(float(x)) for x in samples)
+            r["reps"] = len(samples)
+            median = float(np.median(samples))
+        r["time_median_s"] = repr(median)
+    return r
+
+
+def write(path, rows, columns=COLUMNS):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return str(path)
+
+
+def compare_json(*args):
+    p = run("compare", "--format", "json", *args)
+    assert p.returncode in (0, 1), p.stderr
+    return json.loads(p.stdout), p.returncode
+
+
+def samples_pairs(seed=7):
+    """(base, new) samples: sizes around the exact/asymptotic switch (min(m, n) <= 8), with and
+    without ties (rounded values), with and without a shift."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for m, n in [(3, 3), (4, 4), (5, 7), (8, 8), (8, 30), (9, 9), (12, 15), (30, 40), (2, 50)]:
+        for shift in (0.0, 0.03, 0.3):
+            for ties in (False, True):
+                b = 1e-5 * rng.lognormal(0, 0.05, m)
+                c = 1e-5 * rng.lognormal(shift, 0.05, n)
+                if ties:  # a coarse clock: many equal times
+                    b, c = np.round(b, 7), np.round(c, 7)
+                out.append((b, c))
+    return out
+
+
+def test_p_values_match_scipy_mannwhitneyu(tmp_path):
+    pairs = samples_pairs()
+    base = [cell_row(b, n=10 + i) for i, (b, _) in enumerate(pairs)]
+    new = [cell_row(c, n=10 + i) for i, (_, c) in enumerate(pairs)]
+    rep, _ = compare_json(write(tmp_path / "b.csv", base), write(tmp_path / "n.csv", new))
+    assert len(rep["cells"]) == len(pairs)
+    for cell, (b, c) in zip(rep["cells"], pairs):
+        want = stats.mannwhitneyu(b, c, alternative="two-sided").pvalue
+        # both sides compute the same formula in double precision: erfc / exact counts agree to
+        # a few ulps; 1e-9 leaves room for the normal tail's conditioning (|z| < 8 here)
+        assert cell["p_value"] == pytest.approx(want, rel=1e-9, abs=1e-300), (len(b), len(c))
+        assert cell["base_samples"] == len(b) and cell["new_samples"] == len(c)
+        assert cell["ratio"] == pytest.approx(np.median(c) / np.median(b), rel=1e-15)
+
+
+def test_benjamini_hochberg_and_verdicts(tmp_path):
+    pairs = samples_pairs(seed=3)
+    base = [cell_row(b, n=10 + i) for i, (b, _) in enumerate(pairs)]
+    new = [cell_row(c, n=10 + i) for i, (_, c) in enumerate(pairs)]
+    rep, _ = compare_json(write(tmp_path / "b.csv", base), write(tmp_path / "n.csv", new))
+    cells = rep["cells"]
+    # the cells tested: those whose sizes can reach p < alpha at all (2 / C(m+n, m) <= alpha)
+    tested = [c for c in cells
+              if 2 / math.comb(c["base_samples"] + c["new_samples"], c["base_samples"]) <= 0.05]
+    untested = [c for c in cells if c not in tested]
+    assert untested and all(c["verdict"] == "undecided" and "too few samples" in c["reason"]
+                            for c in untested)
+    p = np.array([c["p_value"] for c in tested])
+    # Benjamini-Hochberg, written out: adj_(i) = min_{j >= i} p_(j) k / j, at most 1
+    order = np.argsort(p, kind="stable")
+    k = len(p)
+    adj_sorted = np.minimum.accumulate((p[order] * k / np.arange(1, k + 1))[::-1])[::-1]
+    adj = np.empty(k)
+    adj[order] = np.minimum(adj_sorted, 1)
+    for c, a in zip(tested, adj):
+        assert c["p_adjusted"] == pytest.approx(a, rel=1e-12)
+        significant = a < 0.05
+        want = ("slower" if c["ratio"] > 1 else "faster") if significant else "no change"
+        assert c["verdict"] == want, c
+    assert rep["counts"]["undecided"] == len(untested)
+    assert sum(rep["counts"].values()) == len(cells)
+
+
+def test_ratio_interval_coverage(tmp_path):
+    """The percentile bootstrap's 95% interval for median(new)/median(base) is approximate: over
+    200 independent cells of 20 lognormal samples per side (true ratio exp(0.1) of the population
+    medians), its coverage is near 0.95. Bound: if the true coverage were 0.92, fewer than 170
+    of 200 covered would be a 3.7-sigma event (binomial sd 3.8); more than 199 would mean
+    intervals too wide to tell anything apart."""
+    rng = np.random.default_rng(11)
+    cells = 200
+    truth = math.exp(0.1)
+    base = [cell_row(1e-5 * rng.lognormal(0, 0.1, 20), n=i + 1) for i in range(cells)]
+    new = [cell_row(1e-5 * rng.lognormal(0.1, 0.1, 20), n=i + 1) for i in range(cells)]
+    rep, _ = compare_json(write(tmp_path / "b.csv", base), write(tmp_path / "n.csv", new))
+    covered = sum(c["ratio_ci_low"] <= truth <= c["ratio_ci_high"] for c in rep["cells"])
+    assert 170 <= covered <= 199, covered
+    for c in rep["cells"]:
+        assert c["ratio_ci_low"] <= c["ratio"] <= c["ratio_ci_high"]
+
+
+def test_old_csv_without_samples_is_undecided(tmp_path):
+    old_columns = [c for c in COLUMNS if c not in ("samples_s", "outliers", "median_ci_pct")]
+    base = write(tmp_path / "b.csv", [cell_row(median=2e-6)], old_columns)
+    new = write(tmp_path / "n.csv", [cell_row(median=3e-6)], old_columns)
+    rep, rc = compare_json(base, new, "--fail-on-regression", "1")
+    assert rc == 0
+    (c,) = rep["cells"]
+    assert c["verdict"] == "undecided" and c["reason"] == "no samples"
+    assert c["ratio"] == pytest.approx(1.5, rel=1e-15)
+    assert c["p_value"] is None and c["ratio_ci_low"] is None
+
+
+def test_only_in_one_file_differing_parameters_and_status(tmp_path):
+    rng = np.random.default_rng(5)
+    s = lambda: 1e-5 * rng.lognormal(0, 0.05, 10)  # noqa: E731
+    base = [cell_row(s(), n=1), cell_row(s(), n=2), cell_row(s(), n=3)]
+    new = [cell_row(s(), n=1, git_rev="def"), cell_row(n=2, status="error", git_rev="def"),
+           cell_row(s(), n=4, git_rev="def")]
+    rep, _ = compare_json(write(tmp_path / "b.csv", base), write(tmp_path / "n.csv", new))
+    assert [c["n"] for c in rep["only_in_base"]] == [3]
+    assert [c["n"] for c in rep["only_in_new"]] == [4]
+    assert rep["differing_parameters"] == [{"column": "git_rev", "base": ["abc"], "new": ["def"]}]
+    status = [c for c in rep["cells"] if c["n"] == 2][0]
+    assert status["verdict"] == "undecided" and "new error" in status["reason"]
+
+
+def test_min_effect_and_fail_on_regression(tmp_path):
+    rng = np.random.default_rng(9)
+    b = 1e-5 * rng.lognormal(0, 0.01, 30)
+    c = 1e-5 * rng.lognormal(0.04, 0.01, 30)  # about 4% slower, clearly significant
+    base = write(tmp_path / "b.csv", [cell_row(b)])
+    new = write(tmp_path / "n.csv", [cell_row(c)])
+    rep, rc = compare_json(base, new, "--fail-on-regression", "3")
+    assert rep["cells"][0]["verdict"] == "slower" and rc == 1 and rep["regression"] is True
+    rep, rc = compare_json(base, new, "--fail-on-regression", "10")
+    assert rep["cells"][0]["verdict"] == "slower" and rc == 0 and rep["regression"] is False
+    rep, rc = compare_json(base, new, "--min-effect", "10", "--fail-on-regression", "3")
+    assert rep["cells"][0]["verdict"] == "no change" and rc == 0
+    rep, rc = compare_json(new, base, "--fail-on-regression", "0")
+    assert rep["cells"][0]["verdict"] == "faster" and rc == 0
+    md = run("compare", base, new)
+    assert md.returncode == 0 and "| cell | base | new | ratio | 95% CI | p | p_adj | verdict |" \
+        in md.stdout and "**slower**" in md.stdout
+    rows = list(csv.DictReader(run("compare", "--format", "csv", base, new).stdout.splitlines()))
+    assert rows[0]["verdict"] == "slower" and float(rows[0]["ratio"]) > 1
+
+
+def test_pair_within_one_file(tmp_path):
+    rng = np.random.default_rng(2)
+    rows = []
+    for n in (10, 20):
+        rows.append(cell_row(1e-3 * rng.lognormal(0, 0.02, 12), strategy="materialise+diagonal",
+                             n=n, workload="solve:sin"))
+        rows.append(cell_row(1e-6 * rng.lognormal(0, 0.02, 12), strategy="probe+diagonal", n=n,
+                             workload="solve:sin"))
+    path = write(tmp_path / "one.csv", rows)
+    rep, _ = compare_json("--pair", "materialise+diagonal:probe+diagonal", path)
+    assert rep["pair"] == {"base": "materialise+diagonal", "new": "probe+diagonal"}
+    assert [c["verdict"] for c in rep["cells"]] == ["faster", "faster"]
+    assert all(c["strategy"] == "materialise+diagonal:probe+diagonal" for c in rep["cells"])
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["a.csv"], "expected two files"),
+    (["--pair", "probe", "a.csv"], "invalid --pair 'probe'"),
+    (["--alpha", "0", "a.csv", "b.csv"], "invalid --alpha '0'"),
+    (["--format", "xml", "a.csv", "b.csv"], "invalid --format 'xml'"),
+    (["--min-effect", "-1", "a.csv", "b.csv"], "invalid --min-effect '-1'"),
+    (["--bogus", "a.csv", "b.csv"], "unknown argument '--bogus'"),
+    (["missing.csv", "missing.csv"], "cannot read 'missing.csv'"),
+])
+def test_bad_usage_exits_2_with_one_line(args, needle):
+    p = run("compare", *args)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.count("\n") == 1 and needle in p.stderr, p.stderr
+
+
+def test_bad_samples_exit_2(tmp_path):
+    r = cell_row([1e-5, 2e-5])
+    r["samples_s"] = "1e-5;fast"
+    bad = write(tmp_path / "bad.csv", [r])
+    p = run("compare", bad, bad)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "samples_s" in p.stderr
+
+
+def test_rows_carry_samples_that_agree_with_their_columns(tmp_path):
+    """A real run: samples_s has reps entries whose median, min, max and mean are the row's
+    (exactly, as printed: the columns are computed from the printed samples), outliers is the
+    Tukey count and median_ci_pct the order-statistic interval: l the largest j with
+    2 P(B <= j - 1) <= 0.05, B ~ Binomial(k, 1/2) (scipy.stats.binom)."""
+    out = tmp_path / "run.csv"
+    p = run("-w", "seqsin", "-s", "probe,materialise", "-j", "fwd", "-n", "8,16", "--reps", "9",
+            "--min-time", "1e-4", "--call-cost-us", "0", "-q", "-o", out)
+    assert p.returncode == 0, p.stderr
+    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert len(rows) == 4
+    for r in rows:
+        x = np.array([float(v) for v in r["samples_s"].split(";")])
+        k = len(x)
+        assert k == int(r["reps"]) == 9
+        assert all(f"{v:.9g}" == s for v, s in zip(x, r["samples_s"].split(";")))
+        for col, v in [("time_median_s", np.median(x)), ("time_min_s", x.min()),
+                       ("time_max_s", x.max())]:
+            assert r[col] == f"{v:.9g}", (col, r[col], v)
+        # the mean is summed in another order by numpy: one rounding per term, k u relative
+        assert float(r["time_mean_s"]) == pytest.approx(x.mean(), rel=k * 2.3e-16 + 1e-8)
+        q1, q3 = np.quantile(x, [0.25, 0.75])
+        fences = (q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1))
+        assert int(r["outliers"]) == int(np.sum((x < fences[0]) | (x > fences[1])))
+        ls = [j for j in range(1, (k + 1) // 2 + 1) if 2 * stats.binom.cdf(j - 1, k, 0.5) <= 0.05]
+        xs = np.sort(x)
+        med = np.median(x)
+        lo, hi = xs[max(ls) - 1], xs[k - max(ls)]
+        want = 100 * max(med - lo, hi - med) / med
+        assert float(r["median_ci_pct"]) == pytest.approx(want, rel=1e-8)  # printed %.9g
+
+
+def test_precision_stops_when_reached_or_capped(tmp_path):
+    out = tmp_path / "p.csv"
+    # a target no timing can meet (0.001%) stops at the cap, flagged in the note
+    p = run("-w", "seqsin", "-s", "probe", "-j", "fwd", "-n", "8", "--reps", "3", "--min-time",
+            "1e-4", "--call-cost-us", "0", "--precision", "0.001", "--max-time-per-cell", "0.2",
+            "-o", out)
+    assert p.returncode == 0, p.stderr
+    (r,) = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert "--precision 0.001% not reached" in r["note"]
+    assert "--precision 0.001% not reached" in p.stderr
+    assert int(r["reps"]) % 3 == 0 and int(r["reps"]) >= 6
+    assert "--precision 0.001 --max-time-per-cell 0.2" in r["matrix"]
+    # a target any timing meets (100%) stops as soon as the interval exists: 6 samples
+    p = run("-w", "seqsin", "-s", "probe", "-j", "fwd", "-n", "8", "--reps", "3", "--min-time",
+            "1e-4", "--call-cost-us", "0", "--precision", "100", "-q", "-o", out)
+    assert p.returncode == 0, p.stderr
+    (r,) = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert int(r["reps"]) % 3 == 0 and int(r["reps"]) >= 6
+    assert "not reached" not in r["note"] and r["median_ci_pct"] != ""
