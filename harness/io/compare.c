@@ -383,6 +383,34 @@ static int param_differs(const struct report *r, const char *name, const char **
     return 0;
 }
 
+typedef void (*text_fn)(FILE *f, const char *s);
+
+/* v[0..k) through text, separated by sep. */
+static void put_list(FILE *f, const char *const *v, size_t k, const char *sep, text_fn text) {
+    for (size_t i = 0; i < k; i++) {
+        if (i) fputs(sep, f);
+        text(f, v[i]);
+    }
+}
+
+/* One run parameter that differs: its column, its values in each file, and how many came
+ * before it. */
+typedef void (*param_fn)(FILE *f, const char *column, const char *const *vb, size_t kb,
+                         const char *const *vn, size_t kn, int before);
+
+/* Call each for every run parameter that differs between the files (none with --pair: one file);
+ * returns how many did. */
+static int each_differing(FILE *f, const struct report *r, param_fn each) {
+    int any = 0;
+    for (size_t p = 0; p < NPARAM && !r->a->pair; p++) {
+        const char *vb[MAXDISTINCT], *vn[MAXDISTINCT];
+        size_t kb, kn;
+        if (param_differs(r, param_names[p], vb, &kb, vn, &kn))
+            each(f, param_names[p], vb, kb, vn, kn, any++);
+    }
+    return any;
+}
+
 static void json_str(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s; s++) {
@@ -403,6 +431,26 @@ static void json_num(FILE *f, double x) {
         fprintf(f, "%.17g", x);
     else
         fputs("null", f);
+}
+
+/* The numbers of a cell's report, in CSV and JSON order. */
+static const char *const num_names[] = {"base_median_s", "new_median_s",  "ratio",
+                                        "ratio_ci_low",  "ratio_ci_high", "p_value",
+                                        "p_adjusted"};
+#define NNUM 7
+
+static void cell_numbers(const struct cell *c, double v[NNUM]) {
+    const double all[NNUM] = {c->b.median, c->n.median, c->ratio, c->lo, c->hi, c->p, c->padj};
+    memcpy(v, all, sizeof all);
+}
+
+static void json_param(FILE *f, const char *column, const char *const *vb, size_t kb,
+                       const char *const *vn, size_t kn, int before) {
+    fprintf(f, "%s\n    {\"column\": \"%s\", \"base\": [", before ? "," : "", column);
+    put_list(f, vb, kb, ", ", json_str);
+    fputs("], \"new\": [", f);
+    put_list(f, vn, kn, ", ", json_str);
+    fputs("]}", f);
 }
 
 static void json_key_fields(FILE *f, const struct report *r, const struct input *in, char **fl) {
@@ -460,23 +508,7 @@ static void write_json(FILE *f, const struct report *r) {
             "scipy.stats.mannwhitneyu defaults\", \"adjustment\": \"Benjamini-Hochberg\"},\n"
             "  \"differing_parameters\": [",
             DB_COMPARE_RESAMPLES);
-    int any = 0;
-    for (size_t p = 0; p < NPARAM && !a->pair; p++) {
-        const char *vb[MAXDISTINCT], *vn[MAXDISTINCT];
-        size_t kb, kn;
-        if (!param_differs(r, param_names[p], vb, &kb, vn, &kn)) continue;
-        fprintf(f, "%s\n    {\"column\": \"%s\", \"base\": [", any++ ? "," : "", param_names[p]);
-        for (size_t i = 0; i < kb; i++) {
-            if (i) fputs(", ", f);
-            json_str(f, vb[i]);
-        }
-        fputs("], \"new\": [", f);
-        for (size_t i = 0; i < kn; i++) {
-            if (i) fputs(", ", f);
-            json_str(f, vn[i]);
-        }
-        fputs("]}", f);
-    }
+    int any = each_differing(f, r, json_param);
     fputs(any ? "\n  ],\n  \"only_in_base\": " : "],\n  \"only_in_base\": ", f);
     json_only(f, r->ib, r->only_b, r->nonly_b);
     fputs(",\n  \"only_in_new\": ", f);
@@ -490,20 +522,13 @@ static void write_json(FILE *f, const struct report *r) {
         json_str(f, c->b.f[r->ib->status]);
         fputs(", \"new_status\": ", f);
         json_str(f, c->n.f[r->in->status]);
-        fputs(", \"base_median_s\": ", f);
-        json_num(f, c->b.median);
-        fputs(", \"new_median_s\": ", f);
-        json_num(f, c->n.median);
-        fprintf(f, ", \"base_samples\": %zu, \"new_samples\": %zu, \"ratio\": ", c->b.k, c->n.k);
-        json_num(f, c->ratio);
-        fputs(", \"ratio_ci_low\": ", f);
-        json_num(f, c->lo);
-        fputs(", \"ratio_ci_high\": ", f);
-        json_num(f, c->hi);
-        fputs(", \"p_value\": ", f);
-        json_num(f, c->p);
-        fputs(", \"p_adjusted\": ", f);
-        json_num(f, c->padj);
+        fprintf(f, ", \"base_samples\": %zu, \"new_samples\": %zu", c->b.k, c->n.k);
+        double v[NNUM];
+        cell_numbers(c, v);
+        for (int k = 0; k < NNUM; k++) {
+            fprintf(f, ", \"%s\": ", num_names[k]);
+            json_num(f, v[k]);
+        }
         fputs(", \"verdict\": ", f);
         json_str(f, c->verdict);
         fputs(", \"reason\": ", f);
@@ -525,9 +550,10 @@ static void csv_num(FILE *f, double x) {
 static void write_csv(FILE *f, const struct report *r) {
     for (int k = 0; k < NKEY; k++)
         fprintf(f, "%s,", key_names[k]);
-    fputs("base_status,new_status,base_median_s,new_median_s,base_samples,new_samples,ratio,"
-          "ratio_ci_low,ratio_ci_high,p_value,p_adjusted,verdict,reason\n",
-          f);
+    fputs("base_status,new_status,base_samples,new_samples,", f);
+    for (int k = 0; k < NNUM; k++)
+        fprintf(f, "%s,", num_names[k]);
+    fputs("verdict,reason\n", f);
     for (size_t i = 0; i < r->ncells; i++) {
         const struct cell *c = &r->cells[i];
         for (int k = 0; k < NKEY; k++) {
@@ -543,16 +569,12 @@ static void write_csv(FILE *f, const struct report *r) {
         db_csv_field(f, c->b.f[r->ib->status]);
         fputc(',', f);
         db_csv_field(f, c->n.f[r->in->status]);
-        const double nums[] = {c->b.median, c->n.median};
-        for (int k = 0; k < 2; k++) {
-            fputc(',', f);
-            csv_num(f, nums[k]);
-        }
         fprintf(f, ",%zu,%zu", c->b.k, c->n.k);
-        const double more[] = {c->ratio, c->lo, c->hi, c->p, c->padj};
-        for (int k = 0; k < 5; k++) {
+        double v[NNUM];
+        cell_numbers(c, v);
+        for (int k = 0; k < NNUM; k++) {
             fputc(',', f);
-            csv_num(f, more[k]);
+            csv_num(f, v[k]);
         }
         fprintf(f, ",%s,", c->verdict);
         db_csv_field(f, c->reason);
@@ -568,6 +590,16 @@ static void md_text(FILE *f, const char *s) {
         else
             fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
     }
+}
+
+static void md_param(FILE *f, const char *column, const char *const *vb, size_t kb,
+                     const char *const *vn, size_t kn, int before) {
+    fputs(before ? "\n- " : "\n**Run parameters that differ:**\n\n- ", f);
+    fprintf(f, "`%s`: base `", column);
+    put_list(f, vb, kb, "`, `", md_text);
+    fputs("`; new `", f);
+    put_list(f, vn, kn, "`, `", md_text);
+    fputc('`', f);
 }
 
 static void md_cell_name(FILE *f, const struct report *r, const struct input *in, char **fl) {
@@ -622,24 +654,7 @@ static void write_md(FILE *f, const struct report *r) {
             "compare.py); p_adj: Benjamini-Hochberg over the cells tested; α = %g, min effect "
             "%g%%.\n",
             DB_COMPARE_RESAMPLES, a->alpha, a->min_effect_pct);
-    int any = 0;
-    for (size_t p = 0; p < NPARAM && !a->pair; p++) {
-        const char *vb[MAXDISTINCT], *vn[MAXDISTINCT];
-        size_t kb, kn;
-        if (!param_differs(r, param_names[p], vb, &kb, vn, &kn)) continue;
-        fputs(any++ ? "\n- " : "\n**Run parameters that differ:**\n\n- ", f);
-        fprintf(f, "`%s`: base `", param_names[p]);
-        for (size_t i = 0; i < kb; i++) {
-            if (i) fputs("`, `", f);
-            md_text(f, vb[i]);
-        }
-        fputs("`; new `", f);
-        for (size_t i = 0; i < kn; i++) {
-            if (i) fputs("`, `", f);
-            md_text(f, vn[i]);
-        }
-        fputc('`', f);
-    }
+    int any = each_differing(f, r, md_param);
     if (any) fputc('\n', f);
     fputs("\n| cell | base | new | ratio | 95% CI | p | p_adj | verdict |\n"
           "|---|---|---|---|---|---|---|---|\n",
