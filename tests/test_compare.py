@@ -214,6 +214,18 @@ def test_bad_usage_exits_2_with_one_line(args, needle):
     assert p.stderr.count("\n") == 1 and needle in p.stderr, p.stderr
 
 
+def test_a_cell_twice_in_one_file_exits_2(tmp_path):
+    r = cell_row([1e-5, 2e-5])
+    r2 = dict(r, n="0100")  # the same cell: n is compared as written, 0100 is another cell
+    path = write(tmp_path / "dup.csv", [r, cell_row([1e-5, 3e-5]), r2])
+    p = run("compare", path, path)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+    assert "appears twice (lines 2 and 3)" in p.stderr
+    ok = write(tmp_path / "ok.csv", [r, r2])
+    rep, _ = compare_json(ok, ok)
+    assert [c["n"] for c in rep["cells"]] == [100, 100]  # JSON numbers, no leading zero
+
+
 def test_bad_samples_exit_2(tmp_path):
     r = cell_row([1e-5, 2e-5])
     r["samples_s"] = "1e-5;fast"

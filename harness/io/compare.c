@@ -425,6 +425,11 @@ static void json_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
+/* n and threads, whole numbers (checked by collect) as JSON numbers: no leading zeros. */
+static void json_whole(FILE *f, const char *v) {
+    fprintf(f, "%llu", strtoull(v, NULL, 10));
+}
+
 /* A number that reads back as the same double (%.17g), or null. */
 static void json_num(FILE *f, double x) {
     if (isfinite(x))
@@ -461,7 +466,7 @@ static void json_key_fields(FILE *f, const struct report *r, const struct input 
             snprintf(both, sizeof both, "%s:%s", r->a->pair_a, r->a->pair_b);
             json_str(f, both);
         } else if (k == 4 || k == 5)
-            fputs(fl[in->key[k]], f); /* checked whole numbers */
+            json_whole(f, fl[in->key[k]]);
         else
             json_str(f, fl[in->key[k]]);
     }
@@ -475,7 +480,7 @@ static void json_only(FILE *f, const struct input *in, const size_t *rows, size_
             fprintf(f, "%s\"%s\": ", j ? ", " : "", key_names[j]);
             const char *v = in->t.rec[rows[i]].field[in->key[j]];
             if (j == 4 || j == 5)
-                fputs(v, f);
+                json_whole(f, v);
             else
                 json_str(f, v);
         }
