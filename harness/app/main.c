@@ -91,7 +91,7 @@ static const char usage[] =
     "                         between rounds) or 1000 samples kept; a cell that misses PCT\n"
     "                         says so in its note and on the terminal. Every ok row has\n"
     "                         samples_s (each repetition), outliers (Tukey) and median_ci_pct;\n"
-    "                         a cell with cv above 10% gets a warning on the terminal\n"
+    "                         a cell with cv above 10% gets a warning under its progress line\n"
     "      --benchmark_*      passed to Google Benchmark\n"
     "\n"
     "Materialise's write path (how the n x n matrix is written: plain or non-temporal stores,\n"
