@@ -167,6 +167,7 @@ static int time_it(const struct db_cell *c, const struct db_run_opts *o, db_benc
     r->reps = br->reps;
     r->iterations = br->iterations;
     db_time_stats_compute(br->rep_seconds, br->reps, &r->t);
+    db_cell_result_keep_reps(r, br);
     r->ns_per_element = r->t.median / (double)c->n * 1e9;
     return DB_OK;
 }

@@ -199,6 +199,7 @@ static void finish(struct diagonal_run *d) {
     r->reps = d->br.reps;
     r->iterations = d->br.iterations;
     db_time_stats_compute(d->br.rep_seconds, d->br.reps, &r->t);
+    db_cell_result_keep_reps(r, &d->br);
     r->ns_per_element = r->t.median / (double)d->c->n * 1e9;
     db_cell_result_set(r, "ok", "%s", d->remark);
 }
