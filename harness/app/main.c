@@ -84,7 +84,11 @@ static const char usage[] =
     "      --on-mismatch WHAT what probe-checked does when its check finds the diagonal tag\n"
     "                         wrong: error (default; the row is status=error, tag mismatch)\n"
     "                         or fallback (warn on stderr and materialise)\n"
-    "      --benchmark_*      passed to Google Benchmark\n"
+    "      --benchmark_*      Google Benchmark's flags, for the whole run: --benchmark_out=FILE\n"
+    "                         (= --json FILE), --benchmark_out_format=json,\n"
+    "                         --benchmark_repetitions=K (= --reps K), --benchmark_min_time=S\n"
+    "                         (= --min-time S), --benchmark_report_aggregates_only=BOOL (the\n"
+    "                         JSON holds only the aggregates); any other is refused (exit 2)"
     "\n"
     "Materialise's write path (how the n x n matrix is written: plain or non-temporal stores,\n"
     "and the columns per batched call) is planned before any cell runs: for each matrix size\n"
@@ -107,7 +111,17 @@ static const char usage[] =
     "Output:\n"
     "  -o, --out FILE         write the CSV to FILE (via FILE.partial, renamed when the run\n"
     "                         completes; rows are flushed as cells finish); default stdout\n"
-    "  -q, --quiet            no progress lines or end-of-run summary on stderr\n"
+    "  -q, --quiet            no progress lines or end-of-run summary on stderr (progress is\n"
+    "                         numbered over the whole run, a sweep included, with an ETA from\n"
+    "                         the plan's cost model corrected by the time taken so far)\n"
+    "      --json FILE        also write every cell of the run (the whole sweep) in Google\n"
+    "                         Benchmark's JSON format: one entry per repetition and the mean,\n"
+    "                         median, stddev and cv aggregates, named\n"
+    "                         workload/operator/jac/strategy/n:N/threads:T/bind:B/places:P,\n"
+    "                         written when the run completes (temporary file, renamed); FILE\n"
+    "                         must be a regular file; not with --resume\n"
+    "      --fail-on-error    exit 3 when any row has status error (unsupported and skipped_*\n"
+    "                         rows do not count); the CSV and JSON are written in full\n"
     "      --calibrate        measure this machine's limits (bare sin/cos loop, memset, a\n"
     "                         non-temporal fill and copy of an n x n matrix, wrapper overhead)\n"
     "                         as rows with workload=_calibrate; every --matrix run does this\n"
@@ -125,8 +139,9 @@ static const char usage[] =
     "  -h, --help             this text\n"
     "\n"
     "Exit status: 0 success, 1 a run failed (finished rows kept in FILE.partial), 2 bad usage\n"
-    "or a bad OMP_* / OPENBLAS_NUM_THREADS value, 130 / 143 interrupted by SIGINT / SIGTERM\n"
-    "(finished rows kept in FILE.partial).\n";
+    "or a bad OMP_* / OPENBLAS_NUM_THREADS value, 3 with --fail-on-error: the run completed but\n"
+    "a row has status error, 130 / 143 interrupted by SIGINT / SIGTERM (finished rows kept in\n"
+    "FILE.partial).\n";
 
 static void list_all(void) {
     printf("workloads:\n");
