@@ -28,7 +28,8 @@ struct db_bench_result {
     long long iterations;    /* iterations per repetition (of the first repetition) */
 };
 
-/* Hand Google Benchmark its own --benchmark_* flags (argv must hold only those after argv[0]).
+/* Hand Google Benchmark its own --benchmark_* flags (argv must hold only those after argv[0]);
+ * argv is left as it is (Initialize works on a copy).
  * Returns DB_E_INVALID, with a message in msg, when it rejects one. */
 int db_gbench_init(int argc, char **argv, char *msg, unsigned long msg_len);
 

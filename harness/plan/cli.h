@@ -67,7 +67,8 @@ struct db_cli {
     size_t lu_max_n;   /* --lu-max-n (0: not given) */
     const char *out;   /* NULL: CSV on stdout */
     const char *child; /* internal: run id handed down by the thread-sweep parent */
-    int gb_argc;       /* --benchmark_* flags for Google Benchmark (argv[0] first) */
+    int gb_argc;       /* argv for Google Benchmark's Initialize: argv[0] only (every
+                          --benchmark_* flag maps onto ours or is refused, cli.c) */
     char *gb_argv[DB_MAX_LIST + 1];
 
     /* Interrupted runs and sharding (harness/plan.h, resume.h, shard.h). */
