@@ -246,7 +246,9 @@ int db_json_commit(struct db_json_out *j, const struct db_json_context *ctx, cha
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     int rc = f ? DB_OK : DB_E_IO;
     if (rc == DB_OK) {
-        fchmod(fd, 0644);
+        mode_t mask = umask(0); /* mkstemp made it 0600: give it what fopen would */
+        umask(mask);
+        fchmod(fd, 0666 & ~mask);
         context(f, ctx);
         rc = benchmarks(f, j->fd);
         if (fflush(f) != 0 || fsync(fd) != 0) rc = DB_E_IO;
