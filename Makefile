@@ -38,7 +38,8 @@ TEST_O = $(TEST_C:%.c=$(BUILD)/%.o)
 
 DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-dev \
        liblapacke-dev libcriterion-dev python3-matplotlib python3-pandas python3-numpy \
-       python3-pytest clang-format clang libclang-rt-14-dev libomp-14-dev libcolpack-dev
+       python3-pytest clang-format clang libclang-rt-14-dev libomp-14-dev libcolpack-dev \
+       libbenchmark-tools python3-scipy
 
 RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 

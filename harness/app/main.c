@@ -24,6 +24,8 @@
 #include "harness/io/resume.h"
 #include "harness/app/signals.h"
 #include "harness/app/sweep.h"
+#include "harness/app/progress.h"
+#include "harness/io/gbench_json.h"
 #include "harness/io/summary.h"
 #include "harness/bench/wisdom.h"
 
@@ -92,7 +94,11 @@ static const char usage[] =
     "                         says so in its note and on the terminal. Every ok row has\n"
     "                         samples_s (each repetition), outliers (Tukey) and median_ci_pct;\n"
     "                         a cell with cv above 10% gets a warning under its progress line\n"
-    "      --benchmark_*      passed to Google Benchmark\n"
+    "      --benchmark_*      Google Benchmark's flags, for the whole run: --benchmark_out=FILE\n"
+    "                         (= --json FILE), --benchmark_out_format=json,\n"
+    "                         --benchmark_repetitions=K (= --reps K), --benchmark_min_time=S\n"
+    "                         (= --min-time S), --benchmark_report_aggregates_only=BOOL (the\n"
+    "                         JSON holds only the aggregates); any other is refused (exit 2)"
     "\n"
     "Materialise's write path (how the n x n matrix is written: plain or non-temporal stores,\n"
     "and the columns per batched call) is planned before any cell runs: for each matrix size\n"
@@ -115,7 +121,17 @@ static const char usage[] =
     "Output:\n"
     "  -o, --out FILE         write the CSV to FILE (via FILE.partial, renamed when the run\n"
     "                         completes; rows are flushed as cells finish); default stdout\n"
-    "  -q, --quiet            no progress lines or end-of-run summary on stderr\n"
+    "  -q, --quiet            no progress lines or end-of-run summary on stderr (progress is\n"
+    "                         numbered over the whole run, a sweep included, with an ETA from\n"
+    "                         the plan's cost model corrected by the time taken so far)\n"
+    "      --json FILE        also write every cell of the run (the whole sweep) in Google\n"
+    "                         Benchmark's JSON format: one entry per repetition and the mean,\n"
+    "                         median, stddev and cv aggregates, named\n"
+    "                         workload/operator/jac/strategy/n:N/threads:T/bind:B/places:P,\n"
+    "                         written when the run completes (temporary file, renamed); FILE\n"
+    "                         must be a regular file; not with --resume\n"
+    "      --fail-on-error    exit 3 when any row has status error (unsupported and skipped_*\n"
+    "                         rows do not count); the CSV and JSON are written in full\n"
     "      --calibrate        measure this machine's limits (bare sin/cos loop, memset, a\n"
     "                         non-temporal fill and copy of an n x n matrix, wrapper overhead)\n"
     "                         as rows with workload=_calibrate; every --matrix run does this\n"
@@ -133,8 +149,9 @@ static const char usage[] =
     "  -h, --help             this text\n"
     "\n"
     "Exit status: 0 success, 1 a run failed (finished rows kept in FILE.partial), 2 bad usage\n"
-    "or a bad OMP_* / OPENBLAS_NUM_THREADS value, 130 / 143 interrupted by SIGINT / SIGTERM\n"
-    "(finished rows kept in FILE.partial).\n";
+    "or a bad OMP_* / OPENBLAS_NUM_THREADS value, 3 with --fail-on-error: the run completed but\n"
+    "a row has status error, 130 / 143 interrupted by SIGINT / SIGTERM (finished rows kept in\n"
+    "FILE.partial).\n";
 
 static void list_all(void) {
     printf("workloads:\n");
@@ -184,28 +201,29 @@ static void list_all(void) {
         printf("  %-10s %s\n", db_presets[i].name, db_presets[i].describe);
 }
 
-/* One progress line per cell: the cell, then its time and checks, or why it did not run. */
+/* One progress line per cell: its number in the whole run, the cell, then its time and checks,
+ * or why it did not run; then the ETA of the rest of the run (progress.h). */
 static void progress(size_t i, size_t count, const struct db_cell *c,
-                     const struct db_cell_result *r, const char *config) {
+                     const struct db_cell_result *r, const char *config, const char *eta) {
     char w[64], m[64];
     fprintf(stderr, "[%*zu/%zu] %s %s %s %s %s n=%zu: ", count >= 100 ? 3 : 2, i + 1, count, config,
             db_cell_workload_name(c, w, sizeof w), c->op_kind, db_jac_name(c->jac),
             db_cell_strategy_name(c, m, sizeof m), c->n);
     if (strcmp(r->status, "ok") != 0) {
-        fprintf(stderr, "%s: %s\n", r->status, r->note);
+        fprintf(stderr, "%s: %s  %s\n", r->status, r->note, eta);
         return;
     }
     char t[32];
     db_format_seconds(r->t.median, t, sizeof t);
     if (c->kind == DB_CELL_DIAGONAL) {
-        fprintf(stderr, "%s (cv %.1f%%) calls=%llu colours=%lld err=%.1e\n", t, 100 * r->t.cv,
-                r->primitive_calls, r->colours, r->max_abs_err);
+        fprintf(stderr, "%s (cv %.1f%%) calls=%llu colours=%lld err=%.1e  %s\n", t, 100 * r->t.cv,
+                r->primitive_calls, r->colours, r->max_abs_err, eta);
     } else {
         fprintf(stderr, "%s (cv %.1f%%) calls=%llu err=%.1e residual=%.1e", t, 100 * r->t.cv,
                 r->primitive_calls, r->max_abs_err, r->residual);
         if (c->kind == DB_CELL_NEWTON)
             fprintf(stderr, " steps=%d converged=%d", r->newton_steps, r->converged);
-        fputc('\n', stderr);
+        fprintf(stderr, "  %s\n", eta);
     }
     if (r->precision_missed) fprintf(stderr, "  warning: %s\n", r->note);
     if (r->t.cv > DB_CV_WARN)
@@ -304,6 +322,9 @@ struct stamp {
     char shard[32];
 };
 
+/* Rows this process wrote with status error (--fail-on-error). */
+static size_t error_rows;
+
 /* Write one row to out (and the summary), whole: one write(2), fsync'd, never torn by SIGINT /
  * SIGTERM (signals.h). DB_OK or DB_E_IO / DB_E_NOMEM. */
 static int emit_row(struct db_csv_file *out, struct db_summary *sum, struct db_row *row,
@@ -311,6 +332,7 @@ static int emit_row(struct db_csv_file *out, struct db_summary *sum, struct db_r
     row->shard = st->shard;
     row->matrix = st->plan->matrix;
     row->matrix_id = st->plan->matrix_id;
+    if (row->status && strcmp(row->status, "error") == 0) error_rows++;
     char *line = db_csv_format_row(row);
     int rc = line ? DB_OK : DB_E_NOMEM;
     db_signals_row_begin();
@@ -394,17 +416,37 @@ static int plan_write_paths(const struct db_cli *cli, const struct db_plan *plan
     return rc != DB_OK;
 }
 
+/* What a process reports beyond its CSV rows: its place in the run's progress (a sweep child's
+ * from --_position) and the JSON fragments its cells append to (json_fd 0: no --json). */
+struct report {
+    struct db_progress_position pos;
+    int json_fd;
+    int aggregates_only;
+};
+
+/* Append a finished cell's Google Benchmark entries (gbench_json.h) to the JSON fragments. */
+static int json_cell(const struct report *rep, const struct db_plan *plan, size_t cell,
+                     const struct db_row *row, const struct db_binding *b,
+                     const struct db_cell_result *r) {
+    char name[512];
+    int threads = b->team > 0 ? b->team : (int)row->threads;
+    db_json_cell_name(name, sizeof name, row->workload, row->operator_kind, row->jac, row->strategy,
+                      row->n, threads, row->proc_bind, row->places);
+    struct db_json_cell jc = {name, rep->pos.config * plan->ncells + cell, threads, r,
+                              rep->aggregates_only};
+    return db_json_append_cell(rep->json_fd, &jc);
+}
+
 /* Run the cells with sel[u] set (u: index into the plan's cells, of any kind) in this process,
- * appending rows to out. Each cell first checks with hwloc where the OpenMP team is bound (cheap:
- * one parallel region) and records it in the row. A signal abandons the cell in progress
- * (signals.h). */
+ * appending rows to out (and, with --json, their entries to the fragments). Each cell first checks
+ * with hwloc where the OpenMP team is bound (cheap: one parallel region) and records it in the row.
+ * A signal abandons the cell in progress (signals.h). */
 static int run_cells(const struct db_cli *cli, const char *run_id, const struct db_plan *plan,
                      const unsigned char *sel, struct db_csv_file *out, struct db_summary *sum,
-                     hwloc_topology_t topo, const struct db_omp_env *env, const struct stamp *st) {
+                     hwloc_topology_t topo, const struct db_omp_env *env, const struct stamp *st,
+                     const struct report *rep) {
     const struct db_cell *cells = plan->cells;
-    size_t total = 0, done = 0;
-    for (size_t i = 0; i < plan->ncells; i++)
-        total += sel[i];
+    struct db_progress_position pos = rep->pos;
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_run_opts opts = budgeted(cli);
@@ -432,13 +474,23 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
         char ts[32], note[4096], wname[64], sname[64];
         db_cell_run(&cells[i], &opts, &r);
         note_precision(&r, &opts);
-        if (!cli->quiet) progress(done, total, &cells[i], &r, config);
+        size_t item = pos.config * plan->ncells + i;
+        pos.done++;
+        pos.cost_done += item < plan->nitems ? plan->items[item].cost : 0;
+        if (!cli->quiet) {
+            char eta[32];
+            db_progress_format_eta(db_progress_eta_s(&pos, db_progress_now_ns()), eta, sizeof eta);
+            progress(pos.done - 1, pos.total, &cells[i], &r, config, eta);
+        }
         row_note(note, sizeof note, r.note, env->warnings, b.detail);
         fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts, wname, sname,
                  sizeof wname);
-        done++;
         if (emit_row(out, sum, &row, st) != DB_OK) {
             fprintf(stderr, "diagbench: writing a row failed: %s\n", strerror(errno));
+            return 1;
+        }
+        if (rep->json_fd && json_cell(rep, plan, i, &row, &b, &r) != DB_OK) {
+            fprintf(stderr, "diagbench: writing the JSON entries failed: %s\n", strerror(errno));
             return 1;
         }
     }
@@ -579,6 +631,9 @@ struct run {
     struct db_csv_file out;
     long rows_before;
     struct stamp st;
+    struct db_json_out json; /* --json: the file and its fragments (fd -1 without) */
+    struct report rep;       /* progress position and JSON fragments of this process's cells */
+    int child_error_rows;    /* a sweep child had rows with status error (--fail-on-error) */
 };
 
 /* The command line (and, for --resume alone, the flags of the partial file). Returns -1 to go
@@ -685,6 +740,22 @@ static int select_cells(struct run *x) {
     return -1;
 }
 
+/* This process's place in the run's progress: a sweep child's from its parent, else the start of
+ * the run, counting the cells (plan items) this process selected; and where JSON entries go. */
+static void set_report(struct run *x) {
+    const struct db_cli *cli = &x->cli;
+    x->rep.json_fd = cli->child ? cli->json_fd : x->json.path ? x->json.fd : 0;
+    x->rep.aggregates_only = cli->json_aggregates_only;
+    if (cli->have_position) {
+        x->rep.pos = cli->position;
+        return;
+    }
+    struct db_progress_position *p = &x->rep.pos;
+    *p = (struct db_progress_position){.start_ns = db_progress_now_ns()};
+    for (size_t i = 0; i < x->nsel && i < x->plan.nitems; i++)
+        if (x->sel[i]) p->total++, p->cost_total += x->plan.items[i].cost;
+}
+
 /* The output: a resumed partial file (less the items it holds), or a new one (stdout for a
  * child); then the signal handlers that keep finished rows. Returns -1 to go on, else the exit
  * status. */
@@ -715,6 +786,11 @@ static int open_output(struct run *x) {
                     left == 1 ? "" : "s");
     } else {
         const char *path = cli->child || !cli->out ? "-" : cli->out;
+        if (cli->json && !cli->child &&
+            db_json_open(&x->json, cli->json, err, sizeof err) != DB_OK) {
+            fprintf(stderr, "diagbench: %s\n", err);
+            return EXIT_USAGE;
+        }
         if (db_csv_open(&x->out, path, !cli->child, err, sizeof err) != DB_OK) {
             fprintf(stderr, "diagbench: %s\n", err);
             return EXIT_USAGE;
@@ -730,6 +806,7 @@ static int open_output(struct run *x) {
     }
     x->st.plan = &x->plan;
     snprintf(x->st.shard, sizeof x->st.shard, "%u/%u", x->plan.shard_k, x->plan.shard_n);
+    set_report(x);
     return -1;
 }
 
@@ -755,11 +832,14 @@ static int execute(struct run *x) {
         status = run_calibration(cli, x->run_id, &x->out, sum, x->topo, &x->env, &x->st,
                                  nsizes ? &matrix_ns[nsizes - 1] : NULL, nsizes ? 1 : 0);
     free(matrix_ns);
-    if (status == 0 && !cli->calibrate)
-        status = x->sweeping ? db_sweep(x->argc, x->argv, x->run_id, &x->plan, x->sel,
-                                        x->calibrated, &x->out, sum)
-                             : run_cells(cli, x->run_id, &x->plan, x->sel, &x->out, sum, x->topo,
-                                         &x->env, &x->st);
+    if (status == 0 && !cli->calibrate && x->sweeping) {
+        struct db_sweep_report sr = {x->rep.json_fd, x->rep.pos.start_ns, 0};
+        status = db_sweep(x->argc, x->argv, x->run_id, &x->plan, x->sel, x->calibrated, &x->out,
+                          sum, &sr);
+        x->child_error_rows = sr.error_rows;
+    } else if (status == 0 && !cli->calibrate)
+        status = run_cells(cli, x->run_id, &x->plan, x->sel, &x->out, sum, x->topo, &x->env, &x->st,
+                           &x->rep);
     if (sum && status == 0) db_summary_print(sum, stderr);
     db_summary_destroy(sum);
     return status;
@@ -773,6 +853,7 @@ static int finish_output(struct run *x, int status) {
         if (x->out.partial && status == 1)
             fprintf(stderr, "diagbench: finished rows are kept in %s\n", x->out.partial);
         db_csv_abandon(&x->out);
+        db_json_close(&x->json);
         return status;
     }
     char *written = x->out.path ? strdup(x->out.path) : NULL;
@@ -785,6 +866,25 @@ static int finish_output(struct run *x, int status) {
     if (written && !x->cli.child && !x->cli.quiet)
         fprintf(stderr, "diagbench: wrote %s\n", written);
     free(written);
+    if (x->json.path) {
+        struct db_provenance prov;
+        db_provenance_collect(&prov);
+        struct db_json_context ctx = {&prov, &x->plan, x->run_id};
+        char *json = strdup(x->json.path);
+        if (db_json_commit(&x->json, &ctx, err, sizeof err) != DB_OK) {
+            fprintf(stderr, "diagbench: %s\n", err);
+            free(json);
+            return 1;
+        }
+        if (json && !x->cli.quiet) fprintf(stderr, "diagbench: wrote %s\n", json);
+        free(json);
+    }
+    if (x->cli.fail_on_error && (error_rows || x->child_error_rows)) {
+        if (!x->cli.child)
+            fprintf(stderr, "diagbench: rows with status error (--fail-on-error): exit %d\n",
+                    DB_EXIT_ERROR_ROWS);
+        return DB_EXIT_ERROR_ROWS;
+    }
     return 0;
 }
 
@@ -792,6 +892,7 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "merge") == 0) return merge_main(argc - 2, argv + 2);
     if (argc > 1 && strcmp(argv[1], "compare") == 0) return compare_main(argc - 2, argv + 2);
     static struct run x; /* large (the cli's lists); zeroed */
+    x.json.fd = -1;
     int rc = parse_command_line(&x, argc, argv);
     if (rc < 0) rc = answer_questions(&x.cli);
     if (rc < 0) rc = check_environment(&x);

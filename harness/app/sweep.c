@@ -36,7 +36,7 @@ static void config_label(const struct sweep_config *c, char *buf, size_t len) {
  * are forwarded to the child, whose finished rows are still collected; only whole lines are
  * rows, so a child killed mid-write leaves no torn row behind. */
 static int run_child(char **args, const struct db_plan_config *c, struct db_csv_file *out,
-                     struct db_summary *sum) {
+                     struct db_summary *sum, int *error_rows) {
     char label[256];
     config_label(&(struct sweep_config){c->threads, c->env_bind[0] ? c->env_bind : NULL,
                                         c->places[0] ? c->places : NULL},
@@ -97,6 +97,10 @@ static int run_child(char **args, const struct db_plan_config *c, struct db_csv_
         ;
     db_signals_forward_to(0);
     if (db_signals_caught()) return status;
+    if (w >= 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == DB_EXIT_ERROR_ROWS) {
+        *error_rows = 1; /* completed, with error rows (--fail-on-error) */
+        return status;
+    }
     if (w < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
         fprintf(stderr, "diagbench: the run with %s failed\n", label);
         status = 1;
@@ -110,14 +114,26 @@ static int run_child(char **args, const struct db_plan_config *c, struct db_csv_
  * when calibrated[config] (a resumed file holds its calibration rows). */
 int db_sweep(int argc, char **argv, const char *run_id, const struct db_plan *plan,
              const unsigned char *sel, const unsigned char *calibrated, struct db_csv_file *out,
-             struct db_summary *sum) {
-    char **args = calloc((size_t)argc + 6, sizeof *args);
+             struct db_summary *sum, struct db_sweep_report *rep) {
+    char **args = calloc((size_t)argc + 10, sizeof *args);
     if (!args) return 1;
     for (int i = 0; i < argc; i++)
         args[i] = argv[i];
     args[argc] = "--_child";
     args[argc + 1] = (char *)run_id;
-    args[argc + 2] = "--_cells";
+    args[argc + 2] = "--_position";
+    args[argc + 4] = "--_cells";
+    /* One numbering and one ETA over the whole sweep: what every child runs, and its cost. */
+    struct db_progress_position pos = {.start_ns = rep->start_ns};
+    for (size_t i = 0; i < plan->nitems; i++)
+        if (sel[i]) pos.total++, pos.cost_total += plan->items[i].cost;
+    char position[160], fd[16];
+    int extra = argc + 6;
+    if (rep->json_fd) {
+        snprintf(fd, sizeof fd, "%d", rep->json_fd);
+        args[extra++] = "--_json-fd";
+        args[extra++] = fd;
+    }
     int status = 0;
     db_signals_forward_to(0);
     for (size_t k = 0; k < plan->nconfigs && status == 0 && !db_signals_caught(); k++) {
@@ -128,10 +144,16 @@ int db_sweep(int argc, char **argv, const char *run_id, const struct db_plan *pl
             status = 1;
             break;
         }
-        args[argc + 3] = cells_arg;
-        args[argc + 4] = calibrated[k] ? "--_nocal" : NULL;
-        status = run_child(args, &plan->configs[k], out, sum);
+        pos.config = k;
+        snprintf(position, sizeof position, "%zu,%zu,%zu,%llu,%llu,%llu", pos.config, pos.done,
+                 pos.total, pos.start_ns, pos.cost_done, pos.cost_total);
+        args[argc + 3] = position;
+        args[argc + 5] = cells_arg;
+        args[extra] = calibrated[k] ? "--_nocal" : NULL;
+        status = run_child(args, &plan->configs[k], out, sum, &rep->error_rows);
         free(cells_arg);
+        for (size_t c = 0; c < plan->ncells; c++)
+            if (cell_sel[c]) pos.done++, pos.cost_done += plan->items[k * plan->ncells + c].cost;
     }
     free(args);
     if (status == 0 && db_signals_caught()) status = db_signals_report(db_signals_caught());

@@ -9,7 +9,16 @@
 #include <string.h>
 
 #include "core/stats.h"
+#include "harness/bench/gbench.h"
 #include "harness/env/memory.h"
+
+void db_cell_result_keep_reps(struct db_cell_result *r, const struct db_bench_result *br) {
+    int k = br->reps < DB_MAX_REPS ? br->reps : DB_MAX_REPS;
+    for (int i = 0; i < k; i++) {
+        r->rep_s[i] = br->rep_seconds[i];
+        r->rep_cpu_s[i] = br->rep_cpu_seconds ? br->rep_cpu_seconds[i] : NAN;
+    }
+}
 
 void db_time_stats_compute(const double *t, int k, struct db_time_stats *s) {
     double *v = malloc((size_t)k * sizeof *v);

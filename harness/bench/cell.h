@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "core/limits.h"
 #include "solvers/solve.h"
 #include "strategies/strategy.h"
 
@@ -95,6 +96,9 @@ struct db_cell_result {
     int outliers;
     double median_ci_pct;
     int precision_missed; /* --precision given and the cap came first */
+    /* The timed repetitions (reps of them, when timed): wall-clock and CPU seconds per
+     * iteration, as Google Benchmark reported them (--json writes them). */
+    double rep_s[DB_MAX_REPS], rep_cpu_s[DB_MAX_REPS];
 };
 
 /* An empty result: no numbers yet (NaN / -1 where empty means not applicable). */
@@ -107,6 +111,11 @@ void db_cell_result_set(struct db_cell_result *r, const char *status, const char
 /* When need exceeds a non-zero budget, mark r skipped_memory (needs X, budget Y) and return 1. */
 int db_cell_over_budget(struct db_cell_result *r, unsigned long long need,
                         unsigned long long budget);
+
+/* Keep Google Benchmark's per-repetition times of a timed cell in r (rep_s, rep_cpu_s; at
+ * most DB_MAX_REPS). */
+struct db_bench_result;
+void db_cell_result_keep_reps(struct db_cell_result *r, const struct db_bench_result *br);
 
 /* Median, mean, min, max, sample standard deviation and cv of k > 0 times. */
 void db_time_stats_compute(const double *t, int k, struct db_time_stats *s);

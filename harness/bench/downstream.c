@@ -166,6 +166,7 @@ static int time_it(const struct db_cell *c, const struct db_run_opts *o, db_benc
     }
     r->iterations = br->iterations;
     db_cell_result_times(r, br->rep_seconds, br->reps);
+    db_cell_result_keep_reps(r, br);
     r->ns_per_element = r->t.median / (double)c->n * 1e9;
     return DB_OK;
 }

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,7 @@ void set_message(char *dst, std::size_t len, const std::string &s) {
 // Collects the per-repetition iteration runs of one benchmark.
 class Collector : public benchmark::BenchmarkReporter {
   public:
-    std::vector<double> seconds;
+    std::vector<double> seconds, cpu_seconds;
     long long iterations = 0;
     bool failed = false;
     std::string error;
@@ -43,6 +44,7 @@ class Collector : public benchmark::BenchmarkReporter {
             if (r.iterations <= 0) continue;
             if (seconds.empty()) iterations = static_cast<long long>(r.iterations);
             seconds.push_back(r.real_accumulated_time / static_cast<double>(r.iterations));
+            cpu_seconds.push_back(r.cpu_accumulated_time / static_cast<double>(r.iterations));
         }
     }
 };
@@ -57,11 +59,15 @@ struct BodyState {
 
 extern "C" int db_gbench_init(int argc, char **argv, char *msg, unsigned long msg_len) {
     try {
+        // Initialize compacts the array it is given in place (it removes the flags it knows):
+        // hand it a copy, so the caller's argv (which the plan reads) stays intact.
+        std::vector<char *> copy(argv, argv + argc);
+        copy.push_back(nullptr);
         int n = argc;
-        benchmark::Initialize(&n, argv);
+        benchmark::Initialize(&n, copy.data());
         if (n > 1) {
             set_message(msg, msg_len,
-                        std::string("unknown Google Benchmark flag '") + argv[1] + "'");
+                        std::string("unknown Google Benchmark flag '") + copy[1] + "'");
             return DB_E_INVALID;
         }
         return DB_OK;
@@ -141,12 +147,17 @@ extern "C" int db_gbench_run(const char *name, db_bench_body body, void *arg,
         }
         res->rep_seconds =
             static_cast<double *>(std::malloc(collector.seconds.size() * sizeof(double)));
-        if (!res->rep_seconds) {
+        res->rep_cpu_seconds =
+            static_cast<double *>(std::malloc(collector.seconds.size() * sizeof(double)));
+        if (!res->rep_seconds || !res->rep_cpu_seconds) {
+            db_bench_result_free(res);
             res->status = DB_E_NOMEM;
             set_message(res->message, sizeof res->message, "out of memory");
             return res->status;
         }
         std::memcpy(res->rep_seconds, collector.seconds.data(),
+                    collector.seconds.size() * sizeof(double));
+        std::memcpy(res->rep_cpu_seconds, collector.cpu_seconds.data(),
                     collector.seconds.size() * sizeof(double));
         res->reps = static_cast<int>(collector.seconds.size());
         res->iterations = collector.iterations;
@@ -200,7 +211,9 @@ extern "C" int db_gbench_native_empty(int reps, double min_time_s, double *secon
 extern "C" void db_bench_result_free(struct db_bench_result *res) {
     if (!res) return;
     std::free(res->rep_seconds);
+    std::free(res->rep_cpu_seconds);
     res->rep_seconds = nullptr;
+    res->rep_cpu_seconds = nullptr;
     res->reps = 0;
 }
 
@@ -210,4 +223,26 @@ extern "C" void db_gbench_do_not_optimize(const void *p) {
 
 extern "C" void db_gbench_clobber_memory(void) {
     benchmark::ClobberMemory();
+}
+
+extern "C" char *db_gbench_context_json(void) {
+    try {
+        // Google Benchmark's own JSON reporter writes the context (date, host_name, executable,
+        // num_cpus, mhz_per_cpu, cpu_scaling_enabled, caches, load_avg, library_build_type),
+        // then opens "benchmarks": keep the members between "context": { and its closing brace.
+        std::ostringstream out, errs;
+        benchmark::JSONReporter reporter;
+        reporter.SetOutputStream(&out);
+        reporter.SetErrorStream(&errs);
+        benchmark::BenchmarkReporter::Context context;
+        reporter.ReportContext(context);
+        const std::string s = out.str(), open = "\"context\": {\n", close = "\n  },";
+        std::size_t from = s.find(open), to = s.rfind(close);
+        if (from == std::string::npos || to == std::string::npos || to < from + open.size())
+            return nullptr;
+        from += open.size();
+        return strdup(s.substr(from, to - from).c_str());
+    } catch (...) {
+        return nullptr;
+    }
 }

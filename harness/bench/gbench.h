@@ -19,14 +19,17 @@ struct db_bench_config {
 };
 
 struct db_bench_result {
-    int status;           /* DB_OK, the body's status, or DB_E_INTERNAL */
-    char message[256];    /* why, when status != DB_OK */
-    int reps;             /* repetitions reported */
-    double *rep_seconds;  /* reps entries: wall-clock seconds per iteration in each repetition */
-    long long iterations; /* iterations per repetition (of the first repetition) */
+    int status;              /* DB_OK, the body's status, or DB_E_INTERNAL */
+    char message[256];       /* why, when status != DB_OK */
+    int reps;                /* repetitions reported */
+    double *rep_seconds;     /* reps entries: wall-clock seconds per iteration in each repetition */
+    double *rep_cpu_seconds; /* reps entries: CPU seconds per iteration (Google Benchmark's
+                                cpu_time: the timing thread's CPU time) */
+    long long iterations;    /* iterations per repetition (of the first repetition) */
 };
 
-/* Hand Google Benchmark its own --benchmark_* flags (argv must hold only those after argv[0]).
+/* Hand Google Benchmark its own --benchmark_* flags (argv must hold only those after argv[0]);
+ * argv is left as it is (Initialize works on a copy).
  * Returns DB_E_INVALID, with a message in msg, when it rejects one. */
 int db_gbench_init(int argc, char **argv, char *msg, unsigned long msg_len);
 
@@ -39,6 +42,11 @@ void db_bench_result_free(struct db_bench_result *res);
 /* Per-iteration wall-clock seconds of Google Benchmark's own loop around an empty inline body
  * (the native floor the wrapper is compared with); reps repetitions, the median is returned. */
 int db_gbench_native_empty(int reps, double min_time_s, double *seconds_per_iteration);
+
+/* The members of Google Benchmark's JSON "context" object as its own JSON reporter writes them
+ * (date, host_name, executable, num_cpus, mhz_per_cpu, cpu_scaling_enabled, caches, load_avg,
+ * library_build_type), one per line, without the braces: malloc'd, or NULL on failure. */
+char *db_gbench_context_json(void);
 
 /* Google Benchmark's optimisation barriers for C callers. */
 void db_gbench_do_not_optimize(const void *p);

@@ -35,6 +35,13 @@ static int append(struct db_bench_result *all, const struct db_bench_result *rou
     if (!grown) return DB_E_NOMEM;
     memcpy(grown + all->reps, round->rep_seconds, (size_t)round->reps * sizeof *grown);
     all->rep_seconds = grown;
+    if (all->rep_cpu_seconds && round->rep_cpu_seconds) { /* --json's CPU times, kept alike */
+        double *cpu = realloc(all->rep_cpu_seconds,
+                              (size_t)(all->reps + round->reps) * sizeof *all->rep_cpu_seconds);
+        if (!cpu) return DB_E_NOMEM;
+        memcpy(cpu + all->reps, round->rep_cpu_seconds, (size_t)round->reps * sizeof *cpu);
+        all->rep_cpu_seconds = cpu;
+    }
     all->reps += round->reps;
     return DB_OK;
 }

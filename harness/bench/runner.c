@@ -199,6 +199,7 @@ static void finish(struct diagonal_run *d) {
     r->max_abs_err = err2 > d->err ? err2 : d->err;
     r->iterations = d->br.iterations;
     db_cell_result_times(r, d->br.rep_seconds, d->br.reps);
+    db_cell_result_keep_reps(r, &d->br);
     r->ns_per_element = r->t.median / (double)d->c->n * 1e9;
     db_cell_result_set(r, "ok", "%s", d->remark);
 }

@@ -559,6 +559,10 @@ enum flag {
     /* internal_flag */
     FLAG_CHILD,
     FLAG_CELLS,
+    /* report_flag */
+    FLAG_JSON,
+    FLAG_JSON_FD,
+    FLAG_POSITION,
 };
 
 /* What to run: --matrix, or the lists -w -s -p -j -n (each replaces an earlier one). */
@@ -694,6 +698,121 @@ static int internal_flag(struct db_cli *cli, enum flag f, const char *v, char *e
     return DB_OK;
 }
 
+/* "CONFIG,DONE,TOTAL,START_NS,COST_DONE,COST_TOTAL" (--_position, from a sweep parent). */
+static int parse_position(const char *v, struct db_progress_position *p) {
+    unsigned long long x[6];
+    const char *s = v;
+    for (int k = 0; k < 6; k++) {
+        const char *end;
+        if (db_parse_whole(s, &end, ~0ull, &x[k]) != DB_OK || *end != (k < 5 ? ',' : 0))
+            return DB_E_INVALID;
+        s = end + 1;
+    }
+    if (x[1] > x[2] || x[4] > x[5]) return DB_E_INVALID;
+    *p = (struct db_progress_position){(size_t)x[0], (size_t)x[1], (size_t)x[2], x[3], x[4], x[5]};
+    return DB_OK;
+}
+
+/* --json FILE; internal: --_json-fd N, --_position (handed down by a sweep parent). */
+static int report_flag(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen) {
+    unsigned long long fd;
+    switch (f) {
+    case FLAG_JSON:
+        if (!*v) return db_fail(err, errlen, "--json needs a file name");
+        cli->json = v;
+        return DB_OK;
+    case FLAG_JSON_FD:
+        if (db_parse_whole(v, NULL, 1 << 20, &fd) != DB_OK || fd < 3)
+            return db_fail(err, errlen, "invalid --_json-fd '%s'", v);
+        cli->json_fd = (int)fd;
+        return DB_OK;
+    default: /* FLAG_POSITION */
+        if (parse_position(v, &cli->position) != DB_OK)
+            return db_fail(err, errlen, "invalid --_position '%s'", v);
+        cli->have_position = 1;
+        return DB_OK;
+    }
+}
+
+/* Google Benchmark's boolean flag values. */
+static int parse_bool(const char *v, int *out) {
+    static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
+                                                                                "off", "0"};
+    for (size_t k = 0; k < 4; k++) {
+        if (strcmp(v, yes[k]) == 0) return *out = 1, DB_OK;
+        if (strcmp(v, no[k]) == 0) return *out = 0, DB_OK;
+    }
+    return DB_E_INVALID;
+}
+
+/* Google Benchmark's own --benchmark_NAME=VALUE flags, as Google Benchmark documents them, for
+ * the whole run: those that mean something here map onto diagbench's options (and are recorded
+ * as those); every other one is refused, naming it. Each cell is a Google Benchmark run of its
+ * own inside diagbench, so flags about which benchmarks run or how the console looks would
+ * otherwise act per cell (a filter turned the other cells into errors; --benchmark_out kept only
+ * the last cell). */
+static int benchmark_flag(struct db_cli *cli, const char *a, char *err, size_t errlen) {
+    const char *eq = strchr(a, '=');
+    int len = eq ? (int)(eq - a) : (int)strlen(a);
+    const char *v = eq ? eq + 1 : "";
+#define IS(name) ((size_t)len == strlen(name) && strncmp(a, name, (size_t)len) == 0)
+    if (!IS("--benchmark_out") && !IS("--benchmark_out_format") && !IS("--benchmark_repetitions") &&
+        !IS("--benchmark_min_time") && !IS("--benchmark_report_aggregates_only")) {
+        if (IS("--benchmark_filter"))
+            return db_fail(err, errlen,
+                           "--benchmark_filter is not supported: select cells with -w, -s, -p, "
+                           "-j and -n");
+        if (IS("--benchmark_format"))
+            return db_fail(err, errlen,
+                           "--benchmark_format is not supported: stdout holds the CSV; write "
+                           "Google Benchmark JSON with --json FILE or --benchmark_out=FILE");
+        return db_fail(err, errlen,
+                       "unsupported Google Benchmark flag '%.*s': diagbench takes "
+                       "--benchmark_out=FILE, --benchmark_out_format=json, "
+                       "--benchmark_repetitions=K, --benchmark_min_time=S and "
+                       "--benchmark_report_aggregates_only=BOOL",
+                       len, a);
+    }
+    if (!eq || !*v) return db_fail(err, errlen, "%.*s needs =VALUE", len, a);
+    size_t one;
+    if (IS("--benchmark_out")) {
+        cli->json = v;
+        cli->gb_out = 1;
+    } else if (IS("--benchmark_out_format")) {
+        if (strcmp(v, "json") != 0)
+            return db_fail(err, errlen,
+                           "invalid --benchmark_out_format '%s': diagbench writes json only (the "
+                           "CSV is its own format: --out)",
+                           v);
+        cli->gb_out_format = 1;
+    } else if (IS("--benchmark_repetitions")) {
+        DB_CHECK(one_number("--benchmark_repetitions", v, err, errlen));
+        return db_parse_ints(v, "--benchmark_repetitions", 1, DB_MAX_REPS, &cli->run.reps, &one,
+                             err, errlen);
+    } else if (IS("--benchmark_min_time")) {
+        /* Seconds: "0.5" (Google Benchmark 1.7) or "0.5s" (1.8); "100x" (an iteration count,
+         * 1.8) is not supported. */
+        char buf[64];
+        size_t n = strlen(v);
+        if (n < sizeof buf && n > 1 && v[n - 1] == 's') {
+            memcpy(buf, v, n - 1);
+            buf[n - 1] = 0;
+            v = buf;
+        }
+        if (parse_double(v, 1e-6, 60, &cli->run.min_time_s) != DB_OK)
+            return db_fail(err, errlen,
+                           "invalid --benchmark_min_time '%s': expected seconds from 1e-6 to 60 "
+                           "(e.g. 0.5 or 0.5s)",
+                           eq + 1);
+    } else if (parse_bool(v, &cli->json_aggregates_only) != DB_OK) {
+        return db_fail(err, errlen,
+                       "invalid --benchmark_report_aggregates_only '%s': expected true or false",
+                       v);
+    }
+#undef IS
+    return DB_OK;
+}
+
 /* ---- the flag tables ------------------------------------------------------------------------ */
 
 /* Flags without a value: each sets one int of struct db_cli to 1. */
@@ -711,6 +830,7 @@ static const struct switch_flag {
     {"--untagged", NULL, offsetof(struct db_cli, run.untagged)},
     {"--no-wisdom", NULL, offsetof(struct db_cli, no_wisdom)},
     {"--_nocal", NULL, offsetof(struct db_cli, no_calibrate)},
+    {"--fail-on-error", NULL, offsetof(struct db_cli, fail_on_error)},
 };
 
 typedef int (*flag_fn)(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen);
@@ -745,6 +865,9 @@ static const struct value_flag {
     {NULL, "--wisdom", FLAG_WISDOM, output_flag},
     {NULL, "--_child", FLAG_CHILD, internal_flag},
     {NULL, "--_cells", FLAG_CELLS, internal_flag},
+    {NULL, "--json", FLAG_JSON, report_flag},
+    {NULL, "--_json-fd", FLAG_JSON_FD, report_flag},
+    {NULL, "--_position", FLAG_POSITION, report_flag},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -766,8 +889,8 @@ static const struct value_flag *find_value_flag(const char *a, const char **v) {
     return NULL;
 }
 
-/* Parse argv[*i] (and its value, advancing *i past it). --benchmark_* flags are kept for
- * Google Benchmark. */
+/* Parse argv[*i] (and its value, advancing *i past it). --benchmark_* flags map onto ours or are
+ * refused (benchmark_flag). */
 static int parse_arg(struct db_cli *cli, int argc, char **argv, int *i, char *err, size_t errlen) {
     const char *a = argv[*i], *v;
     int *on = switch_field(cli, a);
@@ -775,11 +898,7 @@ static int parse_arg(struct db_cli *cli, int argc, char **argv, int *i, char *er
         *on = 1;
         return DB_OK;
     }
-    if (strncmp(a, "--benchmark_", 12) == 0) {
-        if (cli->gb_argc >= DB_MAX_LIST) return db_fail(err, errlen, "too many --benchmark_ flags");
-        cli->gb_argv[cli->gb_argc++] = argv[*i];
-        return DB_OK;
-    }
+    if (strncmp(a, "--benchmark_", 12) == 0) return benchmark_flag(cli, a, err, errlen);
     const struct value_flag *vf = find_value_flag(a, &v);
     if (!vf) return db_fail(err, errlen, "unknown argument '%s' (see --help)", a);
     if (!v) {
@@ -839,6 +958,24 @@ static int check_resume_of_out(const struct db_cli *cli, char *err, size_t errle
     return DB_OK;
 }
 
+/* --json (or --benchmark_out): not with --resume (the repetitions of the cells run before the
+ * interruption are gone), nor onto the CSV; --benchmark_out_format only with --benchmark_out. */
+static int check_json(const struct db_cli *cli, char *err, size_t errlen) {
+    if (cli->gb_out_format && !cli->gb_out)
+        return db_fail(err, errlen, "--benchmark_out_format needs --benchmark_out=FILE");
+    if (!cli->json || cli->child) return DB_OK;
+    const char *flag = cli->gb_out ? "--benchmark_out" : "--json";
+    if (cli->resume)
+        return db_fail(err, errlen,
+                       "%s cannot be combined with --resume: the repetition times of the cells "
+                       "run before the interruption are not kept (run the matrix again)",
+                       flag);
+    if (cli->out && strcmp(cli->out, cli->json) == 0)
+        return db_fail(err, errlen, "%s '%s' is also --out: give the JSON its own file", flag,
+                       cli->json);
+    return DB_OK;
+}
+
 /* The checks once every flag is read: which combinations make a run. */
 static int check_flags(struct db_cli *cli, char *err, size_t errlen) {
     if (cli->help || cli->version || cli->list || cli->env || cli->schema) return DB_OK;
@@ -846,6 +983,7 @@ static int check_flags(struct db_cli *cli, char *err, size_t errlen) {
         return db_fail(err, errlen, "--max-time-per-cell caps --precision: give --precision PCT");
     if (cli->run.precision_pct > 0 && !(cli->run.max_time_per_cell_s > 0))
         cli->run.max_time_per_cell_s = DB_DEFAULT_MAX_TIME_PER_CELL;
+    DB_CHECK(check_json(cli, err, errlen));
     if (cli->calibrate) return check_calibrate(cli, err, errlen);
     if (cli->resume && !cli->matrix && !cli->have_selection) {
         cli->flags_from_resume = 1; /* the caller takes the matrix from the partial file */

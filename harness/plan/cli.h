@@ -40,6 +40,15 @@ struct db_selection {
     const char *budget_matrix; /* preset whose time budget set lu_max_n; NULL: --lu-max-n */
 };
 
+/* Where a process's cells sit in the whole run, for the progress lines' numbering and ETA: a
+ * sweep parent hands each child its own (--_position); a run without a sweep starts at 0. */
+struct db_progress_position {
+    size_t config;      /* the configuration this process runs (index into plan->configs) */
+    size_t done, total; /* cells finished before this process's first one; in the run */
+    unsigned long long start_ns; /* CLOCK_MONOTONIC when the run's first cell started */
+    unsigned long long cost_done, cost_total; /* the plan's expected cost (model ns) of those */
+};
+
 struct db_cli {
     int help, list, version, quiet;
     int calibrate;      /* --calibrate: calibration rows only */
@@ -58,7 +67,8 @@ struct db_cli {
     size_t lu_max_n;   /* --lu-max-n (0: not given) */
     const char *out;   /* NULL: CSV on stdout */
     const char *child; /* internal: run id handed down by the thread-sweep parent */
-    int gb_argc;       /* --benchmark_* flags for Google Benchmark (argv[0] first) */
+    int gb_argc;       /* argv for Google Benchmark's Initialize: argv[0] only (every
+                          --benchmark_* flag maps onto ours or is refused, cli.c) */
     char *gb_argv[DB_MAX_LIST + 1];
 
     /* Interrupted runs and sharding (harness/plan.h, resume.h, shard.h). */
@@ -70,7 +80,19 @@ struct db_cli {
     /* Write-path planning (harness/wisdom.h). */
     const char *wisdom; /* --wisdom FILE (NULL: the default location) */
     int no_wisdom;      /* --no-wisdom: re-plan, ignoring the file */
+    /* Google Benchmark JSON (harness/io/gbench_json.h), CI gating, progress. */
+    const char *json;          /* --json FILE or --benchmark_out=FILE (NULL: none) */
+    int json_aggregates_only;  /* --benchmark_report_aggregates_only=true */
+    int gb_out, gb_out_format; /* --benchmark_out, --benchmark_out_format=json given */
+    int fail_on_error;         /* --fail-on-error: exit DB_EXIT_ERROR_ROWS when a row is error */
+    int json_fd;               /* internal --_json-fd: a sweep child appends its entries here (0) */
+    int have_position;         /* internal --_position given (a sweep child) */
+    struct db_progress_position position;
 };
+
+/* Exit status of a completed run with --fail-on-error when a row has status error (the CSV and
+ * the JSON are written all the same); unsupported and skipped_* rows do not fail a run. */
+#define DB_EXIT_ERROR_ROWS 3
 
 /* Does this invocation sweep (re-run in child processes per -t / --bind / --places)? */
 int db_cli_sweeps(const struct db_cli *cli);
