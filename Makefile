@@ -135,6 +135,13 @@ test-codegen-fma:
 test-py:
 	$(PYTHON) -m pytest -q tests/
 
+# examples/slurm-array.sbatch on a private single-node Slurm (munged, slurmctld, slurmd started
+# and stopped by tests/slurm/run.sh, by PID, state in a temporary folder): 2 shards + merge, then
+# a shard interrupted by scancel --signal=TERM and resubmitted. Root only; about 2 minutes.
+.PHONY: test-slurm
+test-slurm: $(BUILD)/diagbench
+	DIAGBENCH=$(abspath $(BUILD))/diagbench PYTHON=$(PYTHON) bash tests/slurm/run.sh
+
 bench: $(BUILD)/diagbench
 	@mkdir -p results
 	$(BUILD)/diagbench --matrix quick --out results/$(RUN).csv
