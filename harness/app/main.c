@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/format.h"
 #include "harness/env/omp_env.h"
 #include "harness/env/openblas.h"
 #include "harness/env/memory.h"
@@ -193,7 +194,7 @@ static void progress(size_t i, size_t count, const struct db_cell *c,
         return;
     }
     char t[32];
-    db_format_seconds(r->t.median, t, sizeof t);
+    db_fmt_time(r->t.median, t, sizeof t);
     if (c->kind == DB_CELL_DIAGONAL) {
         fprintf(stderr, "%s (cv %.1f%%) calls=%llu colours=%lld err=%.1e\n", t, 100 * r->t.cv,
                 r->primitive_calls, r->colours, r->max_abs_err);
