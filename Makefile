@@ -19,7 +19,7 @@ CPPFLAGS  = -D_GNU_SOURCE -I. -I$(OPENBLAS_INC) -MMD -MP
 CFLAGS    = -std=c17 $(OPT) -fopenmp $(WARN) $(SANITIZE) -g
 CXXFLAGS  = -std=c++17 $(OPT) $(WARN) $(SANITIZE) -g
 # Google Benchmark has no version macro: ask pkg-config (or dpkg) at build time, for --version.
-GBENCH_VERSION := $(shell pkg-config --modversion benchmark 2>/dev/null || \
+GBENCH_VERSION = $(shell pkg-config --modversion benchmark 2>/dev/null || \
                     dpkg-query -W -f='$${Version}' libbenchmark-dev 2>/dev/null || echo unknown)
 VERSION_FLAGS = -DDB_GIT_REV='"$(GIT_REV)"' -DDB_CFLAGS='"$(strip $(OPT) -fopenmp $(SANITIZE))"' \
                 -DDB_GBENCH_VERSION='"$(GBENCH_VERSION)"'
@@ -39,7 +39,7 @@ TEST_O = $(TEST_C:%.c=$(BUILD)/%.o)
 DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-dev \
        liblapacke-dev libcriterion-dev python3-matplotlib python3-pandas python3-numpy \
        python3-pytest clang-format clang libclang-rt-14-dev libomp-14-dev libcolpack-dev \
-       libbenchmark-tools python3-scipy
+       python3-scipy libbenchmark-tools chromium slurm-wlm munge libjansson-dev
 
 RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 
@@ -49,7 +49,7 @@ RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 all: $(BUILD)/diagbench
 
 # Objects depend on the flags they were built with: changing SANITIZE (or OPT) rebuilds them.
-$(BUILD)/flags.stamp: FORCE
+$(BUILD)/flags.stamp: FORCE | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
 	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) | $(CXX) $(CXXFLAGS) | $(LDFLAGS)' | cmp -s - $@ || \
 	  echo '$(CC) $(CPPFLAGS) $(CFLAGS) | $(CXX) $(CXXFLAGS) | $(LDFLAGS)' > $@
@@ -91,16 +91,25 @@ $(BUILD)/tests/colpack_compare: tests/colpack_compare.cc $(BUILD)/libdiagbench.a
 compare-colpack: $(BUILD)/tests/colpack_compare
 	$(BUILD)/tests/colpack_compare
 
-# Installs the Debian packages that are missing (idempotent; quick when all are present).
+# Installs the Debian packages that are missing (idempotent): one dpkg-query call when all are
+# present (well under a second), apt-get update + install only when something is missing.
+# `make bench`, `make test` and every build run it first (order-only, in the top-level make only),
+# so both work as the first command on a fresh machine; `make deps` says what it found.
 deps:
-	@missing=""; for p in $(DEBS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	@installed=" $$(dpkg-query -W -f='$${db:Status-Abbrev}$${Package}\n' $(DEBS) 2>/dev/null | \
+	  awk '$$1 == "ii" { printf "%s ", $$2 }') "; \
+	missing=""; for p in $(DEBS); do \
+	  case "$$installed" in *" $$p "*) ;; *) missing="$$missing $$p";; esac; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
-	else echo "all Debian packages present"; fi
+	elif $(if $(filter deps,$(MAKECMDGOALS)),true,false); then echo "all Debian packages present"; fi
+
+# The top-level make checks the packages once before building or running anything (sub-makes,
+# MAKELEVEL > 0, trust it).
+DEPS_FIRST = $(if $(filter 0,$(MAKELEVEL)),deps)
 
 # The Criterion suite on four builds: native, two other code generations (test-codegen) and
 # the sanitizers (sanitize); then pytest for plot.py.
@@ -112,7 +121,7 @@ test: test-c test-codegen test-py sanitize
 # The builds compile $(JOBS)-wide unless make already has a job server (make -jN test).
 RUN_DIR = $(abspath $(BUILD))/run
 JOBS   ?= $(shell nproc)
-test-c:
+test-c: | $(DEPS_FIRST)
 	$(MAKE) $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS)) $(BUILD)/diagbench $(BUILD)/tests/unit
 	@rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)/build
 	@ln -s $(CURDIR)/tests $(CURDIR)/examples $(CURDIR)/plot.py $(CURDIR)/harness $(RUN_DIR)/
@@ -128,30 +137,70 @@ test-c:
 CODEGEN_V2  = BUILD=build/codegen-v2 MARCH=x86-64-v2 FPFLAGS=-ffp-contract=off
 CODEGEN_FMA = BUILD=build/codegen-fma MARCH=x86-64-v3 FPFLAGS=-ffp-contract=fast
 test-codegen: test-codegen-v2 test-codegen-fma
-test-codegen-v2:
+test-codegen-v2: | $(DEPS_FIRST)
 	$(MAKE) $(CODEGEN_V2) test-c
-test-codegen-fma:
+test-codegen-fma: | $(DEPS_FIRST)
 	$(MAKE) $(CODEGEN_FMA) test-c
 
 # tests/test_compare.py runs build/diagbench (compare, samples_s against scipy): after test-c has
 # built it, never beside a second build of the same files (make -j2 test).
-test-py: test-c
+test-py: test-c | $(DEPS_FIRST)
 	DIAGBENCH=$(abspath $(BUILD))/diagbench $(PYTHON) -m pytest -q tests/
 
-bench: $(BUILD)/diagbench
-	@mkdir -p results
-	$(BUILD)/diagbench --matrix quick --out results/$(RUN).csv
-	cp results/$(RUN).csv results/latest.csv
-	$(PYTHON) plot.py results/latest.csv -o results
+# examples/slurm-array.sbatch on a private single-node Slurm (munged, slurmctld, slurmd started
+# and stopped by tests/slurm/run.sh, by PID, state in a temporary folder): 2 shards + merge, then
+# a shard interrupted by scancel --signal=TERM and resubmitted. Root only; about 2 minutes.
+.PHONY: test-slurm
+test-slurm: $(BUILD)/diagbench | $(DEPS_FIRST)
+	DIAGBENCH=$(abspath $(BUILD))/diagbench PYTHON=$(PYTHON) bash tests/slurm/run.sh
+
+# Runs write to $(RESULTS)/, which git ignores: a run never makes the tree dirty (a dirty tree
+# would change the next build's git_rev and matrix_id). The committed example run lives apart,
+# in examples/results/ (make examples).
+RESULTS ?= results
+bench: $(BUILD)/diagbench | $(DEPS_FIRST)
+	@mkdir -p $(RESULTS)
+	$(BUILD)/diagbench --matrix quick --out $(RESULTS)/$(RUN).csv
+	cp $(RESULTS)/$(RUN).csv $(RESULTS)/latest.csv
+	$(PYTHON) plot.py $(RESULTS)/latest.csv -o $(RESULTS)
 
 # The seed's sweep (split 10..40000, seqsin 20..5000, fwd and bwd) with 1 and all threads.
-bench-pr: $(BUILD)/diagbench
-	@mkdir -p results
-	$(BUILD)/diagbench --matrix pr -t 1,$(shell nproc) --out results/pr-$(RUN).csv
-	$(PYTHON) plot.py results/pr-$(RUN).csv -o results
+bench-pr: $(BUILD)/diagbench | $(DEPS_FIRST)
+	@mkdir -p $(RESULTS)
+	$(BUILD)/diagbench --matrix pr -t 1,$(shell nproc) --out $(RESULTS)/pr-$(RUN).csv
+	$(PYTHON) plot.py $(RESULTS)/pr-$(RUN).csv -o $(RESULTS)
 
-plot:
-	$(PYTHON) plot.py results/latest.csv -o results
+plot: | $(DEPS_FIRST)
+	$(PYTHON) plot.py $(RESULTS)/latest.csv -o $(RESULTS)
+
+# make examples: regenerate the committed example run (examples/results/: the quick and pr
+# matrices with 1 and all threads, their CSVs and the headline figure of each) from HEAD. It
+# refuses a dirty tree, so the CSVs' git_rev is a clean revision that anyone can check out;
+# commit the files afterwards: they then carry the revision of the commit BEFORE the one that
+# holds them. Takes about 12 minutes on 2 cores; run it on a quiet machine.
+EXAMPLES = examples/results
+EX_TMP   = $(BUILD)/examples
+.PHONY: examples
+examples: | $(DEPS_FIRST)
+	@if [ -n "$$(git status --porcelain)" ]; then \
+	  echo "make examples: the tree is dirty (see git status): commit or stash first, the examples must come from HEAD" >&2; \
+	  exit 2; fi
+	$(MAKE) $(BUILD)/diagbench
+	@if $(BUILD)/diagbench --version | head -n 1 | grep -q -- -dirty; then \
+	  echo "make examples: $(BUILD)/diagbench reports a dirty revision" >&2; exit 2; fi
+	rm -rf $(EX_TMP) && mkdir -p $(EX_TMP)
+	$(BUILD)/diagbench --matrix quick -t 1,$(shell nproc) --out $(EX_TMP)/latest.csv
+	$(BUILD)/diagbench --matrix pr -t 1,$(shell nproc) --out $(EX_TMP)/pr-example.csv
+	$(PYTHON) plot.py $(EX_TMP)/latest.csv -o $(EX_TMP)
+	$(PYTHON) plot.py $(EX_TMP)/pr-example.csv -o $(EX_TMP)
+	@for f in latest pr-example; do [ -f $(EX_TMP)/$${f}_headline.png ] || { \
+	  echo "make examples: plot.py wrote no $(EX_TMP)/$${f}_headline.png" >&2; exit 1; }; done
+	git rm -q --ignore-unmatch '$(EXAMPLES)/*.csv' '$(EXAMPLES)/*.png'
+	@mkdir -p $(EXAMPLES)
+	cp $(EX_TMP)/latest.csv $(EX_TMP)/pr-example.csv $(EX_TMP)/latest_headline.png \
+	  $(EX_TMP)/pr-example_headline.png $(EXAMPLES)/
+	git add $(EXAMPLES)
+	@echo "make examples: $(EXAMPLES) regenerated from $$(git rev-parse --short=12 HEAD); review and commit"
 
 # The CSV columns (name, kind, description) as `diagbench --schema` prints them: plot.py reads
 # this file; tests/test_schema.c fails when it differs from the binary's.
@@ -179,7 +228,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 SAN_ENV   = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
             LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0
-sanitize:
+sanitize: | $(DEPS_FIRST)
 	$(SAN_ENV) $(MAKE) BUILD=build/sanitize SANITIZE="$(SAN_FLAGS)" test-c
 
 # libFuzzer over every parser of untrusted text (tests/fuzz/fuzz_one.c): clang, with ASan + UBSan

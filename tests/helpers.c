@@ -261,6 +261,7 @@ TestSuite(tridiag_solve, .fini = th_cleanup);
 TestSuite(wisdom, .fini = th_cleanup);
 TestSuite(workloads, .fini = th_cleanup);
 TestSuite(write_path, .fini = th_cleanup);
+TestSuite(format, .fini = th_cleanup);
 
 void *th_alloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);

@@ -3,11 +3,14 @@
  * message when it does not. */
 #include <criterion/criterion.h>
 #include <limits.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/limits.h"
 #include "core/parse.h"
 #include "core/status.h"
+#include "tests/helpers.h"
 #include "harness/env/omp_env.h"
 #include "harness/plan/cli.h"
 #include "harness/plan/shard.h"
@@ -158,7 +161,9 @@ Test(parse_callers, sizes) {
     cr_assert(n == 3 && s[2] == 100000000);
     cr_assert_eq(db_parse_sizes("10,010", "-n", s, &n, err, sizeof err), DB_E_INVALID);
     cr_assert_str_eq(err, "-n: size 010 given twice");
-    REJECTED(sizes_list, "invalid size '%s' in -n: expected a whole number from 1 to 100000000",
+    REJECTED(sizes_list,
+             "invalid size '%s' in -n: expected a whole number from 1 to 100000000, or a range "
+             "LO:HI:geom:K, LO:HI:lin:K, LO:HI:+STEP, LO:HI:*MULT",
              "0", "-5", "+5", " 5", "5 ", "1e3", "0x10", "a", "100000001", "18446744073709551617",
              "99999999999999999999999");
     REJECTED(sizes_list, "-n: empty item in list '%s'", "1,", ",1");
@@ -249,4 +254,111 @@ Test(parse_callers, omp_places_positions) {
     cr_assert_eq(db_omp_places_parse("{00:2:+1}, 65535", &p, err, sizeof err), DB_OK, "%s", err);
     cr_assert_eq(p.nplaces, 2);
     db_omp_places_free(&p);
+}
+
+/* Size ranges in -n: LO:HI:geom:K, LO:HI:lin:K, LO:HI:+STEP, LO:HI:*MULT, mixed with numbers. */
+static void expect_sizes(const char *v, const size_t *want, size_t nwant) {
+    size_t s[DB_MAX_LIST], n = 0;
+    cr_assert_eq(db_parse_sizes(v, "-n", s, &n, err, sizeof err), DB_OK, "'%s': %s", v, err);
+    cr_assert_eq(n, nwant, "'%s' gives %zu sizes, want %zu", v, n, nwant);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(s[i], want[i], "'%s' size %zu: %zu, want %zu", v, i, s[i], want[i]);
+}
+#define SIZES(v, ...)                                                                              \
+    do {                                                                                           \
+        const size_t want_[] = {__VA_ARGS__};                                                      \
+        expect_sizes(v, want_, sizeof want_ / sizeof want_[0]);                                    \
+    } while (0)
+
+Test(parse_callers, size_ranges) {
+    SIZES("100:1000:lin:10", 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000);
+    SIZES("100:1000:+100", 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000);
+    SIZES("5:14:+4", 5, 9, 13);           /* HI is not a step away: the steps stop before it */
+    SIZES("1:2:lin:3", 1, 2);             /* 1.5 rounds half up to 2, which HI gives again */
+    SIZES("10:20:lin:4", 10, 13, 17, 20); /* 13.33, 16.67 */
+    SIZES("8:8192:*8", 8, 64, 512, 4096, 8192); /* as Range(8, 8<<10) with RangeMultiplier(8) */
+    SIZES("2:10:*3", 2, 6, 10);                 /* HI closes the range, as in Google Benchmark */
+    SIZES("1:4:geom:8", 1, 2, 3, 4);            /* rounding repeats small sizes: dropped */
+    /* 10 * 4000^(i/7) = 10, 32.70, 106.9, 349.7, 1143.7, 3740.2, 12231.5(08), 40000 */
+    SIZES("10:40000:geom:8", 10, 33, 107, 350, 1144, 3740, 12232, 40000);
+    SIZES("20,100:1000:geom:4", 20, 100, 215, 464, 1000);           /* mixed with a plain list */
+    SIZES("10:100:geom:3,100:1000:geom:3", 10, 32, 100, 316, 1000); /* overlap kept once */
+    SIZES("007:010:+01", 7, 8, 9, 10);                              /* leading zeros */
+    SIZES("99999999:100000000:lin:2", 99999999, 100000000);
+}
+
+/* Every geometric range, whatever LO, HI and K: both ends exact, strictly increasing, each size
+ * the nearest whole number to LO (HI/LO)^(i/(K-1)). The sizes come from exp(log LO + t log(HI/LO))
+ * with |argument| <= log(1e8) < 19: relative error at most (4*19 + 2) u (a few roundings of the
+ * argument, amplified by |argument|, plus exp's and the final rounding), so each size is within
+ * 0.5 + g * 78u of the exact g, and within 0.5 of it when g is not that close to a tie. */
+Test(parse_callers, size_ranges_geometric_bounds) {
+    const unsigned long long los[] = {1, 7, 10, 1000, 99999};
+    const unsigned long long his[] = {2, 100, 40000, 100000000};
+    const unsigned ks[] = {2, 3, 8, 17, 64};
+    for (size_t a = 0; a < sizeof los / sizeof los[0]; a++)
+        for (size_t b = 0; b < sizeof his / sizeof his[0]; b++)
+            for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++) {
+                if (his[b] <= los[a]) continue;
+                char v[64];
+                snprintf(v, sizeof v, "%llu:%llu:geom:%u", los[a], his[b], ks[c]);
+                size_t s[DB_MAX_LIST], n = 0;
+                cr_assert_eq(db_parse_sizes(v, "-n", s, &n, err, sizeof err), DB_OK, "%s", err);
+                cr_assert(n >= 2 && n <= ks[c], "'%s': %zu sizes", v, n);
+                cr_assert(s[0] == los[a] && s[n - 1] == his[b], "'%s': ends exact", v);
+                size_t j = 0; /* walk the exact sequence alongside the deduplicated one */
+                for (unsigned i = 0; i < ks[c]; i++) {
+                    long double g = (long double)los[a] * powl((long double)his[b] / los[a],
+                                                               (long double)i / (ks[c] - 1));
+                    while (j < n && (long double)s[j] < g - 0.5L - g * 78 * TH_U)
+                        j++;
+                    cr_assert(j < n && fabsl((long double)s[j] - g) <= 0.5L + g * 78 * TH_U,
+                              "'%s': no size near %Lg", v, g);
+                }
+                for (size_t i = 1; i < n; i++)
+                    cr_assert(s[i] > s[i - 1], "'%s' increases", v);
+            }
+}
+
+static const char range_msg[] =
+    "; expected N, LO:HI:geom:K, LO:HI:lin:K, LO:HI:+STEP or LO:HI:*MULT (see --help)";
+
+static void expect_range_rejected(const char *v, const char *why) {
+    size_t s[DB_MAX_LIST], n;
+    cr_assert_eq(db_parse_sizes(v, "-n", s, &n, err, sizeof err), DB_E_INVALID, "'%s'", v);
+    char want[512];
+    snprintf(want, sizeof want, "invalid size range '%s' in -n: %s%s", v, why, range_msg);
+    cr_assert_str_eq(err, want);
+}
+
+Test(parse_callers, size_ranges_rejected) {
+    const char *lo = "LO must be a whole number from 1 to 100000000";
+    const char *hi = "HI must be a whole number from 1 to 100000000";
+    const char *k = "K must be a whole number from 2 to 64";
+    expect_range_rejected("0:10:lin:2", lo);
+    expect_range_rejected(":10:lin:2", lo);
+    expect_range_rejected("-1:10:lin:2", lo);
+    expect_range_rejected("1e3:1e4:geom:4", lo);
+    expect_range_rejected("100000001:100000002:lin:2", lo);
+    expect_range_rejected("10:", hi);
+    expect_range_rejected("10:100", hi);
+    expect_range_rejected("10:100000001:lin:2", hi);
+    expect_range_rejected("10: 20:lin:2", hi);
+    expect_range_rejected("10:10:lin:2", "HI must be larger than LO");
+    expect_range_rejected("20:10:geom:3", "HI must be larger than LO");
+    expect_range_rejected("10:20:lin:1", k);
+    expect_range_rejected("10:20:geom:65", k);
+    expect_range_rejected("10:20:geom:", k);
+    expect_range_rejected("10:20:lin:4x", k);
+    expect_range_rejected("10:20:+0", "STEP must be a whole number from 1 to 100000000");
+    expect_range_rejected("10:20:+-1", "STEP must be a whole number from 1 to 100000000");
+    expect_range_rejected("10:20:*1", "MULT must be a whole number from 2 to 100000000");
+    expect_range_rejected("10:20:*1.5", "MULT must be a whole number from 2 to 100000000");
+    expect_range_rejected("10:20:log:3", "unknown form after LO:HI:");
+    expect_range_rejected("10:20:", "unknown form after LO:HI:");
+    size_t s[DB_MAX_LIST], n;
+    cr_assert_eq(db_parse_sizes("1:1000:+10", "-n", s, &n, err, sizeof err), DB_E_INVALID);
+    cr_assert_str_eq(err, "-n: '1:1000:+10' takes the list past 64 sizes");
+    cr_assert_eq(db_parse_sizes("10:100:lin:4,40", "-n", s, &n, err, sizeof err), DB_E_INVALID);
+    cr_assert_str_eq(err, "-n: size 40 given twice", "a plain size a range gave already");
 }

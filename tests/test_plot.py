@@ -530,7 +530,7 @@ def test_committed_runs_of_older_versions_still_load():
     # results/*.csv were written with fewer appended columns: only the
     # required ones matter
     for name in ("latest.csv", "pr-example.csv"):
-        df = plot.load_csvs([os.path.join(ROOT, "results", name)])
+        df = plot.load_csvs([os.path.join(ROOT, "examples", "results", name)])
         assert len(df) > 0
 
 

@@ -50,11 +50,12 @@ static void destroy_summary(void *s) {
     db_summary_destroy(s);
 }
 
-static void add(struct db_summary *s, const char *strategy, size_t n, double t) {
+static void add_row(struct db_summary *s, const char *workload, const char *strategy, size_t n,
+                    double t, const char *status) {
     struct db_row r = {
         .run_id = "r",
         .timestamp = "t",
-        .workload = "split",
+        .workload = workload,
         .operator_kind = "jacobian",
         .jac = "fwd",
         .strategy = strategy,
@@ -62,7 +63,7 @@ static void add(struct db_summary *s, const char *strategy, size_t n, double t) 
         .threads = 2,
         .proc_bind = "false",
         .places = "unset",
-        .status = "ok",
+        .status = status,
         .reps = 3,
         .iterations = 1,
         .time_median_s = t,
@@ -82,6 +83,21 @@ static void add(struct db_summary *s, const char *strategy, size_t n, double t) 
     th_free(line);
 }
 
+static void add(struct db_summary *s, const char *strategy, size_t n, double t) {
+    add_row(s, "split", strategy, n, t, "ok");
+}
+
+/* The summary as printed, owned by the test's arena. */
+static char *printed(const struct db_summary *s) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cr_assert_not_null(f);
+    db_summary_print(s, f);
+    fclose(f);
+    return th_own(text, free);
+}
+
 Test(summary, table_has_slopes_and_speedup) {
     struct db_summary *s = th_own(db_summary_create(1000), destroy_summary);
     cr_assert_not_null(s);
@@ -90,15 +106,39 @@ Test(summary, table_has_slopes_and_speedup) {
         add(s, "probe", n, 1e-9 * (double)n);
     }
     cr_assert_eq(db_summary_add_csv(s, "not,a,row"), DB_E_INVALID);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    db_summary_print(s, f);
-    fclose(f);
-    th_own(text, free);
+    char *text = printed(s);
     cr_assert_not_null(strstr(text, "2.00"), "%s", text);
     cr_assert_not_null(strstr(text, "1.00"), "%s", text);
-    cr_assert_not_null(strstr(text, "1.6e+04x (n=16000)"), "%s", text);
+    /* the shared number format (tests/number_format.tsv, core/format.h) */
+    cr_assert_not_null(strstr(text, "16,000\xc3\x97 (n=16000)"), "%s", text);
+    cr_assert_not_null(strstr(text, "2.00 (5 sizes)"), "%s", text);
+    cr_assert_not_null(strstr(text, "1.00 (5 sizes)"), "%s", text);
+    th_free(text), th_free(s);
+}
+
+/* A series without an ok row has no n_max (not "0"), and its cells not ok are counted in the
+ * singular when there is one; a slope on 2 sizes says it has no CI. */
+Test(summary, rows_not_ok_and_two_sizes) {
+    struct db_summary *s = th_own(db_summary_create(1000), destroy_summary);
+    cr_assert_not_null(s);
+    add_row(s, "sin", "probe-checked", 1000, 0, "error");
+    add_row(s, "seqsin", "probe", 1000, 1e-6, "ok");
+    add_row(s, "seqsin", "probe", 2000, 2e-6, "ok");
+    add_row(s, "seqsin", "probe", 4000, 0, "error");
+    add_row(s, "seqsin", "probe", 8000, 0, "skipped_memory");
+    char *text = printed(s);
+    const char *sin = strstr(text, "\nsin "), *seqsin = strstr(text, "\nseqsin ");
+    cr_assert(sin && seqsin, "%s", text);
+    char line[512];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(sin + 1, "\n"), sin + 1);
+    cr_assert_not_null(strstr(line, "- (0 sizes)"), "%s", line);
+    cr_assert_not_null(strstr(line, "(1 cell not ok)"), "%s", line);
+    cr_assert_null(strstr(line, " 0 "), "no n_max 0: %s", line);
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(seqsin + 1, "\n"), seqsin + 1);
+    cr_assert_not_null(strstr(line, "1.00 (2 sizes, no CI)"), "%s", line);
+    cr_assert_not_null(strstr(line, "(2 cells not ok)"), "%s", line);
+    cr_assert_not_null(strstr(line, " 2000 "), "n_max of the ok rows: %s", line);
+    cr_assert_not_null(strstr(line, "2 \xc2\xb5s"), "t(n_max): %s", line);
     th_free(text), th_free(s);
 }
 

@@ -352,8 +352,10 @@ Test(ceiling, materialise_is_judged_against_its_own_write_ceiling) {
     db_summary_print(s, f);
     fclose(f);
     th_own(text, free);
-    cr_assert_not_null(strstr(text, "n=4000 0.50 (stream/32, ceiling 16.0 GB/s)"), "%s", text);
-    cr_assert_not_null(strstr(text, "n=4000 1.25 (stream/64, ceiling 16.0 GB/s) [!]"), "%s", text);
+    cr_assert_not_null(strstr(text, "n=4000 0.50\xc3\x97 (stream/32, ceiling 16.0 GB/s)"), "%s",
+                       text);
+    cr_assert_not_null(strstr(text, "n=4000 1.25\xc3\x97 (stream/64, ceiling 16.0 GB/s) [!]"), "%s",
+                       text);
     cr_assert_not_null(strstr(text, "[!] split jacobian fwd thr=2: materialise above its write "
                                     "ceiling at 1 size"),
                        "%s", text);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/format.h"
 #include "harness/env/omp_env.h"
 #include "harness/env/openblas.h"
 #include "harness/env/memory.h"
@@ -53,7 +54,14 @@ static const char usage[] =
     "                         probe-tridiag+tridiagonal or materialise+tridiagonal\n"
     "  -p, --operators LIST   operator kinds: jacobian, function, matrix, diagonal\n"
     "  -j, --jac LIST         fwd and/or bwd (jacobian operators only)\n"
-    "  -n, --sizes LIST       sizes n, whole numbers from 1 to 100000000\n"
+    "  -n, --sizes LIST       sizes n, whole numbers from 1 to 100000000, and ranges:\n"
+    "                         LO:HI:geom:K  K sizes from LO to HI, geometric (rounded,\n"
+    "                                       repeats dropped): 10:40000:geom:8\n"
+    "                         LO:HI:lin:K   K sizes from LO to HI, evenly spaced (rounded)\n"
+    "                         LO:HI:+STEP   LO, LO+STEP, ... up to HI: 100:1000:+100\n"
+    "                         LO:HI:*MULT   LO, LO*MULT, ... below HI, then HI: 8:8192:*8\n"
+    "                         mixed freely (20,100:1000:geom:4), at most 64 sizes in all;\n"
+    "                         the CSV's matrix column records the expanded list\n"
     "      --matrix NAME      a preset matrix instead of the lists above (see --list)\n"
     "\n"
     "Timing and threads:\n"
@@ -214,7 +222,7 @@ static void progress(size_t i, size_t count, const struct db_cell *c,
         return;
     }
     char t[32];
-    db_format_seconds(r->t.median, t, sizeof t);
+    db_fmt_time(r->t.median, t, sizeof t);
     if (c->kind == DB_CELL_DIAGONAL) {
         fprintf(stderr, "%s (cv %.1f%%) calls=%llu colours=%lld err=%.1e  %s\n", t, 100 * r->t.cv,
                 r->primitive_calls, r->colours, r->max_abs_err, eta);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/format.h"
 #include "core/fail.h"
 #include "core/parse.h"
 #include "core/stats.h"
@@ -669,8 +670,8 @@ static void write_md(FILE *f, const struct report *r) {
         char tb[32], tn[32];
         fputs("| ", f);
         md_cell_name(f, r, r->ib, c->b.f);
-        fprintf(f, " | %s (%zu) | %s (%zu) | ", db_format_seconds(c->b.median, tb, sizeof tb),
-                c->b.k, db_format_seconds(c->n.median, tn, sizeof tn), c->n.k);
+        fprintf(f, " | %s (%zu) | %s (%zu) | ", db_fmt_time(c->b.median, tb, sizeof tb), c->b.k,
+                db_fmt_time(c->n.median, tn, sizeof tn), c->n.k);
         if (isfinite(c->ratio))
             fprintf(f, "%.3f", c->ratio);
         else

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/format.h"
 #include "core/status.h"
 #include "workloads/workload.h"
 #include "harness/io/schema.h"
@@ -139,7 +140,18 @@ double db_fit_slope(const double *n, const double *t, size_t k) {
     return sxx > 0 ? sxy / sxx : NAN;
 }
 
-static double series_slope(const struct series *x, size_t fit_from, int *all) {
+/* Points with a positive n and time: the ones a log-log fit can use. */
+static size_t fittable(const double *n, const double *t, size_t k) {
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++)
+        m += n[i] > 0 && t[i] > 0;
+    return m;
+}
+
+/* The slope over the sizes >= fit_from, or over all sizes when fewer than two reach it; *sizes
+ * is the number of sizes it was fitted on. */
+static double series_slope(const struct series *x, size_t fit_from, size_t *sizes) {
+    *sizes = 0;
     double *n = malloc((x->npts + 1) * sizeof *n), *t = malloc((x->npts + 1) * sizeof *t);
     if (!n || !t) {
         free(n), free(t);
@@ -148,13 +160,13 @@ static double series_slope(const struct series *x, size_t fit_from, int *all) {
     size_t k = 0;
     for (size_t i = 0; i < x->npts; i++)
         if (x->pts[i].n >= (double)fit_from) n[k] = x->pts[i].n, t[k++] = x->pts[i].t;
-    *all = 0;
+    *sizes = fittable(n, t, k);
     double slope = db_fit_slope(n, t, k);
     if (isnan(slope)) {
         for (size_t i = 0; i < x->npts; i++)
             n[i] = x->pts[i].n, t[i] = x->pts[i].t;
         slope = db_fit_slope(n, t, x->npts);
-        *all = 1;
+        *sizes = fittable(n, t, x->npts);
     }
     free(n), free(t);
     return slope;
@@ -180,18 +192,13 @@ static const struct series *materialise_of(const struct db_summary *s, const str
     return NULL;
 }
 
-const char *db_format_seconds(double s, char *b, size_t len) {
-    if (isnan(s))
-        snprintf(b, len, "-");
-    else if (s < 1e-6)
-        snprintf(b, len, "%.1f ns", s * 1e9);
-    else if (s < 1e-3)
-        snprintf(b, len, "%.2f us", s * 1e6);
-    else if (s < 1)
-        snprintf(b, len, "%.2f ms", s * 1e3);
-    else
-        snprintf(b, len, "%.3f s", s);
-    return b;
+/* s in a column of width w (display width: the format's strings are UTF-8), left- or
+ * right-aligned, after a space unless it is the first column. */
+static void column(FILE *f, const char *s, size_t w, int right) {
+    size_t pad = db_fmt_width(s) < w ? w - db_fmt_width(s) : 0;
+    if (right) fprintf(f, "%*s", (int)pad, "");
+    fputs(s, f);
+    if (!right) fprintf(f, "%*s", (int)pad, "");
 }
 
 /* The series of a calibration kernel run with the given thread count. */
@@ -232,17 +239,20 @@ static int print_materialise_ratios(const struct db_summary *s, const struct ser
         if (!shown++)
             fprintf(f, "  %-8s %s %-4s thr=%-3s", x->key[0], x->key[1], x->key[2], x->key[4]);
         double r = p->ceiling / p->tmin;
-        fprintf(f, "%s n=%.0f %.2f (%s, ceiling %.1f GB/s)%s", shown > 1 ? "," : "", p->n, r,
-                p->write_path[0] ? p->write_path : "-", 8 * p->n * p->n / p->ceiling * 1e-9,
-                r > 1 ? " [!]" : "");
+        char rs[64];
+        fprintf(f, "%s n=%.0f %s (%s, ceiling %.1f GB/s)%s", shown > 1 ? "," : "", p->n,
+                db_fmt_ratio(r, rs, sizeof rs), p->write_path[0] ? p->write_path : "-",
+                8 * p->n * p->n / p->ceiling * 1e-9, r > 1 ? " [!]" : "");
         flagged += r > 1;
     }
     if (shown) fputc('\n', f);
+    char sizes[64];
     if (flagged)
         fprintf(f,
-                "  [!] %s %s %s thr=%s: materialise above its write ceiling at %d size%s: the "
+                "  [!] %s %s %s thr=%s: materialise above its write ceiling at %s: the "
                 "ceiling was mismeasured, do not trust these ratios\n",
-                x->key[0], x->key[1], x->key[2], x->key[4], flagged, flagged == 1 ? "" : "s");
+                x->key[0], x->key[1], x->key[2], x->key[4],
+                db_fmt_count((unsigned long long)flagged, "size", sizes, sizeof sizes));
     return flagged;
 }
 
@@ -276,15 +286,17 @@ static void print_ratios(const struct db_summary *s, FILE *f) {
         /* split probes sin' on one half and cos' on the other: the mean of both loops */
         double loop = ref->pts[0].tmin / ref->pts[0].n;
         if (ref2) loop = 0.5 * (loop + ref2->pts[0].tmin / ref2->pts[0].n);
+        char rs[64];
         fprintf(f,
-                "  %-8s %s %-4s probe       n=%-8.0f thr=%-3s %6.3f ns/el = %.2f x bare "
+                "  %-8s %s %-4s probe       n=%-8.0f thr=%-3s %6.3f ns/el = %s bare "
                 "loop (%.3f ns/el; best repetitions)",
-                x->key[0], x->key[1], x->key[2], n, x->key[4], t / n * 1e9, t / n / loop,
-                loop * 1e9);
+                x->key[0], x->key[1], x->key[2], n, x->key[4], t / n * 1e9,
+                db_fmt_ratio(t / n / loop, rs, sizeof rs), loop * 1e9);
         /* the same loop reading a tangent, as a JVP must */
         const struct series *jl = calibration(s, "cos_jvp_loop", x->key[4]);
         if (jl && !strcmp(x->key[0], "sin"))
-            fprintf(f, ", %.2f x cos(x)*v loop", t / n / (jl->pts[0].tmin / jl->pts[0].n));
+            fprintf(f, ", %s cos(x)*v loop",
+                    db_fmt_ratio(t / n / (jl->pts[0].tmin / jl->pts[0].n), rs, sizeof rs));
         fputc('\n', f);
     }
     for (size_t i = 0; i < s->count; i++) {
@@ -303,11 +315,12 @@ static void print_ratios(const struct db_summary *s, FILE *f) {
 
 void db_summary_print(const struct db_summary *s, FILE *f) {
     fprintf(f,
-            "\nsummary: slope = least squares of log(median time) on log(n) over n >= %zu "
-            "(* = over all n);\n         speedup = materialise (materialise+lu for solve "
-            "methods) / strategy at the largest n where both ran\n",
+            "\nsummary: slope = least squares of log(median time) on log(n) over n >= %zu (over "
+            "all n where fewer than 2 sizes reach it), with the number of sizes it was fitted on;"
+            "\n         speedup = materialise (materialise+lu for solve methods) / strategy at the "
+            "largest n where both ran\n",
             s->fit_from);
-    fprintf(f, "%-14s %-9s %-4s %-20s %3s %7s %9s %11s %18s\n", "workload", "operator", "jac",
+    fprintf(f, "%-14s %-9s %-4s %-20s %3s %-21s %9s %11s %20s\n", "workload", "operator", "jac",
             "strategy", "thr", "slope", "n_max", "t(n_max)", "speedup");
     for (size_t i = 0; i < s->count; i++) {
         const struct series *x = &s->s[i];
@@ -315,15 +328,12 @@ void db_summary_print(const struct db_summary *s, FILE *f) {
         double nmax = 0;
         for (size_t k = 0; k < x->npts; k++)
             nmax = x->pts[k].n > nmax ? x->pts[k].n : nmax;
-        int all;
-        double slope = series_slope(x, s->fit_from, &all);
-        char slope_s[16], t_s[24], sp_s[40];
-        if (isnan(slope))
-            snprintf(slope_s, sizeof slope_s, "-");
-        else
-            snprintf(slope_s, sizeof slope_s, "%.2f%s", slope, all ? "*" : "");
-        db_format_seconds(x->npts ? time_at(x, nmax) : NAN, t_s, sizeof t_s);
-        snprintf(sp_s, sizeof sp_s, "-");
+        size_t sizes;
+        double slope = series_slope(x, s->fit_from, &sizes);
+        char slope_s[64], n_s[32] = "-", t_s[32], sp_s[96] = "-", ratio[64];
+        db_fmt_slope(slope, NAN, sizes, slope_s, sizeof slope_s);
+        if (x->npts) snprintf(n_s, sizeof n_s, "%.0f", nmax); /* no ok row: no n_max */
+        db_fmt_time(x->npts ? time_at(x, nmax) : NAN, t_s, sizeof t_s);
         const struct series *m = materialise_of(s, x);
         if (m && m != x) {
             double best = 0;
@@ -332,12 +342,19 @@ void db_summary_print(const struct db_summary *s, FILE *f) {
                 if (!isnan(tm) && x->pts[k].n > best) best = x->pts[k].n;
             }
             if (best > 0)
-                snprintf(sp_s, sizeof sp_s, "%.3gx (n=%.0f)", time_at(m, best) / time_at(x, best),
+                snprintf(sp_s, sizeof sp_s, "%s (n=%.0f)",
+                         db_fmt_ratio(time_at(m, best) / time_at(x, best), ratio, sizeof ratio),
                          best);
         }
-        fprintf(f, "%-14s %-9s %-4s %-20s %3s %7s %9.0f %11s %18s", x->key[0], x->key[1], x->key[2],
-                x->key[3], x->key[4], slope_s, nmax, t_s, sp_s);
-        if (x->not_ok) fprintf(f, "  (%zu cells not ok)", x->not_ok);
+        fprintf(f, "%-14s %-9s %-4s %-20s %3s ", x->key[0], x->key[1], x->key[2], x->key[3],
+                x->key[4]);
+        column(f, slope_s, 21, 0);
+        fprintf(f, " %9s ", n_s);
+        column(f, t_s, 11, 1);
+        fputc(' ', f);
+        column(f, sp_s, 20, 1);
+        if (x->not_ok)
+            fprintf(f, "  (%s not ok)", db_fmt_count(x->not_ok, "cell", ratio, sizeof ratio));
         fputc('\n', f);
     }
     print_ratios(s, f);

@@ -20,9 +20,6 @@ int db_summary_add_csv(struct db_summary *s, const char *line);
 /* Least-squares slope of log(t) against log(n); NaN with fewer than two distinct n. */
 double db_fit_slope(const double *n, const double *t, size_t k);
 
-/* A duration for people: "412.0 ns", "3.87 us", "6.51 ms", "1.234 s" ("-" for NaN). */
-const char *db_format_seconds(double s, char *buf, size_t len);
-
 /* Print the table (plain text, aligned). */
 void db_summary_print(const struct db_summary *s, FILE *f);
 

@@ -5,6 +5,7 @@
 #include "harness/plan/cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,25 +55,103 @@ static int given_twice(const char *flag, const char *item, char *err, size_t err
 struct sizes_ctx {
     const char *flag;
     size_t *out;
+    size_t n; /* sizes so far (a range item adds several) */
 };
+
+#define SIZE_FORMS "N, LO:HI:geom:K, LO:HI:lin:K, LO:HI:+STEP or LO:HI:*MULT (see --help)"
+
+static int bad_range(const struct sizes_ctx *c, const char *item, const char *why, char *err,
+                     size_t errlen) {
+    return db_fail(err, errlen, "invalid size range '%s' in %s: %s; expected " SIZE_FORMS, item,
+                   c->flag, why);
+}
+
+/* Add one size. A plain number seen before is an error; a size a range gives again (ranges
+ * overlap their neighbours, geometric rounding repeats small sizes) is dropped. */
+static int add_size(struct sizes_ctx *c, unsigned long long v, int from_range, const char *item,
+                    char *err, size_t errlen) {
+    for (size_t j = 0; j < c->n; j++)
+        if (c->out[j] == v) {
+            if (from_range) return DB_OK;
+            return db_fail(err, errlen, "%s: size %s given twice", c->flag, item);
+        }
+    if (c->n == DB_MAX_LIST)
+        return db_fail(err, errlen, "%s: '%s' takes the list past %d sizes", c->flag, item,
+                       DB_MAX_LIST);
+    c->out[c->n++] = (size_t)v;
+    return DB_OK;
+}
+
+/* LO:HI:geom:K, LO:HI:lin:K (K sizes from LO to HI, both included, rounded to whole numbers,
+ * repeats dropped), LO:HI:+STEP (LO, LO+STEP, ... up to HI, as hyperfine's --parameter-step-size)
+ * and LO:HI:*MULT (LO, LO*MULT, ... and HI, as Google Benchmark's Range with RangeMultiplier). */
+static int size_range(struct sizes_ctx *c, const char *item, char *err, size_t errlen) {
+    unsigned long long lo, hi, k;
+    const char *p;
+    if (db_parse_whole(item, &p, DB_MAX_N, &lo) != DB_OK || lo < 1 || *p != ':')
+        return bad_range(c, item, "LO must be a whole number from 1 to 100000000", err, errlen);
+    if (db_parse_whole(p + 1, &p, DB_MAX_N, &hi) != DB_OK || *p != ':')
+        return bad_range(c, item, "HI must be a whole number from 1 to 100000000", err, errlen);
+    if (hi <= lo) return bad_range(c, item, "HI must be larger than LO", err, errlen);
+    const char *form = p + 1;
+    if (strncmp(form, "geom:", 5) == 0 || strncmp(form, "lin:", 4) == 0) {
+        int geom = form[0] == 'g';
+        if (db_parse_whole(form + (geom ? 5 : 4), NULL, DB_MAX_LIST, &k) != DB_OK || k < 2)
+            return bad_range(c, item, "K must be a whole number from 2 to 64", err, errlen);
+        for (unsigned long long i = 0; i < k; i++) {
+            unsigned long long v;
+            if (i == k - 1)
+                v = hi; /* both ends exact, whatever the rounding */
+            else if (geom)
+                v = (unsigned long long)llround(exp(
+                    log((double)lo) + (double)i / (double)(k - 1) * log((double)hi / (double)lo)));
+            else /* lo + (hi - lo) i / (k - 1), rounded half up, in whole numbers */
+                v = lo + ((hi - lo) * i * 2 + (k - 1)) / (2 * (k - 1));
+            if (v < lo) v = lo;
+            if (v > hi) v = hi;
+            DB_CHECK(add_size(c, v, 1, item, err, errlen));
+        }
+        return DB_OK;
+    }
+    if (form[0] == '+' || form[0] == '*') {
+        unsigned long long step;
+        int mul = form[0] == '*';
+        if (db_parse_whole(form + 1, NULL, DB_MAX_N, &step) != DB_OK || step < 1 + (unsigned)mul)
+            return bad_range(c, item,
+                             mul ? "MULT must be a whole number from 2 to 100000000"
+                                 : "STEP must be a whole number from 1 to 100000000",
+                             err, errlen);
+        for (unsigned long long v = lo; v <= hi; v = mul ? v * step : v + step) {
+            DB_CHECK(add_size(c, v, 1, item, err, errlen));
+            if (mul ? v > hi / step : step > hi - v) break; /* the next one would pass HI */
+        }
+        if (mul) DB_CHECK(add_size(c, hi, 1, item, err, errlen));
+        return DB_OK;
+    }
+    return bad_range(c, item, "unknown form after LO:HI:", err, errlen);
+}
 
 static int size_item(const char *item, void *vctx, size_t i, char *err, size_t errlen) {
     struct sizes_ctx *c = vctx;
+    (void)i;
+    int ranges = strcmp(c->flag, "-n") == 0; /* --lu-max-n takes one number */
+    if (ranges && strchr(item, ':')) return size_range(c, item, err, errlen);
     unsigned long long v;
     if (db_parse_whole(item, NULL, DB_MAX_N, &v) != DB_OK || v < 1)
-        return db_fail(err, errlen,
-                       "invalid size '%s' in %s: expected a whole number from 1 to %llu", item,
-                       c->flag, DB_MAX_N);
-    for (size_t j = 0; j < i; j++)
-        if (c->out[j] == v) return db_fail(err, errlen, "%s: size %s given twice", c->flag, item);
-    c->out[i] = (size_t)v;
-    return DB_OK;
+        return db_fail(
+            err, errlen, "invalid size '%s' in %s: expected a whole number from 1 to %llu%s", item,
+            c->flag, DB_MAX_N,
+            ranges ? ", or a range LO:HI:geom:K, LO:HI:lin:K, LO:HI:+STEP, LO:HI:*MULT" : "");
+    return add_size(c, v, 0, item, err, errlen);
 }
 
 int db_parse_sizes(const char *list, const char *flag, size_t *out, size_t *count, char *err,
                    size_t errlen) {
-    struct sizes_ctx c = {flag, out};
-    return each_item(list, flag, size_item, &c, count, err, errlen);
+    struct sizes_ctx c = {flag, out, 0};
+    size_t items;
+    DB_CHECK(each_item(list, flag, size_item, &c, &items, err, errlen));
+    *count = c.n;
+    return DB_OK;
 }
 
 struct ints_ctx {
@@ -512,7 +591,8 @@ static int parse_band(const char *v, struct db_run_opts *o, char *err, size_t er
 
 /* --reps and --lu-max-n take one number, not a list. */
 static int one_number(const char *flag, const char *v, char *err, size_t errlen) {
-    if (strchr(v, ',')) return db_fail(err, errlen, "%s takes one number, got '%s'", flag, v);
+    if (strchr(v, ',') || strchr(v, ':'))
+        return db_fail(err, errlen, "%s takes one number, got '%s'", flag, v);
     return DB_OK;
 }
 
