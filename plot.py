@@ -1515,12 +1515,14 @@ def compare_section(csvs: Sequence[str], diagbench: str) -> tuple[str, str]:
                   + markdown_to_html(r.stdout))
 
 
-def ceiling_rows(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """Materialise against the machine's write ceiling, per ok row that has
-    ``write_ceiling_s``: ceiling / fastest repetition (best against best, as
-    the terminal summary does), so 1.00 = at the ceiling; above 1 the ceiling
-    was mismeasured."""
-    rows = df[(df["status"] == "ok") & (df["write_ceiling_s"] > 0)]
+def ceiling_rows(df: pd.DataFrame, fit_from: float = 1000
+                 ) -> tuple[list[str], list[list[str]]]:
+    """Materialise against the machine's write ceiling, per ok row of n >=
+    ``fit_from`` that has ``write_ceiling_s`` (the sizes the terminal summary
+    judges): ceiling / fastest repetition (best against best, as the summary
+    does), so 1.00 = at the ceiling; above 1 the ceiling was mismeasured."""
+    rows = df[(df["status"] == "ok") & (df["write_ceiling_s"] > 0)
+              & (df["n"] >= fit_from)]
     ctx = _Context(df)
     head = ["workload", "operator", "jac", "strategy", "threads", "n",
             "write path", "ceiling", "materialise (best)", "ceiling / best"]
@@ -1551,6 +1553,49 @@ def calibration_rows(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
                     format_time(t),
                     format_time(t / n) if n and math.isfinite(n) else "-",
                     r["status"]])
+    return head, out
+
+
+def _calibration_per_element(df: pd.DataFrame, kernel: str, threads: int,
+                             run: str) -> float:
+    """Best repetition per element of a calibration loop (nan if absent)."""
+    for r in df.attrs.get("calibration", []):
+        if (r["strategy"] == kernel and r["run_id"] == run
+                and r["threads"] == str(threads) and r["status"] == "ok"):
+            t, n = _parse_float(r["time_min_s"]), _parse_float(r["n"])
+            if t and n:
+                return t / n
+    return math.nan
+
+
+def probe_loop_rows(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Probe on sin and split against the bare libm loop of the same run and
+    thread count, as the terminal summary judges it: best repetition per
+    element at the largest n >= 100000, over ``cos_loop`` (sin) or the mean of
+    ``sin_loop`` and ``cos_loop`` (split), and for sin over ``cos_jvp_loop``
+    (the loop reading a tangent, as a JVP must)."""
+    head = ["workload", "jac", "threads", "n", "probe (best)", "bare loop",
+            "probe / bare loop", "probe / cos(x)·v loop"]
+    out = []
+    ok = df[(df["status"] == "ok") & (df["operator"] == "jacobian")
+            & (df["strategy"] == "probe") & df["workload"].isin(["sin", "split"])
+            & (df["n"] >= 100000)]
+    for key, g in iter_series(ok):
+        r = g.sort_values("n").iloc[-1]
+        run, wl, thr = key[0], key[1], key[5]
+        loop = _calibration_per_element(df, "cos_loop", thr, run)
+        if wl == "split":
+            loop = 0.5 * (loop + _calibration_per_element(df, "sin_loop", thr,
+                                                          run))
+        if not math.isfinite(loop):
+            continue
+        per = r["time_min_s"] / r["n"]
+        jvp = _calibration_per_element(df, "cos_jvp_loop", thr, run)
+        out.append([wl, key[3], str(thr), f"{int(r['n'])}",
+                    f"{per * 1e9:.3f} ns/el", f"{loop * 1e9:.3f} ns/el",
+                    f"{per / loop:.2f}",
+                    f"{per / jvp:.2f}" if wl == "sin" and math.isfinite(jvp)
+                    else "-"])
     return head, out
 
 
@@ -1605,15 +1650,20 @@ def build_report(df: pd.DataFrame, csvs: Sequence[str], figures: list,
                  "<p class=\"note\">no calibration rows (workload "
                  "<code>_calibrate</code>) in these files.</p>")
     parts.append("<h3>How close materialise came to the write ceiling</h3>")
-    eh, er = ceiling_rows(df)
+    eh, er = ceiling_rows(df, fit_from)
     parts.append("<p class=\"note\">Each materialise cell's ceiling is the "
                  "time to write the same 8n² bytes at the machine's best "
                  "store rate, timed around the cell (column "
                  "<code>write_ceiling_s</code>); ceiling / best repetition, "
-                 "1.00 = at the ceiling.</p>")
+                 f"1.00 = at the ceiling; sizes n ≥ {fit_from:g}.</p>")
     parts.append(html_table(eh, er) if er else
                  "<p class=\"note\">no row carries a write ceiling "
                  "(<code>write_ceiling_s</code>).</p>")
+    parts.append("<h3>How close probe came to the bare loop</h3>")
+    bh, br = probe_loop_rows(df)
+    parts.append(html_table(bh, br) if br else
+                 "<p class=\"note\">no probe row of sin or split at n ≥ "
+                 "100000 with a calibration loop of the same run.</p>")
     parts.append("<h2>Figures</h2>")
     parts += [figure(*f) for f in rest] or [
         "<p class=\"note\">no other figure.</p>"]
@@ -1707,7 +1757,8 @@ slopes:
   also writes DIR/report.html: one self-contained page (figures inline as
   data: URIs, no network resource) with the headline figure, the summary
   table, the machine's ceilings (calibration rows) and how close each
-  materialise cell came to its write ceiling (write_ceiling_s), the other
+  materialise cell came to its write ceiling (write_ceiling_s) and probe to
+  the bare libm loop (sin, split at n >= 100000), the other
   figures, the compare verdicts and the provenance (git_rev, matrix_id,
   cpu_model, host, compiler, OpenMP settings).  Compare: with exactly two
   CSVs and when 'DIAGBENCH compare --help' exits 0 (--diagbench, default

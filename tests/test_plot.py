@@ -720,7 +720,7 @@ def test_report_contents(report):
     # ceilings: the calibration rows and materialise / ceiling per size
     assert "<td>memset</td>" in text and "<td>nt_fill</td>" in text
     ceil = re.findall(r"<td>(\d\.\d\d)(?: \[!\][^<]*)?</td></tr>", text)
-    assert len(ceil) == 2 * 2 * 3                 # 2 runs x 2 workloads x 3 n
+    assert len(ceil) == 2 * 2 * 2     # 2 runs x 2 workloads x n = 1000, 4000
     # the fake ceiling is 0.8 x the fastest sample, the fastest repetition is
     # row()'s time_min_s = 0.95 t: the ratio is 0.8 * min(samples) / (0.95 t)
     assert all(0.6 < float(c) < 1.0 for c in ceil), ceil
@@ -732,6 +732,22 @@ def test_report_contents(report):
     # compare verdicts embedded as a table, escaped
     assert "<td>no change &lt;b&gt;</td>" in text and "<td>slower</td>" in text
     assert "compare not available" not in text
+
+
+def test_probe_against_the_bare_loop(tmp_path):
+    # best repetition per element: probe 1.5 ns (time_min_s = 0.95 t), the
+    # loops 1.2 ns (cos) and 0.8 ns (sin), 1.5 ns (cos(x)*v), all n = 10^6
+    rows = [row(workload="_calibrate", operator="none", strategy=k, n=10 ** 6,
+                t=t / 0.95) for k, t in (("cos_loop", 1.2e-3),
+                                         ("sin_loop", 0.8e-3),
+                                         ("cos_jvp_loop", 1.5e-3))]
+    rows += [row(workload=w, strategy="probe", n=n, t=1.5e-9 * n / 0.95)
+             for w in ("sin", "split", "seqsin") for n in (1000, 10 ** 6)]
+    df = plot.load_csvs([write_csv(tmp_path / "l.csv", rows)])
+    head, got = plot.probe_loop_rows(df)
+    ratio = head.index("probe / bare loop")
+    assert [(r[0], r[3], r[ratio], r[-1]) for r in got] == [
+        ("sin", "1000000", "1.25", "1.00"), ("split", "1000000", "1.50", "-")]
 
 
 def test_report_compare_not_available(tmp_path):
