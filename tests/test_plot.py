@@ -3,10 +3,12 @@
 All input data are synthetic CSVs generated in pytest's tmp_path.
 """
 
+import base64
 import csv
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -32,8 +34,11 @@ MEASURED = ["reps", "iterations", "time_median_s", "time_mean_s",
 
 def row(run_id="r1", workload="sin", operator="jacobian", jac="fwd",
         strategy="probe", n=1000, threads=1, status="ok", t=1e-6,
-        proc_bind="close", places="cores", spread=0.05):
-    """One CSV row as a dict; non-ok rows get empty measurement fields."""
+        proc_bind="close", places="cores", spread=0.05, samples=None,
+        ceiling=None):
+    """One CSV row as a dict; non-ok rows get empty measurement fields.
+    ``samples``: per-repetition seconds for the optional samples_s column;
+    ``ceiling``: write_ceiling_s."""
     r = {
         "run_id": run_id, "timestamp": "2026-11-25T03:40:00Z",
         "workload": workload, "operator": operator,
@@ -52,6 +57,11 @@ def row(run_id="r1", workload="sin", operator="jacobian", jac="fwd",
             "ns_per_element": repr(t / n * 1e9), "primitive_calls": 1,
             "max_abs_err": "0",
         })
+        if samples is not None:
+            r["samples_s"] = ";".join(f"{s:.9g}" for s in samples)
+        if ceiling is not None:
+            r["write_ceiling_s"] = repr(ceiling)
+            r["write_path"] = "stream/64"
     else:
         r.update({c: "" for c in MEASURED})
     return r
@@ -116,20 +126,29 @@ def run_cli(*args):
 # Statistics
 # --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("df,expected", [
-    (1, 12.7062047), (2, 4.30265273), (5, 2.57058184), (10, 2.22813885),
-    (30, 2.04227246)])
-def test_t_quantile_matches_table(df, expected):
-    assert plot.t_quantile(0.975, df) == pytest.approx(expected, abs=1e-6)
-    assert plot.t_quantile(0.025, df) == pytest.approx(-expected, abs=1e-6)
+def test_no_hand_written_distribution_functions_are_left():
+    # issue 13: the incomplete beta / Student-t quantile go, scipy.stats stays
+    for name in ("t_quantile", "t_cdf", "_betainc", "_betacf"):
+        assert not hasattr(plot, name), name
+    from scipy import stats
+    assert plot._scipy_stats() is stats
 
 
-def test_t_quantile_matches_scipy_when_available():
-    stats = pytest.importorskip("scipy.stats")
-    for df in (1, 3, 7, 20, 100):
-        for p in (0.9, 0.975, 0.995):
-            assert plot.t_quantile(p, df) == pytest.approx(
-                stats.t.ppf(p, df), rel=1e-8)
+def test_fit_slope_interval_is_the_textbook_one():
+    # halfwidth = t_{0.975, k-2} * sqrt(s^2 / Sxx) with s^2 the residual
+    # variance: computed here from the definitions, plot uses linregress.
+    rng = np.random.default_rng(4)
+    n = np.logspace(1, 5, 9)
+    t = 1e-9 * n ** 1.5 * np.exp(rng.normal(0, 0.2, n.size))
+    x, y = np.log(n), np.log(t)
+    dx = x - x.mean()
+    b = np.dot(dx, y - y.mean()) / np.dot(dx, dx)
+    res = y - y.mean() - b * dx
+    se = math.sqrt(np.dot(res, res) / (n.size - 2) / np.dot(dx, dx))
+    from scipy import stats
+    slope, hw = plot.fit_slope(n, t)
+    assert slope == pytest.approx(b, rel=1e-12)
+    assert hw == pytest.approx(stats.t.ppf(0.975, n.size - 2) * se, rel=1e-10)
 
 
 @pytest.mark.parametrize("exponent", [1.0, 2.0])
@@ -170,12 +189,102 @@ def test_fit_series_fit_from_and_fallback():
     t = np.array([1.0, 1.0, 1e3, 1e5])        # flat, then slope 2
     fit = plot.fit_series(n, t, 1000)
     assert fit["slope"] == pytest.approx(2.0) and not fit["all_n"]
-    assert "no CI" in plot.format_slope(fit)
+    assert plot.slope_text(fit) == "2.00 (2 sizes, no CI)"
     fit = plot.fit_series(n, t, 5000)         # only one size qualifies
     assert fit["all_n"] and fit["points"] == 4
-    assert plot.format_slope(fit).endswith("(all n)")
+    assert plot.slope_text(fit).endswith("(4 sizes) [all n]")
     fit = plot.fit_series([10], [1.0], 1000)
-    assert math.isnan(fit["slope"]) and plot.format_slope(fit).startswith("n/a")
+    assert math.isnan(fit["slope"]) and plot.slope_text(fit) == "- (1 size)"
+
+
+# --------------------------------------------------------------------------
+# The one number format: tests/number_format.tsv, shared with the C summary
+# --------------------------------------------------------------------------
+
+def _number_format_rows():
+    path = os.path.join(ROOT, "tests", "number_format.tsv")
+    with open(path, encoding="utf-8") as f:
+        rows = [l.rstrip("\n").split("\t") for l in f
+                if l.strip() and not l.startswith("#")]
+    assert all(len(r) == 3 for r in rows), rows
+    return rows
+
+
+@pytest.mark.parametrize("kind,arg,expected", _number_format_rows())
+def test_number_format_table(kind, arg, expected):
+    if kind == "ratio":
+        got = plot.format_ratio(float(arg))
+    elif kind == "count":
+        k, noun = arg.split(",")
+        got = plot.format_count(int(k), noun)
+    elif kind == "time":
+        got = plot.format_time(float(arg))
+    elif kind == "slope":
+        s, hw, k = arg.split(",")
+        got = plot.format_slope(float(s), float(hw), int(k))
+    else:
+        pytest.fail(f"unknown kind {kind!r} in tests/number_format.tsv")
+    assert got == expected
+
+
+def test_number_format_table_covers_every_kind():
+    assert {r[0] for r in _number_format_rows()} == {
+        "ratio", "count", "time", "slope"}
+
+
+@pytest.mark.parametrize("seconds,expected", [
+    (9.996e-7, "1 µs"), (999.4e-9, "999 ns"), (0.5e-9, "0.5 ns"),
+    (3600.0, "3.6e+03 s")])
+def test_format_time_unit_boundaries(seconds, expected):
+    # %.3g rounding up to 1000 moves to the next unit
+    assert plot.format_time(seconds) == expected
+
+
+# --------------------------------------------------------------------------
+# Uncertainty from the samples
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("k,rank,coverage", [
+    # distribution-free CI of the median: [x_(j), x_(k+1-j)], coverage
+    # 1 - 2 * P(Binomial(k, 1/2) <= j - 1) (textbook order-statistic values)
+    (5, 1, 1 - 2 / 32), (6, 1, 1 - 2 / 64), (10, 2, 1 - 2 * 11 / 1024),
+    (20, 6, 0.9586105346679688)])
+def test_median_ci_order_statistics(k, rank, coverage):
+    x = np.arange(1.0, k + 1.0)[::-1]          # unsorted input
+    lo, hi, cov = plot.median_ci(x)
+    assert (lo, hi) == (rank, k + 1 - rank)
+    assert cov == pytest.approx(coverage, rel=1e-12)
+    if k >= 6:
+        assert cov >= 0.95
+
+
+def test_median_ci_covers_the_true_median_95_percent_of_the_time():
+    # 400 samples of 15 from a lognormal with median 1: the interval must miss
+    # the median in at most ~5% (+ 3 standard errors of a binomial(400, .05))
+    rng = np.random.default_rng(11)
+    misses = 0
+    for _ in range(400):
+        lo, hi, _ = plot.median_ci(np.exp(rng.normal(0, 0.3, 15)))
+        misses += not (lo <= 1.0 <= hi)
+    assert misses <= 400 * 0.05 + 3 * math.sqrt(400 * 0.05 * 0.95)
+    assert all(math.isnan(v) for v in plot.median_ci([1.0]))
+
+
+def test_ratio_ci():
+    rng = np.random.default_rng(5)
+    base = 4e-3 * np.exp(rng.normal(0, 0.05, 9))
+    new = 1e-3 * np.exp(rng.normal(0, 0.05, 9))
+    lo, hi = plot.ratio_ci(base, new)
+    point = np.median(base) / np.median(new)
+    assert lo < point < hi
+    assert 3.0 < lo and hi < 5.5       # 5 % noise cannot move the ratio 4 far
+    # less noise, narrower interval
+    lo2, hi2 = plot.ratio_ci(4e-3 * np.exp(rng.normal(0, 0.005, 9)),
+                             1e-3 * np.exp(rng.normal(0, 0.005, 9)))
+    assert hi2 - lo2 < (hi - lo) / 3
+    assert plot.ratio_ci([2.0, 2.0], [1.0, 1.0]) == (2.0, 2.0)
+    assert all(math.isnan(v) for v in plot.ratio_ci([1.0], [1.0, 2.0]))
+    assert plot.ratio_ci(base, new) == (lo, hi)      # reproducible
 
 
 # --------------------------------------------------------------------------
@@ -252,23 +361,24 @@ def test_summary_table(tmp_path, capsys):
     head, table = _table(out.out)
     assert head == ["workload", "operator", "jac", "strategy", "threads",
                     "slope (±95%)", "n_max", "median time at n_max",
-                    "speedup vs materialise at n_max"]
+                    "speedup vs baseline at n_max"]
     assert [(r["workload"], r["strategy"]) for r in table] == [
         ("sin", "materialise"), ("sin", "probe"), ("nobatch", "materialise")]
     mat, probe, nob = table
     assert float(mat["slope (±95%)"].split()[0]) == pytest.approx(2, abs=.05)
     assert float(probe["slope (±95%)"].split()[0]) == pytest.approx(1, abs=.05)
-    assert "±" in probe["slope (±95%)"]
+    assert re.fullmatch(r"\d\.\d\d ± \d\.\d\d \(3 sizes\)",  # n >= 1000
+                        probe["slope (±95%)"]), probe["slope (±95%)"]
     assert probe["n_max"] == "100000" and probe["threads"] == "1"
     tm = float(rows[-4]["time_median_s"])   # materialise at n = 100000
     tp = float(rows[-3]["time_median_s"])   # probe at n = 100000
-    assert float(probe["speedup vs materialise at n_max"].rstrip("×")) == \
-        pytest.approx(tm / tp, rel=0.01)
-    assert mat["speedup vs materialise at n_max"] == "—"
+    sp = probe["speedup vs baseline at n_max"]
+    assert sp == plot.format_ratio(tm / tp) and sp.endswith("×")   # e.g. 965×
+    assert mat["speedup vs baseline at n_max"] == "-"
     value, unit = probe["median time at n_max"].split()
     scale = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}[unit]
     assert float(value) * scale == pytest.approx(tp, rel=0.005)
-    assert nob["slope (±95%)"] == "n/a" and "unsupported" in nob[
+    assert nob["slope (±95%)"] == "- (0 sizes)" and "unsupported" in nob[
         "median time at n_max"]
     # --summary without -o writes no figures
     assert sorted(os.listdir(tmp_path)) == ["s.csv"]
@@ -286,74 +396,199 @@ def test_summary_several_runs_adds_run_column(two_runs, capsys):
             and r["threads"] == "1"][0]
     # materialise is skipped at n_max = 100000, so no speedup there
     assert cell["n_max"] == "100000"
-    assert cell["speedup vs materialise at n_max"] == "—"
+    assert cell["speedup vs baseline at n_max"] == "-"
 
 
 # --------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------
 
+def _png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head.startswith(b"\x89PNG\r\n\x1a\n"), path
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
 def _assert_images(paths):
     for p in paths:
         assert os.path.getsize(p) > 2000, p
-        with open(p, "rb") as f:
-            head = f.read(4096)
         if p.endswith(".png"):
-            assert head.startswith(b"\x89PNG\r\n\x1a\n"), p
+            w, h = _png_size(p)
+            limit = (1600, 1000) if p.endswith("_headline.png") else (1600, 1200)
+            assert w <= limit[0] and h <= limit[1], (p, w, h)   # fits a screen
         else:
-            assert b"<svg" in head, p
+            with open(p, "rb") as f:
+                assert b"<svg" in f.read(4096), p
+
+
+FIGURES = ("headline", "diagonal", "solve", "speedup", "threads")
 
 
 def test_figures_written(two_runs, tmp_path, capsys):
     out = tmp_path / "figs" / "nested"
     assert plot.main([*two_runs, "-o", str(out)]) == 0
-    expected = {f"bench_{name}.{fmt}"
-                for name in ("sin", "solve_sin", "nobatch",
-                             "speedup", "threads")
-                for fmt in ("png", "svg")}
-    assert set(os.listdir(out)) == expected          # no _calibrate figure
+    expected = {f"bench_{name}.png" for name in FIGURES}
+    assert set(os.listdir(out)) == expected          # PNG only, no _calibrate
     _assert_images([str(out / f) for f in expected])
     listed = capsys.readouterr().err.splitlines()
     assert sorted(listed) == sorted(str(out / f) for f in expected)
 
 
-def test_figures_default_dir_and_format(tmp_path):
+def test_svg_only_on_request(tmp_path):
     rows = [row(strategy=s, n=n, t=1e-9 * n) for s in ("materialise", "probe")
             for n in (100, 1000, 10000)]
     path = write_csv(tmp_path / "one.csv", rows)
-    r = run_cli(path, "--format", "png")
+    r = run_cli(path, "--svg")
     assert r.returncode == 0, r.stderr
     files = sorted(os.listdir(tmp_path))
-    # single thread configuration: no threads figure
-    assert files == ["one.csv", "one_sin.png", "one_speedup.png"]
-    _assert_images([str(tmp_path / f) for f in files if f.endswith(".png")])
+    # single thread configuration: no threads figure; no solve workload
+    assert files == sorted(["one.csv"] + [f"one_{n}.{e}" for n in
+                                          ("headline", "diagonal", "speedup")
+                                          for e in ("png", "svg")])
+    _assert_images([str(tmp_path / f) for f in files if f != "one.csv"])
 
 
 def _legend_texts(fig):
-    return [t.get_text() for ax in fig.axes if ax.get_legend()
-            for t in ax.get_legend().get_texts()]
+    texts = [t.get_text() for ax in fig.axes if ax.get_legend()
+             for t in ax.get_legend().get_texts()]
+    return texts
 
 
-def test_workload_figure_legend(two_runs):
+def _close(fig):
     import matplotlib.pyplot as plt
-    df = plot.load_csvs(list(two_runs))
-    fig = plot.make_workload_figure(df, "sin", 1000)
-    texts = _legend_texts(fig)
     plt.close(fig)
-    assert len(fig.axes) == 2                      # jacobian, diagonal
-    probe = [t for t in texts if t.startswith("probe fwd t=1 [r1]: slope ")]
-    assert len(probe) == 1
-    assert abs(float(probe[0].split("slope ")[1].split()[0]) - 1) < 0.05
-    mat = [t for t in texts if t.startswith("materialise fwd t=2 [r1]: slope")]
-    assert abs(float(mat[0].split("slope ")[1].split()[0]) - 2) < 0.05
-    assert any(t.startswith("skipped_memory (") for t in texts)
-    assert any(t == "skipped_budget (3 cells)" for t in texts)
 
-    fig = plot.make_workload_figure(df, "nobatch", 1000)
-    texts = _legend_texts(fig)
-    plt.close(fig)
-    assert any("no ok cells (unsupported)" in t for t in texts)
-    assert any(re.match(r"unsupported \(\d+ cells\)", t) for t in texts)
+
+def test_headline_figure(tmp_path):
+    rng = np.random.default_rng(8)
+    rows = []
+    for th in (1, 2):
+        for wl in ("sin", "split", "seqsin", "nobatch"):
+            for n in (100, 1000, 4000, 16000, 64000):
+                tm = 1e-10 * n * n / th
+                tp = 2e-9 * n / th
+                rows.append(row(workload=wl, strategy="materialise", n=n,
+                                threads=th, t=tm,
+                                samples=tm * np.exp(rng.normal(0, .05, 7))))
+                rows.append(row(workload=wl, strategy="probe", n=n,
+                                threads=th, t=tp,
+                                samples=tp * np.exp(rng.normal(0, .05, 7))))
+                rows.append(row(workload=wl, jac="bwd", strategy="probe",
+                                n=n, threads=th, t=tp))
+    rows.append(row(workload="sin", strategy="materialise", n=10 ** 6,
+                    threads=2, status="skipped_memory"))
+    df = plot.load_csvs([write_csv(tmp_path / "h.csv", rows,
+                                   header=HEADER + ["samples_s"],
+                                   extra_columns=("future_column",))])
+    assert df["band_from_samples"].sum() == 2 * 3 * 5 * 2 + 2 * 5 * 2
+    fig = plot.make_headline_figure(df)
+    try:
+        w, h = fig.get_size_inches() * plot.FIG_DPI
+        assert w <= 1600 and h <= 1000
+        title = fig._suptitle.get_text()
+        assert "Test CPU @ 3.0GHz" in title and "2 threads" in title
+        assert "jacobian fwd" in title and "nobatch" not in title
+        left, right = fig.axes
+        labels = [t.get_text() for t in left.get_legend().get_texts()]
+        # seed's workloads only, each with its fitted slope in the one format
+        assert [l.split(":")[0] for l in labels[:6]] == [
+            f"{w} {s}" for w in ("sin", "split", "seqsin")
+            for s in ("materialise", "probe")]
+        for l in labels[:6]:
+            assert re.fullmatch(r"\w+ \w+: slope \d\.\d\d ± \d\.\d\d "
+                                r"\(4 sizes\)", l), l
+        mat = float(labels[0].split("slope ")[1].split()[0])
+        assert abs(mat - 2) < 0.1
+        assert labels[6] == "skipped_memory (1 cell)"
+        # one colour per strategy, the global mapping
+        handles = left.get_legend().legendHandles
+        for lab, hd in zip(labels[:6], handles[:6]):
+            assert hd.get_color() == plot.STRATEGY_COLOURS[lab.split(":")[0]
+                                                           .split()[1]]
+        # speedup with its bootstrap CI: one band per workload
+        assert [t.get_text() for t in right.get_legend().get_texts()] == [
+            "sin", "split", "seqsin"]
+        assert len(right.collections) == 3
+        assert "bootstrap CI" in right.get_title()
+        assert "95% CI of the median" in left.get_title()
+    finally:
+        _close(fig)
+
+
+def test_headline_without_samples_says_no_ci(two_runs):
+    df = plot.load_csvs(list(two_runs))
+    fig = plot.make_headline_figure(df)
+    try:
+        left, right = fig.axes
+        assert "no samples: no CI" in right.get_title()
+        assert "min–max" in left.get_title()
+        assert "2 threads" in fig._suptitle.get_text()   # the largest count
+    finally:
+        _close(fig)
+
+
+def test_no_headline_without_the_seed_workloads(tmp_path):
+    rows = [row(workload="banded", strategy=s, n=n, t=1e-9 * n)
+            for s in ("materialise", "probe") for n in (100, 1000)]
+    df = plot.load_csvs([write_csv(tmp_path / "b.csv", rows)])
+    assert plot.make_headline_figure(df) is None
+
+
+def test_family_figure_draws_only_panels_with_something_to_show(two_runs,
+                                                                tmp_path):
+    df = plot.load_csvs(list(two_runs))
+    fig = plot.make_family_figure(df, "diagonal")
+    try:
+        titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+        # sin and nobatch, jacobian and the other operators; solve:sin is
+        # another family
+        assert titles == ["sin · jacobian", "sin · other operators",
+                          "nobatch · jacobian", "nobatch · other operators"]
+        texts = _legend_texts(fig)
+        assert texts[:2] == ["materialise", "probe"]
+        assert "jacobian fwd" in texts and "diagonal" in texts
+        assert any(re.fullmatch(r"unsupported \(\d+ cells\)", t) for t in texts)
+        assert "skipped_budget (1 cell)" in texts     # threads 2 only
+    finally:
+        _close(fig)
+    rows = [row(strategy=s, n=n, t=1e-9 * n) for s in ("materialise", "probe")
+            for n in (100, 1000)]
+    rows += [row(workload="nobatch", strategy="materialise", n=n,
+                 status="unsupported") for n in (100, 1000)]
+    df = plot.load_csvs([write_csv(tmp_path / "u.csv", rows)])
+    fig = plot.make_family_figure(df, "diagonal")
+    try:
+        titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+        assert titles == ["sin · jacobian"]             # no "not run" panel
+        legend = fig.axes[-1].get_legend()
+        assert "not drawn (no ok cell): 2 cells unsupported" in \
+            legend.get_title().get_text()
+    finally:
+        _close(fig)
+    assert plot.make_family_figure(df, "newton") is None
+
+
+def test_speedup_grid_is_compact(tmp_path):
+    rows = []
+    for i in range(16):
+        for s in ("materialise", "probe"):
+            rows += [row(workload=f"w{i}", strategy=s, n=n,
+                         t=1e-9 * n * (n if s == "materialise" else 1))
+                     for n in (100, 1000, 10000)]
+    df = plot.load_csvs([write_csv(tmp_path / "g.csv", rows)])
+    fig = plot.make_speedup_figure(df)
+    try:
+        w, h = fig.get_size_inches() * plot.FIG_DPI
+        assert w <= 1600 and h <= 1200, (w, h)
+        panels = [ax for ax in fig.axes if ax.get_title()]
+        assert len(panels) == 16
+        # a grid: several panels share a row
+        assert len({round(ax.get_position().y0, 3) for ax in panels}) <= 4
+        sp = panels[0].get_lines()[0].get_ydata()
+        assert list(sp) == pytest.approx([100, 1000, 10000])
+    finally:
+        _close(fig)
 
 
 def test_threads_figure_only_with_several_configs(tmp_path):
@@ -362,11 +597,218 @@ def test_threads_figure_only_with_several_configs(tmp_path):
     assert plot.make_threads_figure(df) is None
     rows += [row(strategy="probe", n=n, t=1e-9 * n, proc_bind="spread")
              for n in (100, 1000)]
+    rows += [row(workload="split", strategy="probe", n=n, t=1e-9 * n)
+             for n in (100, 1000)]     # one configuration only: no panel
     df = plot.load_csvs([write_csv(tmp_path / "b.csv", rows)])
     fig = plot.make_threads_figure(df)
-    assert fig is not None and len(fig.axes) == 1
-    texts = _legend_texts(fig)
-    assert any("bind=spread" in t for t in texts)
+    try:
+        assert [ax.get_title() for ax in fig.axes if ax.get_title()] == [
+            "sin · jacobian fwd"]
+        texts = _legend_texts(fig)
+        assert "1 thread bind=spread" in texts and "probe" in texts
+    finally:
+        _close(fig)
+
+
+def test_one_colour_per_strategy_everywhere():
+    assert plot.strategy_colour("probe") == plot.STRATEGY_COLOURS["probe"]
+    # unknown strategies: a colour from their name, the same in every run
+    assert plot.strategy_colour("probe-new") == plot.strategy_colour("probe-new")
+    assert len(set(plot.STRATEGY_COLOURS.values())) == len(plot.STRATEGY_COLOURS)
+
+
+# --------------------------------------------------------------------------
+# Samples (samples_s, optional) and the HTML report
+# --------------------------------------------------------------------------
+
+def _sampled_rows(run_id="r1", seed=2, slower=1.0):
+    """sin and split, materialise ~ n^2 (with a write ceiling) and probe ~ n,
+    7 samples per cell, plus two calibration rows."""
+    rng = np.random.default_rng(seed)
+    rows = [row(run_id, "_calibrate", "none", "none", "memset", 10 ** 6, 1,
+                "ok", 1e-4), row(run_id, "_calibrate", "none", "none",
+                                 "nt_fill", 10 ** 6, 1, "ok", 2e-4)]
+    for wl in ("sin", "split"):
+        for n in (100, 1000, 4000):
+            tm = 1e-10 * n * n * slower
+            s = tm * np.exp(rng.normal(0, 0.03, 7))
+            rows.append(row(run_id, wl, strategy="materialise", n=n, t=tm,
+                            samples=s, ceiling=0.8 * float(np.min(s))))
+            tp = 2e-9 * n * slower
+            rows.append(row(run_id, wl, strategy="probe", n=n, t=tp,
+                            samples=tp * np.exp(rng.normal(0, 0.03, 7))))
+    return rows
+
+
+SAMPLED_HEADER = HEADER + ["write_path", "write_ceiling_s", "samples_s"]
+
+
+def test_samples_are_optional_and_unknown_columns_ignored(tmp_path, capsys):
+    path = write_csv(tmp_path / "s.csv", _sampled_rows(),
+                     header=SAMPLED_HEADER, extra_columns=("later_column",))
+    df = plot.load_csvs([path])
+    ok = df[df["status"] == "ok"]
+    assert ok["band_from_samples"].all()
+    assert all(len(s) == 7 for s in ok["samples"])
+    # the band is the median's 95% CI from order statistics: for 7 samples
+    # [x_(1), x_(7)] (coverage 1 - 2/128; [x_(2), x_(6)] covers only 0.875)
+    r = ok.iloc[0]
+    xs = sorted(r["samples"])
+    assert (r["band_lo"], r["band_hi"]) == (xs[0], xs[6])
+    assert len(df.attrs["calibration"]) == 2
+    # speedup at n_max with its bootstrap interval, in the number format
+    assert plot.main(["--summary", path]) == 0
+    head, table = _table(capsys.readouterr().out)
+    cell = [t for t in table if t["strategy"] == "probe"][0]
+    assert re.fullmatch(r"[\d,.]+× \([\d,.]+×–[\d,.]+×\)",
+                        cell["speedup vs baseline at n_max"]), cell
+
+
+FAKE_DIAGBENCH = """#!/bin/sh
+# stands in for diagbench with a compare subcommand
+[ "$1" = compare ] || exit 2
+[ "$2" = --help ] && { echo "usage: diagbench compare BASE NEW"; exit 0; }
+[ "$4 $5" = "--format md" ] || exit 2
+echo "## diagbench compare"
+echo "| cell | ratio (95% CI) | p (Holm) | verdict |"
+echo "|---|---:|---:|---|"
+echo "| sin jacobian fwd probe n=1000 | 1.02× (0.99×–1.05×) | 0.41 | no change <b> |"
+echo "| split jacobian fwd probe n=4000 | 1.31× (1.20×–1.40×) | 0.002 | slower |"
+"""
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """One report from two runs (the second 30% slower), with a fake
+    diagbench whose compare prints a Markdown table."""
+    tmp = tmp_path_factory.mktemp("report")
+    a = write_csv(tmp / "base.csv", _sampled_rows("r1", 2),
+                  header=SAMPLED_HEADER)
+    b = write_csv(tmp / "new.csv", _sampled_rows("r2", 3, slower=1.3),
+                  header=SAMPLED_HEADER)
+    fake = tmp / "fake-diagbench"
+    fake.write_text(FAKE_DIAGBENCH)
+    fake.chmod(0o755)
+    out = tmp / "out"
+    r = run_cli("--report", a, b, "-o", out, "--diagbench", fake)
+    assert r.returncode == 0, r.stderr
+    path = out / "report.html"
+    assert str(path) in r.stderr.splitlines()
+    return path, r
+
+
+def test_report_contents(report):
+    path, _ = report
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    # self-contained: no URL at all, every image inline
+    assert not re.search(r"(?i)(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text)
+    srcs = re.findall(r'<img [^>]*src="([^"]*)"', text)
+    assert len(srcs) == text.count("<img ") == 3
+    assert re.findall(r'<figure id="fig-(\w+)"', text) == [
+        "headline", "diagonal", "speedup"]
+    for s in srcs:
+        assert s.startswith("data:image/png;base64,")
+        png = base64.b64decode(s.split(",", 1)[1])
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert 'id="fig-headline"' in text
+    assert text.index("fig-headline") < text.index("<h2>Summary</h2>")
+    # the summary table, numbers in the one format
+    assert "<th>speedup vs baseline at n_max</th>" in text
+    assert re.search(r"<td>\d\.\d\d \(3 sizes\)|<td>\d\.\d\d ± \d\.\d\d "
+                     r"\(3 sizes\)", text) or "(2 sizes, no CI)" in text
+    # ceilings: the calibration rows and materialise / ceiling per size
+    assert "<td>memset</td>" in text and "<td>nt_fill</td>" in text
+    ceil = re.findall(r"<td>(\d\.\d\d)(?: \[!\][^<]*)?</td></tr>", text)
+    assert len(ceil) == 2 * 2 * 2     # 2 runs x 2 workloads x n = 1000, 4000
+    # the fake ceiling is 0.8 x the fastest sample, the fastest repetition is
+    # row()'s time_min_s = 0.95 t: the ratio is 0.8 * min(samples) / (0.95 t)
+    assert all(0.6 < float(c) < 1.0 for c in ceil), ceil
+    # provenance
+    for col in ("git_rev", "cpu_model", "compiler", "host", "proc_bind",
+                "places"):
+        assert f"<th>{col}</th>" in text
+    assert "<td>abc1234</td>" in text
+    # compare verdicts embedded as a table, escaped
+    assert "<td>no change &lt;b&gt;</td>" in text and "<td>slower</td>" in text
+    assert "compare not available" not in text
+
+
+def test_probe_against_the_bare_loop(tmp_path):
+    # best repetition per element: probe 1.5 ns (time_min_s = 0.95 t), the
+    # loops 1.2 ns (cos) and 0.8 ns (sin), 1.5 ns (cos(x)*v), all n = 10^6
+    rows = [row(workload="_calibrate", operator="none", strategy=k, n=10 ** 6,
+                t=t / 0.95) for k, t in (("cos_loop", 1.2e-3),
+                                         ("sin_loop", 0.8e-3),
+                                         ("cos_jvp_loop", 1.5e-3))]
+    rows += [row(workload=w, strategy="probe", n=n, t=1.5e-9 * n / 0.95)
+             for w in ("sin", "split", "seqsin") for n in (1000, 10 ** 6)]
+    df = plot.load_csvs([write_csv(tmp_path / "l.csv", rows)])
+    head, got = plot.probe_loop_rows(df)
+    ratio = head.index("probe / bare loop")
+    assert [(r[0], r[3], r[ratio], r[-1]) for r in got] == [
+        ("sin", "1000000", "1.25", "1.00"), ("split", "1000000", "1.50", "-")]
+
+
+def test_report_compare_not_available(tmp_path):
+    a = write_csv(tmp_path / "a.csv", _sampled_rows("r1"), header=SAMPLED_HEADER)
+    status, text = plot.compare_section([a, a], str(tmp_path / "missing"))
+    assert status == "not available" and "compare not available" in text
+    refuses = tmp_path / "old-diagbench"
+    refuses.write_text("#!/bin/sh\necho 'unknown argument' >&2\nexit 2\n")
+    refuses.chmod(0o755)
+    status, text = plot.compare_section([a, a], str(refuses))
+    assert status == "not available"
+    status, text = plot.compare_section([a], str(refuses))
+    assert status == "not applicable" and "exactly two CSVs" in text
+
+
+def _chromium():
+    for c in ("/usr/bin/chromium", shutil.which("chromium") or ""):
+        if c and os.access(c, os.X_OK):
+            return c
+    pytest.skip("chromium is not installed (Debian package 'chromium'): "
+                "the report cannot be opened in a real browser")
+
+
+def _render(chromium, html_path, profile):
+    """Open a page in headless Chromium: (the render-check text in the DOM,
+    the console messages it logged)."""
+    r = subprocess.run(
+        [chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
+         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+         "--dump-dom", f"file://{html_path}"],
+        capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = re.search(r'id="render-check"[^>]*>([^<]*)<', r.stdout)
+    console = [l for l in r.stderr.splitlines() if ":CONSOLE" in l]
+    return (m.group(1) if m else None), console
+
+
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    chromium = _chromium()
+    path, _ = report
+    images = path.read_text(encoding="utf-8").count("<img ")
+    check, console = _render(chromium, path, tmp_path / "profile")
+    assert check is not None, "the page did not run its load handler"
+    got = dict(zip(check.split()[::2], map(int, check.split()[1::2])))
+    assert got["images"] == images and got["decoded"] == images, check
+    assert got["tables"] >= 5      # summary, calibration, ceilings, compare,
+    #                               provenance
+    # our own console.log is seen (logging works), and nothing else
+    assert len(console) == 1 and "diagbench report rendered" in console[0], \
+        console
+    # the same check catches a broken page: an image that does not decode and
+    # a script error
+    broken = tmp_path / "broken.html"
+    broken.write_text(
+        "<!DOCTYPE html><html><body><p id=\"render-check\"></p>"
+        "<img src=\"data:image/png;base64,AAAA\"><script>"
+        + plot.REPORT_SCRIPT + "</script><script>undefinedFunction();"
+        "</script></body></html>")
+    check, console = _render(chromium, broken, tmp_path / "profile2")
+    assert check == "images 1 decoded 0 tables 0", check
+    assert any("undefinedFunction" in l for l in console), console
 
 
 # --------------------------------------------------------------------------
@@ -438,6 +880,12 @@ def _bad_cases(tmp):
         f.write("r1,ts,sin,jacobian,fwd\n")
     cases["ragged"] = ([tmp / "ragged.csv"], ["ragged.csv", "line 4",
                                               "expected 26 fields"])
+    bad = [dict(r) for r in good]
+    bad[0]["samples_s"] = "1e-6;fast;2e-6"
+    write_csv(tmp / "badsamples.csv", bad, header=HEADER + ["samples_s"])
+    cases["bad_samples"] = ([tmp / "badsamples.csv"],
+                            ["badsamples.csv", "line 2", "samples_s",
+                             "'1e-6;fast;2e-6'"])
     write_csv(tmp / "good.csv", good)
     cases["second_file_bad"] = ([tmp / "good.csv", tmp / "nonnum.csv"],
                                 ["nonnum.csv", "'fast'"])
@@ -447,7 +895,7 @@ def _bad_cases(tmp):
 CASE_NAMES = ["missing", "directory", "empty", "binary", "header_only",
               "missing_column", "wrong_header", "non_numeric", "bad_n",
               "empty_cell_in_ok_row", "no_ok_rows", "ragged",
-              "second_file_bad"]
+              "bad_samples", "second_file_bad"]
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)
@@ -484,9 +932,11 @@ def test_usage_errors_exit_2(args):
 def test_help():
     r = run_cli("--help")
     assert r.returncode == 0
-    for word in ("--summary", "--fit-from", "--format", "-o DIR",
-                 "skipped_memory", "speedup", "threads", "(all n)",
-                 "exit status"):
+    for word in ("--summary", "--fit-from", "--format", "-o DIR", "--svg",
+                 "--report", "--diagbench PATH", "report.html",
+                 "compare not available", "samples_s", "skipped_memory",
+                 "_headline", "_diagonal", "_speedup", "_threads", "[all n]",
+                 "(2 sizes, no CI)", "exit status"):
         assert word in r.stdout
 
 
