@@ -15,6 +15,7 @@
 #include "harness/bench/calibrate.h"
 #include "harness/plan/cli.h"
 #include "harness/io/csv_write.h"
+#include "harness/io/csv_read.h"
 #include "harness/bench/gbench.h"
 #include "harness/bench/kinds.h"
 #include "harness/io/merge.h"
@@ -125,6 +126,24 @@ static const char usage[] =
     "Exit status: 0 success, 1 a run failed (finished rows kept in FILE.partial), 2 bad usage\n"
     "or a bad OMP_* / OPENBLAS_NUM_THREADS value, 130 / 143 interrupted by SIGINT / SIGTERM\n"
     "(finished rows kept in FILE.partial).\n";
+
+/* Before main, before any library's constructor: OpenBLAS maps a buffer per OpenMP thread as it
+ * loads and spins forever when the address-space limit refuses it (harness/env/memory.h). An
+ * executable's .preinit_array runs ahead of its libraries' initialisers (ELF gABI; glibc's
+ * _dl_init), so an impossible `ulimit -v` gets one line and exit 2 here instead of a hang. */
+static void check_address_space(int argc, char **argv, char **envp) {
+    (void)argc, (void)argv, (void)envp;
+    char err[512], line[600];
+    if (db_memory_startup_check(db_memory_rlimit(), db_memory_threads_at_load(), err, sizeof err) ==
+        DB_OK)
+        return;
+    int len = snprintf(line, sizeof line, "diagbench: %s\n", err);
+    ssize_t w = write(STDERR_FILENO, line, len > 0 && (size_t)len < sizeof line ? (size_t)len : 0);
+    (void)w;
+    _exit(EXIT_USAGE);
+}
+__attribute__((used, section(".preinit_array"))) static void (*const preinit_check)(
+    int, char **, char **) = check_address_space;
 
 static void list_all(void) {
     printf("workloads:\n");
@@ -282,7 +301,13 @@ static int emit_row(struct db_csv_file *out, struct db_summary *sum, struct db_r
     int rc = line ? DB_OK : DB_E_NOMEM;
     db_signals_row_begin();
     if (rc == DB_OK) rc = db_csv_append_line(out, line);
-    db_signals_row_end();
+    db_signals_row_end(rc == DB_OK);
+    if (rc == DB_E_IO) {
+        char why[1400];
+        fprintf(stderr, "diagbench: %s\n", db_csv_error(out, why, sizeof why));
+    } else if (rc != DB_OK) {
+        fprintf(stderr, "diagbench: out of memory formatting a row\n");
+    }
     if (rc == DB_OK && sum) db_summary_add_csv(sum, line);
     free(line);
     return rc;
@@ -298,6 +323,15 @@ static struct db_run_opts budgeted(const struct db_cli *cli) {
     return opts;
 }
 
+/* Under ulimit -v / -d, what is left of the address space shrinks as a run maps thread stacks,
+ * malloc arenas and buffers: each cell's budget is capped afresh (a cell that does not fit is
+ * skipped_memory, never an out-of-memory error). */
+static unsigned long long address_space_budget(unsigned long long budget) {
+    unsigned long long left = db_memory_rlimit_left();
+    unsigned long long cap = (unsigned long long)((double)left * DB_BUDGET_FRACTION);
+    return left && (cap < budget || !budget) ? (cap ? cap : 1) : budget;
+}
+
 /* Calibration rows (workload "_calibrate"): the machine's own limits, through the same harness. */
 static int run_calibration(const struct db_cli *cli, const char *run_id, struct db_csv_file *out,
                            struct db_summary *sum, hwloc_topology_t topo,
@@ -310,7 +344,7 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
     if (!nsizes) matrix_ns = &default_n, nsizes = 1;
     struct db_calibration *cal = calloc(db_calibration_count(nsizes), sizeof *cal);
     size_t count = 0;
-    int requested = env->num_threads ? env->num_threads : prov.threads;
+    int requested = db_omp_team_size(env);
     struct db_binding b;
     if (!cal || db_binding_check(topo, requested, &b) != DB_OK) {
         free(cal);
@@ -375,12 +409,13 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_run_opts opts = budgeted(cli);
+    unsigned long long budget = opts.mem_budget;
     opts.warn = !cli->quiet;
     char config[384];
     snprintf(config, sizeof config, "t=%d bind=%s places=%s", prov.threads, prov.proc_bind,
              prov.places);
     if (env->warnings[0]) fprintf(stderr, "diagbench: warning: [%s] %s\n", config, env->warnings);
-    int requested = env->num_threads ? env->num_threads : prov.threads;
+    int requested = db_omp_team_size(env);
     struct db_binding b;
     char warned[sizeof b.detail] = "";
     for (size_t i = 0; i < plan->ncells; i++) {
@@ -397,16 +432,14 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
         struct db_row row;
         struct db_cell_result r;
         char ts[32], note[4096], wname[64], sname[64];
+        opts.mem_budget = address_space_budget(budget);
         db_cell_run(&cells[i], &opts, &r);
         if (!cli->quiet) progress(done, total, &cells[i], &r, config);
         row_note(note, sizeof note, r.note, env->warnings, b.detail);
         fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts, wname, sname,
                  sizeof wname);
         done++;
-        if (emit_row(out, sum, &row, st) != DB_OK) {
-            fprintf(stderr, "diagbench: writing a row failed: %s\n", strerror(errno));
-            return 1;
-        }
+        if (emit_row(out, sum, &row, st) != DB_OK) return 1;
     }
     return 0;
 }
@@ -534,6 +567,23 @@ static int answer_questions(const struct db_cli *cli) {
     return -1;
 }
 
+/* A -t count above OMP_THREAD_LIMIT could not run a team of that size: its rows would claim
+ * threads that never ran (and duplicate another count's). */
+static int check_thread_limit(const struct db_cli *cli, const struct db_omp_env *env, char *err,
+                              size_t errlen) {
+    for (size_t i = 0; env->thread_limit && i < cli->nthreads; i++)
+        if (cli->threads[i] > env->thread_limit)
+            return db_fail(err, errlen,
+                           "-t %d exceeds OMP_THREAD_LIMIT=%d: a team of %d threads cannot run "
+                           "(raise OMP_THREAD_LIMIT or leave that count out)",
+                           cli->threads[i], env->thread_limit, cli->threads[i]);
+    /* Each -t child loads OpenBLAS with its own thread count: check them all before the first
+     * (check_address_space checked this process). */
+    for (size_t i = 0; i < cli->nthreads; i++)
+        DB_CHECK(db_memory_startup_check(db_memory_rlimit(), cli->threads[i], err, errlen));
+    return DB_OK;
+}
+
 /* The OpenMP / OpenBLAS environment, validated before anything is written; --env; Google
  * Benchmark's own flags. Returns -1 to go on, else the exit status (x->topo is then closed). */
 static int check_environment(struct run *x) {
@@ -547,7 +597,8 @@ static int check_environment(struct run *x) {
     struct env_mask mask = {x->sweeping && cli->nthreads, x->sweeping && cli->nbinds,
                             x->sweeping && cli->nplaces};
     int status = -1;
-    if (db_omp_env_validate(masked_getenv, &mask, x->topo, &x->env, err, sizeof err) != DB_OK) {
+    if (db_omp_env_validate(masked_getenv, &mask, x->topo, &x->env, err, sizeof err) != DB_OK ||
+        check_thread_limit(cli, &x->env, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
         status = EXIT_USAGE;
     } else if (cli->env) {
@@ -560,6 +611,16 @@ static int check_environment(struct run *x) {
     }
     if (status >= 0) hwloc_topology_destroy(x->topo);
     return status;
+}
+
+/* A process that runs cells maps OpenBLAS's buffer for its calls now, while an address-space
+ * limit can still be reported (harness/env/openblas.h). Returns -1 to go on, else the exit
+ * status. */
+static int reserve_openblas(struct run *x) {
+    char err[512];
+    if (x->sweeping || db_openblas_reserve(err, sizeof err) == DB_OK) return -1;
+    fprintf(stderr, "diagbench: %s\n", err);
+    return EXIT_USAGE;
 }
 
 /* The plan, and what of it this process runs: a child the cells its parent lists; anyone else
@@ -627,9 +688,10 @@ static int open_output(struct run *x) {
             return EXIT_USAGE;
         }
     }
-    if (db_signals_install(x->out.partial, x->rows_before,
+    int created = x->out.resumed ? 0 : DB_SIG_CREATED;
+    if (db_signals_install(x->out.partial ? x->out.partial : x->out.path, x->rows_before,
                            cli->child       ? DB_SIG_SILENT
-                           : x->out.partial ? DB_SIG_RESUME_HINT
+                           : x->out.partial ? DB_SIG_RESUME_HINT | created
                                             : 0) != DB_OK) {
         fprintf(stderr, "diagbench: cannot install the SIGINT / SIGTERM handlers\n");
         db_csv_abandon(&x->out);
@@ -640,6 +702,23 @@ static int open_output(struct run *x) {
     return -1;
 }
 
+/* The rows a resumed file already holds enter the summary, so that it covers the whole file
+ * (slopes fitted on every size, series finished before the interruption included). */
+static void summarise_kept_rows(struct db_summary *sum, const char *partial) {
+    struct db_table t;
+    char why[512];
+    if (db_table_read(partial, &t, why, sizeof why) != DB_OK) {
+        fprintf(stderr, "diagbench: warning: the summary leaves out the kept rows: %s\n", why);
+        return;
+    }
+    for (size_t r = 1; r < t.nrec; r++) {
+        char *line = strndup(t.text + t.rec[r].offset, t.rec[r].length);
+        if (line) db_summary_add_csv(sum, line);
+        free(line);
+    }
+    db_table_free(&t);
+}
+
 /* Plan the write paths, calibrate, run the cells (or the sweep's children) and print the
  * summary. Returns 0, or the exit status of a failed or interrupted run. */
 static int execute(struct run *x) {
@@ -648,6 +727,7 @@ static int execute(struct run *x) {
     const char *blas_warning = cli->child ? NULL : db_openblas_warning();
     if (blas_warning) fprintf(stderr, "diagbench: warning: %s\n", blas_warning);
     struct db_summary *sum = cli->child || cli->quiet ? NULL : db_summary_create(1000);
+    if (sum && x->out.resumed) summarise_kept_rows(sum, x->out.partial);
     int status = 0, any = 0;
     for (size_t i = 0; i < x->nsel && !any; i++)
         any = x->sel[i];
@@ -672,13 +752,32 @@ static int execute(struct run *x) {
     return status;
 }
 
+/* After a failed run: what its partial file holds and what to do next (each advice is followed
+ * by a test, tests/test_hostile.c). A file this run created that holds no row is removed (the
+ * same command then starts afresh; --resume alone could not take the flags from it). */
+static void advise(struct run *x) {
+    const char *partial = x->out.partial;
+    const char *when = x->out.failed ? "once the disk has room, " : "";
+    if (db_signals_rows() > 0)
+        fprintf(stderr, "diagbench: finished rows are kept in %s: %scontinue with --resume %s\n",
+                partial, when, partial);
+    else if (x->out.resumed)
+        fprintf(stderr, "diagbench: %s holds no finished row: %srun the same command again\n",
+                partial, when);
+    else if (remove(partial) == 0)
+        fprintf(stderr, "diagbench: no row was finished; %s removed: %sre-run the same command\n",
+                partial, when);
+    else
+        fprintf(stderr, "diagbench: no row was finished; remove %s, then re-run the command\n",
+                partial);
+}
+
 /* Keep the finished rows of a failed run, or rename the partial file to the CSV. Returns the
  * exit status. */
 static int finish_output(struct run *x, int status) {
     char err[1024];
     if (status != 0) {
-        if (x->out.partial && status == 1)
-            fprintf(stderr, "diagbench: finished rows are kept in %s\n", x->out.partial);
+        if (x->out.partial && status == 1) advise(x);
         db_csv_abandon(&x->out);
         return status;
     }
@@ -702,7 +801,8 @@ int main(int argc, char **argv) {
     if (rc < 0) rc = answer_questions(&x.cli);
     if (rc < 0) rc = check_environment(&x);
     if (rc >= 0) return rc;
-    rc = select_cells(&x);
+    rc = reserve_openblas(&x);
+    if (rc < 0) rc = select_cells(&x);
     if (rc < 0) rc = open_output(&x);
     if (rc < 0) rc = finish_output(&x, execute(&x));
     free(x.sel);

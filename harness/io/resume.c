@@ -117,34 +117,6 @@ static int mark_rows(const struct db_table *t, const struct expected *x, unsigne
     return DB_OK;
 }
 
-/* Open partial for appending into out (renamed to the name without .partial on commit), writing
- * the header when the file has none. */
-static int open_for_append(const char *partial, int have_header, struct db_csv_file *out, char *err,
-                           size_t errlen) {
-    memset(out, 0, sizeof *out);
-    size_t len = strlen(partial) - strlen(".partial");
-    out->partial = strdup(partial);
-    out->path = strndup(partial, len);
-    if (!out->partial || !out->path) {
-        db_csv_abandon(out);
-        snprintf(err, errlen, "out of memory");
-        return DB_E_NOMEM;
-    }
-    int rc = DB_OK;
-    out->f = fopen(partial, "a");
-    if (!out->f) {
-        rc = fail_io(err, errlen, "append to", partial);
-    } else {
-        setvbuf(out->f, NULL, _IOFBF, 1 << 16);
-        if (!have_header) { /* killed before the header reached the file */
-            fprintf(out->f, "%s\n", db_csv_header);
-            if (fflush(out->f) != 0) rc = fail_io(err, errlen, "write", partial);
-        }
-    }
-    if (rc != DB_OK) db_csv_abandon(out);
-    return rc;
-}
-
 static int resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
                        unsigned char *calibrated, struct db_csv_file *out, struct db_resume *info,
                        char *err, size_t errlen) {
@@ -166,7 +138,8 @@ static int resume_open(const char *partial, const struct db_plan *plan, unsigned
         if (truncate(partial, (off_t)keep) != 0) return fail_io(err, errlen, "truncate", partial);
         info->dropped_torn = 1;
     }
-    return open_for_append(partial, have_header, out, err, errlen);
+    /* A file killed before its header reached it gets the header first. */
+    return db_csv_open_append(out, partial, !have_header, err, errlen);
 }
 
 int db_resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
