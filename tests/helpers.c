@@ -237,6 +237,7 @@ TestSuite(csv, .fini = th_cleanup);
 TestSuite(downstream, .fini = th_cleanup);
 TestSuite(downstream_cli, .fini = th_cleanup);
 TestSuite(fuzz, .fini = th_cleanup);
+TestSuite(hostile, .fini = th_cleanup);
 TestSuite(interrupt, .fini = th_cleanup);
 TestSuite(newton, .fini = th_cleanup);
 TestSuite(operators, .fini = th_cleanup);

@@ -653,16 +653,39 @@ static int select_cells(struct run *x) {
     return -1;
 }
 
+static int open_file(struct run *x);
+static int install_handlers(struct run *x);
+
 /* The output: a resumed partial file (less the items it holds), or a new one (stdout for a
  * child); then the signal handlers that keep finished rows. Returns -1 to go on, else the exit
  * status. */
 static int open_output(struct run *x) {
-    char err[1024];
-    const struct db_cli *cli = &x->cli;
-    if (cli->child)
-        snprintf(x->run_id, sizeof x->run_id, "%s", cli->child);
+    if (x->cli.child)
+        snprintf(x->run_id, sizeof x->run_id, "%s", x->cli.child);
     else
         db_make_run_id(x->run_id, sizeof x->run_id);
+    /* SIGINT / SIGTERM wait until the handlers know the file: a signal between its creation and
+     * the handlers' installation would leave a header-only partial file behind. */
+    sigset_t block, was;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &was);
+    int rc = open_file(x);
+    if (rc < 0 && install_handlers(x) != DB_OK) rc = 1;
+    sigprocmask(SIG_SETMASK, &was, NULL);
+    if (rc < 0) {
+        x->st.plan = &x->plan;
+        snprintf(x->st.shard, sizeof x->st.shard, "%u/%u", x->plan.shard_k, x->plan.shard_n);
+    }
+    return rc;
+}
+
+/* open_output's file: a resumed partial file or a new one. Returns -1 to go on, else the exit
+ * status. */
+static int open_file(struct run *x) {
+    char err[1024];
+    const struct db_cli *cli = &x->cli;
     if (cli->resume && !cli->child) {
         struct db_resume info;
         int rc = db_resume_open(cli->resume, &x->plan, x->done, x->calibrated, &x->out, &info, err,
@@ -688,18 +711,23 @@ static int open_output(struct run *x) {
             return EXIT_USAGE;
         }
     }
+    return -1;
+}
+
+/* The SIGINT / SIGTERM handlers that keep finished rows (signals.h). */
+static int install_handlers(struct run *x) {
+    const struct db_cli *cli = &x->cli;
     int created = x->out.resumed ? 0 : DB_SIG_CREATED;
     if (db_signals_install(x->out.partial ? x->out.partial : x->out.path, x->rows_before,
                            cli->child       ? DB_SIG_SILENT
                            : x->out.partial ? DB_SIG_RESUME_HINT | created
                                             : 0) != DB_OK) {
         fprintf(stderr, "diagbench: cannot install the SIGINT / SIGTERM handlers\n");
+        if (x->out.partial && !x->out.resumed) remove(x->out.partial);
         db_csv_abandon(&x->out);
-        return 1;
+        return DB_E_INTERNAL;
     }
-    x->st.plan = &x->plan;
-    snprintf(x->st.shard, sizeof x->st.shard, "%u/%u", x->plan.shard_k, x->plan.shard_n);
-    return -1;
+    return DB_OK;
 }
 
 /* The rows a resumed file already holds enter the summary, so that it covers the whole file

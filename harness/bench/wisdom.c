@@ -255,8 +255,8 @@ static int read_lines(const char *path, struct db_wisdom_line **out, size_t *cou
     return rc;
 }
 
-/* A non-empty file whose first line is not ours (a --wisdom pointed at someone else's file):
- * never replaced. */
+/* A non-empty file whose first line is not ours (with no valid plan line in it either: a
+ * --wisdom pointed at someone else's file): never replaced. */
 static int foreign_file(const char *path) {
     FILE *f = fopen(path, "r");
     if (!f) return 0;
@@ -320,7 +320,7 @@ static int write_plans_to(const char *path, const char *lock, const char *tmp, i
     struct db_wisdom_line *old;
     size_t nold, bad;
     int rc = through ? DB_OK : read_lines(path, &old, &nold, &bad);
-    if (rc == DB_OK && !through && foreign_file(path)) {
+    if (rc == DB_OK && !through && nold == 0 && foreign_file(path)) {
         snprintf(why, wlen,
                  "'%s' is not a diagbench wisdom file: not replaced (give another --wisdom)", path);
         free(old);
