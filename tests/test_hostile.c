@@ -36,11 +36,6 @@ static char out[1 << 16], err[1 << 16];
 #define SMALL                                                                                      \
     "-w", "sin", "-s", "probe", "-j", "fwd", "-n", "100,200", "--reps", "1", "--min-time", "1e-4"
 
-static const char *binary(void) {
-    const char *b = getenv("DIAGBENCH");
-    return b && *b ? b : "build/diagbench";
-}
-
 static void fresh_dir(const char *name) {
     mkdir("build", 0755);
     mkdir("build/hostile", 0755);
@@ -63,11 +58,7 @@ static double now(void) {
  * a hang is a failure, never a stuck suite. Returns the exit code (128 + signal if killed). */
 static int run_limited(const char *const *args, int resource, rlim_t limit, double timeout) {
     const char *argv[64];
-    int n = 0;
-    argv[n++] = binary();
-    for (int i = 0; args[i] && n < 63; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
+    th_argv(args, argv, 64);
     const char *so = P("stdout"), *se = P("stderr");
     pid_t pid = fork();
     cr_assert(pid >= 0, "fork: %s", strerror(errno));
@@ -272,11 +263,7 @@ Test(hostile, sigint_before_the_first_row_advice_works) {
         "-w", "seqsin",     "-s",   "materialise",    "-j",   "fwd", "-n",       "150", "--reps",
         "1",  "--min-time", "1e-4", "--call-cost-us", "2000", "-o",  P("r.csv"), NULL};
     const char *argv[32];
-    int n = 0;
-    argv[n++] = binary();
-    for (int i = 0; a[i]; i++)
-        argv[n++] = a[i];
-    argv[n] = NULL;
+    th_argv(a, argv, 32);
     pid_t pid = fork();
     if (pid == 0) {
         int fe = open(P("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);

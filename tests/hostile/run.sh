@@ -260,40 +260,31 @@ for sig in INT TERM; do
     check "SIG$sig before the first row" "exit 128+sig, no partial, re-run advice" '[ $RC -ge 130 ] && [ ! -e s.csv.partial ] && grep -q "re-run the same command" $W/err'
     t0 "  ... the advice (the same command)" "$D" "${SLOW[@]}" -n 150 -o s.csv -q
 done
-rm -f s.csv s.csv.partial
-"$D" "${SLOW[@]}" -o s.csv 2>"$W/err" &
-p=$!
-while [ "$(rows s.csv.partial)" -lt 2 ] && kill -0 $p 2>/dev/null; do sleep 0.02; done
-kill -INT $p
-wait $p
-RC=$?
+# interrupt SIG ROWS EXTRA...: start the slow run into s.csv, send SIG once the partial file holds
+# ROWS rows, wait; RC is its exit status.
+interrupt() {
+    local sig=$1 after=$2
+    shift 2
+    rm -f s.csv s.csv.partial
+    "$D" "${SLOW[@]}" "$@" -o s.csv 2>"$W/err" &
+    local p=$!
+    while [ "$(rows s.csv.partial)" -lt "$after" ] && kill -0 $p 2>/dev/null; do sleep 0.02; done
+    kill -"$sig" $p
+    wait $p 2>/dev/null
+    RC=$?
+}
+interrupt INT 2
 check "SIGINT after 2 rows" "exit 130, rows kept, --resume advice" '[ $RC = 130 ] && grep -q "continue with --resume s.csv.partial" $W/err && ! torn s.csv.partial'
 t0 "  ... the advice (--resume alone)" "$D" --resume s.csv.partial -q
 check "  ... every cell once" "8 rows" '[ $(rows s.csv) = 8 ]'
-rm -f s.csv s.csv.partial
-"$D" "${SLOW[@]}" -t 1,2 -o s.csv 2>"$W/err" &
-p=$!
-while [ "$(rows s.csv.partial)" -lt 3 ] && kill -0 $p 2>/dev/null; do sleep 0.02; done
-kill -TERM $p
-wait $p
-RC=$?
+interrupt TERM 3 -t 1,2
 check "SIGTERM in a -t sweep" "exit 143, whole rows" '[ $RC = 143 ] && ! torn s.csv.partial'
 t0 "  ... --resume alone" "$D" --resume s.csv.partial -q
 check "  ... every cell once" "16 rows" '[ $(rows s.csv) = 16 ]'
-rm -f s.csv s.csv.partial
-"$D" "${SLOW[@]}" -o s.csv 2>"$W/err" &
-p=$!
-while [ "$(rows s.csv.partial)" -lt 2 ] && kill -0 $p 2>/dev/null; do sleep 0.02; done
-kill -KILL $p
-wait $p 2>/dev/null
+interrupt KILL 2
 t0 "SIGKILL, then --resume alone" "$D" --resume s.csv.partial -q
 check "  ... every cell once" "8 rows" '[ $(rows s.csv) = 8 ]'
-rm -f s.csv s.csv.partial
-"$D" "${SLOW[@]}" -o s.csv 2>"$W/err" &
-p=$!
-while [ "$(rows s.csv.partial)" -lt 1 ] && kill -0 $p 2>/dev/null; do sleep 0.02; done
-kill -HUP $p
-wait $p 2>/dev/null
+interrupt HUP 1
 t0 "SIGHUP (default action), then --resume" "$D" --resume s.csv.partial -q
 run bash -c "\"$D\" ${S[*]} -n 10,20,30,40 | head -c 10 >/dev/null"
 check "stdout closed early (| head -c 10)" "terminates (no hang)" '[ $RC != 137 ]'
