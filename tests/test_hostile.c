@@ -309,6 +309,70 @@ Test(hostile, exists_advice_works_for_a_header_only_partial) {
     cr_assert_eq(whole_rows(P("r.csv")), 2);
 }
 
+/* A resumed header-only partial file whose first row cannot be written: the file (not ours to
+ * remove) is kept, and the advice -- run the same command again -- works. */
+Test(hostile, resumed_file_without_rows_advice_works) {
+    fresh_dir("resumed_empty");
+    FILE *f = fopen(P("r.csv.partial"), "w");
+    fprintf(f, "%s\n", db_csv_header);
+    fclose(f);
+    const char *a[] = {SMALL, "-o", P("r.csv"), "--resume", P("r.csv.partial"), NULL};
+    int rc = run_limited(a, RLIMIT_FSIZE, strlen(db_csv_header) + 8, 120);
+    cr_assert_eq(rc, 1, "exit %d: %s", rc, err);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s holds no finished row: once the disk has room, run the same "
+             "command again",
+             P("r.csv.partial"));
+    cr_assert_not_null(strstr(err, want), "%s", err);
+    cr_assert_eq(whole_rows(P("r.csv.partial")), 0, "the header stays, nothing torn");
+    cr_assert_eq(run(a), 0, "the same command: %s", err);
+    cr_assert_eq(whole_rows(P("r.csv")), 2);
+}
+
+/* --resume of a file saved with CR line endings is refused (its rows would be dropped as one torn
+ * line), untouched; the advice -- convert to LF -- works. */
+Test(hostile, cr_line_endings_refused_then_converted) {
+    fresh_dir("cr");
+    const char *a[] = {SMALL, "-q", "-o", P("all.csv"), NULL};
+    cr_assert_eq(run(a), 0, "%s", err);
+    char *text = th_slurp(P("all.csv"));
+    size_t len = strlen(text);
+    for (size_t i = 0; i < len; i++)
+        if (text[i] == '\n') text[i] = '\r';
+    FILE *f = fopen(P("r.csv.partial"), "w");
+    fputs(text, f);
+    fclose(f);
+    const char *b[] = {SMALL, "-q", "--resume", P("r.csv.partial"), NULL};
+    cr_assert_eq(run(b), 2, "%s", err);
+    cr_assert_not_null(strstr(err, "convert it to LF line endings first"), "%s", err);
+    char *after = th_slurp(P("r.csv.partial"));
+    cr_assert_str_eq(after, text, "a refused --resume must not touch the file");
+    for (size_t i = 0; i < len; i++)
+        if (text[i] == '\r') text[i] = '\n';
+    f = fopen(P("r.csv.partial"), "w");
+    fputs(text, f);
+    fclose(f);
+    cr_assert_eq(run(b), 0, "after converting: %s", err);
+    cr_assert_eq(whole_rows(P("r.csv")), 2);
+}
+
+/* An interrupted merge's partial file: the advice (remove it) lets the merge run. */
+Test(hostile, merge_partial_advice_works) {
+    fresh_dir("merge_busy");
+    const char *a[] = {SMALL, "-q", "-o", P("ok.csv"), NULL};
+    cr_assert_eq(run(a), 0, "%s", err);
+    FILE *f = fopen(P("m.csv.partial"), "w");
+    fputs("half a merge\n", f);
+    fclose(f);
+    const char *m[] = {"merge", P("ok.csv"), "-o", P("m.csv"), NULL};
+    cr_assert_eq(run(m), 2, "%s", err);
+    cr_assert_not_null(strstr(err, "remove it"), "%s", err);
+    cr_assert_eq(remove(P("m.csv.partial")), 0);
+    cr_assert_eq(run(m), 0, "%s", err);
+    cr_assert_eq(whole_rows(P("m.csv")), 2);
+}
+
 /* After --resume the summary covers every row of the file: series finished before the
  * interruption appear, and slopes use the kept sizes too. */
 Test(hostile, summary_after_resume_covers_the_whole_file) {
@@ -357,6 +421,15 @@ Test(hostile, omp_thread_limit_sets_the_threads_column) {
     cr_assert(nf > th_csv_column("threads"));
     cr_assert_str_eq(f[th_csv_column("threads")], "1", "threads column of: %s", line);
     cr_assert_not_null(strstr(f[th_csv_column("note")], "OMP_THREAD_LIMIT=1"), "%s", line);
+    /* -t above the limit is refused; its advice (leave that count out) works. */
+    setenv("OMP_THREAD_LIMIT", "1", 1);
+    const char *t[] = {SMALL, "-q", "-t", "1,2", NULL};
+    int refused = run(t);
+    const char *u[] = {SMALL, "-q", "-t", "1", NULL};
+    int left_out = run(u);
+    unsetenv("OMP_THREAD_LIMIT");
+    cr_assert_eq(refused, 2);
+    cr_assert_eq(left_out, 0, "%s", err);
 }
 
 /* An address-space limit: too small for OpenBLAS's start-up buffers gives one line and exit 2
@@ -375,6 +448,16 @@ Test(hostile, address_space_limits_never_hang) {
     cr_assert_not_null(strstr(err, "address-space limit (ulimit -v / -d) of 300 MiB"), "%s", err);
     rc = run_limited(v, RLIMIT_DATA, 300ull << 20, 60);
     cr_assert_eq(rc, 2, "RLIMIT_DATA: exit %d: %s", rc, err);
+    /* The advice "or use fewer threads": at 350 MiB two threads' buffers do not fit, one's do
+     * (56 MiB + 2 x 128 MiB, harness/env/memory.h). */
+    setenv("OMP_NUM_THREADS", "2", 1);
+    rc = run_limited(v, RLIMIT_AS, 350ull << 20, 60);
+    cr_assert_eq(rc, 2, "two threads at 350 MiB: exit %d: %s", rc, err);
+    cr_assert_not_null(strstr(err, "use fewer threads"), "%s", err);
+    setenv("OMP_NUM_THREADS", "1", 1);
+    rc = run_limited(v, RLIMIT_AS, 350ull << 20, 60);
+    unsetenv("OMP_NUM_THREADS");
+    cr_assert_eq(rc, 0, "one thread at 350 MiB: exit %d: %s", rc, err);
     const char *a[] = {"-w",         "sin,solve:sin",
                        "-p",         "jacobian,matrix",
                        "-s",         "materialise,probe+diagonal,materialise+lu",

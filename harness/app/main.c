@@ -141,10 +141,10 @@ static const char usage[] =
  * executable's .preinit_array runs ahead of its libraries' initialisers (ELF gABI; glibc's
  * _dl_init), so an impossible `ulimit -v` gets one line and exit 2 here instead of a hang. */
 static void check_address_space(int argc, char **argv, char **envp) {
-    (void)argc, (void)argv, (void)envp;
+    (void)argc, (void)argv;
     char err[512], line[600];
-    if (db_memory_startup_check(db_memory_rlimit(), db_memory_threads_at_load(), err, sizeof err) ==
-        DB_OK)
+    if (db_memory_startup_check(db_memory_rlimit(), db_memory_threads_at_load(envp), err,
+                                sizeof err) == DB_OK)
         return;
     int len = snprintf(line, sizeof line, "diagbench: %s\n", err);
     ssize_t w = write(STDERR_FILENO, line, len > 0 && (size_t)len < sizeof line ? (size_t)len : 0);

@@ -88,8 +88,10 @@ unsigned long long db_memory_rlimit(void) {
     return tight;
 }
 
-int db_memory_threads_at_load(void) {
-    const char *v = getenv("OMP_NUM_THREADS");
+int db_memory_threads_at_load(char *const *envp) {
+    const char *v = NULL;
+    for (; envp && *envp && !v; envp++)
+        if (strncmp(*envp, "OMP_NUM_THREADS=", 16) == 0) v = *envp + 16;
     if (v) {
         while (*v == ' ' || *v == '\t')
             v++;

@@ -42,8 +42,9 @@ void db_memory_limits_read(struct db_memory_limits *lim, unsigned long long over
  * and usable before main (getrlimit only). */
 unsigned long long db_memory_rlimit(void);
 /* The OpenMP threads the OpenMP runtime (and so OpenBLAS) starts with: the first number of
- * OMP_NUM_THREADS, else the CPUs this process may run on. Usable before main. */
-int db_memory_threads_at_load(void);
+ * OMP_NUM_THREADS in envp, else the CPUs this process may run on. Usable before main (where
+ * getenv does not see the environment yet: libc's environ is set by its own initialiser). */
+int db_memory_threads_at_load(char *const *envp);
 /* What a process with `threads` OpenMP threads needs under an address-space limit at the least:
  * DB_STARTUP_BYTES and threads + 1 OpenBLAS buffers (one per thread at load, one for the thread
  * that calls dgemv / dgesv). */
