@@ -29,7 +29,11 @@ trap cleanup EXIT
 cd "$W" || exit 1
 
 report() { # name expected got verdict
-    printf '%-58s | %-34s | %-60s | %s\n' "$1" "$2" "${3:0:60}" "$4"
+    if [ "$4" = FAIL ]; then
+        printf '%-58s | %-34s | %s | %s\n' "$1" "$2" "$3" "$4"
+    else
+        printf '%-58s | %-34s | %-60s | %s\n' "$1" "$2" "${3:0:60}" "$4"
+    fi
     case $4 in PASS) pass=$((pass + 1)) ;; FAIL) fail=$((fail + 1)) ;; SKIP) skip=$((skip + 1)) ;; esac
 }
 # run CMD...: RC, and out / err files, with a timeout (SIGKILL: a hang is rc 137).
@@ -69,7 +73,9 @@ tok() {
 }
 # check NAME EXPECTED CONDITION: a condition on what a case left behind (eval'd).
 check() {
-    if eval "$3"; then report "$1" "$2" "$3" PASS; else report "$1" "$2" "$3 ($(got))" FAIL; fi
+    if eval "$3"; then report "$1" "$2" "$3" PASS; else
+        report "$1" "$2" "$3 ($(got); $(grep -m1 ',error,' "$W/out" 2>/dev/null | cut -d, -f3-7,11,28))" FAIL
+    fi
 }
 skipcase() { report "$1" "$2" "$3" SKIP; }
 rows() { [ -f "$1" ] && $PY -c "import csv,sys; csv.field_size_limit(sys.maxsize); print(sum(1 for _ in csv.DictReader(open(sys.argv[1], newline=''))))" "$1" 2>/dev/null || echo -1; }
@@ -202,10 +208,12 @@ if mount -t tmpfs -o size=64k tmpfs "$MNT" 2>/dev/null; then
     run "$D" -w sin,split -s probe -j fwd,bwd -n "$(seq -s, 10 10 400)" --reps 1 --min-time 1e-4 -q -o "$MNT/p.csv"
     check "no sweep into a full tmpfs" "exit 1, ENOSPC, whole rows" '[ $RC = 1 ] && grep -q "No space left" $W/err && ! torn $MNT/p.csv.partial'
     rm -f "$MNT"/*
-    # tmpfs counts whole pages: a file-size limit of one 512-byte block holds the header only.
-    run bash -c "trap '' XFSZ; ulimit -f 1; exec \"$D\" ${S[*]} -o \"$MNT/h.csv\""
+    # tmpfs counts whole pages: a file-size limit of one 1024-byte block (bash) holds the header
+    # (about 460 bytes) but not its first row when the matrix column is long (41 sizes).
+    LONG=(-w sin -s probe -j fwd -n "$(seq -s, 100 140)" --reps 1 --min-time 1e-4 -q)
+    run bash -c "trap '' XFSZ; ulimit -f 1; exec \"$D\" ${LONG[*]} -o \"$MNT/h.csv\""
     check "room for the header only (ulimit -f 1)" "exit 1, partial removed, re-run advice" '[ $RC = 1 ] && [ ! -e $MNT/h.csv.partial ] && grep -q "re-run the same command" $W/err'
-    t0 "  ... the advice (re-run the same command)" "$D" "${S[@]}" -o "$MNT/h.csv"
+    t0 "  ... the advice (re-run the same command)" "$D" "${LONG[@]}" -o "$MNT/h.csv"
     head -c 64000 /dev/zero >"$MNT/filler" 2>/dev/null
     run "$D" "${S[@]}" -o "$MNT/z.csv"
     check "no room for the header" "exit 2, one line, no file" '[ $RC = 2 ] && [ $(wc -l <$W/err) = 1 ] && [ ! -e $MNT/z.csv.partial ]'
