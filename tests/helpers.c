@@ -55,7 +55,7 @@ int th_csv_split(const char *line, char *buf, char **fields, int max) {
     return n;
 }
 
-static const char *binary(void) {
+const char *th_binary(void) {
     const char *b = getenv("DIAGBENCH");
     return b && *b ? b : "build/diagbench";
 }
@@ -80,7 +80,7 @@ int th_run(const char *const *args, const char *const *env, char *out, size_t ou
         nenv++;
     char **argv = calloc(na + 2, sizeof *argv);
     char **envp = calloc(nenv + ne + 1, sizeof *envp);
-    argv[0] = (char *)binary();
+    argv[0] = (char *)th_binary();
     for (size_t i = 0; i < na; i++)
         argv[i + 1] = (char *)args[i];
     size_t k = 0;
@@ -239,6 +239,7 @@ TestSuite(downstream_cli, .fini = th_cleanup);
 TestSuite(fuzz, .fini = th_cleanup);
 TestSuite(gbench_flags, .fini = th_cleanup);
 TestSuite(gbench_json, .fini = th_cleanup);
+TestSuite(hostile, .fini = th_cleanup);
 TestSuite(interrupt, .fini = th_cleanup);
 TestSuite(newton, .fini = th_cleanup);
 TestSuite(operators, .fini = th_cleanup);
@@ -515,4 +516,13 @@ struct th_coupling th_coupling_of(const struct db_instance *in) {
     }
     th_free(cs), th_free(cn), th_free(P);
     return c;
+}
+
+int th_argv(const char *const *args, const char **argv, int max) {
+    int n = 0;
+    argv[n++] = th_binary();
+    for (int i = 0; args[i] && n < max - 1; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    return n;
 }

@@ -22,6 +22,12 @@ int th_csv_split(const char *line, char *buf, char **fields, int max);
 int th_run(const char *const *args, const char *const *env, char *out, size_t outcap, char *err,
            size_t errcap);
 
+/* The diagbench binary th_run runs ($DIAGBENCH, default build/diagbench). */
+const char *th_binary(void);
+/* argv for exec: th_binary(), then args (NULL-terminated), at most max entries with the final
+ * NULL. Returns the count before the NULL. */
+int th_argv(const char *const *args, const char **argv, int max);
+
 /* Read a whole file into a NUL-terminated string owned by the test's arena (NULL if unreadable;
  * th_free it, or leave it to th_cleanup). */
 char *th_slurp(const char *path);

@@ -2,6 +2,7 @@
  * case exits with its code and one stderr line holding its message, prints nothing on stdout
  * and leaves no output file (plot.py cases included). */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,9 @@ static void remove_fixtures(void) {
         remove(p);
     }
     rmdir(F "/dir");
+    remove(F "/dangling");
+    remove(F "/fifo.csv.partial");
+    remove(F "/cr.csv.partial");
 }
 
 static void make_fixtures(void) {
@@ -122,6 +126,13 @@ static void make_fixtures(void) {
     snprintf(bad, sizeof bad, "%s\n", db_csv_header);
     write_file(F "/header.csv.partial", bad);
     write_file(F "/busy.csv.partial", "rows of an unfinished run\n");
+    cr_assert_eq(symlink("missing.csv", F "/dangling"), 0, "symlink: %s", strerror(errno));
+    cr_assert_eq(mkfifo(F "/fifo.csv.partial", 0644), 0, "mkfifo: %s", strerror(errno));
+    char *cr = th_slurp(F "/ok.csv");
+    for (char *c = cr; *c; c++)
+        if (*c == '\n') *c = '\r'; /* saved with old Mac line endings */
+    write_file(F "/cr.csv.partial", cr);
+    th_free(cr);
 }
 
 /* Replace every "$F" in s by the fixture directory. */

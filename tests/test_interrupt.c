@@ -325,7 +325,9 @@ Test(interrupt, new_run_never_overwrites_a_partial_file) {
     const char *a[] = {"-w", "sin", "-s", "probe", "-n", "10", "--out", base, NULL};
     char out[4096], err[4096];
     cr_assert_eq(th_run(a, NULL, out, sizeof out, err, sizeof err), 2, "%s", err);
-    cr_assert_not_null(strstr(err, "continue it with --resume int_keep.csv.partial"), "%s", err);
+    cr_assert_not_null(
+        strstr(err, "continue it by adding --resume int_keep.csv.partial to this command"), "%s",
+        err);
     char *text = th_slurp(partial);
     cr_assert_str_eq(text, "precious\n");
     th_free(text);

@@ -16,6 +16,7 @@
 #include "harness/bench/calibrate.h"
 #include "harness/plan/cli.h"
 #include "harness/io/csv_write.h"
+#include "harness/io/csv_read.h"
 #include "harness/bench/gbench.h"
 #include "harness/bench/kinds.h"
 #include "harness/io/merge.h"
@@ -75,15 +76,19 @@ static const char usage[] =
     "                         -t, --bind and --places combine as a cross product, one child\n"
     "                         per configuration; without them the OMP_* environment in force\n"
     "                         is used as is. OMP_NUM_THREADS, OMP_PROC_BIND, OMP_PLACES,\n"
-    "                         OMP_WAIT_POLICY and OPENBLAS_NUM_THREADS are validated (bad\n"
-    "                         values exit 2) and each team's binding is checked with hwloc\n"
-    "                         (CSV columns bound_cpus, binding)\n"
+    "                         OMP_WAIT_POLICY, OMP_THREAD_LIMIT and OPENBLAS_NUM_THREADS are\n"
+    "                         validated (bad values exit 2) and each team's binding is checked\n"
+    "                         with hwloc (CSV columns bound_cpus, binding); OMP_THREAD_LIMIT\n"
+    "                         caps the team (CSV column threads) and -t counts above it exit 2\n"
     "      --reps K           repetitions per cell, 1..1000 (default 5)\n"
     "      --min-time S       minimum seconds per repetition (default 0.01)\n"
     "      --call-cost-us US  per-call cost of workloads that have one (seqsin; default 10)\n"
     "      --mem-limit SIZE   memory budget per cell, e.g. 2G (default: 85% of the least of\n"
     "                         MemAvailable, the cgroup limit and the NUMA node memory when\n"
-    "                         that is a real limit; see --env)\n"
+    "                         that is a real limit; see --env). Under ulimit -v / -d the budget\n"
+    "                         is also capped per cell at 85% of the address space left;\n"
+    "                         a limit below what OpenBLAS maps at start-up (128 MiB per\n"
+    "                         thread, plus one) exits 2 at once\n"
     "      --untagged         create operators without structural tags (probe then falls back\n"
     "                         to materialise; the diagonal and tridiagonal solvers become\n"
     "                         unsupported)\n"
@@ -128,7 +133,11 @@ static const char usage[] =
     "\n"
     "Output:\n"
     "  -o, --out FILE         write the CSV to FILE (via FILE.partial, renamed when the run\n"
-    "                         completes; rows are flushed as cells finish); default stdout\n"
+    "                         completes; rows are flushed as cells finish); default stdout.\n"
+    "                         A FILE that is a device, FIFO or socket (/dev/null, /dev/stdout)\n"
+    "                         is written directly: no FILE.partial, no rename, no --resume; a\n"
+    "                         symlink to a file is followed (the link stays); a full disk stops\n"
+    "                         the run with the incomplete row removed\n"
     "  -q, --quiet            no progress lines or end-of-run summary on stderr (progress is\n"
     "                         numbered over the whole run, a sweep included, with an ETA from\n"
     "                         the plan's cost model corrected by the time taken so far)\n"
@@ -157,9 +166,28 @@ static const char usage[] =
     "  -h, --help             this text\n"
     "\n"
     "Exit status: 0 success, 1 a run failed (finished rows kept in FILE.partial), 2 bad usage\n"
-    "or a bad OMP_* / OPENBLAS_NUM_THREADS value, 3 with --fail-on-error: the run completed but\n"
-    "a row has status error, 130 / 143 interrupted by SIGINT / SIGTERM (finished rows kept in\n"
-    "FILE.partial).\n";
+    "or a bad OMP_* / OPENBLAS_NUM_THREADS value or address-space limit, 3 with --fail-on-error:\n"
+    "the run completed but a row has status error, 130 / 143 interrupted by SIGINT / SIGTERM\n"
+    "(finished rows kept in FILE.partial). A FILE.partial that holds no finished row is\n"
+    "removed: the message then says to re-run the same command.\n";
+
+/* Before main, before any library's constructor: OpenBLAS maps a buffer per OpenMP thread as it
+ * loads and spins forever when the address-space limit refuses it (harness/env/memory.h). An
+ * executable's .preinit_array runs ahead of its libraries' initialisers (ELF gABI; glibc's
+ * _dl_init), so an impossible `ulimit -v` gets one line and exit 2 here instead of a hang. */
+static void check_address_space(int argc, char **argv, char **envp) {
+    (void)argc, (void)argv;
+    char err[512], line[600];
+    if (db_memory_startup_check(db_memory_rlimit(), db_memory_threads_at_load(envp), err,
+                                sizeof err) == DB_OK)
+        return;
+    int len = snprintf(line, sizeof line, "diagbench: %s\n", err);
+    ssize_t w = write(STDERR_FILENO, line, len > 0 && (size_t)len < sizeof line ? (size_t)len : 0);
+    (void)w;
+    _exit(EXIT_USAGE);
+}
+__attribute__((used, section(".preinit_array"))) static void (*const preinit_check)(
+    int, char **, char **) = check_address_space;
 
 static void list_all(void) {
     printf("workloads:\n");
@@ -345,7 +373,13 @@ static int emit_row(struct db_csv_file *out, struct db_summary *sum, struct db_r
     int rc = line ? DB_OK : DB_E_NOMEM;
     db_signals_row_begin();
     if (rc == DB_OK) rc = db_csv_append_line(out, line);
-    db_signals_row_end();
+    db_signals_row_end(rc == DB_OK);
+    if (rc == DB_E_IO) {
+        char why[1400];
+        fprintf(stderr, "diagbench: %s\n", db_csv_error(out, why, sizeof why));
+    } else if (rc != DB_OK) {
+        fprintf(stderr, "diagbench: out of memory formatting a row\n");
+    }
     if (rc == DB_OK && sum) db_summary_add_csv(sum, line);
     free(line);
     return rc;
@@ -361,6 +395,15 @@ static struct db_run_opts budgeted(const struct db_cli *cli) {
     return opts;
 }
 
+/* Under ulimit -v / -d, what is left of the address space shrinks as a run maps thread stacks,
+ * malloc arenas and buffers: each cell's budget is capped afresh (a cell that does not fit is
+ * skipped_memory, never an out-of-memory error). */
+static unsigned long long address_space_budget(unsigned long long budget) {
+    unsigned long long left = db_memory_rlimit_left();
+    unsigned long long cap = (unsigned long long)((double)left * DB_BUDGET_FRACTION);
+    return left && (cap < budget || !budget) ? (cap ? cap : 1) : budget;
+}
+
 /* Calibration rows (workload "_calibrate"): the machine's own limits, through the same harness. */
 static int run_calibration(const struct db_cli *cli, const char *run_id, struct db_csv_file *out,
                            struct db_summary *sum, hwloc_topology_t topo,
@@ -373,7 +416,7 @@ static int run_calibration(const struct db_cli *cli, const char *run_id, struct 
     if (!nsizes) matrix_ns = &default_n, nsizes = 1;
     struct db_calibration *cal = calloc(db_calibration_count(nsizes), sizeof *cal);
     size_t count = 0;
-    int requested = env->num_threads ? env->num_threads : prov.threads;
+    int requested = db_omp_team_size(env);
     struct db_binding b;
     if (!cal || db_binding_check(topo, requested, &b) != DB_OK) {
         free(cal);
@@ -458,12 +501,13 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_run_opts opts = budgeted(cli);
+    unsigned long long budget = opts.mem_budget;
     opts.warn = !cli->quiet;
     char config[384];
     snprintf(config, sizeof config, "t=%d bind=%s places=%s", prov.threads, prov.proc_bind,
              prov.places);
     if (env->warnings[0]) fprintf(stderr, "diagbench: warning: [%s] %s\n", config, env->warnings);
-    int requested = env->num_threads ? env->num_threads : prov.threads;
+    int requested = db_omp_team_size(env);
     struct db_binding b;
     char warned[sizeof b.detail] = "";
     for (size_t i = 0; i < plan->ncells; i++) {
@@ -480,6 +524,7 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
         struct db_row row;
         static struct db_cell_result r; /* large (its samples): not on the stack */
         char ts[32], note[4096], wname[64], sname[64];
+        opts.mem_budget = address_space_budget(budget);
         db_cell_run(&cells[i], &opts, &r);
         note_precision(&r, &opts);
         size_t item = pos.config * plan->ncells + i;
@@ -493,10 +538,7 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
         row_note(note, sizeof note, r.note, env->warnings, b.detail);
         fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts, wname, sname,
                  sizeof wname);
-        if (emit_row(out, sum, &row, st) != DB_OK) {
-            fprintf(stderr, "diagbench: writing a row failed: %s\n", strerror(errno));
-            return 1;
-        }
+        if (emit_row(out, sum, &row, st) != DB_OK) return 1; /* emit_row said why */
         if (rep->json_fd && json_cell(rep, plan, i, &row, &b, &r) != DB_OK) {
             fprintf(stderr, "diagbench: writing the JSON entries failed: %s\n", strerror(errno));
             return 1;
@@ -690,6 +732,23 @@ static int answer_questions(const struct db_cli *cli) {
     return -1;
 }
 
+/* A -t count above OMP_THREAD_LIMIT could not run a team of that size: its rows would claim
+ * threads that never ran (and duplicate another count's). */
+static int check_thread_limit(const struct db_cli *cli, const struct db_omp_env *env, char *err,
+                              size_t errlen) {
+    for (size_t i = 0; env->thread_limit && i < cli->nthreads; i++)
+        if (cli->threads[i] > env->thread_limit)
+            return db_fail(err, errlen,
+                           "-t %d exceeds OMP_THREAD_LIMIT=%d: a team of %d threads cannot run "
+                           "(raise OMP_THREAD_LIMIT or leave that count out)",
+                           cli->threads[i], env->thread_limit, cli->threads[i]);
+    /* Each -t child loads OpenBLAS with its own thread count: check them all before the first
+     * (check_address_space checked this process). */
+    for (size_t i = 0; i < cli->nthreads; i++)
+        DB_CHECK(db_memory_startup_check(db_memory_rlimit(), cli->threads[i], err, errlen));
+    return DB_OK;
+}
+
 /* The OpenMP / OpenBLAS environment, validated before anything is written; --env; Google
  * Benchmark's own flags. Returns -1 to go on, else the exit status (x->topo is then closed). */
 static int check_environment(struct run *x) {
@@ -703,7 +762,8 @@ static int check_environment(struct run *x) {
     struct env_mask mask = {x->sweeping && cli->nthreads, x->sweeping && cli->nbinds,
                             x->sweeping && cli->nplaces};
     int status = -1;
-    if (db_omp_env_validate(masked_getenv, &mask, x->topo, &x->env, err, sizeof err) != DB_OK) {
+    if (db_omp_env_validate(masked_getenv, &mask, x->topo, &x->env, err, sizeof err) != DB_OK ||
+        check_thread_limit(cli, &x->env, err, sizeof err) != DB_OK) {
         fprintf(stderr, "diagbench: %s\n", err);
         status = EXIT_USAGE;
     } else if (cli->env) {
@@ -716,6 +776,16 @@ static int check_environment(struct run *x) {
     }
     if (status >= 0) hwloc_topology_destroy(x->topo);
     return status;
+}
+
+/* A process that runs cells maps OpenBLAS's buffer for its calls now, while an address-space
+ * limit can still be reported (harness/env/openblas.h). Returns -1 to go on, else the exit
+ * status. */
+static int reserve_openblas(struct run *x) {
+    char err[512];
+    if (x->sweeping || db_openblas_reserve(err, sizeof err) == DB_OK) return -1;
+    fprintf(stderr, "diagbench: %s\n", err);
+    return EXIT_USAGE;
 }
 
 /* The plan, and what of it this process runs: a child the cells its parent lists; anyone else
@@ -764,16 +834,40 @@ static void set_report(struct run *x) {
         if (x->sel[i]) p->total++, p->cost_total += x->plan.items[i].cost;
 }
 
+static int open_file(struct run *x);
+static int install_handlers(struct run *x);
+
 /* The output: a resumed partial file (less the items it holds), or a new one (stdout for a
  * child); then the signal handlers that keep finished rows. Returns -1 to go on, else the exit
  * status. */
 static int open_output(struct run *x) {
-    char err[1024];
-    const struct db_cli *cli = &x->cli;
-    if (cli->child)
-        snprintf(x->run_id, sizeof x->run_id, "%s", cli->child);
+    if (x->cli.child)
+        snprintf(x->run_id, sizeof x->run_id, "%s", x->cli.child);
     else
         db_make_run_id(x->run_id, sizeof x->run_id);
+    /* SIGINT / SIGTERM wait until the handlers know the file: a signal between its creation and
+     * the handlers' installation would leave a header-only partial file behind. */
+    sigset_t block, was;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &was);
+    int rc = open_file(x);
+    if (rc < 0 && install_handlers(x) != DB_OK) rc = 1;
+    sigprocmask(SIG_SETMASK, &was, NULL);
+    if (rc < 0) {
+        x->st.plan = &x->plan;
+        snprintf(x->st.shard, sizeof x->st.shard, "%u/%u", x->plan.shard_k, x->plan.shard_n);
+        set_report(x);
+    }
+    return rc;
+}
+
+/* open_output's file: a resumed partial file or a new one. Returns -1 to go on, else the exit
+ * status. */
+static int open_file(struct run *x) {
+    char err[1024];
+    const struct db_cli *cli = &x->cli;
     if (cli->resume && !cli->child) {
         struct db_resume info;
         int rc = db_resume_open(cli->resume, &x->plan, x->done, x->calibrated, &x->out, &info, err,
@@ -804,18 +898,40 @@ static int open_output(struct run *x) {
             return EXIT_USAGE;
         }
     }
-    if (db_signals_install(x->out.partial, x->rows_before,
+    return -1;
+}
+
+/* The SIGINT / SIGTERM handlers that keep finished rows (signals.h). */
+static int install_handlers(struct run *x) {
+    const struct db_cli *cli = &x->cli;
+    int created = x->out.resumed ? 0 : DB_SIG_CREATED;
+    if (db_signals_install(x->out.partial ? x->out.partial : x->out.path, x->rows_before,
                            cli->child       ? DB_SIG_SILENT
-                           : x->out.partial ? DB_SIG_RESUME_HINT
+                           : x->out.partial ? DB_SIG_RESUME_HINT | created
                                             : 0) != DB_OK) {
         fprintf(stderr, "diagbench: cannot install the SIGINT / SIGTERM handlers\n");
+        if (x->out.partial && !x->out.resumed) remove(x->out.partial);
         db_csv_abandon(&x->out);
-        return 1;
+        return DB_E_INTERNAL;
     }
-    x->st.plan = &x->plan;
-    snprintf(x->st.shard, sizeof x->st.shard, "%u/%u", x->plan.shard_k, x->plan.shard_n);
-    set_report(x);
-    return -1;
+    return DB_OK;
+}
+
+/* The rows a resumed file already holds enter the summary, so that it covers the whole file
+ * (slopes fitted on every size, series finished before the interruption included). */
+static void summarise_kept_rows(struct db_summary *sum, const char *partial) {
+    struct db_table t;
+    char why[512];
+    if (db_table_read(partial, &t, why, sizeof why) != DB_OK) {
+        fprintf(stderr, "diagbench: warning: the summary leaves out the kept rows: %s\n", why);
+        return;
+    }
+    for (size_t r = 1; r < t.nrec; r++) {
+        char *line = strndup(t.text + t.rec[r].offset, t.rec[r].length);
+        if (line) db_summary_add_csv(sum, line);
+        free(line);
+    }
+    db_table_free(&t);
 }
 
 /* Plan the write paths, calibrate, run the cells (or the sweep's children) and print the
@@ -826,6 +942,7 @@ static int execute(struct run *x) {
     const char *blas_warning = cli->child ? NULL : db_openblas_warning();
     if (blas_warning) fprintf(stderr, "diagbench: warning: %s\n", blas_warning);
     struct db_summary *sum = cli->child || cli->quiet ? NULL : db_summary_create(1000);
+    if (sum && x->out.resumed) summarise_kept_rows(sum, x->out.partial);
     int status = 0, any = 0;
     for (size_t i = 0; i < x->nsel && !any; i++)
         any = x->sel[i];
@@ -853,13 +970,32 @@ static int execute(struct run *x) {
     return status;
 }
 
+/* After a failed run: what its partial file holds and what to do next (each advice is followed
+ * by a test, tests/test_hostile.c). A file this run created that holds no row is removed (the
+ * same command then starts afresh; --resume alone could not take the flags from it). */
+static void advise(struct run *x) {
+    const char *partial = x->out.partial;
+    const char *when = x->out.failed ? "once the disk has room, " : "";
+    if (db_signals_rows() > 0)
+        fprintf(stderr, "diagbench: finished rows are kept in %s: %scontinue with --resume %s\n",
+                partial, when, partial);
+    else if (x->out.resumed)
+        fprintf(stderr, "diagbench: %s holds no finished row: %srun the same command again\n",
+                partial, when);
+    else if (remove(partial) == 0)
+        fprintf(stderr, "diagbench: no row was finished; %s removed: %sre-run the same command\n",
+                partial, when);
+    else
+        fprintf(stderr, "diagbench: no row was finished; remove %s, then re-run the command\n",
+                partial);
+}
+
 /* Keep the finished rows of a failed run, or rename the partial file to the CSV. Returns the
  * exit status. */
 static int finish_output(struct run *x, int status) {
     char err[1024];
     if (status != 0) {
-        if (x->out.partial && status == 1)
-            fprintf(stderr, "diagbench: finished rows are kept in %s\n", x->out.partial);
+        if (x->out.partial && status == 1) advise(x);
         db_csv_abandon(&x->out);
         db_json_close(&x->json);
         return status;
@@ -905,7 +1041,8 @@ int main(int argc, char **argv) {
     if (rc < 0) rc = answer_questions(&x.cli);
     if (rc < 0) rc = check_environment(&x);
     if (rc >= 0) return rc;
-    rc = select_cells(&x);
+    rc = reserve_openblas(&x);
+    if (rc < 0) rc = select_cells(&x);
     if (rc < 0) rc = open_output(&x);
     if (rc < 0) rc = finish_output(&x, execute(&x));
     free(x.sel);

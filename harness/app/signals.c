@@ -17,7 +17,9 @@ static atomic_int child_pid;
 static atomic_long rows;
 static volatile sig_atomic_t pending, caught;
 static int silent;
-static char where_text[1200]; /* " kept in X.partial; continue with --resume X.partial" */
+static char where_text[1200];  /* " kept in X.partial; continue with --resume X.partial" */
+static char empty_text[1200];  /* with no row finished: "; X.partial removed: re-run ..." */
+static char remove_path[1100]; /* the file to remove when no row was finished ("" none) */
 
 static size_t put(char *buf, size_t at, size_t cap, const char *s) {
     while (*s && at + 1 < cap)
@@ -29,8 +31,16 @@ static const char *signal_name(int sig) {
     return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
 }
 
-/* Async-signal-safe: format with put() only, write(2), _exit(2). */
+/* A file this run created that holds no row (its header at most) is removed: the advice is then
+ * to re-run the same command, which works (neither --resume nor a second run would). unlink(2)
+ * is async-signal-safe. */
+static void remove_if_empty(void) {
+    if (remove_path[0] && atomic_load(&rows) == 0) unlink(remove_path);
+}
+
+/* Async-signal-safe: format with put() only, write(2), unlink(2), _exit(2). */
 static void die(int sig) {
+    remove_if_empty();
     if (!silent) {
         char buf[1400], digits[24];
         size_t at = put(buf, 0, sizeof buf, "diagbench: interrupted by ");
@@ -45,7 +55,7 @@ static void die(int sig) {
         while (d > 0 && at + 1 < sizeof buf)
             buf[at++] = digits[--d];
         at = put(buf, at, sizeof buf, atomic_load(&rows) == 1 ? " finished row" : " finished rows");
-        at = put(buf, at, sizeof buf, where_text);
+        at = put(buf, at, sizeof buf, atomic_load(&rows) ? where_text : empty_text);
         at = put(buf, at, sizeof buf, "\n");
         ssize_t w = write(STDERR_FILENO, buf, at);
         (void)w;
@@ -77,12 +87,22 @@ static void handler(int sig) {
 int db_signals_install(const char *where, long rows_already, int flags) {
     silent = (flags & DB_SIG_SILENT) != 0;
     atomic_store(&rows, rows_already);
-    if (where)
-        snprintf(where_text, sizeof where_text, " kept in %s%s%s", where,
-                 flags & DB_SIG_RESUME_HINT ? "; continue with --resume " : "",
-                 flags & DB_SIG_RESUME_HINT ? where : "");
-    else
-        snprintf(where_text, sizeof where_text, " written to stdout");
+    remove_path[0] = 0;
+    if (where && (flags & DB_SIG_RESUME_HINT)) {
+        snprintf(where_text, sizeof where_text, " kept in %s; continue with --resume %s", where,
+                 where);
+        /* A resumed file without rows: --resume alone cannot take the flags from it. */
+        if (flags & DB_SIG_CREATED) {
+            snprintf(empty_text, sizeof empty_text, "; %s removed: re-run the same command", where);
+            snprintf(remove_path, sizeof remove_path, "%s", where);
+        } else {
+            snprintf(empty_text, sizeof empty_text, " in %s; continue with the same command",
+                     where);
+        }
+    } else {
+        snprintf(where_text, sizeof where_text, " written to %s", where ? where : "stdout");
+        snprintf(empty_text, sizeof empty_text, "%s", where_text);
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = handler;
@@ -107,8 +127,8 @@ void db_signals_row_begin(void) {
     if (!atomic_compare_exchange_strong(&state, &idle, 1)) wait_for_exit();
 }
 
-void db_signals_row_end(void) {
-    atomic_fetch_add(&rows, 1);
+void db_signals_row_end(int written) {
+    if (written) atomic_fetch_add(&rows, 1);
     atomic_store(&state, 0);
     if (pending && !atomic_load(&forwarding)) {
         int idle = 0;
@@ -129,12 +149,17 @@ int db_signals_caught(void) {
 }
 
 int db_signals_report(int sig) {
+    remove_if_empty();
     if (!silent) {
         long v = atomic_load(&rows);
         fprintf(stderr, "diagbench: interrupted by %s: %ld finished row%s%s\n", signal_name(sig), v,
-                v == 1 ? "" : "s", where_text);
+                v == 1 ? "" : "s", v ? where_text : empty_text);
     }
     return 128 + sig;
+}
+
+long db_signals_rows(void) {
+    return atomic_load(&rows);
 }
 
 void db_signals_reset(void) {

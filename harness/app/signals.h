@@ -10,19 +10,25 @@
 
 #define DB_SIG_RESUME_HINT 1 /* the message says how to continue with --resume */
 #define DB_SIG_SILENT      2 /* no message (a sweep child: its parent reports) */
+#define DB_SIG_CREATED     4 /* this run created `where`: removed when it holds no finished row */
 
 /* Install the SIGINT / SIGTERM handlers. where: the file the rows go to (NULL: stdout), named in
- * the message; rows_already: rows in it before this run (a resumed file). Returns DB_OK or
- * DB_E_INTERNAL. */
+ * the message; rows_already: rows in it before this run (a resumed file). With
+ * DB_SIG_RESUME_HINT the message says how to continue, and with DB_SIG_CREATED too a file that
+ * holds no finished row is removed and the message says to re-run the same command. Returns
+ * DB_OK or DB_E_INTERNAL. */
 int db_signals_install(const char *where, long rows_already, int flags);
 
 /* Sweep parent: from now on forward signals to child (0: none running) instead of exiting. */
 void db_signals_forward_to(pid_t child);
 
 /* Bracket the writing of one row: a signal arriving in between is acted on at row_end, so a row
- * is never torn by SIGINT / SIGTERM. row_end counts the row for the message. */
+ * is never torn by SIGINT / SIGTERM. row_end counts the row for the message when written. */
 void db_signals_row_begin(void);
-void db_signals_row_end(void);
+void db_signals_row_end(int written);
+
+/* Rows in the output: those before this run and those written since. */
+long db_signals_rows(void);
 
 /* The signal caught in forwarding mode (0 if none). */
 int db_signals_caught(void);

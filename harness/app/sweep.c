@@ -82,8 +82,15 @@ static int run_child(char **args, const struct db_plan_config *c, struct db_csv_
     while (in && (got = getline(&line, &cap, in)) > 0) {
         if (line[got - 1] != '\n') continue;
         db_signals_row_begin();
-        if (db_csv_append_line(out, line) != DB_OK) status = 1;
-        db_signals_row_end();
+        int rc = db_csv_append_line(out, line);
+        db_signals_row_end(rc == DB_OK);
+        if (rc != DB_OK) { /* a full disk: the child's further rows would be lost; stop it */
+            char why[1400];
+            fprintf(stderr, "diagbench: %s\n", db_csv_error(out, why, sizeof why));
+            kill(pid, SIGTERM);
+            status = 1;
+            break;
+        }
         if (sum) db_summary_add_csv(sum, line);
     }
     free(line);
@@ -96,7 +103,7 @@ static int run_child(char **args, const struct db_plan_config *c, struct db_csv_
     while ((w = waitpid(pid, &ws, 0)) < 0 && errno == EINTR)
         ;
     db_signals_forward_to(0);
-    if (db_signals_caught()) return status;
+    if (db_signals_caught() || status != 0) return status;
     if (w >= 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == DB_EXIT_ERROR_ROWS) {
         *error_rows = 1; /* completed, with error rows (--fail-on-error) */
         return status;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/outfile.h"
 #include "core/parse.h"
 #include "harness/env/provenance.h"
 #include "harness/bench/runner.h"
@@ -254,6 +255,17 @@ static int read_lines(const char *path, struct db_wisdom_line **out, size_t *cou
     return rc;
 }
 
+/* A non-empty file whose first line is not ours (with no valid plan line in it either: a
+ * --wisdom pointed at someone else's file): never replaced. */
+static int foreign_file(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char head[sizeof WISDOM_MAGIC] = "";
+    size_t got = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    return got > 0 && strncmp(head, WISDOM_MAGIC, sizeof WISDOM_MAGIC - 1) != 0;
+}
+
 /* mkdir -p of path's directory. */
 static void make_parent(const char *path) {
     char dir[4096];
@@ -270,28 +282,57 @@ static void make_parent(const char *path) {
     mkdir(dir, 0755);
 }
 
+static int write_plans_to(const char *path, const char *lock, const char *tmp, int through,
+                          const struct db_wisdom_key *key, const struct db_wisdom_plan *plans,
+                          size_t count, char *why, size_t wlen);
+
 /* Merge the new plans into the file under an exclusive lock (concurrent runs on one home:
  * shards, sweeps), written to a temporary file and renamed, so a reader never sees half a file. */
 static int write_plans(const char *path, const struct db_wisdom_key *key,
                        const struct db_wisdom_plan *plans, size_t count, char *why, size_t wlen) {
     make_parent(path);
+    /* Never replace what we did not create (core/outfile.h): a symlink's target gets the new
+     * file, a device or FIFO (--wisdom /dev/null) is written through. */
+    char *target;
+    enum db_out_mode mode;
+    int rc = db_outfile_resolve(path, &target, &mode, why, wlen);
+    if (rc != DB_OK) return rc == DB_E_NOMEM ? rc : DB_E_IO;
     char lock[4200], tmp[4200];
-    snprintf(lock, sizeof lock, "%s.lock", path);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lfd < 0 || flock(lfd, LOCK_EX) != 0) {
+    snprintf(lock, sizeof lock, "%s.lock", target);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", target, (long)getpid());
+    if (mode == DB_OUT_THROUGH) snprintf(tmp, sizeof tmp, "%s", target);
+    rc = write_plans_to(target, lock, tmp, mode == DB_OUT_THROUGH, key, plans, count, why, wlen);
+    free(target);
+    return rc;
+}
+
+/* write_plans into path through tmp (renamed over path), or straight into path (through). */
+static int write_plans_to(const char *path, const char *lock, const char *tmp, int through,
+                          const struct db_wisdom_key *key, const struct db_wisdom_plan *plans,
+                          size_t count, char *why, size_t wlen) {
+    /* A device gets no lock file beside it (nothing is read from it, nothing renamed). */
+    int lfd = through ? -1 : open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (!through && (lfd < 0 || flock(lfd, LOCK_EX) != 0)) {
         snprintf(why, wlen, "%s: %s", lock, strerror(errno));
         if (lfd >= 0) close(lfd);
         return DB_E_IO;
     }
     struct db_wisdom_line *old;
     size_t nold, bad;
-    int rc = read_lines(path, &old, &nold, &bad);
-    FILE *f = rc == DB_OK ? fopen(tmp, "w") : NULL;
+    int rc = through ? DB_OK : read_lines(path, &old, &nold, &bad);
+    if (rc == DB_OK && !through && nold == 0 && foreign_file(path)) {
+        snprintf(why, wlen,
+                 "'%s' is not a diagbench wisdom file: not replaced (give another --wisdom)", path);
+        free(old);
+        close(lfd);
+        return DB_E_IO;
+    }
+    if (through) old = NULL, nold = 0;
+    FILE *f = rc != DB_OK ? NULL : through ? db_outfile_open_through(tmp) : fopen(tmp, "w");
     if (rc != DB_OK || !f) {
         snprintf(why, wlen, "%s: %s", rc != DB_OK ? path : tmp, strerror(errno));
         free(old);
-        close(lfd);
+        if (lfd >= 0) close(lfd);
         return DB_E_IO;
     }
     char ts[32];
@@ -313,14 +354,14 @@ static int write_plans(const char *path, const struct db_wisdom_key *key,
         db_wisdom_format_line(f, &l);
     }
     free(old);
-    int bad_write = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    int bad_write = fflush(f) != 0 || (fsync(fileno(f)) != 0 && errno != EINVAL);
     bad_write |= fclose(f) != 0;
-    if (bad_write || rename(tmp, path) != 0) {
+    if (bad_write || (!through && rename(tmp, path) != 0)) {
         snprintf(why, wlen, "%s: %s", bad_write ? tmp : path, strerror(errno));
-        unlink(tmp);
+        if (!through) unlink(tmp);
         rc = DB_E_IO;
     }
-    close(lfd);
+    if (lfd >= 0) close(lfd);
     return rc;
 }
 

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sched.h>
+#include <sys/resource.h>
+
 #include "core/status.h"
 
 /* One "Name: <kB> kB" field of /proc/meminfo, in bytes (0 if absent). */
@@ -74,6 +77,72 @@ static unsigned long long numa_memory(int *all_nodes) {
     return total;
 }
 
+unsigned long long db_memory_rlimit(void) {
+    unsigned long long tight = 0;
+    const int which[] = {RLIMIT_AS, RLIMIT_DATA};
+    for (int i = 0; i < 2; i++) {
+        struct rlimit r;
+        if (getrlimit(which[i], &r) != 0 || r.rlim_cur == RLIM_INFINITY) continue;
+        if (!tight || r.rlim_cur < tight) tight = r.rlim_cur;
+    }
+    return tight;
+}
+
+int db_memory_threads_at_load(char *const *envp) {
+    const char *v = NULL;
+    for (; envp && *envp && !v; envp++)
+        if (strncmp(*envp, "OMP_NUM_THREADS=", 16) == 0) v = *envp + 16;
+    if (v) {
+        while (*v == ' ' || *v == '\t')
+            v++;
+        long n = 0;
+        while (*v >= '0' && *v <= '9' && n < 100000)
+            n = n * 10 + (*v++ - '0');
+        if (n > 0) return (int)n;
+    }
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    return 1;
+}
+
+unsigned long long db_memory_startup_need(int threads) {
+    return DB_STARTUP_BYTES + (unsigned long long)(threads + 1) * DB_OPENBLAS_BUFFER_BYTES;
+}
+
+int db_memory_startup_check(unsigned long long limit, int threads, char *err, size_t errlen) {
+    unsigned long long need = db_memory_startup_need(threads);
+    if (!limit || limit >= need) return DB_OK;
+    /* Whole MiB, rounded up: snprintf of integers only (this runs before main). */
+    snprintf(err, errlen,
+             "the address-space limit (ulimit -v / -d) of %llu MiB is below the %llu MiB "
+             "diagbench needs with %d OpenMP thread%s (OpenBLAS maps %llu MiB per thread, and "
+             "hangs when it cannot): raise the limit, or use fewer threads",
+             limit >> 20, (need + (1ull << 20) - 1) >> 20, threads, threads == 1 ? "" : "s",
+             DB_OPENBLAS_BUFFER_BYTES >> 20);
+    return DB_E_INVALID;
+}
+
+unsigned long long db_memory_rlimit_left(void) {
+    unsigned long long left = 0;
+    const int which[] = {RLIMIT_AS, RLIMIT_DATA};
+    const char *field[] = {"VmSize:", "VmData:"};
+    for (int i = 0; i < 2; i++) {
+        struct rlimit r;
+        if (getrlimit(which[i], &r) != 0 || r.rlim_cur == RLIM_INFINITY) continue;
+        unsigned long long used = 0, kb;
+        char line[256];
+        FILE *f = fopen("/proc/self/status", "r");
+        while (f && fgets(line, sizeof line, f))
+            if (strncmp(line, field[i], strlen(field[i])) == 0 &&
+                sscanf(line + strlen(field[i]), "%llu", &kb) == 1)
+                used = kb * 1024ull;
+        if (f) fclose(f);
+        unsigned long long l = r.rlim_cur > used ? r.rlim_cur - used : 1;
+        if (!left || l < left) left = l;
+    }
+    return left;
+}
+
 void db_memory_limits_read(struct db_memory_limits *lim, unsigned long long override_bytes) {
     lim->mem_available = meminfo("MemAvailable");
     lim->cgroup_limit = cgroup_headroom();
@@ -83,10 +152,11 @@ void db_memory_limits_read(struct db_memory_limits *lim, unsigned long long over
      * stale (on-demand hot-plugged memory) and the kernel's MemAvailable is the real limit. */
     unsigned long long total = meminfo("MemTotal");
     lim->numa_is_limit = !(all_nodes && total && lim->numa_memory < total);
+    lim->rlimit_headroom = db_memory_rlimit_left();
     unsigned long long tight = 0;
-    unsigned long long c[3] = {lim->mem_available, lim->cgroup_limit,
-                               lim->numa_is_limit ? lim->numa_memory : 0};
-    for (int i = 0; i < 3; i++)
+    unsigned long long c[4] = {lim->mem_available, lim->cgroup_limit,
+                               lim->numa_is_limit ? lim->numa_memory : 0, lim->rlimit_headroom};
+    for (int i = 0; i < 4; i++)
         if (c[i] && (!tight || c[i] < tight)) tight = c[i];
     lim->budget = (unsigned long long)((double)tight * DB_BUDGET_FRACTION);
     if (override_bytes) lim->budget = override_bytes;

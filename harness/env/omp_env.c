@@ -168,16 +168,32 @@ int db_omp_wait_policy_parse(const char *value, char *out, size_t len, char *err
     return db_fail(err, errlen, "invalid OMP_WAIT_POLICY '%s': expected active or passive", value);
 }
 
-int db_openblas_num_threads_parse(const char *value, int *n, char *err, size_t errlen) {
+/* A variable holding one thread count, 1..DB_MAX_THREADS. */
+static int thread_count_parse(const char *name, const char *value, int *n, char *err,
+                              size_t errlen) {
     const char *p = skip_blanks(value);
     long v;
     if (digits(&p, DB_MAX_THREADS, &v) == DB_OK && v >= 1 && !*skip_blanks(p)) {
         *n = (int)v;
         return DB_OK;
     }
-    return db_fail(err, errlen,
-                   "invalid OPENBLAS_NUM_THREADS '%s': expected a whole number from 1 to %d", value,
-                   DB_MAX_THREADS);
+    return db_fail(err, errlen, "invalid %s '%s': expected a whole number from 1 to %d", name,
+                   value, DB_MAX_THREADS);
+}
+
+int db_openblas_num_threads_parse(const char *value, int *n, char *err, size_t errlen) {
+    return thread_count_parse("OPENBLAS_NUM_THREADS", value, n, err, errlen);
+}
+
+/* libgomp takes any positive number (and ignores what it cannot read, silently running with no
+ * limit); a limit above DB_MAX_THREADS limits nothing diagbench can ask for. */
+int db_omp_thread_limit_parse(const char *value, int *n, char *err, size_t errlen) {
+    return thread_count_parse("OMP_THREAD_LIMIT", value, n, err, errlen);
+}
+
+int db_omp_team_size(const struct db_omp_env *env) {
+    int team = env->num_threads ? env->num_threads : omp_get_max_threads();
+    return env->thread_limit && team > env->thread_limit ? env->thread_limit : team;
 }
 
 /* ---- OMP_PLACES ------------------------------------------------------------------------------ */
@@ -527,6 +543,15 @@ int db_omp_env_validate(db_env_get_fn get, void *ctx, hwloc_topology_t topo, str
         db_omp_places_free(&p);
         DB_CHECK(rc);
     }
+    if ((v = get("OMP_THREAD_LIMIT", ctx))) {
+        DB_CHECK(db_omp_thread_limit_parse(v, &env->thread_limit, err, errlen));
+        int threads = env->num_threads ? env->num_threads : omp_get_max_threads();
+        if (threads > env->thread_limit)
+            append(env->warnings, sizeof env->warnings,
+                   "OMP_THREAD_LIMIT=%d caps the %d threads asked for: a team has %d (the "
+                   "threads column)",
+                   env->thread_limit, threads, env->thread_limit);
+    }
     if ((v = get("OPENBLAS_NUM_THREADS", ctx))) {
         DB_CHECK(db_openblas_num_threads_parse(v, &env->openblas_threads, err, errlen));
         int threads = env->num_threads ? env->num_threads : omp_get_max_threads();
@@ -813,8 +838,7 @@ static void report_openmp(FILE *out, hwloc_topology_t topo, const struct db_omp_
         db_thread_bindings_free(t, nrec);
     }
     struct db_binding b;
-    int requested = env->num_threads ? env->num_threads : omp_get_max_threads();
-    if (db_binding_check(topo, requested, &b) == DB_OK)
+    if (db_binding_check(topo, db_omp_team_size(env), &b) == DB_OK)
         fprintf(out, "  binding %s, bound_cpus %s%s%s\n", b.status, b.bound_cpus,
                 b.detail[0] ? ": " : "", b.detail);
 }
@@ -846,6 +870,9 @@ int db_env_report(FILE *out, hwloc_topology_t topo, const struct db_omp_env *env
                               : " (less than MemTotal on every node: stale, memory is "
                                 "hot-plugged on demand; not used as a limit)",
             db_format_bytes(lim.budget, bgt, sizeof bgt));
+    if (lim.rlimit_headroom)
+        fprintf(out, "  ulimit -v / -d headroom %s (less one OpenBLAS buffer), in the budget\n",
+                db_format_bytes(lim.rlimit_headroom, a, sizeof a));
     fprintf(out, "CPU frequency governor\n  %s\n",
             p.cpu_governor[0] ? p.cpu_governor
                               : "unreadable (no /sys/devices/system/cpu/cpu*/cpufreq/"

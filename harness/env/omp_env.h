@@ -24,6 +24,7 @@ struct db_omp_env {
     char wait_policy[16]; /* "active" or "passive"; "" when unset */
     int openblas_threads; /* OPENBLAS_NUM_THREADS; 0 when unset */
     char warnings[1024];  /* documented fallbacks in force, "; "-separated; "" when none */
+    int thread_limit;     /* OMP_THREAD_LIMIT; 0 when unset */
 };
 
 /* Parsers of one variable's value. DB_E_INVALID with one line in err naming the variable, the
@@ -32,6 +33,11 @@ int db_omp_num_threads_parse(const char *value, int *first, char *err, size_t er
 int db_omp_proc_bind_parse(const char *value, char *first, size_t len, char *err, size_t errlen);
 int db_omp_wait_policy_parse(const char *value, char *out, size_t len, char *err, size_t errlen);
 int db_openblas_num_threads_parse(const char *value, int *n, char *err, size_t errlen);
+int db_omp_thread_limit_parse(const char *value, int *n, char *err, size_t errlen);
+
+/* The size of the team a parallel region gets: OMP_NUM_THREADS (else omp_get_max_threads()),
+ * capped by OMP_THREAD_LIMIT. */
+int db_omp_team_size(const struct db_omp_env *env);
 
 /* OMP_PLACES: an abstract name (threads, cores, ll_caches, numa_domains, sockets, optionally
  * with "(count)") or an explicit list of places in the OpenMP interval syntax, e.g.

@@ -111,7 +111,10 @@ void db_provenance_collect(struct db_provenance *p) {
     const char *pl = getenv("OMP_PLACES");
     clean(pl ? pl : "", p->places, sizeof p->places, 0);
     if (!p->places[0]) snprintf(p->places, sizeof p->places, "unset");
+    /* The team that runs: OMP_THREAD_LIMIT caps omp_get_max_threads() (libgomp reports the
+     * uncapped figure). */
     p->threads = omp_get_max_threads();
+    if (omp_get_thread_limit() < p->threads) p->threads = omp_get_thread_limit();
     const char *wp = getenv("OMP_WAIT_POLICY");
     clean(wp ? wp : "", p->omp_wait_policy, sizeof p->omp_wait_policy, 1);
     if (!p->omp_wait_policy[0]) snprintf(p->omp_wait_policy, sizeof p->omp_wait_policy, "unset");

@@ -10,7 +10,7 @@ struct db_provenance {
     char git_rev[64];
     char proc_bind[32];        /* omp_get_proc_bind(): false, true, primary, close, spread */
     char places[256];          /* OMP_PLACES as given, or "unset" */
-    int threads;               /* omp_get_max_threads() */
+    int threads;               /* omp_get_max_threads(), capped by omp_get_thread_limit() */
     char omp_wait_policy[16];  /* OMP_WAIT_POLICY in lower case (active, passive), or "unset" */
     char hwloc_version[64];    /* hwloc release built against, e.g. "2.9.0" */
     char openblas_config[256]; /* openblas_get_config() plus "parallel=openmp|pthreads|..." */

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/outfile.h"
 #include "core/status.h"
 
 /* ",run_id,timestamp,...": each name with a comma before it; the header starts after the first. */
@@ -49,34 +50,59 @@ static void release(struct db_csv_file *out) {
     memset(out, 0, sizeof *out);
 }
 
-/* Create path.partial for writing, never over an existing one (the rows of an unfinished run)
- * nor for a path that is a directory (the final rename would fail). */
-static int create_partial(struct db_csv_file *out, const char *path, char *errbuf, size_t errlen) {
-    size_t len = strlen(path);
-    out->path = strdup(path);
+/* Where the next row starts: the file's size once the header (or the last row) is in it. */
+static void mark_complete(struct db_csv_file *out) {
+    struct stat st;
+    out->regular = fstat(fileno(out->f), &st) == 0 && S_ISREG(st.st_mode);
+    out->complete = out->regular ? st.st_size : 0;
+}
+
+/* Create target.partial for writing, never over an existing one (the rows of an unfinished run).
+ * path is what the user gave (for messages), target where it resolves to (core/outfile.h). */
+static int create_partial(struct db_csv_file *out, const char *path, const char *target,
+                          char *errbuf, size_t errlen) {
+    size_t len = strlen(target);
+    out->path = strdup(target);
     out->partial = malloc(len + sizeof ".partial");
     if (!out->path || !out->partial) {
         release(out);
         snprintf(errbuf, errlen, "out of memory");
         return DB_E_NOMEM;
     }
-    memcpy(out->partial, path, len);
+    memcpy(out->partial, target, len);
     memcpy(out->partial + len, ".partial", sizeof ".partial");
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(errbuf, errlen, "cannot write --out '%s': it is a directory", path);
-        release(out);
-        return DB_E_IO;
-    }
     out->f = fopen(out->partial, "wx");
     if (out->f) return DB_OK;
     if (errno == EEXIST)
         snprintf(errbuf, errlen,
-                 "'%s' exists (rows of an unfinished run): continue it with --resume %s, or "
-                 "remove it",
+                 "'%s' exists (rows of an unfinished run): continue it by adding --resume %s to "
+                 "this command, or remove it",
                  out->partial, out->partial);
     else
         snprintf(errbuf, errlen, "cannot write --out '%s': %s", path, strerror(errno));
+    release(out);
+    return DB_E_IO;
+}
+
+/* Open path (not "-") as core/outfile.h decides: through path.partial, or directly. */
+static int open_path(struct db_csv_file *out, const char *path, char *errbuf, size_t errlen) {
+    char *target, why[512];
+    enum db_out_mode mode;
+    int rc = db_outfile_resolve(path, &target, &mode, why, sizeof why);
+    if (rc == DB_E_NOMEM) snprintf(errbuf, errlen, "out of memory");
+    if (rc != DB_OK) {
+        if (rc != DB_E_NOMEM) snprintf(errbuf, errlen, "cannot write --out %s", why);
+        return rc == DB_E_NOMEM ? rc : DB_E_IO;
+    }
+    if (mode == DB_OUT_ATOMIC) {
+        rc = create_partial(out, path, target, errbuf, errlen);
+        free(target);
+        return rc;
+    }
+    out->path = target;
+    out->f = db_outfile_open_through(target);
+    if (out->f) return DB_OK;
+    snprintf(errbuf, errlen, "cannot write --out '%s': %s", path, strerror(errno));
     release(out);
     return DB_E_IO;
 }
@@ -87,7 +113,7 @@ int db_csv_open(struct db_csv_file *out, const char *path, int header, char *err
     if (strcmp(path, "-") == 0)
         out->f = stdout;
     else
-        DB_CHECK(create_partial(out, path, errbuf, errlen));
+        DB_CHECK(open_path(out, path, errbuf, errlen));
     /* One buffer holds a whole row, so each row reaches the file in one write(2). */
     setvbuf(out->f, NULL, _IOFBF, 1 << 16);
     if (header) {
@@ -99,14 +125,35 @@ int db_csv_open(struct db_csv_file *out, const char *path, int header, char *err
             return DB_E_IO;
         }
     }
+    mark_complete(out);
     return DB_OK;
 }
 
-/* Push the row to the kernel and, for a file, to the disk: a finished row survives SIGKILL and
- * a power cut. (fsync on a pipe or terminal fails with EINVAL: nothing to do there.) */
-static int flush_row(FILE *f) {
-    if (fflush(f) != 0 || ferror(f)) return DB_E_IO;
-    if (fsync(fileno(f)) != 0 && errno != EINVAL) return DB_E_IO;
+int db_csv_open_append(struct db_csv_file *out, const char *partial, int header, char *errbuf,
+                       size_t errlen) {
+    memset(out, 0, sizeof *out);
+    size_t len = strlen(partial) - strlen(".partial");
+    out->partial = strdup(partial);
+    out->path = strndup(partial, len);
+    if (!out->partial || !out->path) {
+        release(out);
+        snprintf(errbuf, errlen, "out of memory");
+        return DB_E_NOMEM;
+    }
+    out->f = fopen(partial, "a");
+    int rc = out->f ? DB_OK : DB_E_IO;
+    if (rc == DB_OK) {
+        setvbuf(out->f, NULL, _IOFBF, 1 << 16);
+        if (header) fprintf(out->f, "%s\n", db_csv_header);
+        if (fflush(out->f) != 0) rc = DB_E_IO;
+    }
+    if (rc != DB_OK) {
+        snprintf(errbuf, errlen, "cannot append to '%s': %s", partial, strerror(errno));
+        db_csv_abandon(out);
+        return rc;
+    }
+    mark_complete(out);
+    out->resumed = 1;
     return DB_OK;
 }
 
@@ -123,22 +170,60 @@ char *db_csv_format_row(const struct db_row *r) {
     return line;
 }
 
+/* A row that could not be written whole is cut off again (ftruncate to where it started), so
+ * nothing is ever appended after a fragment and --resume can continue the file; nothing more is
+ * written to out after a failure. */
+static int row_failed(struct db_csv_file *out) {
+    out->err = errno ? errno : EIO;
+    out->failed = 1;
+    if (out->regular && out->partial) {
+        int fd = fileno(out->f);
+        if (ftruncate(fd, out->complete) == 0) lseek(fd, out->complete, SEEK_SET);
+    }
+    return DB_E_IO;
+}
+
 int db_csv_append_line(struct db_csv_file *out, const char *line) {
-    fputs(line, out->f);
-    return flush_row(out->f);
+    if (out->failed) return DB_E_IO;
+    errno = 0;
+    if (fflush(out->f) != 0) return row_failed(out);
+    int fd = fileno(out->f);
+    size_t len = strlen(line);
+    for (const char *p = line; len > 0;) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return row_failed(out);
+        p += w;
+        len -= (size_t)w;
+    }
+    /* A finished row survives SIGKILL and a power cut (fsync on a pipe, terminal or device fails
+     * with EINVAL: nothing to do there). */
+    if (fsync(fd) != 0 && errno != EINVAL) return row_failed(out);
+    if (out->regular) out->complete = lseek(fd, 0, SEEK_CUR);
+    return DB_OK;
+}
+
+const char *db_csv_error(const struct db_csv_file *out, char *buf, size_t len) {
+    const char *name = out->partial ? out->partial : out->path ? out->path : "stdout";
+    snprintf(buf, len, "cannot write '%s': %s%s", name, strerror(out->err ? out->err : EIO),
+             out->regular && out->partial ? " (the incomplete row was removed)" : "");
+    return buf;
 }
 
 int db_csv_commit(struct db_csv_file *out, char *errbuf, size_t errlen) {
     int rc = DB_OK;
     if (out->f && out->f != stdout) {
-        if (fflush(out->f) != 0 || fsync(fileno(out->f)) != 0) rc = DB_E_IO;
+        if (fflush(out->f) != 0 || (fsync(fileno(out->f)) != 0 && errno != EINVAL)) rc = DB_E_IO;
         if (fclose(out->f) != 0) rc = DB_E_IO;
         out->f = NULL;
-        if (rc == DB_OK && rename(out->partial, out->path) != 0) rc = DB_E_IO;
+        if (rc == DB_OK && out->partial && rename(out->partial, out->path) != 0) rc = DB_E_IO;
         if (rc != DB_OK)
             snprintf(errbuf, errlen, "cannot finish '%s': %s", out->path, strerror(errno));
     } else if (out->f) {
-        fflush(out->f);
+        if (fflush(out->f) != 0) {
+            rc = DB_E_IO;
+            snprintf(errbuf, errlen, "cannot write to stdout: %s", strerror(errno));
+        }
     }
     release(out);
     return rc;

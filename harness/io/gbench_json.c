@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/fail.h"
+#include "core/outfile.h"
 #include "core/status.h"
 #include "harness/bench/gbench.h"
 
@@ -145,19 +146,32 @@ int db_json_open(struct db_json_out *j, const char *path, char *err, size_t errl
                        "cannot write --json '%s': not a regular file (the JSON is written to a "
                        "temporary file renamed over it)",
                        path);
-    char *dir = dir_of(path);
-    if (!dir) return db_fail(err, errlen, "out of memory");
+    /* A symlink to a file: the rename lands on the file, the link stays (core/outfile.h). */
+    char *target = NULL, why[256];
+    enum db_out_mode mode;
+    if (db_outfile_resolve(path, &target, &mode, why, sizeof why) != DB_OK)
+        return db_fail(err, errlen, "cannot write --json %s", why);
+    char *dir = dir_of(target);
+    if (!dir) {
+        free(target);
+        return db_fail(err, errlen, "out of memory");
+    }
     int writable = access(dir, W_OK) == 0;
     int e = errno;
     free(dir);
-    if (!writable)
+    if (!writable) {
+        free(target);
         return db_fail(err, errlen, "cannot write --json '%s': its directory: %s", path,
                        strerror(e));
+    }
     FILE *t = tmpfile();
-    if (!t) return db_fail(err, errlen, "cannot create a temporary file: %s", strerror(errno));
+    if (!t) {
+        free(target);
+        return db_fail(err, errlen, "cannot create a temporary file: %s", strerror(errno));
+    }
     j->fd = dup(fileno(t)); /* not close-on-exec: a sweep's children append to it */
     fclose(t);
-    j->path = strdup(path);
+    j->path = target;
     if (j->fd < 0 || !j->path) {
         db_json_close(j);
         return db_fail(err, errlen, "cannot create a temporary file");

@@ -334,7 +334,12 @@ static int write_merged(const struct merge *m, size_t *rows_out, char *err, size
     size_t written = 0;
     rc = copy_rows(m, &out, &written);
     if (rc != DB_OK) {
-        snprintf(err, errlen, "merge: writing '%s' failed", path);
+        char how[1400];
+        if (rc == DB_E_IO)
+            snprintf(err, errlen, "merge: %s; nothing written to '%s'",
+                     db_csv_error(&out, how, sizeof how), path);
+        else
+            snprintf(err, errlen, "merge: writing '%s' failed: out of memory", path);
         if (out.partial) remove(out.partial);
         db_csv_abandon(&out);
         return rc;

@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fail.h"
 #include "harness/env/provenance.h"
 #include "harness/io/csv_read.h"
 
@@ -14,9 +16,34 @@ static int fail_io(char *err, size_t errlen, const char *what, const char *path)
     return DB_E_IO;
 }
 
+/* --resume continues a regular file diagbench wrote: a FIFO or device would block or be read
+ * once and then appended to (nothing to continue). */
+static int check_regular(const char *partial, char *err, size_t errlen) {
+    struct stat st;
+    if (stat(partial, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+        return DB_OK; /* db_table_read names the problem */
+    return db_fail(err, errlen,
+                   "--resume '%s' is not a regular file: expected the OUT.partial file of an "
+                   "interrupted run",
+                   partial);
+}
+
+/* A cut-off last line is what a kill leaves, and is dropped; one holding a bare CR is a file
+ * saved with CR line endings (old Mac, some spreadsheets): its rows must not be dropped. */
+static int check_torn_tail(const char *partial, const struct db_table *t, char *err,
+                           size_t errlen) {
+    if (!t->torn || !memchr(t->text + t->complete_len, '\r', t->len - t->complete_len))
+        return DB_OK;
+    return db_fail(err, errlen,
+                   "--resume '%s' has CR line endings (saved by another program?): not a partial "
+                   "file diagbench wrote; convert it to LF line endings first",
+                   partial);
+}
+
 /* Read partial as a diagbench CSV (an empty file, killed before its header, passes). */
 static int read_partial(const char *partial, struct db_table *t, char *err, size_t errlen) {
     char why[512];
+    DB_CHECK(check_regular(partial, err, errlen));
     int rc = db_table_read(partial, t, why, sizeof why);
     if (rc != DB_OK) { /* a file that cannot be read is a bad --resume value */
         snprintf(err, errlen, "--resume: %s", why);
@@ -24,6 +51,10 @@ static int read_partial(const char *partial, struct db_table *t, char *err, size
     }
     if (t->nrec > 0 && db_table_check_diagbench(t, why, sizeof why) != DB_OK) {
         snprintf(err, errlen, "--resume '%s': %s", partial, why);
+        db_table_free(t);
+        return DB_E_INVALID;
+    }
+    if (check_torn_tail(partial, t, err, errlen) != DB_OK) {
         db_table_free(t);
         return DB_E_INVALID;
     }
@@ -117,34 +148,6 @@ static int mark_rows(const struct db_table *t, const struct expected *x, unsigne
     return DB_OK;
 }
 
-/* Open partial for appending into out (renamed to the name without .partial on commit), writing
- * the header when the file has none. */
-static int open_for_append(const char *partial, int have_header, struct db_csv_file *out, char *err,
-                           size_t errlen) {
-    memset(out, 0, sizeof *out);
-    size_t len = strlen(partial) - strlen(".partial");
-    out->partial = strdup(partial);
-    out->path = strndup(partial, len);
-    if (!out->partial || !out->path) {
-        db_csv_abandon(out);
-        snprintf(err, errlen, "out of memory");
-        return DB_E_NOMEM;
-    }
-    int rc = DB_OK;
-    out->f = fopen(partial, "a");
-    if (!out->f) {
-        rc = fail_io(err, errlen, "append to", partial);
-    } else {
-        setvbuf(out->f, NULL, _IOFBF, 1 << 16);
-        if (!have_header) { /* killed before the header reached the file */
-            fprintf(out->f, "%s\n", db_csv_header);
-            if (fflush(out->f) != 0) rc = fail_io(err, errlen, "write", partial);
-        }
-    }
-    if (rc != DB_OK) db_csv_abandon(out);
-    return rc;
-}
-
 static int resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
                        unsigned char *calibrated, struct db_csv_file *out, struct db_resume *info,
                        char *err, size_t errlen) {
@@ -166,7 +169,8 @@ static int resume_open(const char *partial, const struct db_plan *plan, unsigned
         if (truncate(partial, (off_t)keep) != 0) return fail_io(err, errlen, "truncate", partial);
         info->dropped_torn = 1;
     }
-    return open_for_append(partial, have_header, out, err, errlen);
+    /* A file killed before its header reached it gets the header first. */
+    return db_csv_open_append(out, partial, !have_header, err, errlen);
 }
 
 int db_resume_open(const char *partial, const struct db_plan *plan, unsigned char *done,
@@ -181,6 +185,7 @@ int db_resume_flags(const char *partial, int nargs, char **args, int has_shard, 
                     char ***argv, char *err, size_t errlen) {
     struct db_table t;
     char why[512];
+    if (check_regular(partial, err, errlen) != DB_OK) return DB_E_INVALID;
     int rc = db_table_read(partial, &t, why, sizeof why);
     if (rc != DB_OK) {
         snprintf(err, errlen, "--resume: %s", why);

@@ -94,7 +94,9 @@ enum db_keep {
       "how the diagonal is extracted (the solve method on downstream rows, the kernel on "         \
       "calibration rows)")                                                                         \
     X(n, n, EVERY_ROW, ALL, "size of the operator (elements touched on calibration rows)")         \
-    X(threads, threads, EVERY_ROW, ALL, "omp_get_max_threads() in the process that ran the cell")  \
+    X(threads, threads, EVERY_ROW, ALL,                                                            \
+      "OpenMP team size of the process that ran the cell: omp_get_max_threads(), capped by "       \
+      "OMP_THREAD_LIMIT")                                                                          \
     X(proc_bind, proc_bind, EVERY_ROW, ALL, "omp_get_proc_bind() of that process")                 \
     X(places, places, EVERY_ROW, ALL, "OMP_PLACES (unset when not set)")                           \
     X(status, status, EVERY_ROW, ALL,                                                              \
