@@ -82,6 +82,14 @@ static const char usage[] =
     "      --on-mismatch WHAT what probe-checked does when its check finds the diagonal tag\n"
     "                         wrong: error (default; the row is status=error, tag mismatch)\n"
     "                         or fallback (warn on stderr and materialise)\n"
+    "      --remote-transport T  how the remote workloads reach their worker process: unix\n"
+    "                         (default; a socket in a private mkdtemp directory) or tcp\n"
+    "                         (127.0.0.1, a port the kernel picks)\n"
+    "      --remote-encoding E  binary (default; raw doubles) or json (jansson, base64\n"
+    "                         arrays); see docs/PROTOCOL.md. CSV columns remote_transport,\n"
+    "                         remote_encoding, round_trip_s (median ping-pong of the cell)\n"
+    "      --remote-timeout-ms MS  a remote call not answered within MS ms (1..3600000,\n"
+    "                         default 10000) makes the cell status=error; the worker is killed\n"
     "      --benchmark_*      passed to Google Benchmark\n"
     "\n"
     "Materialise's write path (how the n x n matrix is written: plain or non-temporal stores,\n"
@@ -250,6 +258,9 @@ static void fill_row(struct db_row *row, const char *run_id, const struct db_pro
         .converged = r->converged,
         .colours = r->colours,
         .colours_lower_bound = r->colours_lower_bound,
+        .remote_transport = r->remote_transport,
+        .remote_encoding = r->remote_encoding,
+        .round_trip_s = r->round_trip_s,
     };
 }
 

@@ -50,6 +50,8 @@ struct db_run_opts {
     size_t band_lower, band_upper;
     int on_mismatch_fallback; /* probe-checked falls back to materialise on a failed check */
     int warn;                 /* print a warning on stderr when a check fails and falls back */
+    /* remote workloads (workloads/remote.h): transport, encoding, per-call timeout (0: default) */
+    int remote_transport, remote_encoding, remote_timeout_ms;
 };
 
 struct db_time_stats {
@@ -76,6 +78,10 @@ struct db_cell_result {
     double residual;  /* relative residual of the solve(s) */
     int newton_steps; /* newton: steps taken */
     int converged;    /* newton: 1 or 0 */
+    /* remote workloads: how the worker was reached and its measured ping-pong ("" / NaN: not a
+     * remote workload, or the worker never answered) */
+    char remote_transport[8], remote_encoding[8];
+    double round_trip_s;
 };
 
 /* An empty result: no numbers yet (NaN / -1 where empty means not applicable). */
@@ -88,6 +94,13 @@ void db_cell_result_set(struct db_cell_result *r, const char *status, const char
 /* When need exceeds a non-zero budget, mark r skipped_memory (needs X, budget Y) and return 1. */
 int db_cell_over_budget(struct db_cell_result *r, unsigned long long need,
                         unsigned long long budget);
+
+/* The workload parameters the options ask for (bandwidths, remote transport and encoding). */
+struct db_workload_params db_run_params(const struct db_run_opts *o);
+
+/* Record a remote instance's transport, encoding and round trip in r (nothing for another
+ * workload). */
+void db_cell_result_remote(struct db_cell_result *r, const struct db_instance *in);
 
 /* Median, mean, min, max, sample standard deviation and cv of k > 0 times. */
 void db_time_stats_compute(const double *t, int k, struct db_time_stats *s);

@@ -418,12 +418,14 @@ int db_downstream_run(const struct db_cell *c, const struct db_run_opts *o,
 
     struct db_instance *in = NULL;
     struct db_operator *op = NULL;
-    int rc = db_instance_create(c->wl, n, o->call_cost_s, &in);
+    struct db_workload_params params = db_run_params(o);
+    int rc = db_instance_create_with(c->wl, n, o->call_cost_s, &params, &in);
     if (rc != DB_OK) {
         db_cell_result_set(r, "error", "creating the workload: %s", db_strerror(rc));
         goto done;
     }
     if (in->call_cost_s > 0) r->call_cost_s = in->call_cost_s;
+    db_cell_result_remote(r, in);
     /* A Newton run starts at the seed's points; a solve at the workload's default point. */
     if (c->kind == DB_CELL_NEWTON) db_newton_start(n, in->x);
     /* Tagged as the user would: by the workload's claim (liar claims diagonal). */

@@ -55,6 +55,10 @@ struct db_row {
      * of memset and a non-temporal fill, timed on the cell's own buffer just before and after
      * it); empty when write_path is. */
     double write_ceiling_s;
+    /* Appended (issue 17): remote workloads' transport and encoding, and the median ping-pong
+     * with their worker; empty on other rows. */
+    const char *remote_transport, *remote_encoding;
+    double round_trip_s;
 };
 
 /* On which rows a column has a value; on the others it is empty. */
@@ -149,7 +153,14 @@ enum db_keep {
       "empty when it wrote none")                                                                  \
     X(write_ceiling_s, write_ceiling_s, OK_WROTE, POSITIVE,                                        \
       "seconds to write the same 8n^2 bytes at the machine's ceiling, timed around the cell; "     \
-      "empty where write_path is")
+      "empty where write_path is")                                                                 \
+    X(remote_transport, remote_transport, EVERY_ROW, ALL,                                          \
+      "remote workloads: unix or tcp, how the harness reached its worker process (else empty)")    \
+    X(remote_encoding, remote_encoding, EVERY_ROW, ALL,                                            \
+      "remote workloads: binary or json (base64 arrays), the requests' encoding (else empty)")     \
+    X(round_trip_s, round_trip_s, EVERY_ROW, POSITIVE,                                             \
+      "remote workloads: median seconds of an empty request's round trip to the worker, timed "    \
+      "when the cell started it (else empty)")
 
 /* Column ids, in CSV order: DB_COL_run_id = 0, ..., DB_NCOLUMNS. A CSV whose header passed
  * db_table_check_diagbench has its fields at these indices. */
