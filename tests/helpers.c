@@ -246,6 +246,7 @@ TestSuite(parse_whole, .fini = th_cleanup);
 TestSuite(plan, .fini = th_cleanup);
 TestSuite(recipes, .fini = th_cleanup);
 TestSuite(registry, .fini = th_cleanup);
+TestSuite(remote, .fini = th_cleanup);
 TestSuite(row_checks, .fini = th_cleanup);
 TestSuite(schema, .fini = th_cleanup);
 TestSuite(shard, .fini = th_cleanup);
