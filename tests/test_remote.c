@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness/bench/runner.h"
+#include "harness/plan/presets.h"
 #include "tests/helpers.h"
 #include "workloads/remote.h"
 
@@ -336,4 +337,24 @@ Test(remote, the_worker_dies_with_its_parent) {
         nanosleep(&ms, NULL);
     }
     cr_assert(dead, "worker %d outlived its parent", (int)w);
+}
+
+/* The quick and pr matrices run remote (sequential) and remote-vec (vectorised), materialise and
+ * probe, over the seed's sizes n = 20 ... 5,000. */
+Test(remote, quick_and_pr_run_both_batching_rules_at_the_seeds_sizes) {
+    const char *matrices[] = {"quick", "pr"};
+    for (int m = 0; m < 2; m++) {
+        const struct db_preset *p = db_preset_find(matrices[m]);
+        cr_assert_not_null(p);
+        int found = 0;
+        for (size_t b = 0; b < p->nblocks; b++) {
+            const struct db_preset_block *k = &p->blocks[b];
+            char sizes[128];
+            snprintf(sizes, sizeof sizes, ",%s,", k->sizes);
+            found |= strcmp(k->workloads, "remote,remote-vec") == 0 &&
+                     strstr(k->strategies, "materialise") && strstr(k->strategies, "probe") &&
+                     strstr(sizes, ",20,") && strstr(sizes, ",5000,");
+        }
+        cr_assert(found, "%s", matrices[m]);
+    }
 }
