@@ -24,7 +24,7 @@ GBENCH_VERSION = $(shell pkg-config --modversion benchmark 2>/dev/null || \
 VERSION_FLAGS = -DDB_GIT_REV='"$(GIT_REV)"' -DDB_CFLAGS='"$(strip $(OPT) -fopenmp $(SANITIZE))"' \
                 -DDB_GBENCH_VERSION='"$(GBENCH_VERSION)"'
 LDLIBS    = -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -llapacke -lopenblas -lhwloc -lbenchmark \
-            -lpthread -lm
+            -ljansson -lpthread -lm
 LDFLAGS   = -fopenmp $(SANITIZE)
 
 # The layers, lowest first (docs/ARCHITECTURE.md): each may include only those before it.

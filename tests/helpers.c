@@ -250,6 +250,7 @@ TestSuite(plan, .fini = th_cleanup);
 TestSuite(progress, .fini = th_cleanup);
 TestSuite(recipes, .fini = th_cleanup);
 TestSuite(registry, .fini = th_cleanup);
+TestSuite(remote, .fini = th_cleanup);
 TestSuite(row_checks, .fini = th_cleanup);
 TestSuite(schema, .fini = th_cleanup);
 TestSuite(shard, .fini = th_cleanup);

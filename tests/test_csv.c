@@ -178,7 +178,8 @@ Test(csv, header_matches_design) {
     const char *appended = ",call_cost_s,note,bound_cpus,binding,omp_wait_policy,hwloc_version,"
                            "openblas_config,cpu_governor,solver,residual,newton_steps,converged,"
                            "colours,colours_lower_bound,shard,matrix,matrix_id,write_path,"
-                           "write_ceiling_s,samples_s,outliers,median_ci_pct";
+                           "write_ceiling_s,samples_s,outliers,median_ci_pct,remote_transport,"
+                           "remote_encoding,round_trip_s";
     cr_assert_str_eq(db_csv_header + strlen(design), appended, "appended columns, in order");
 }
 
@@ -214,8 +215,23 @@ Test(csv, ok_row_round_trips) {
     cr_assert_str_eq(f[th_csv_column("samples_s")], "1.4e-06;1.5e-06;2e-06;1.5e-06;1.6e-06");
     cr_assert_str_eq(f[th_csv_column("outliers")], "1");
     cr_assert_str_eq(f[th_csv_column("median_ci_pct")], "", "NaN: fewer than 6 samples");
-    cr_assert_eq(th_csv_column("median_ci_pct"), (int)db_csv_column_count() - 1, "the last column");
+    cr_assert_str_eq(f[th_csv_column("remote_transport")], "", "not a remote workload: empty");
+    cr_assert_str_eq(f[th_csv_column("round_trip_s")], "");
+    cr_assert_eq(th_csv_column("round_trip_s"), (int)db_csv_column_count() - 1, "the last column");
     th_free(line);
+    /* a remote workload's row carries its transport, encoding and round trip */
+    r.remote_transport = "tcp";
+    r.remote_encoding = "json";
+    r.round_trip_s = 2.5e-5;
+    line = render(&r);
+    line[strlen(line) - 1] = 0;
+    cr_assert_eq(th_csv_split(line, buf, f, 64), (int)db_csv_column_count());
+    cr_assert_str_eq(f[th_csv_column("remote_transport")], "tcp");
+    cr_assert_str_eq(f[th_csv_column("remote_encoding")], "json");
+    cr_assert_str_eq(f[th_csv_column("round_trip_s")], "2.5e-05");
+    th_free(line);
+    r.remote_transport = r.remote_encoding = NULL;
+    r.round_trip_s = NAN;
     r.colours = 6;
     r.colours_lower_bound = -1; /* unknown: empty */
     line = render(&r);

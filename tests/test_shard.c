@@ -171,8 +171,8 @@ Test(plan, matrix_string_round_trips) {
     cr_assert_eq(db_plan_build(&cli, p, e, sizeof e), DB_OK, "%s", e);
     cr_assert_str_eq(
         p->matrix,
-        "-w sin,split,seqsin,nobatch,liar,tridiag,banded,stencil,randsparse "
-        "-p jacobian -j fwd,bwd -s materialise,probe,probe-checked,"
+        "-w sin,split,seqsin,nobatch,liar,tridiag,banded,stencil,randsparse,remote,remote-vec,"
+        "remote-nobatch -p jacobian -j fwd,bwd -s materialise,probe,probe-checked,"
         "probe-tridiag,probe-banded,probe-coloured -n 10,100 -t 1,2 --reps 3 --min-time 0.002 "
         "--call-cost-us 2.5 --mem-limit 1073741824 --untagged");
     cr_assert_eq(p->nitems, 2 * p->ncells);

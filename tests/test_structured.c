@@ -223,7 +223,8 @@ Test(structured, banded_extraction_matches_dense_with_l_plus_u_plus_1_products) 
     for (size_t b = 0; b < 6; b++)
         for (size_t s = 0; s < 4; s++)
             for (int j = 0; j < 2; j++) {
-                struct db_workload_params p = {1, bands[b][0], bands[b][1]};
+                struct db_workload_params p = {
+                    .band_set = 1, .lower = bands[b][0], .upper = bands[b][1]};
                 size_t n = ns[s], k = bands[b][0] + bands[b][1] + 1;
                 k = k < n ? k : n;
                 enum db_jac jac = j ? DB_JAC_BWD : DB_JAC_FWD;
@@ -233,10 +234,10 @@ Test(structured, banded_extraction_matches_dense_with_l_plus_u_plus_1_products) 
 
 Test(structured, band_parameters) {
     struct db_instance *in;
-    struct db_workload_params big = {1, DB_MAX_BAND + 1, 0};
+    struct db_workload_params big = {.band_set = 1, .lower = DB_MAX_BAND + 1};
     cr_assert_eq(db_instance_create_with(db_workload_find("banded"), 10, 0, &big, &in),
                  DB_E_INVALID);
-    struct db_workload_params p = {1, 4, 1};
+    struct db_workload_params p = {.band_set = 1, .lower = 4, .upper = 1};
     cr_assert_eq(db_instance_create_with(db_workload_find("banded"), 10, 0, &p, &in), DB_OK);
     cr_assert_eq(in->lower, 4);
     cr_assert_eq(in->upper, 1);

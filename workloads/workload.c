@@ -7,12 +7,14 @@
 
 extern const struct db_workload db_workload_sin, db_workload_split, db_workload_seqsin,
     db_workload_nobatch, db_workload_liar, db_workload_tridiag, db_workload_banded,
-    db_workload_stencil, db_workload_randsparse;
+    db_workload_stencil, db_workload_randsparse, db_workload_remote, db_workload_remote_vec,
+    db_workload_remote_nobatch;
 
 const struct db_workload *const db_workloads[] = {
-    &db_workload_sin,     &db_workload_split,   &db_workload_seqsin,
-    &db_workload_nobatch, &db_workload_liar,    &db_workload_tridiag,
-    &db_workload_banded,  &db_workload_stencil, &db_workload_randsparse,
+    &db_workload_sin,     &db_workload_split,      &db_workload_seqsin,
+    &db_workload_nobatch, &db_workload_liar,       &db_workload_tridiag,
+    &db_workload_banded,  &db_workload_stencil,    &db_workload_randsparse,
+    &db_workload_remote,  &db_workload_remote_vec, &db_workload_remote_nobatch,
 };
 const size_t db_workload_count = sizeof db_workloads / sizeof db_workloads[0];
 
@@ -96,6 +98,11 @@ int db_instance_create_with(const struct db_workload *wl, size_t n, double call_
         in->lower = params->lower;
         in->upper = params->upper;
     }
+    if (params) {
+        in->remote_transport = params->remote_transport;
+        in->remote_encoding = params->remote_encoding;
+        in->remote_timeout_ms = params->remote_timeout_ms;
+    }
     db_default_point(n, in->x);
     if (wl->ops.setup) {
         int rc = wl->ops.setup(in);
@@ -137,6 +144,10 @@ static void count_tangents(struct db_instance *in, unsigned long long k) {
 void db_instance_count_calls(struct db_instance *in, unsigned long long k) {
     atomic_fetch_add_explicit(&in->calls, k, memory_order_relaxed);
     count_tangents(in, k);
+}
+
+const char *db_instance_error(const struct db_instance *in) {
+    return in->error;
 }
 
 void db_spin(double seconds) {

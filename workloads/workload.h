@@ -82,12 +82,17 @@ struct db_workload {
     size_t row_nnz_max;    /* bound on non-zeros per row of J (0: lower + upper + 1) */
     const char *size_rule; /* the sizes fit_size accepts, for messages (NULL: any n >= 1) */
     int streams;           /* batched kernels honour stream_outputs (non-temporal stores) */
+    double round_trip_s;   /* modelled cost of one call's round trip to a worker process (remote
+                              workloads; 0 = none): the cost model's price, not a busy-wait */
 };
 
 /* Instance parameters (NULL or zeroed: the workload's defaults). */
 struct db_workload_params {
     int band_set;        /* apply lower/upper (only to workloads with band_option) */
     size_t lower, upper; /* bandwidths, at most DB_MAX_BAND each */
+    /* remote workloads (workloads/remote.h): enum db_remote_transport / db_remote_encoding and
+     * the per-call timeout in ms (0: the default) */
+    int remote_transport, remote_encoding, remote_timeout_ms;
 };
 
 #define DB_MAX_BAND 256
@@ -110,6 +115,8 @@ struct db_instance {
     atomic_ullong tangents; /* tangent vectors pushed through JVPs/VJPs (k per batch of k) */
     size_t lower, upper;    /* bandwidths of a banded workload (0 otherwise) */
     void *state;            /* workload-private state built by ops.setup (owned) */
+    int remote_transport, remote_encoding, remote_timeout_ms; /* from the params (remote.h) */
+    char error[200]; /* why the last failed call failed, one line ("" if none; remote.h) */
 };
 
 /* Registry of all workloads, in --list order. */
@@ -174,6 +181,9 @@ int db_instance_pattern(const struct db_instance *in, struct db_sparse *P);
 int db_instance_reference_entries(const struct db_instance *in, struct db_sparse *A);
 /* Bound on the non-zeros in a row of J. */
 size_t db_instance_row_nnz_bound(const struct db_instance *in);
+
+/* Why the workload's last failed call failed, one line ("" when it has not said). */
+const char *db_instance_error(const struct db_instance *in);
 
 /* Busy-wait for the given number of seconds (models an FFI / host round trip). */
 void db_spin(double seconds);

@@ -99,6 +99,14 @@ static const char usage[] =
     "      --on-mismatch WHAT what probe-checked does when its check finds the diagonal tag\n"
     "                         wrong: error (default; the row is status=error, tag mismatch)\n"
     "                         or fallback (warn on stderr and materialise)\n"
+    "      --remote-transport T  how the remote workloads reach their worker process: unix\n"
+    "                         (default; a socket in a private mkdtemp directory) or tcp\n"
+    "                         (127.0.0.1, a port the kernel picks)\n"
+    "      --remote-encoding E  binary (default; raw doubles) or json (jansson, base64\n"
+    "                         arrays); see docs/PROTOCOL.md. CSV columns remote_transport,\n"
+    "                         remote_encoding, round_trip_s (median ping-pong of the cell)\n"
+    "      --remote-timeout-ms MS  a remote call not answered within MS ms (1..3600000,\n"
+    "                         default 10000) makes the cell status=error; the worker is killed\n"
     "      --precision PCT    repeat each timed cell in further rounds of --reps repetitions\n"
     "                         until the distribution-free 95% CI of its median (order\n"
     "                         statistics, >= 6 samples) is within PCT% of the median, or\n"
@@ -337,6 +345,9 @@ static void fill_row(struct db_row *row, const char *run_id, const struct db_pro
         .samples_s = r->samples,
         .outliers = r->outliers,
         .median_ci_pct = r->median_ci_pct,
+        .remote_transport = r->remote_transport,
+        .remote_encoding = r->remote_encoding,
+        .round_trip_s = r->round_trip_s,
     };
 }
 

@@ -11,6 +11,7 @@
 #include "core/stats.h"
 #include "harness/bench/gbench.h"
 #include "harness/env/memory.h"
+#include "workloads/remote.h"
 
 void db_cell_result_keep_reps(struct db_cell_result *r, const struct db_bench_result *br) {
     int k = br->reps < DB_MAX_REPS ? br->reps : DB_MAX_REPS;
@@ -106,6 +107,26 @@ void db_cell_result_init(struct db_cell_result *r) {
     r->converged = -1;
     r->outliers = -1;
     r->median_ci_pct = NAN;
+    r->round_trip_s = NAN;
+}
+
+struct db_workload_params db_run_params(const struct db_run_opts *o) {
+    return (struct db_workload_params){.band_set = o->band_set,
+                                       .lower = o->band_lower,
+                                       .upper = o->band_upper,
+                                       .remote_transport = o->remote_transport,
+                                       .remote_encoding = o->remote_encoding,
+                                       .remote_timeout_ms = o->remote_timeout_ms};
+}
+
+void db_cell_result_remote(struct db_cell_result *r, const struct db_instance *in) {
+    struct db_remote_info info;
+    if (!in || db_remote_info(in, &info) != DB_OK) return;
+    snprintf(r->remote_transport, sizeof r->remote_transport, "%s",
+             db_remote_transport_name(info.transport));
+    snprintf(r->remote_encoding, sizeof r->remote_encoding, "%s",
+             db_remote_encoding_name(info.encoding));
+    r->round_trip_s = info.round_trip_s;
 }
 
 const char *db_cell_kind_name(enum db_cell_kind k) {

@@ -55,6 +55,8 @@ struct db_run_opts {
      * of the median (0: exactly reps repetitions), or until max_time_per_cell_s of timing. */
     double precision_pct;
     double max_time_per_cell_s;
+    /* remote workloads (workloads/remote.h): transport, encoding, per-call timeout (0: default) */
+    int remote_transport, remote_encoding, remote_timeout_ms;
 };
 
 /* The most samples a row keeps (--reps is at most 1000 too; --precision stops here). */
@@ -99,6 +101,10 @@ struct db_cell_result {
     /* The timed repetitions (reps of them, when timed): wall-clock and CPU seconds per
      * iteration, as Google Benchmark reported them (--json writes them). */
     double rep_s[DB_MAX_REPS], rep_cpu_s[DB_MAX_REPS];
+    /* remote workloads: how the worker was reached and its measured ping-pong ("" / NaN: not a
+     * remote workload, or the worker never answered) */
+    char remote_transport[8], remote_encoding[8];
+    double round_trip_s;
 };
 
 /* An empty result: no numbers yet (NaN / -1 where empty means not applicable). */
@@ -116,6 +122,12 @@ int db_cell_over_budget(struct db_cell_result *r, unsigned long long need,
  * most DB_MAX_REPS). */
 struct db_bench_result;
 void db_cell_result_keep_reps(struct db_cell_result *r, const struct db_bench_result *br);
+/* The workload parameters the options ask for (bandwidths, remote transport and encoding). */
+struct db_workload_params db_run_params(const struct db_run_opts *o);
+
+/* Record a remote instance's transport, encoding and round trip in r (nothing for another
+ * workload). */
+void db_cell_result_remote(struct db_cell_result *r, const struct db_instance *in);
 
 /* Median, mean, min, max, sample standard deviation and cv of k > 0 times. */
 void db_time_stats_compute(const double *t, int k, struct db_time_stats *s);

@@ -109,7 +109,9 @@ static void set_failure(struct db_cell_result *r, const struct db_cell *c,
         db_cell_result_set(r, "error", "%s: singular%s: J[%zu,%zu] = %g (zero or non-finite)", m,
                            at, si->singular_index, si->singular_index, si->singular_value);
     } else {
-        db_cell_result_set(r, "error", "%s%s: %s", m, at, db_strerror(rc));
+        const char *why = op && op->in ? db_instance_error(op->in) : "";
+        db_cell_result_set(r, "error", "%s%s: %s%s%s", m, at, db_strerror(rc), why[0] ? ": " : "",
+                           why);
     }
 }
 
@@ -154,14 +156,17 @@ static void known_solution(size_t n, double *x) {
         x[i] = (i % 2 ? -1.0 : 1.0) * (1.0 + (double)(i % 7) / 8.0);
 }
 
-static int time_it(const struct db_cell *c, const struct db_run_opts *o, db_bench_body body,
-                   void *arg, struct db_cell_result *r, struct db_bench_result *br) {
+static int time_it(const struct db_cell *c, const struct db_run_opts *o,
+                   const struct db_operator *op, db_bench_body body, void *arg,
+                   struct db_cell_result *r, struct db_bench_result *br) {
     char name[200], w[48], m[48];
     snprintf(name, sizeof name, "%s/%s/%s/%s/%zu", db_cell_workload_name(c, w, sizeof w),
              c->op_kind, db_jac_name(c->jac), db_solve_method_name(&c->method, m, sizeof m), c->n);
     int rc = db_bench_repeat(name, body, arg, o, br, &r->precision_missed);
     if (rc != DB_OK) {
-        db_cell_result_set(r, "error", "timing: %s (%s)", db_strerror(rc), br->message);
+        const char *why = db_instance_error(op->in); /* a remote worker's reason */
+        db_cell_result_set(r, "error", "timing: %s (%s)%s%s", db_strerror(rc), br->message,
+                           why[0] ? ": " : "", why);
         return rc;
     }
     r->iterations = br->iterations;
@@ -248,7 +253,7 @@ static void run_solve(const struct db_cell *c, const struct db_run_opts *o, stru
     }
 
     struct timed_solve t = {op, b, x, &c->method, &ctx};
-    if (time_it(c, o, solve_body, &t, r, &br) != DB_OK) goto done;
+    if (time_it(c, o, op, solve_body, &t, r, &br) != DB_OK) goto done;
     /* The last timed solve must be as right as the first. */
     double err2 = db_max_abs_diff(x, xt, n), res2 = known_residual(&ks, n, x, b);
     r->max_abs_err = err2 > err ? err2 : err;
@@ -308,7 +313,7 @@ static void run_newton(const struct db_cell *c, const struct db_run_opts *o, str
 
     opts.check = 0;
     struct timed_newton t = {op, x0, x, &opts, &ws, {0}};
-    if (time_it(c, o, newton_body, &t, r, &br) != DB_OK) goto done;
+    if (time_it(c, o, op, newton_body, &t, r, &br) != DB_OK) goto done;
     /* The last timed run must end where the checked one did. */
     double dist2;
     size_t worst2;
@@ -418,12 +423,14 @@ int db_downstream_run(const struct db_cell *c, const struct db_run_opts *o,
 
     struct db_instance *in = NULL;
     struct db_operator *op = NULL;
-    int rc = db_instance_create(c->wl, n, o->call_cost_s, &in);
+    struct db_workload_params params = db_run_params(o);
+    int rc = db_instance_create_with(c->wl, n, o->call_cost_s, &params, &in);
     if (rc != DB_OK) {
         db_cell_result_set(r, "error", "creating the workload: %s", db_strerror(rc));
         goto done;
     }
     if (in->call_cost_s > 0) r->call_cost_s = in->call_cost_s;
+    db_cell_result_remote(r, in);
     /* A Newton run starts at the seed's points; a solve at the workload's default point. */
     if (c->kind == DB_CELL_NEWTON) db_newton_start(n, in->x);
     /* Tagged as the user would: by the workload's claim (liar claims diagonal). */

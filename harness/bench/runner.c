@@ -86,7 +86,7 @@ static int setup(struct diagonal_run *d) {
     const struct db_run_opts *o = d->o;
     struct db_cell_result *r = d->r;
     const struct db_strategy *st = c->strategy;
-    struct db_workload_params params = {o->band_set, o->band_lower, o->band_upper};
+    struct db_workload_params params = db_run_params(o);
     int rc = db_instance_create_with(c->wl, c->n, o->call_cost_s, &params, &d->in);
     if (rc == DB_E_UNSUPPORTED && c->wl->size_rule) {
         db_cell_result_set(r, "unsupported", "%s: n=%zu does not fit: %s (nearest %zu)",
@@ -98,6 +98,7 @@ static int setup(struct diagonal_run *d) {
         return rc;
     }
     if (d->in->call_cost_s > 0) r->call_cost_s = d->in->call_cost_s;
+    db_cell_result_remote(r, d->in);
     unsigned tags = o->untagged ? 0 : db_tags_for_structure(db_workload_tag_structure(c->wl));
     rc = db_operator_create(c->op_kind, c->jac, d->in, tags, &d->op);
     if (rc != DB_OK) {
@@ -150,8 +151,9 @@ static int first_extraction(struct diagonal_run *d) {
         return rc;
     }
     if (rc != DB_OK) {
-        db_cell_result_set(r, "error", "%s: %s%s%s", st->name, db_strerror(rc),
-                           d->ctx.remark[0] ? ": " : "", d->ctx.remark);
+        const char *why = db_instance_error(d->in)[0] ? db_instance_error(d->in) : d->ctx.remark;
+        db_cell_result_set(r, "error", "%s: %s%s%s", st->name, db_strerror(rc), why[0] ? ": " : "",
+                           why);
         return rc;
     }
     r->primitive_calls = db_instance_calls(d->in);
@@ -183,7 +185,8 @@ static int timing(struct diagonal_run *d) {
              c->strategy->name, c->n);
     int rc = db_bench_repeat(name, timed_body, &d->t, d->o, &d->br, &d->r->precision_missed);
     if (rc != DB_OK) {
-        db_cell_result_set(d->r, "error", "timing: %s (%s)", db_strerror(rc), d->br.message);
+        db_cell_result_set(d->r, "error", "timing: %s (%s)%s%s", db_strerror(rc), d->br.message,
+                           db_instance_error(d->in)[0] ? ": " : "", db_instance_error(d->in));
         return rc;
     }
     if (ceiling && db_write_ceiling(d->ctx.buf, nn, &cfg, &after, NULL) != DB_OK) ceiling = 0;

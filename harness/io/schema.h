@@ -61,6 +61,10 @@ struct db_row {
     const char *samples_s;
     int outliers;         /* samples outside Tukey's fences (1.5 IQR); < 0 = empty */
     double median_ci_pct; /* half-width of the 95% CI of the median, % of it; NaN = empty */
+    /* Appended (issue 17): remote workloads' transport and encoding, and the median ping-pong
+     * with their worker; empty on other rows. */
+    const char *remote_transport, *remote_encoding;
+    double round_trip_s;
 };
 
 /* On which rows a column has a value; on the others it is empty. */
@@ -166,7 +170,14 @@ enum db_keep {
     X(median_ci_pct, median_ci_pct, OK, FINITE,                                                    \
       "half-width of the distribution-free 95% confidence interval of time_median_s (order "       \
       "statistics of samples_s), in % of it: 100 max(median - lo, hi - median) / median; empty "   \
-      "with fewer than 6 samples")
+      "with fewer than 6 samples")                                                                 \
+    X(remote_transport, remote_transport, EVERY_ROW, ALL,                                          \
+      "remote workloads: unix or tcp, how the harness reached its worker process (else empty)")    \
+    X(remote_encoding, remote_encoding, EVERY_ROW, ALL,                                            \
+      "remote workloads: binary or json (base64 arrays), the requests' encoding (else empty)")     \
+    X(round_trip_s, round_trip_s, EVERY_ROW, POSITIVE,                                             \
+      "remote workloads: median seconds of an empty request's round trip to the worker, timed "    \
+      "when the cell started it (else empty)")
 
 /* Column ids, in CSV order: DB_COL_run_id = 0, ..., DB_NCOLUMNS. A CSV whose header passed
  * db_table_check_diagbench has its fields at these indices. */

@@ -15,6 +15,7 @@
 #include "harness/env/omp_env.h"
 #include "harness/env/memory.h"
 #include "harness/plan/shard.h"
+#include "workloads/remote.h"
 
 /* ---- comma lists -------------------------------------------------------------------------- */
 
@@ -643,6 +644,10 @@ enum flag {
     FLAG_JSON,
     FLAG_JSON_FD,
     FLAG_POSITION,
+    /* remote_flag */
+    FLAG_REMOTE_TRANSPORT,
+    FLAG_REMOTE_ENCODING,
+    FLAG_REMOTE_TIMEOUT,
 };
 
 /* What to run: --matrix, or the lists -w -s -p -j -n (each replaces an earlier one). */
@@ -893,6 +898,31 @@ static int benchmark_flag(struct db_cli *cli, const char *a, char *err, size_t e
     return DB_OK;
 }
 
+/* How the remote workloads reach their worker: --remote-transport, --remote-encoding,
+ * --remote-timeout-ms. */
+static int remote_flag(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen) {
+    struct db_run_opts *o = &cli->run;
+    unsigned long long ms;
+    switch (f) {
+    case FLAG_REMOTE_TRANSPORT:
+        if (db_remote_transport_parse(v, &o->remote_transport) != DB_OK)
+            return db_fail(err, errlen, "invalid --remote-transport '%s': expected unix or tcp", v);
+        return DB_OK;
+    case FLAG_REMOTE_ENCODING:
+        if (db_remote_encoding_parse(v, &o->remote_encoding) != DB_OK)
+            return db_fail(err, errlen, "invalid --remote-encoding '%s': expected binary or json",
+                           v);
+        return DB_OK;
+    default: /* FLAG_REMOTE_TIMEOUT */
+        if (db_parse_whole(v, NULL, DB_REMOTE_TIMEOUT_MS_MAX, &ms) != DB_OK || ms == 0)
+            return db_fail(err, errlen,
+                           "invalid --remote-timeout-ms '%s': expected milliseconds from 1 to %d",
+                           v, DB_REMOTE_TIMEOUT_MS_MAX);
+        o->remote_timeout_ms = (int)ms;
+        return DB_OK;
+    }
+}
+
 /* ---- the flag tables ------------------------------------------------------------------------ */
 
 /* Flags without a value: each sets one int of struct db_cli to 1. */
@@ -948,6 +978,9 @@ static const struct value_flag {
     {NULL, "--json", FLAG_JSON, report_flag},
     {NULL, "--_json-fd", FLAG_JSON_FD, report_flag},
     {NULL, "--_position", FLAG_POSITION, report_flag},
+    {NULL, "--remote-transport", FLAG_REMOTE_TRANSPORT, remote_flag},
+    {NULL, "--remote-encoding", FLAG_REMOTE_ENCODING, remote_flag},
+    {NULL, "--remote-timeout-ms", FLAG_REMOTE_TIMEOUT, remote_flag},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

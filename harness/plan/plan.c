@@ -9,6 +9,7 @@
 
 #include "harness/env/provenance.h"
 #include "harness/plan/shard.h"
+#include "workloads/remote_proto.h"
 
 /* ---- canonical flags ---------------------------------------------------------------------- */
 
@@ -114,6 +115,12 @@ int db_plan_matrix_string(const struct db_cli *cli, char **out) {
     if (cli->run.precision_pct > 0)
         fprintf(f, " --precision %.15g --max-time-per-cell %.15g", cli->run.precision_pct,
                 cli->run.max_time_per_cell_s);
+    if (cli->run.remote_transport)
+        fprintf(f, " --remote-transport %s", db_remote_transport_name(cli->run.remote_transport));
+    if (cli->run.remote_encoding)
+        fprintf(f, " --remote-encoding %s", db_remote_encoding_name(cli->run.remote_encoding));
+    if (cli->run.remote_timeout_ms)
+        fprintf(f, " --remote-timeout-ms %d", cli->run.remote_timeout_ms);
     for (int i = 1; i < cli->gb_argc; i++)
         put_token(f, cli->gb_argv[i]);
     if (fclose(f) != 0 || !buf) {
@@ -275,6 +282,7 @@ unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_ru
     unsigned long long n = c->n, nn = db_cost_mul(n, n);
     struct extraction e = extraction_of(c, o);
     double cc = o->call_cost_s >= 0 ? o->call_cost_s : c->wl->default_call_cost_s;
+    cc += c->wl->round_trip_s; /* a remote workload's call is also a round trip */
     unsigned long long call_ns = cc > 0 ? (unsigned long long)(cc * 1e9 + 0.5) : 0;
     unsigned long long min_ns = (unsigned long long)(o->min_time_s * 1e9 + 0.5);
     unsigned long long memory = o->mem_budget ? o->mem_budget : MODEL_MEMORY;

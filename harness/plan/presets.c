@@ -33,6 +33,10 @@ static const struct db_preset_block quick_blocks[] = {
     {"solve:tridiag", "jacobian", "fwd,bwd", DS_TRIDIAG, "100,1000,2000", 2000},
     {"solve:tridiag", "jacobian", "fwd", "probe-tridiag+tridiagonal", "100000,1000000", 0},
     {"solve:liar", "jacobian", "fwd", "probe+diagonal,probe-tridiag+tridiagonal", "100,1000", 0},
+    /* the real sequential primitive: a round trip to a worker per call. Sequential materialise at
+     * 5000 is 5000 round trips of 120 kB per extraction (~0.5-2.5 s here): fwd only in quick (bwd
+     * is the same request to the worker); pr has both */
+    {"remote,remote-vec", "jacobian", "fwd", "materialise,probe", "20,100,1000,5000", 0},
 };
 
 static const struct db_preset_block pr_blocks[] = {
@@ -45,6 +49,8 @@ static const struct db_preset_block pr_blocks[] = {
      2154},
     {"solve:seqsin,newton:seqsin", "jacobian", "fwd,bwd", DS_METHODS, "20,45,100,224,500,1118,2500",
      2500},
+    {"remote,remote-vec", "jacobian", "fwd,bwd", "materialise,probe",
+     "20,45,100,224,500,1118,2500,5000", 0},
 };
 
 static const struct db_preset_block full_blocks[] = {
@@ -75,11 +81,11 @@ const struct db_preset db_presets[] = {
     {"quick",
      "calibration, then all workloads x strategies x fwd/bwd, n = 10..10^6; structured probes "
      "to 10^6; solve/newton of every workload, n = 10..2000 (LU capped); tridiagonal solves "
-     "(dgtsv) to 10^6 (< 3 min on 2 cores)",
+     "(dgtsv) to 10^6; remote (a worker process per cell) n = 20..5000 (< 3 min on 2 cores)",
      BLOCKS(quick_blocks)},
     {"pr",
      "the seed's sweep: split n = 10..40000, seqsin n = 20..5000, fwd and bwd; solve/newton "
-     "of split and seqsin",
+     "of split and seqsin; remote and remote-vec n = 20..5000",
      BLOCKS(pr_blocks)},
     {"full",
      "every workload x operator x strategy, n = 10..31623, probes to 10^7; solve/newton of "

@@ -13,6 +13,7 @@
 #include "harness/plan/shard.h"
 #include "harness/io/csv_read.h"
 #include "harness/bench/wisdom.h"
+#include "workloads/remote_proto.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -37,6 +38,7 @@ enum {
     M_OMP = M_OLD_COUNT, /* OMP_* / OPENBLAS_NUM_THREADS parsers (harness/affinity.h) */
     M_METHOD,            /* solve methods (S+solver) and solve:W / newton:W names */
     M_WISDOM,            /* write paths and wisdom-file lines (harness/wisdom.h) */
+    M_REMOTE,            /* the remote workload's frames and payloads (workloads/remote_proto.h) */
     M_COUNT
 };
 
@@ -460,6 +462,48 @@ static void fuzz_wisdom(const char *s) {
     free(line);
 }
 
+/* A frame header and a payload of the remote protocol (the first byte picks the encoding): what
+ * decodes keeps the message rules and encodes to a frame that decodes to the same message; what
+ * does not is refused with one line. */
+static void fuzz_remote(const unsigned char *d, size_t n) {
+    if (n < 1) return;
+    int enc = d[0] & 1 ? DB_REMOTE_JSON : DB_REMOTE_BINARY;
+    const unsigned char *p = d + 1;
+    size_t len = n - 1, flen;
+    char err[512];
+    if (len >= DB_REMOTE_HEADER) {
+        if (db_remote_frame_length(p, &flen, err, sizeof err) == DB_OK)
+            CHECK(flen <= DB_REMOTE_FRAME_MAX);
+        else
+            one_line(err);
+    }
+    struct db_remote_msg m, again;
+    if (db_remote_decode(enc, p, len, &m, err, sizeof err) != DB_OK) {
+        one_line(err);
+        return;
+    }
+    CHECK(m.op < DB_REMOTE_NOPS && !strchr(m.message, '\n'));
+    CHECK(m.op == DB_REMOTE_ERROR || m.op == DB_REMOTE_PING || m.op == DB_REMOTE_RESULT ||
+          m.n >= 1);
+    CHECK((m.x != NULL) ==
+          (m.op == DB_REMOTE_EVAL || m.op == DB_REMOTE_JVP || m.op == DB_REMOTE_VJP));
+    unsigned char *buf;
+    size_t blen;
+    CHECK(db_remote_encode(enc, &m, &buf, &blen) == DB_OK);
+    CHECK(blen >= DB_REMOTE_HEADER && db_remote_frame_length(buf, &flen, err, sizeof err) == DB_OK);
+    CHECK(flen == blen - DB_REMOTE_HEADER);
+    CHECK(db_remote_decode(enc, buf + DB_REMOTE_HEADER, flen, &again, err, sizeof err) == DB_OK);
+    CHECK(again.op == m.op);
+    if (m.op != DB_REMOTE_ERROR) {
+        CHECK(again.n == m.n && again.k == m.k);
+        if (m.x) CHECK(memcmp(again.x, m.x, m.n * sizeof(double)) == 0);
+        if (m.v) CHECK(memcmp(again.v, m.v, m.k * m.n * sizeof(double)) == 0);
+    }
+    db_remote_msg_free(&again);
+    db_remote_msg_free(&m);
+    free(buf);
+}
+
 int db_fuzz_one(const unsigned char *data, size_t size) {
     if (size < 1 || size > 4096) return 0;
     const unsigned char *d = data + 1;
@@ -506,6 +550,9 @@ int db_fuzz_one(const unsigned char *data, size_t size) {
         break;
     case M_WISDOM:
         fuzz_wisdom(s);
+        break;
+    case M_REMOTE:
+        fuzz_remote(d, n);
         break;
     }
     free(s);
