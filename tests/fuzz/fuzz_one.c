@@ -138,9 +138,10 @@ static void check_cli(const struct db_cli *cli, char **argv, int argc) {
         CHECK(db_omp_places_parse(cli->places[i], &p, err, sizeof err) == DB_OK && p.abstract[0]);
         db_omp_places_free(&p);
     }
-    if (!cli->help && !cli->list && !cli->version && !cli->env && cli->calibrate)
+    if (!cli->help && !cli->list && !cli->version && !cli->env && !cli->schema && cli->calibrate)
         CHECK(!cli->matrix && !cli->have_selection && !cli->shard_n && !cli->resume);
-    if (!cli->help && !cli->list && !cli->version && !cli->env && !cli->flags_from_resume) {
+    if (!cli->help && !cli->list && !cli->version && !cli->env && !cli->schema &&
+        !cli->flags_from_resume) {
         CHECK(cli->calibrate || cli->matrix || s->nsizes > 0);
         CHECK(cli->calibrate || cli->matrix || s->nworkloads + s->ntasks > 0);
         if (!cli->matrix && !cli->calibrate) {
