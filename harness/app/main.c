@@ -482,6 +482,7 @@ static int plan_write_paths(const struct db_cli *cli, const struct db_plan *plan
  * from --_position) and the JSON fragments its cells append to (json_fd 0: no --json). */
 struct report {
     struct db_progress_position pos;
+    unsigned long long ready_ns; /* when this process knew its position (set_report) */
     int json_fd;
     int aggregates_only;
 };
@@ -509,6 +510,10 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
                      const struct report *rep) {
     const struct db_cell *cells = plan->cells;
     struct db_progress_position pos = rep->pos;
+    /* This process's own write-path planning and calibration are not cells: the ETA's clock
+     * leaves them out (a first cell would otherwise be charged minutes of planning and the
+     * ETA read hundreds of hours). */
+    pos.start_ns += db_progress_now_ns() - rep->ready_ns;
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_run_opts opts = budgeted(cli);
@@ -835,6 +840,7 @@ static void set_report(struct run *x) {
     const struct db_cli *cli = &x->cli;
     x->rep.json_fd = cli->child ? cli->json_fd : x->json.path ? x->json.fd : 0;
     x->rep.aggregates_only = cli->json_aggregates_only;
+    x->rep.ready_ns = db_progress_now_ns();
     if (cli->have_position) {
         x->rep.pos = cli->position;
         return;
