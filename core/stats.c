@@ -46,6 +46,13 @@ size_t db_stats_median_ci(const double *sorted, size_t n, double conf, double *l
     return l;
 }
 
+double db_stats_median_ci_pct(const double *sorted, size_t n, double conf) {
+    double lo, hi;
+    if (!db_stats_median_ci(sorted, n, conf, &lo, &hi)) return NAN;
+    double med = db_stats_median_sorted(sorted, n);
+    return 100 * fmax(med - lo, hi - med) / med;
+}
+
 size_t db_stats_tukey_outliers(const double *sorted, size_t n) {
     if (n < 4) return 0;
     double q1 = db_stats_quantile_sorted(sorted, n, 0.25);

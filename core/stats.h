@@ -27,6 +27,11 @@ double db_stats_quantile_sorted(const double *v, size_t n, double q);
  * then *lo = *hi = NaN. */
 size_t db_stats_median_ci(const double *sorted, size_t n, double conf, double *lo, double *hi);
 
+/* That interval's half-width as a percentage of the median: 100 max(median - lo, hi - median) /
+ * median (the column median_ci_pct, and what --precision compares with its target). NaN when
+ * there is no interval (db_stats_median_ci returns 0). */
+double db_stats_median_ci_pct(const double *sorted, size_t n, double conf);
+
 /* Tukey's fences: the values of a sorted array below q1 - 1.5 IQR or above q3 + 1.5 IQR (q1, q3
  * as db_stats_quantile_sorted). Returns their count; 0 when n < 4. */
 size_t db_stats_tukey_outliers(const double *sorted, size_t n);

@@ -64,10 +64,7 @@ void db_cell_result_times(struct db_cell_result *r, const double *t, int k) {
     db_time_stats_compute(v, k, &r->t);
     db_stats_sort(v, (size_t)k);
     r->outliers = (int)db_stats_tukey_outliers(v, (size_t)k);
-    double lo, hi;
-    r->median_ci_pct = NAN;
-    if (db_stats_median_ci(v, (size_t)k, 0.95, &lo, &hi))
-        r->median_ci_pct = 100 * fmax(r->t.median - lo, hi - r->t.median) / r->t.median;
+    r->median_ci_pct = db_stats_median_ci_pct(v, (size_t)k, 0.95);
 }
 
 double db_max_abs_diff(const double *a, const double *b, size_t n) {
