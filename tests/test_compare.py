@@ -199,8 +199,114 @@ def test_pair_within_one_file(tmp_path):
     assert all(c["strategy"] == "materialise+diagonal:probe+diagonal" for c in rep["cells"])
 
 
+def write_runs(tmp_path, tag, runs):
+    """One CSV per run: runs is a list of lists of rows."""
+    return [write(tmp_path / f"{tag}-{i}.csv", rows) for i, rows in enumerate(runs)]
+
+
+def test_runs_are_the_samples_with_several_files_per_side(tmp_path):
+    """--base/--new with several files: a cell's samples are its per-run medians (the median of
+    each file's samples_s), p is scipy's Mann-Whitney U on those, the ratio the ratio of their
+    medians, and the interval resamples runs."""
+    rng = np.random.default_rng(21)
+    sizes = [(3, 3), (4, 4), (5, 5), (6, 9), (8, 8), (10, 10)]
+    base_runs, new_runs, truth = [], [], []
+    for j, (kb, kn) in enumerate(sizes):
+        b = [1e-5 * rng.lognormal(0, 0.02) * rng.lognormal(0, 0.01, 12) for _ in range(kb)]
+        c = [1e-5 * rng.lognormal(0.05 * (j % 2), 0.02) * rng.lognormal(0, 0.01, 12)
+             for _ in range(kn)]
+        truth.append(([np.median(x) for x in b], [np.median(x) for x in c]))
+        base_runs.append(b)
+        new_runs.append(c)
+    # file i holds run i of every cell that has one (cells with fewer runs are absent from it)
+    nb, nn = max(k for k, _ in sizes), max(k for _, k in sizes)
+    bfiles = write_runs(tmp_path, "base", [
+        [cell_row(base_runs[j][i], n=10 + j) for j in range(len(sizes)) if i < sizes[j][0]]
+        for i in range(nb)])
+    nfiles = write_runs(tmp_path, "new", [
+        [cell_row(new_runs[j][i], n=10 + j) for j in range(len(sizes)) if i < sizes[j][1]]
+        for i in range(nn)])
+    rep, _ = compare_json("--base", *bfiles, "--new", *nfiles)
+    assert rep["unit"] == "run" and rep["base"] == bfiles and rep["new"] == nfiles
+    assert len(rep["cells"]) == len(sizes)
+    for cell, (bm, cm), (kb, kn) in zip(rep["cells"], truth, sizes):
+        assert cell["base_samples"] == kb and cell["new_samples"] == kn
+        want = stats.mannwhitneyu(bm, cm, alternative="two-sided").pvalue
+        assert cell["p_value"] == pytest.approx(want, rel=1e-9, abs=1e-300)
+        assert cell["ratio"] == pytest.approx(np.median(cm) / np.median(bm), rel=1e-15)
+        assert cell["base_median_s"] == pytest.approx(np.median(bm), rel=1e-15)
+        if cell["ratio_ci_low"] is not None:
+            # resampling runs: the interval's ends are ratios of medians of resampled runs
+            assert min(cm) / max(bm) <= cell["ratio_ci_low"] <= cell["ratio"]
+            assert cell["ratio"] <= cell["ratio_ci_high"] <= max(cm) / min(bm)
+    small = rep["cells"][0]  # 3 runs per side: 2 / C(6, 3) = 0.1 > alpha
+    assert small["verdict"] == "undecided" and small["reason"].startswith("too few runs: 3 and 3")
+    md = run("compare", "--base", *bfiles, "--new", *nfiles)
+    assert md.returncode == 0 and "Samples: the median of each run (file)" in md.stdout
+    assert f"(6 runs) → `{nfiles[0]}`" not in md.stdout and "(10 runs)" in md.stdout
+    one = run("compare", bfiles[0], nfiles[0])
+    assert "Samples: the repetitions of one run per side" in one.stdout
+
+
+def test_runs_a_cell_not_ok_in_one_run_and_old_csvs(tmp_path):
+    """A cell that is not ok in any run of a side is undecided (status); CSVs without samples_s
+    still give one median per run, so several runs of them are tested."""
+    rng = np.random.default_rng(4)
+    old_columns = [c for c in COLUMNS if c not in ("samples_s", "outliers", "median_ci_pct")]
+    bm = 1e-5 * rng.lognormal(0, 0.01, 6)
+    nm = 1.2e-5 * rng.lognormal(0, 0.01, 6)
+    base = [write(tmp_path / f"b{i}.csv", [cell_row(median=bm[i], n=1), cell_row(median=1e-5, n=2)],
+                  old_columns) for i in range(6)]
+    new = [write(tmp_path / f"n{i}.csv",
+                 [cell_row(median=nm[i], n=1),
+                  cell_row(n=2, status="error" if i == 3 else "ok", median=1e-5)], old_columns)
+           for i in range(6)]
+    rep, _ = compare_json("--base", *base, "--new", *new)
+    c1, c2 = rep["cells"]
+    assert c1["verdict"] == "slower" and c1["base_samples"] == 6 and c1["new_samples"] == 6
+    assert c1["p_value"] == pytest.approx(stats.mannwhitneyu(bm, nm).pvalue, rel=1e-12)
+    assert c2["verdict"] == "undecided" and c2["reason"] == "status: base ok, new error"
+    assert c2["new_status"] == "error"
+
+
+def test_runs_hold_the_false_verdict_rate_where_repetitions_do_not(tmp_path):
+    """Why several runs per side: a simulated A/A and a planted 5% slowdown over 40 cells, where
+    every run (process) of a cell is off by a factor lognormal(0, 2%) common to its 15
+    repetitions (which scatter by 0.5% around it), as between runs on the VMs we measured.
+    Repetitions as samples see two runs that differ and call most A/A cells slower or faster;
+    per-run medians of 8 runs per side do not. Bounds: the cells are independent and all null in
+    the A/A comparison, where Benjamini-Hochberg makes any false verdict at all an event of
+    probability <= alpha = 0.05; the target allows 2 of 40 (5%). A 5% shift against a 2%
+    run-to-run scatter with 8 runs per side separates the sides completely in most cells
+    (p = 2/C(16, 8) = 1.6e-4, and one run out of place still gives 0.01), so at least 36 of 40
+    (90%) must be found slower."""
+    rng = np.random.default_rng(13)
+
+    def one_run(shift):
+        return [cell_row(1e-5 * math.exp(shift) * rng.lognormal(0, 0.02)
+                         * rng.lognormal(0, 0.005, 15), n=c + 1) for c in range(40)]
+
+    runs = {side: write_runs(tmp_path, side, [one_run(0.05 if side == "planted" else 0)
+                                              for _ in range(8)])
+            for side in ("base", "same", "planted")}
+    aa, _ = compare_json("--base", *runs["base"], "--new", *runs["same"])
+    assert aa["counts"]["faster"] + aa["counts"]["slower"] <= 2, aa["counts"]
+    planted, _ = compare_json("--base", *runs["base"], "--new", *runs["planted"])
+    assert planted["counts"]["slower"] >= 36, planted["counts"]
+    # the same data, one run per side: the repetitions cannot see the run-to-run scatter
+    single, _ = compare_json(runs["base"][0], runs["same"][0])
+    assert single["unit"] == "repetition"
+    assert single["counts"]["faster"] + single["counts"]["slower"] > 10, single["counts"]
+
+
 @pytest.mark.parametrize("args,needle", [
     (["a.csv"], "expected two files"),
+    (["--base", "a.csv", "--new", "b.csv", "c.csv"], "--base has 1 file and --new 2"),
+    (["--base", "a.csv", "b.csv", "a.csv", "--new", "c.csv", "d.csv"], "'a.csv' is given twice"),
+    (["--base", "a.csv", "b.csv", "--new", "c.csv", "d.csv", "--alpha", "0.1", "e.csv"],
+     "'e.csv' belongs to neither --base nor --new"),
+    (["--base", "a.csv", "b.csv"], "--new has no file"),
+    (["--pair", "probe:materialise", "--new", "a.csv"], "--base and --new do not apply"),
     (["--pair", "probe", "a.csv"], "invalid --pair 'probe'"),
     (["--alpha", "0", "a.csv", "b.csv"], "invalid --alpha '0'"),
     (["--format", "xml", "a.csv", "b.csv"], "invalid --format 'xml'"),

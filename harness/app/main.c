@@ -601,13 +601,20 @@ static int merge_main(int argc, char **argv) {
 
 static const char compare_usage[] =
     "usage: diagbench compare BASE.csv NEW.csv [options]\n"
-    "       diagbench compare --pair A:B FILE.csv [options]\n"
+    "       diagbench compare --base B1.csv B2.csv... --new N1.csv N2.csv... [options]\n"
+    "       diagbench compare --pair A:B FILE.csv... [options]\n"
     "\n"
     "Decide, cell by cell, whether NEW is faster or slower than BASE. Cells are matched on\n"
-    "(workload, operator, jac, strategy, n, threads, proc_bind, places); cells found in only one\n"
-    "file are listed, and so are the run parameters that differ between the files (matrix,\n"
+    "(workload, operator, jac, strategy, n, threads, proc_bind, places); cells found on only one\n"
+    "side are listed, and so are the run parameters that differ between the sides (matrix,\n"
     "git_rev, compiler, host, cpu_model, hwloc_version, openblas_config, cpu_governor,\n"
-    "omp_wait_policy, call_cost_s, binding). Per cell, from the rows' samples_s:\n"
+    "omp_wait_policy, call_cost_s, binding).\n"
+    "\n"
+    "The samples: with one file per side, the repetitions of the cell in that run (samples_s),\n"
+    "as Google Benchmark's compare.py does; they do not see what differs between two runs of\n"
+    "the same command. With two files or more per side (--base/--new, each file one run of the\n"
+    "same command, best interleaved: base, new, base, new, ...), the cell's median in each run,\n"
+    "so that run-to-run differences are part of the noise (README: Comparing runs). Per cell:\n"
     "  ratio    median(NEW) / median(BASE) (> 1: NEW is slower), with a 95% percentile\n"
     "           bootstrap interval (2000 resamples of each side, seeded by the cell)\n"
     "  p        two-sided Mann-Whitney U p-value, as scipy.stats.mannwhitneyu computes it by\n"
@@ -616,14 +623,18 @@ static const char compare_usage[] =
     "  p_adj    Benjamini-Hochberg adjusted p over the cells tested (false discovery rate)\n"
     "  verdict  slower / faster: p_adj < alpha and |ratio - 1| >= --min-effect;\n"
     "           no change: otherwise;\n"
-    "           undecided: no samples (rows from before samples_s: medians only), a row not ok,\n"
-    "           or too few samples: the smallest p the exact test can give, 2 / C(m+n, m),\n"
-    "           is above alpha (with alpha 0.05: fewer than 4 per side when m = n)\n"
+    "           undecided: a row not ok (in any run), no samples (one file per side from\n"
+    "           before samples_s: medians only; several runs use their medians), or too few\n"
+    "           samples or runs: the smallest p the exact test can give, 2 / C(m+n, m), is\n"
+    "           above alpha (with alpha 0.05: fewer than 4 per side when m = n)\n"
     "\n"
-    "  --pair A:B               compare within FILE: rows whose strategy is A (base) with rows\n"
-    "                           whose strategy is B (new), matched on the other key columns. A\n"
-    "                           and B are strategy column values: a strategy (materialise:probe)\n"
-    "                           or, on solve:/newton: rows, a solve method strategy+solver\n"
+    "  --base FILE...           the base side's runs: every file up to the next option\n"
+    "  --new FILE...            the new side's runs (as many as --base, or not: at least two)\n"
+    "  --pair A:B               compare within the FILEs: rows whose strategy is A (base) with\n"
+    "                           rows whose strategy is B (new), matched on the other key columns\n"
+    "                           (several FILEs: runs, as with --base/--new). A and B are\n"
+    "                           strategy column values: a strategy (materialise:probe) or, on\n"
+    "                           solve:/newton: rows, a solve method strategy+solver\n"
     "                           (materialise+diagonal:probe+diagonal)\n"
     "  --alpha A                significance level, 0 < A <= 0.5 (default 0.05)\n"
     "  --min-effect PCT         smaller differences are no change even when significant\n"
@@ -637,7 +648,7 @@ static const char compare_usage[] =
     "The report goes to stdout. Exit status: 0 compared (no regression), 1 a regression under\n"
     "--fail-on-regression, 2 bad usage or an input that is not a diagbench CSV.\n";
 
-/* diagbench compare BASE.csv NEW.csv | --pair A:B FILE.csv */
+/* diagbench compare BASE.csv NEW.csv | --base B.csv... --new N.csv... | --pair A:B FILE.csv... */
 static int compare_main(int argc, char **argv) {
     struct db_compare_args a;
     char err[1024];

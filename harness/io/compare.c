@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/format.h"
 #include "core/fail.h"
@@ -17,7 +18,9 @@
 
 /* ---- arguments --------------------------------------------------------------------------- */
 
-#define USAGE "(usage: diagbench compare BASE.csv NEW.csv | --pair A:B FILE.csv [options])"
+#define USAGE                                                                                      \
+    "(usage: diagbench compare BASE.csv NEW.csv | --base B.csv... --new N.csv... | --pair A:B "    \
+    "FILE.csv... [options])"
 
 static int number_arg(const char *flag, const char *v, double lo, double hi, int open_lo,
                       double *out, const char *allowed, char *err, size_t errlen) {
@@ -74,14 +77,74 @@ static int value_flag(struct db_compare_args *a, const char *name, const char *v
     return DB_OK;
 }
 
+/* Add file s to a side's list; a file given twice on one side would count one run twice. */
+static int add_file(const char **list, size_t *n, const char *which, const char *s, char *err,
+                    size_t errlen) {
+    if (*n == DB_COMPARE_MAX_FILES)
+        return db_fail(err, errlen, "compare: more than %d files for %s", DB_COMPARE_MAX_FILES,
+                       which);
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(list[i], s) == 0)
+            return db_fail(err, errlen,
+                           "compare: '%s' is given twice for %s: each file must be another run", s,
+                           which);
+    list[(*n)++] = s;
+    return DB_OK;
+}
+
+/* The files once every argument is read: BASE NEW, or --base/--new lists, or --pair's files. */
+static int check_files(struct db_compare_args *a, const char **pos, size_t npos, char *err,
+                       size_t errlen) {
+    if (a->pair) {
+        if (a->nbase || a->nnew)
+            return db_fail(err, errlen,
+                           "compare: --pair compares within its files: --base and --new do not "
+                           "apply " USAGE);
+        if (npos == 0)
+            return db_fail(err, errlen, "compare: --pair needs at least one file " USAGE);
+        for (size_t i = 0; i < npos; i++) {
+            DB_CHECK(add_file(a->base, &a->nbase, "--pair", pos[i], err, errlen));
+            a->new_files[a->nnew++] = pos[i];
+        }
+    } else if (a->nbase || a->nnew) {
+        if (npos)
+            return db_fail(err, errlen,
+                           "compare: '%s' belongs to neither --base nor --new: give every file "
+                           "after --base or --new, or exactly two files BASE NEW " USAGE,
+                           pos[0]);
+        if (!a->nbase || !a->nnew)
+            return db_fail(err, errlen, "compare: --%s has no file " USAGE,
+                           a->nbase ? "new" : "base");
+    } else {
+        if (npos > 2) return db_fail(err, errlen, "compare: a third file '%s' " USAGE, pos[2]);
+        if (npos != 2)
+            return db_fail(err, errlen,
+                           "compare: expected two files, BASE and NEW, %zu given " USAGE, npos);
+        a->base[a->nbase++] = pos[0];
+        a->new_files[a->nnew++] = pos[1];
+    }
+    if ((a->nbase == 1) != (a->nnew == 1))
+        return db_fail(err, errlen,
+                       "compare: --base has %zu file%s and --new %zu: give one file per side (the "
+                       "repetitions are the samples) or at least two per side (the runs are)",
+                       a->nbase, a->nbase == 1 ? "" : "s", a->nnew);
+    a->by_run = a->nbase >= 2;
+    return DB_OK;
+}
+
 int db_compare_parse(int argc, char **argv, struct db_compare_args *a, char *err, size_t errlen) {
     static const char *const with_value[] = {"--alpha", "--min-effect", "--fail-on-regression",
                                              "--pair", "--format"};
     memset(a, 0, sizeof *a);
     a->alpha = 0.05;
     a->fail_pct = -1;
-    const char *files[2];
-    int nfiles = 0, only_files = 0;
+    const char *pos[DB_COMPARE_MAX_FILES];
+    size_t npos = 0;
+    /* Where a file name goes: the positional files, or the list of the last --base / --new. */
+    const char **to = pos;
+    size_t *nto = &npos;
+    const char *which = "";
+    int only_files = 0;
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         if (!only_files && strcmp(s, "--") == 0) {
@@ -93,8 +156,20 @@ int db_compare_parse(int argc, char **argv, struct db_compare_args *a, char *err
             return DB_OK;
         }
         if (only_files || s[0] != '-' || !s[1]) {
-            if (nfiles == 2) return db_fail(err, errlen, "compare: a third file '%s' " USAGE, s);
-            files[nfiles++] = s;
+            if (to != pos)
+                DB_CHECK(add_file(to, nto, which, s, err, errlen));
+            else if (npos == DB_COMPARE_MAX_FILES)
+                return db_fail(err, errlen, "compare: more than %d files", DB_COMPARE_MAX_FILES);
+            else
+                pos[npos++] = s; /* BASE NEW may be one file: an A/A check of the test */
+            continue;
+        }
+        int side = strncmp(s, "--base", 6) == 0 ? 6 : strncmp(s, "--new", 5) == 0 ? 5 : 0;
+        if (side && (s[side] == 0 || s[side] == '=')) {
+            to = side == 6 ? a->base : a->new_files;
+            nto = side == 6 ? &a->nbase : &a->nnew;
+            which = side == 6 ? "--base" : "--new";
+            if (s[side] == '=') DB_CHECK(add_file(to, nto, which, s + side + 1, err, errlen));
             continue;
         }
         size_t k = 0, nk = sizeof with_value / sizeof *with_value;
@@ -112,16 +187,10 @@ int db_compare_parse(int argc, char **argv, struct db_compare_args *a, char *err
             v = argv[++i];
         }
         DB_CHECK(value_flag(a, with_value[k], v, err, errlen));
+        to = pos; /* an option ends a --base / --new list */
+        nto = &npos;
     }
-    if (a->pair && nfiles != 1)
-        return db_fail(err, errlen, "compare: --pair compares within one file, %d given " USAGE,
-                       nfiles);
-    if (!a->pair && nfiles != 2)
-        return db_fail(err, errlen, "compare: expected two files, BASE and NEW, %d given " USAGE,
-                       nfiles);
-    a->base = files[0];
-    a->new_file = a->pair ? files[0] : files[1];
-    return DB_OK;
+    return check_files(a, pos, npos, err, errlen);
 }
 
 /* ---- inputs -------------------------------------------------------------------------------- */
@@ -145,11 +214,24 @@ struct input {
     int key[NKEY], status, median, samples; /* column indices; samples -1 in old CSVs */
 };
 
-/* One row of a cell on one side: its fields, samples and median. */
+/* A cell's row in one file. */
+struct hit {
+    const struct input *in;
+    size_t row;
+};
+
+/* A cell of one side: its rows, one per file that has it, in the order of the files. */
+struct found {
+    struct hit *hits;
+    size_t nhits;
+};
+
+/* A cell on one side, gathered over that side's files. */
 struct side {
-    char **f;
-    size_t line;
-    double *x; /* samples (NULL: none) */
+    const struct input *in; /* the first file that has the cell, */
+    char **f;               /* and its row there (the key fields) */
+    const char *status;     /* "ok", or the first other status among the rows */
+    double *x;              /* the samples tested (NULL: none): repetitions or per-run medians */
     size_t k;
     double median; /* of the samples, else time_median_s; NaN when not ok */
 };
@@ -187,48 +269,113 @@ static int open_input(struct input *in, const char *path, char *err, size_t errl
     return DB_OK;
 }
 
-static int is_ok(const struct input *in, const struct side *s) {
-    return strcmp(s->f[in->status], "ok") == 0;
+/* Open a side's files; the same file under two names would count one run twice. */
+static int open_group(struct input *in, const char *const *paths, size_t n, char *err,
+                      size_t errlen) {
+    struct stat st[DB_COMPARE_MAX_FILES];
+    for (size_t i = 0; i < n; i++) {
+        DB_CHECK(open_input(&in[i], paths[i], err, errlen));
+        if (n > 1 && stat(paths[i], &st[i]) != 0)
+            return db_fail(err, errlen, "compare: cannot stat '%s': %s", paths[i], strerror(errno));
+        for (size_t j = 0; j < i && n > 1; j++)
+            if (st[i].st_dev == st[j].st_dev && st[i].st_ino == st[j].st_ino)
+                return db_fail(err, errlen,
+                               "compare: '%s' and '%s' are the same file: each file must be "
+                               "another run",
+                               paths[j], paths[i]);
+    }
+    return DB_OK;
 }
 
-/* Parse a row's samples_s and median (ok rows). */
-static int read_side(const struct input *in, struct side *s, char *err, size_t errlen) {
-    s->median = NAN;
-    if (!is_ok(in, s)) return DB_OK;
-    const char *v = s->f[in->median];
+static char **fields(const struct hit *h) {
+    return h->in->t.rec[h->row].field;
+}
+
+static size_t line_of(const struct hit *h) {
+    return h->in->t.rec[h->row].line;
+}
+
+/* One ok row's samples (*x, *k; none in CSVs from before samples_s) and median. */
+static int read_row(const struct hit *h, double **x, size_t *k, double *median, char *err,
+                    size_t errlen) {
+    const struct input *in = h->in;
+    char **f = fields(h);
+    *x = NULL;
+    *k = 0;
+    const char *v = f[in->median];
     char *end;
     double med = strtod(v, &end);
     if (!*v || *end || !(med > 0) || !isfinite(med))
         return db_fail(err, errlen,
                        "compare: '%s' line %zu: time_median_s '%s' is not a positive number",
-                       in->path, s->line, v);
-    s->median = med;
-    const char *text = in->samples >= 0 ? s->f[in->samples] : "";
+                       in->path, line_of(h), v);
+    *median = med;
+    const char *text = in->samples >= 0 ? f[in->samples] : "";
     if (!*text) return DB_OK;
     size_t cap = 1;
     for (const char *c = text; *c; c++)
         cap += *c == ';';
-    s->x = malloc(cap * sizeof *s->x);
-    if (!s->x) return DB_E_NOMEM;
+    double *s = malloc(cap * sizeof *s), *sorted = malloc(cap * sizeof *sorted);
+    if (!s || !sorted) {
+        free(s);
+        free(sorted);
+        return DB_E_NOMEM;
+    }
+    size_t n = 0;
     for (const char *c = text;;) {
         errno = 0;
-        double x = strtod(c, &end);
-        if (end == c || errno || !(x > 0) || !isfinite(x) || (*end && *end != ';'))
+        double t = strtod(c, &end);
+        if (end == c || errno || !(t > 0) || !isfinite(t) || (*end && *end != ';')) {
+            free(s);
+            free(sorted);
             return db_fail(err, errlen,
-                           "compare: '%s' line %zu: samples_s '%.60s' is not a ';'-separated list "
-                           "of positive numbers",
-                           in->path, s->line, text);
-        s->x[s->k++] = x;
+                           "compare: '%s' line %zu: samples_s '%.60s' is not a ';'-separated "
+                           "list of positive numbers",
+                           in->path, line_of(h), text);
+        }
+        s[n++] = t;
         if (!*end) break;
         c = end + 1;
     }
-    double *v2 = malloc(s->k * sizeof *v2);
-    if (!v2) return DB_E_NOMEM;
-    memcpy(v2, s->x, s->k * sizeof *v2);
-    db_stats_sort(v2, s->k);
-    s->median = db_stats_median_sorted(v2, s->k);
-    free(v2);
+    memcpy(sorted, s, n * sizeof *s);
+    db_stats_sort(sorted, n);
+    *median = db_stats_median_sorted(sorted, n);
+    free(sorted);
+    *x = s;
+    *k = n;
     return DB_OK;
+}
+
+/* A cell on one side from its rows: not ok when any row is not; else the samples are the one
+ * row's repetitions, or (by_run) the median of each row. */
+static int read_side(const struct found *fd, int by_run, struct side *s, char *err, size_t errlen) {
+    *s = (struct side){
+        .in = fd->hits[0].in, .f = fields(&fd->hits[0]), .status = "ok", .median = NAN};
+    for (size_t i = 0; i < fd->nhits; i++) {
+        const char *st = fields(&fd->hits[i])[fd->hits[i].in->status];
+        if (strcmp(st, "ok") != 0) {
+            s->status = st;
+            return DB_OK;
+        }
+    }
+    if (!by_run) return read_row(&fd->hits[0], &s->x, &s->k, &s->median, err, errlen);
+    s->x = malloc(fd->nhits * sizeof *s->x);
+    double *sorted = malloc(fd->nhits * sizeof *sorted);
+    int rc = s->x && sorted ? DB_OK : DB_E_NOMEM;
+    for (size_t i = 0; rc == DB_OK && i < fd->nhits; i++) {
+        double *reps;
+        size_t nreps;
+        rc = read_row(&fd->hits[i], &reps, &nreps, &s->x[i], err, errlen);
+        free(reps);
+        s->k += rc == DB_OK;
+    }
+    if (rc == DB_OK) {
+        memcpy(sorted, s->x, s->k * sizeof *sorted);
+        db_stats_sort(sorted, s->k);
+        s->median = db_stats_median_sorted(sorted, s->k);
+    }
+    free(sorted);
+    return rc;
 }
 
 static int same_key(const struct input *ia, char **fa, const struct input *ib, char **fb,
@@ -236,6 +383,10 @@ static int same_key(const struct input *ia, char **fa, const struct input *ib, c
     for (int k = 0; k < NKEY; k++)
         if (!(pair && k == KEY_STRATEGY) && strcmp(fa[ia->key[k]], fb[ib->key[k]]) != 0) return 0;
     return 1;
+}
+
+static int same_cell(const struct found *a, const struct found *b, int pair) {
+    return same_key(a->hits[0].in, fields(&a->hits[0]), b->hits[0].in, fields(&b->hits[0]), pair);
 }
 
 /* A row's cell for messages: "sin/jacobian/fwd/probe n=8 threads=2 (false, unset)". */
@@ -246,7 +397,7 @@ static const char *cell_name(const struct input *in, char **f, char *buf, size_t
     return buf;
 }
 
-/* The rows of one side: every row, or (--pair) those whose strategy is want. n and threads must
+/* The rows of one file: every row, or (--pair) those whose strategy is want. n and threads must
  * be whole numbers; a cell may appear once. */
 static int collect(const struct input *in, const char *want, int pair, size_t **rows, size_t *count,
                    char *err, size_t errlen) {
@@ -279,6 +430,43 @@ static int collect(const struct input *in, const char *want, int pair, size_t **
     return DB_OK;
 }
 
+/* The cells of one side over its n files (--pair: the rows whose strategy is want), in the order
+ * they first appear; each with its row in every file that has it. */
+static int gather(const struct input *in, size_t n, const char *want, int pair, struct found **out,
+                  size_t *nout, char *err, size_t errlen) {
+    size_t cap = 0;
+    for (size_t i = 0; i < n; i++)
+        cap += in[i].t.nrec;
+    *out = calloc(cap ? cap : 1, sizeof **out);
+    *nout = 0;
+    if (!*out) return DB_E_NOMEM;
+    int rc = DB_OK;
+    for (size_t i = 0; i < n && rc == DB_OK; i++) {
+        size_t *rows, k;
+        rc = collect(&in[i], want, pair, &rows, &k, err, errlen);
+        for (size_t j = 0; j < k && rc == DB_OK; j++) {
+            struct hit h = {&in[i], rows[j]};
+            struct found probe = {&h, 1}, *fd = NULL;
+            for (size_t c = 0; c < *nout && !fd && i > 0; c++)
+                if (same_cell(&(*out)[c], &probe, pair)) fd = &(*out)[c];
+            if (!fd) {
+                fd = &(*out)[(*nout)++];
+                fd->hits = malloc(n * sizeof *fd->hits);
+                if (!fd->hits) rc = DB_E_NOMEM;
+            }
+            if (rc == DB_OK) fd->hits[fd->nhits++] = h;
+        }
+        free(rows);
+    }
+    return rc;
+}
+
+static void free_found(struct found *fd, size_t n) {
+    for (size_t i = 0; fd && i < n; i++)
+        free(fd[i].hits);
+    free(fd);
+}
+
 /* ---- statistics ---------------------------------------------------------------------------- */
 
 static uint64_t key_seed(const struct input *in, char **f) {
@@ -289,14 +477,11 @@ static uint64_t key_seed(const struct input *in, char **f) {
     return h;
 }
 
-static int judge(const struct db_compare_args *a, const struct input *ib, const struct input *in,
-                 struct cell *c) {
+static int judge(const struct db_compare_args *a, struct cell *c) {
     c->ratio = c->lo = c->hi = c->p = c->padj = NAN;
     c->verdict = "undecided";
-    int bok = is_ok(ib, &c->b), nok = is_ok(in, &c->n);
-    if (!bok || !nok) {
-        snprintf(c->reason, sizeof c->reason, "status: base %s, new %s", c->b.f[ib->status],
-                 c->n.f[in->status]);
+    if (strcmp(c->b.status, "ok") != 0 || strcmp(c->n.status, "ok") != 0) {
+        snprintf(c->reason, sizeof c->reason, "status: base %s, new %s", c->b.status, c->n.status);
         return DB_OK;
     }
     c->ratio = c->n.median / c->b.median;
@@ -305,14 +490,14 @@ static int judge(const struct db_compare_args *a, const struct input *ib, const 
         return DB_OK;
     }
     DB_CHECK(db_stats_ratio_ci(c->b.x, c->b.k, c->n.x, c->n.k, 0.95, DB_COMPARE_RESAMPLES,
-                               key_seed(ib, c->b.f), &c->lo, &c->hi));
+                               key_seed(c->b.in, c->b.f), &c->lo, &c->hi));
     c->p = db_stats_mwu(c->b.x, c->b.k, c->n.x, c->n.k, NULL);
     if (isnan(c->p)) return DB_E_NOMEM;
     double pmin = db_stats_mwu_min_p(c->b.k, c->n.k);
     if (pmin > a->alpha) {
         snprintf(c->reason, sizeof c->reason,
-                 "too few samples: %zu and %zu cannot reach p < %g (smallest p 2/C(m+n,m) = %.2g)",
-                 c->b.k, c->n.k, a->alpha, pmin);
+                 "too few %s: %zu and %zu cannot reach p < %g (smallest p 2/C(m+n,m) = %.2g)",
+                 a->by_run ? "runs" : "samples", c->b.k, c->n.k, a->alpha, pmin);
         return DB_OK;
     }
     c->tested = 1;
@@ -342,38 +527,43 @@ static int regressed(const struct db_compare_args *a, const struct cell *c) {
 
 struct report {
     const struct db_compare_args *a;
-    struct input *ib, *in;
+    struct input *ib, *in; /* the files of each side (with --pair, both are the same files) */
+    size_t nb, nn;
     struct cell *cells;
     size_t ncells;
-    size_t *only_b, nonly_b, *only_n, nonly_n; /* rows (of ib, in) without a partner */
-    size_t counts[4];                          /* faster, slower, no change, undecided */
+    const struct found **only_b, **only_n; /* cells of one side without a partner */
+    size_t nonly_b, nonly_n;
+    size_t counts[4]; /* faster, slower, no change, undecided */
     int regressed;
 };
 
 static const char *const verdicts[4] = {"faster", "slower", "no change", "undecided"};
 
-/* The distinct values of column name among the rows of in ("" when the column is absent). */
-static size_t distinct(const struct input *in, const char *name, const char **v, size_t max) {
-    int col = db_table_column(&in->t, name);
+/* The distinct values of column name among the rows of a side's files (a file without the
+ * column counts as ""), at most max. */
+static size_t distinct(const struct input *in, size_t nin, const char *name, const char **v,
+                       size_t max) {
     size_t k = 0;
-    if (col < 0) return 0;
-    for (size_t r = 1; r < in->t.nrec && k < max; r++) {
-        const char *s = in->t.rec[r].field[col];
-        size_t j = 0;
-        while (j < k && strcmp(v[j], s) != 0)
-            j++;
-        if (j == k) v[k++] = s;
+    for (size_t i = 0; i < nin; i++) {
+        int col = db_table_column(&in[i].t, name);
+        for (size_t r = 1; r < in[i].t.nrec && k < max; r++) {
+            const char *s = col < 0 ? "" : in[i].t.rec[r].field[col];
+            size_t j = 0;
+            while (j < k && strcmp(v[j], s) != 0)
+                j++;
+            if (j == k) v[k++] = s;
+        }
     }
     return k;
 }
 
 #define MAXDISTINCT 8
 
-/* Does column name hold other values in the two files? */
+/* Does column name hold other values on the two sides? */
 static int param_differs(const struct report *r, const char *name, const char **vb, size_t *kb,
                          const char **vn, size_t *kn) {
-    *kb = distinct(r->ib, name, vb, MAXDISTINCT);
-    *kn = distinct(r->in, name, vn, MAXDISTINCT);
+    *kb = distinct(r->ib, r->nb, name, vb, MAXDISTINCT);
+    *kn = distinct(r->in, r->nn, name, vn, MAXDISTINCT);
     if (*kb != *kn) return 1;
     for (size_t i = 0; i < *kb; i++) {
         size_t j = 0;
@@ -394,13 +584,13 @@ static void put_list(FILE *f, const char *const *v, size_t k, const char *sep, t
     }
 }
 
-/* One run parameter that differs: its column, its values in each file, and how many came
+/* One run parameter that differs: its column, its values on each side, and how many came
  * before it. */
 typedef void (*param_fn)(FILE *f, const char *column, const char *const *vb, size_t kb,
                          const char *const *vn, size_t kn, int before);
 
-/* Call each for every run parameter that differs between the files (none with --pair: one file);
- * returns how many did. */
+/* Call each for every run parameter that differs between the sides (none with --pair: the same
+ * files); returns how many did. */
 static int each_differing(FILE *f, const struct report *r, param_fn each) {
     int any = 0;
     for (size_t p = 0; p < NPARAM && !r->a->pair; p++) {
@@ -459,44 +649,52 @@ static void json_param(FILE *f, const char *column, const char *const *vb, size_
     fputs("]}", f);
 }
 
-static void json_key_fields(FILE *f, const struct report *r, const struct input *in, char **fl) {
+/* The strategy column of a compared cell: A:B under --pair. */
+static const char *strategy_text(const struct report *r, const struct input *in, char **fl,
+                                 char *buf, size_t len) {
+    if (!r->a->pair) return fl[in->key[KEY_STRATEGY]];
+    snprintf(buf, len, "%s:%s", r->a->pair_a, r->a->pair_b);
+    return buf;
+}
+
+/* The eight key fields of a row; paired: a compared cell (its strategy as strategy_text). */
+static void json_key_fields(FILE *f, const struct report *r, const struct input *in, char **fl,
+                            int paired) {
     for (int k = 0; k < NKEY; k++) {
         fprintf(f, "%s\"%s\": ", k ? ", " : "", key_names[k]);
-        if (k == KEY_STRATEGY && r->a->pair && in == r->ib && fl) {
-            char both[300];
-            snprintf(both, sizeof both, "%s:%s", r->a->pair_a, r->a->pair_b);
-            json_str(f, both);
-        } else if (k == 4 || k == 5)
+        char both[300];
+        if (k == KEY_STRATEGY && paired)
+            json_str(f, strategy_text(r, in, fl, both, sizeof both));
+        else if (k == 4 || k == 5)
             json_whole(f, fl[in->key[k]]);
         else
             json_str(f, fl[in->key[k]]);
     }
 }
 
-static void json_only(FILE *f, const struct input *in, const size_t *rows, size_t k) {
+static void json_only(FILE *f, const struct report *r, const struct found *const *cells, size_t k) {
     fputc('[', f);
     for (size_t i = 0; i < k; i++) {
         fputs(i ? ",\n    {" : "\n    {", f);
-        for (int j = 0; j < NKEY; j++) {
-            fprintf(f, "%s\"%s\": ", j ? ", " : "", key_names[j]);
-            const char *v = in->t.rec[rows[i]].field[in->key[j]];
-            if (j == 4 || j == 5)
-                json_whole(f, v);
-            else
-                json_str(f, v);
-        }
+        json_key_fields(f, r, cells[i]->hits[0].in, fields(&cells[i]->hits[0]), 0);
         fputc('}', f);
     }
     fputs(k ? "\n  ]" : "]", f);
 }
 
+static void json_files(FILE *f, const char *const *files, size_t n) {
+    fputc('[', f);
+    put_list(f, files, n, ", ", json_str);
+    fputc(']', f);
+}
+
 static void write_json(FILE *f, const struct report *r) {
     const struct db_compare_args *a = r->a;
     fputs("{\n  \"base\": ", f);
-    json_str(f, a->base);
+    json_files(f, a->base, a->nbase);
     fputs(",\n  \"new\": ", f);
-    json_str(f, a->new_file);
-    fputs(",\n  \"pair\": ", f);
+    json_files(f, a->new_files, a->nnew);
+    fprintf(f, ",\n  \"unit\": \"%s\",\n  \"pair\": ", a->by_run ? "run" : "repetition");
     if (a->pair) {
         fputs("{\"base\": ", f);
         json_str(f, a->pair_a);
@@ -509,25 +707,27 @@ static void write_json(FILE *f, const struct report *r) {
             a->alpha, a->min_effect_pct);
     json_num(f, a->fail_pct >= 0 ? a->fail_pct : NAN);
     fprintf(f,
-            ",\n  \"statistics\": {\"ratio\": \"median(new) / median(base)\", \"ci\": \"95%% "
-            "percentile bootstrap, %d resamples\", \"test\": \"two-sided Mann-Whitney U, "
-            "scipy.stats.mannwhitneyu defaults\", \"adjustment\": \"Benjamini-Hochberg\"},\n"
+            ",\n  \"statistics\": {\"samples\": \"%s\", \"ratio\": \"median(new) / median(base)\", "
+            "\"ci\": \"95%% percentile bootstrap, %d resamples\", \"test\": \"two-sided "
+            "Mann-Whitney U, scipy.stats.mannwhitneyu defaults\", \"adjustment\": "
+            "\"Benjamini-Hochberg\"},\n"
             "  \"differing_parameters\": [",
+            a->by_run ? "the median of each run (file)" : "the repetitions of one run per side",
             DB_COMPARE_RESAMPLES);
     int any = each_differing(f, r, json_param);
     fputs(any ? "\n  ],\n  \"only_in_base\": " : "],\n  \"only_in_base\": ", f);
-    json_only(f, r->ib, r->only_b, r->nonly_b);
+    json_only(f, r, r->only_b, r->nonly_b);
     fputs(",\n  \"only_in_new\": ", f);
-    json_only(f, r->in, r->only_n, r->nonly_n);
+    json_only(f, r, r->only_n, r->nonly_n);
     fputs(",\n  \"cells\": [", f);
     for (size_t i = 0; i < r->ncells; i++) {
         const struct cell *c = &r->cells[i];
         fputs(i ? ",\n    {" : "\n    {", f);
-        json_key_fields(f, r, r->ib, c->b.f);
+        json_key_fields(f, r, c->b.in, c->b.f, 1);
         fputs(", \"base_status\": ", f);
-        json_str(f, c->b.f[r->ib->status]);
+        json_str(f, c->b.status);
         fputs(", \"new_status\": ", f);
-        json_str(f, c->n.f[r->in->status]);
+        json_str(f, c->n.status);
         fprintf(f, ", \"base_samples\": %zu, \"new_samples\": %zu", c->b.k, c->n.k);
         double v[NNUM];
         cell_numbers(c, v);
@@ -564,17 +764,14 @@ static void write_csv(FILE *f, const struct report *r) {
         const struct cell *c = &r->cells[i];
         for (int k = 0; k < NKEY; k++) {
             char both[300];
-            const char *v = c->b.f[r->ib->key[k]];
-            if (k == KEY_STRATEGY && r->a->pair) {
-                snprintf(both, sizeof both, "%s:%s", r->a->pair_a, r->a->pair_b);
-                v = both;
-            }
+            const char *v = k == KEY_STRATEGY ? strategy_text(r, c->b.in, c->b.f, both, sizeof both)
+                                              : c->b.f[c->b.in->key[k]];
             db_csv_field(f, v);
             fputc(',', f);
         }
-        db_csv_field(f, c->b.f[r->ib->status]);
+        db_csv_field(f, c->b.status);
         fputc(',', f);
-        db_csv_field(f, c->n.f[r->in->status]);
+        db_csv_field(f, c->n.status);
         fprintf(f, ",%zu,%zu", c->b.k, c->n.k);
         double v[NNUM];
         cell_numbers(c, v);
@@ -608,10 +805,12 @@ static void md_param(FILE *f, const char *column, const char *const *vb, size_t 
     fputc('`', f);
 }
 
-static void md_cell_name(FILE *f, const struct report *r, const struct input *in, char **fl) {
+/* A cell's name; paired: a compared cell (its strategy "A → B" under --pair). */
+static void md_cell_name(FILE *f, const struct report *r, const struct input *in, char **fl,
+                         int paired) {
     for (int k = 0; k < 4; k++) {
         if (k) fputc(' ', f);
-        if (k == KEY_STRATEGY && r->a->pair && fl) {
+        if (k == KEY_STRATEGY && paired && r->a->pair) {
             md_text(f, r->a->pair_a);
             fputs(" → ", f);
             md_text(f, r->a->pair_b);
@@ -628,34 +827,52 @@ static void md_cell_name(FILE *f, const struct report *r, const struct input *in
     }
 }
 
-static void md_only(FILE *f, const struct report *r, const struct input *in, const size_t *rows,
-                    size_t k, const char *which) {
+static void md_only(FILE *f, const struct report *r, const struct found *const *cells, size_t k,
+                    const char *which) {
     if (!k) return;
     fprintf(f, "\n**Only in %s** (%zu cell%s, not compared): ", which, k, k == 1 ? "" : "s");
     for (size_t i = 0; i < k; i++) {
         if (i) fputs("; ", f);
-        md_cell_name(f, r, in, in->t.rec[rows[i]].field);
+        md_cell_name(f, r, cells[i]->hits[0].in, fields(&cells[i]->hits[0]), 0);
     }
     fputc('\n', f);
 }
 
+/* A side's files in the title: `a.csv`, or `a.csv`, `b.csv` (2 runs). */
+static void md_files(FILE *f, const char *const *files, size_t n) {
+    fputc('`', f);
+    put_list(f, files, n, "`, `", md_text);
+    fputc('`', f);
+    if (n > 1) fprintf(f, " (%zu runs)", n);
+}
+
 static void write_md(FILE *f, const struct report *r) {
     const struct db_compare_args *a = r->a;
+    fputs("### diagbench compare: ", f);
     if (a->pair) {
-        fputs("### diagbench compare: `", f);
+        fputc('`', f);
         md_text(f, a->pair_a);
         fputs("` → `", f);
         md_text(f, a->pair_b);
-        fputs("` in `", f);
-        md_text(f, a->base);
+        fputs("` in ", f);
+        md_files(f, a->base, a->nbase);
     } else {
-        fputs("### diagbench compare: `", f);
-        md_text(f, a->base);
-        fputs("` → `", f);
-        md_text(f, a->new_file);
+        md_files(f, a->base, a->nbase);
+        fputs(" → ", f);
+        md_files(f, a->new_files, a->nnew);
     }
+    fputs("\n\n", f);
+    if (a->by_run)
+        fputs("Samples: the median of each run (file) of a side, so that run-to-run differences "
+              "are in the noise the test sees. ",
+              f);
+    else
+        fputs("Samples: the repetitions of one run per side; what differs between runs of the "
+              "same command (a few % on some machines) is not in them: give several runs per "
+              "side (--base/--new) for verdicts that hold across runs. ",
+              f);
     fprintf(f,
-            "`\n\nRatio = median(new) / median(base), > 1 is slower; 95%% CI: percentile "
+            "Ratio = median(new) / median(base), > 1 is slower; 95%% CI: percentile "
             "bootstrap (%d resamples); p: two-sided Mann-Whitney U (as scipy / Google Benchmark's "
             "compare.py); p_adj: Benjamini-Hochberg over the cells tested; α = %g, min effect "
             "%g%%.\n",
@@ -669,7 +886,7 @@ static void write_md(FILE *f, const struct report *r) {
         const struct cell *c = &r->cells[i];
         char tb[32], tn[32];
         fputs("| ", f);
-        md_cell_name(f, r, r->ib, c->b.f);
+        md_cell_name(f, r, c->b.in, c->b.f, 1);
         fprintf(f, " | %s (%zu) | %s (%zu) | ", db_fmt_time(c->b.median, tb, sizeof tb), c->b.k,
                 db_fmt_time(c->n.median, tn, sizeof tn), c->n.k);
         if (isfinite(c->ratio))
@@ -699,14 +916,16 @@ static void write_md(FILE *f, const struct report *r) {
                              : "No cell is significantly slower by");
     if (a->fail_pct >= 0) fprintf(f, " %g%%.", a->fail_pct);
     fputc('\n', f);
-    md_only(f, r, r->ib, r->only_b, r->nonly_b, a->pair ? a->pair_a : a->base);
-    md_only(f, r, r->in, r->only_n, r->nonly_n, a->pair ? a->pair_b : a->new_file);
+    const char *ob = a->pair ? a->pair_a : a->nbase > 1 ? "base" : a->base[0];
+    const char *on = a->pair ? a->pair_b : a->nnew > 1 ? "new" : a->new_files[0];
+    md_only(f, r, r->only_b, r->nonly_b, ob);
+    md_only(f, r, r->only_n, r->nonly_n, on);
 }
 
 /* ---- the comparison ------------------------------------------------------------------------ */
 
-static int build(struct report *r, const size_t *rb, size_t kb, const size_t *rn, size_t kn,
-                 char *err, size_t errlen) {
+static int build(struct report *r, const struct found *fb, size_t kb, const struct found *fn,
+                 size_t kn, char *err, size_t errlen) {
     const struct db_compare_args *a = r->a;
     int pair = a->pair != NULL;
     unsigned char *matched = calloc(kn ? kn : 1, 1);
@@ -719,24 +938,21 @@ static int build(struct report *r, const size_t *rb, size_t kb, const size_t *rn
     }
     int rc = DB_OK;
     for (size_t i = 0; i < kb && rc == DB_OK; i++) {
-        const struct db_record *bi = &r->ib->t.rec[rb[i]];
         size_t j = 0;
-        while (j < kn && !same_key(r->ib, bi->field, r->in, r->in->t.rec[rn[j]].field, pair))
+        while (j < kn && !same_cell(&fb[i], &fn[j], pair))
             j++;
         if (j == kn) {
-            r->only_b[r->nonly_b++] = rb[i];
+            r->only_b[r->nonly_b++] = &fb[i];
             continue;
         }
         matched[j] = 1;
         struct cell *c = &r->cells[r->ncells++];
-        c->b = (struct side){.f = bi->field, .line = bi->line};
-        c->n = (struct side){.f = r->in->t.rec[rn[j]].field, .line = r->in->t.rec[rn[j]].line};
-        rc = read_side(r->ib, &c->b, err, errlen);
-        if (rc == DB_OK) rc = read_side(r->in, &c->n, err, errlen);
-        if (rc == DB_OK) rc = judge(a, r->ib, r->in, c);
+        rc = read_side(&fb[i], a->by_run, &c->b, err, errlen);
+        if (rc == DB_OK) rc = read_side(&fn[j], a->by_run, &c->n, err, errlen);
+        if (rc == DB_OK) rc = judge(a, c);
     }
     for (size_t j = 0; j < kn; j++)
-        if (!matched[j]) r->only_n[r->nonly_n++] = rn[j];
+        if (!matched[j]) r->only_n[r->nonly_n++] = &fn[j];
     free(matched);
     return rc;
 }
@@ -763,25 +979,54 @@ static int adjust_and_decide(struct report *r) {
     return rc;
 }
 
+/* --pair: both strategies must be there. */
+static int pair_found(const struct db_compare_args *a, size_t kb, size_t kn, char *err,
+                      size_t errlen) {
+    if (!a->pair || (kb && kn)) return DB_OK;
+    const char *which = kb ? a->pair_b : a->pair_a;
+    if (a->nbase == 1)
+        return db_fail(err, errlen, "compare: --pair: no row of '%s' has strategy '%s'", a->base[0],
+                       which);
+    return db_fail(err, errlen, "compare: --pair: no row of the %zu files has strategy '%s'",
+                   a->nbase, which);
+}
+
+/* Several runs per side: a run on both sides (a glob that caught both) would be compared with
+ * itself. */
+static int sides_disjoint(const struct db_compare_args *a, char *err, size_t errlen) {
+    for (size_t i = 0; a->by_run && !a->pair && i < a->nbase; i++) {
+        struct stat sb, sn;
+        if (stat(a->base[i], &sb) != 0) continue; /* open_group reported it */
+        for (size_t j = 0; j < a->nnew; j++)
+            if (stat(a->new_files[j], &sn) == 0 && sb.st_dev == sn.st_dev && sb.st_ino == sn.st_ino)
+                return db_fail(err, errlen,
+                               "compare: '%s' is given for both --base and --new: each run "
+                               "belongs to one side",
+                               a->new_files[j]);
+    }
+    return DB_OK;
+}
+
 int db_compare_run(const struct db_compare_args *a, FILE *out, int *regressed_out, char *err,
                    size_t errlen) {
-    struct input ib = {0}, in = {0};
-    struct report r = {.a = a, .ib = &ib, .in = a->pair ? &ib : &in};
-    size_t *rb = NULL, *rn = NULL, kb = 0, kn = 0;
+    struct input *ib = calloc(a->nbase, sizeof *ib);
+    struct input *in = a->pair ? ib : calloc(a->nnew, sizeof *in);
+    struct report r = {.a = a, .ib = ib, .in = in, .nb = a->nbase, .nn = a->nnew};
+    struct found *fb = NULL, *fn = NULL;
+    size_t kb = 0, kn = 0;
     *regressed_out = 0;
-    int rc = open_input(&ib, a->base, err, errlen);
-    if (rc == DB_OK && !a->pair) rc = open_input(&in, a->new_file, err, errlen);
+    int rc = ib && in ? DB_OK : DB_E_NOMEM;
+    if (rc == DB_OK) rc = open_group(ib, a->base, a->nbase, err, errlen);
+    if (rc == DB_OK && !a->pair) rc = open_group(in, a->new_files, a->nnew, err, errlen);
+    if (rc == DB_OK) rc = sides_disjoint(a, err, errlen);
     if (rc == DB_OK)
-        rc = collect(&ib, a->pair ? a->pair_a : NULL, a->pair != NULL, &rb, &kb, err, errlen);
+        rc = gather(ib, a->nbase, a->pair ? a->pair_a : NULL, a->pair != NULL, &fb, &kb, err,
+                    errlen);
     if (rc == DB_OK)
-        rc = collect(r.in, a->pair ? a->pair_b : NULL, a->pair != NULL, &rn, &kn, err, errlen);
-    if (rc == DB_OK && a->pair && kb == 0)
-        rc = db_fail(err, errlen, "compare: --pair: no row of '%s' has strategy '%s'", a->base,
-                     a->pair_a);
-    if (rc == DB_OK && a->pair && kn == 0)
-        rc = db_fail(err, errlen, "compare: --pair: no row of '%s' has strategy '%s'", a->base,
-                     a->pair_b);
-    if (rc == DB_OK) rc = build(&r, rb, kb, rn, kn, err, errlen);
+        rc =
+            gather(in, a->nnew, a->pair ? a->pair_b : NULL, a->pair != NULL, &fn, &kn, err, errlen);
+    if (rc == DB_OK) rc = pair_found(a, kb, kn, err, errlen);
+    if (rc == DB_OK) rc = build(&r, fb, kb, fn, kn, err, errlen);
     if (rc == DB_OK) rc = adjust_and_decide(&r);
     if (rc == DB_OK) {
         if (a->format == DB_COMPARE_JSON)
@@ -800,9 +1045,13 @@ int db_compare_run(const struct db_compare_args *a, FILE *out, int *regressed_ou
     free(r.cells);
     free(r.only_b);
     free(r.only_n);
-    free(rb);
-    free(rn);
-    db_table_free(&ib.t);
-    if (!a->pair) db_table_free(&in.t);
+    free_found(fb, kb);
+    free_found(fn, kn);
+    for (size_t i = 0; ib && i < a->nbase; i++)
+        db_table_free(&ib[i].t);
+    for (size_t i = 0; !a->pair && in && i < a->nnew; i++)
+        db_table_free(&in[i].t);
+    free(ib);
+    if (!a->pair) free(in);
     return rc;
 }

@@ -1,6 +1,9 @@
-/* `diagbench compare BASE.csv NEW.csv` and `diagbench compare --pair A:B FILE.csv`: decide, cell
- * by cell, whether NEW is faster or slower than BASE, from the per-repetition samples (samples_s)
- * the rows carry. Statistics (core/stats.h): ratio of medians NEW/BASE with a 95% percentile
+/* `diagbench compare BASE.csv NEW.csv`, `diagbench compare --base B1.csv B2.csv ... --new N1.csv
+ * N2.csv ...` and `diagbench compare --pair A:B FILE.csv...`: decide, cell by cell, whether NEW is
+ * faster or slower than BASE. With one file per side the samples are the repetitions the rows
+ * carry (samples_s); with two files or more per side, each file is one run (one process) and the
+ * samples are the cell's per-run medians, so that run-to-run differences are part of the noise
+ * the test sees. Statistics (core/stats.h): ratio of medians NEW/BASE with a 95% percentile
  * bootstrap interval (2000 resamples, seeded per cell), the two-sided Mann-Whitney U p-value as
  * scipy.stats.mannwhitneyu / Google Benchmark's compare.py compute it, Benjamini-Hochberg
  * adjusted p-values over the cells tested, and a verdict: faster, slower, no change or undecided.
@@ -14,9 +17,15 @@
 
 enum db_compare_format { DB_COMPARE_MD, DB_COMPARE_CSV, DB_COMPARE_JSON };
 
+/* At most this many files per side. */
+#define DB_COMPARE_MAX_FILES 256
+
 struct db_compare_args {
-    const char *base, *new_file; /* the two files; with --pair only base (the one file) */
-    const char *pair;            /* --pair A:B as given, or NULL */
+    /* The files of each side, one run each; with --pair both lists are the files given. */
+    const char *base[DB_COMPARE_MAX_FILES], *new_files[DB_COMPARE_MAX_FILES];
+    size_t nbase, nnew;
+    int by_run;       /* samples: 1 the per-run medians (>= 2 files per side), 0 the repetitions */
+    const char *pair; /* --pair A:B as given, or NULL */
     char pair_a[128], pair_b[128];
     double alpha;          /* --alpha, default 0.05 */
     double min_effect_pct; /* --min-effect, default 0 */
