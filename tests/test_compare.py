@@ -137,6 +137,36 @@ def test_ratio_interval_coverage(tmp_path):
         assert c["ratio_ci_low"] <= c["ratio"] <= c["ratio_ci_high"]
 
 
+def test_ratio_interval_matches_scipy_bootstrap(tmp_path):
+    """The interval is the percentile bootstrap scipy.stats.bootstrap computes (two samples
+    resampled independently, paired=False, method='percentile', type-7 quantiles), up to Monte
+    Carlo error: ours uses B = 2000 resamples, scipy's reference 40,000 here. Our 2.5% end is the
+    q = 0.025 quantile of B resampled ratios, whose rank scatters by sqrt(q (1 - q) / B) = 0.35%
+    of B; the tolerance is the stretch of scipy's own bootstrap distribution between the
+    quantiles q -+ 5 such sigmas (plus scipy's own, smaller, error), so a mismatch in method --
+    resampling one side only, the wrong quantile, pairing -- fails while resampling luck
+    cannot."""
+    rng = np.random.default_rng(17)
+    cases = [(10, 10), (15, 25), (30, 30), (12, 40), (50, 20)]
+    base = [cell_row(1e-5 * rng.lognormal(0, 0.05, m), n=i + 1) for i, (m, _) in enumerate(cases)]
+    new = [cell_row(1e-5 * rng.lognormal(0.02, 0.08, k), n=i + 1) for i, (_, k) in enumerate(cases)]
+    rep, _ = compare_json(write(tmp_path / "b.csv", base), write(tmp_path / "n.csv", new))
+    ours_b, scipy_b = int(rep["statistics"]["ci"].split(", ")[1].split()[0]), 40000
+    assert ours_b == 2000, rep["statistics"]
+    for cell, rb, rn in zip(rep["cells"], base, new):
+        b = np.array([float(x) for x in rb["samples_s"].split(";")])
+        c = np.array([float(x) for x in rn["samples_s"].split(";")])
+        ref = stats.bootstrap((b, c), lambda x, y, axis: np.median(y, axis=axis)
+                              / np.median(x, axis=axis), paired=False, vectorized=True,
+                              n_resamples=scipy_b, method="percentile", confidence_level=0.95,
+                              random_state=np.random.default_rng(3))
+        dist = np.sort(ref.bootstrap_distribution)
+        for q, ours in ((0.025, cell["ratio_ci_low"]), (0.975, cell["ratio_ci_high"])):
+            sigma = math.sqrt(q * (1 - q) / ours_b) + math.sqrt(q * (1 - q) / scipy_b)
+            lo, hi = np.quantile(dist, [max(q - 5 * sigma, 0), min(q + 5 * sigma, 1)])
+            assert lo <= ours <= hi, (len(b), len(c), q, ours, lo, hi)
+
+
 def test_old_csv_without_samples_is_undecided(tmp_path):
     old_columns = [c for c in COLUMNS if c not in ("samples_s", "outliers", "median_ci_pct")]
     base = write(tmp_path / "b.csv", [cell_row(median=2e-6)], old_columns)
