@@ -421,3 +421,52 @@ def test_precision_stops_when_reached_or_capped(tmp_path):
     (r,) = list(csv.DictReader(open(out, encoding="utf-8")))
     assert int(r["reps"]) % 3 == 0 and int(r["reps"]) >= 6
     assert "not reached" not in r["note"] and r["median_ci_pct"] != ""
+
+
+def ab(*args):
+    return subprocess.run(["sh", os.path.join(ROOT, "scripts", "ab.sh"), *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_ab_script_runs_interleaved_runs_and_compares(tmp_path):
+    """scripts/ab.sh: RUNS runs per build into DIR, then compare --base/--new on them. The same
+    binary on both sides is an A/A of the script's plumbing (its verdicts are the statistics
+    tests' business)."""
+    out = tmp_path / "ab"
+    cells = ["-w", "seqsin", "-s", "probe", "-j", "fwd", "-n", "8,16", "--reps", "5",
+             "--min-time", "1e-4", "--call-cost-us", "0", "-t", "1,2"]
+    p = ab("-r", 4, "-o", out, "-c", "--format md --alpha 0.1", BIN, BIN, "--", *cells)
+    assert p.returncode == 0, p.stderr
+    for side in ("base", "new"):
+        runs = sorted(out.glob(f"{side}-*.csv"))
+        assert [r.name for r in runs] == [f"{side}-{k}.csv" for k in (1, 2, 3, 4)]
+        for r in runs:
+            rows = list(csv.DictReader(open(r, encoding="utf-8")))
+            assert sorted((x["threads"], x["n"], x["status"]) for x in rows) == [
+                ("1", "16", "ok"), ("1", "8", "ok"), ("2", "16", "ok"), ("2", "8", "ok")]
+    assert p.stdout == (out / "compare.md").read_text(encoding="utf-8")
+    assert "(4 runs) → " in p.stdout and "Samples: the median of each run" in p.stdout
+    assert "α = 0.1" in p.stdout and "4 cells:" in p.stdout  # a -t 1,2 sweep in every run
+    assert p.stderr.count("ab: round") == 4
+    # the runs are kept: a second call into the same DIR is refused, nothing replaced
+    before = {f.name: f.read_bytes() for f in out.iterdir()}
+    again = ab("-r", 4, "-o", out, BIN, BIN, "--", *cells)
+    assert again.returncode == 2 and "base-1.csv' exists" in again.stderr
+    assert {f.name: f.read_bytes() for f in out.iterdir()} == before
+
+
+@pytest.mark.parametrize("args,code,needle", [
+    (["-r", "3", "{bin}", "{bin}", "--", "-n", "8"], 2, "invalid -r '3'"),
+    (["-r", "x", "{bin}", "{bin}", "--", "-n", "8"], 2, "invalid -r 'x'"),
+    (["{bin}", "--", "-n", "8"], 2, "expected -- before diagbench's arguments"),
+    (["{bin}"], 2, "expected BASE_BIN and NEW_BIN"),
+    (["{bin}", "/nonexistent/diagbench", "--", "-n", "8"], 2, "is not an executable file"),
+    (["{bin}", "{bin}", "--", "-n", "8", "-o", "x.csv"], 2, "'-o' is not allowed in ARGS"),
+    (["{bin}", "{bin}", "--", "-n", "8", "--json", "x.json"], 2, "'--json' is not allowed"),
+    (["-r", "4", "{bin}", "{bin}", "--", "-w", "nosuch", "-n", "8"], 2,
+     "unknown workload 'nosuch'"),
+])
+def test_ab_script_bad_usage(tmp_path, args, code, needle):
+    p = ab("-o", tmp_path / "ab", *[a.replace("{bin}", BIN) for a in args])
+    assert p.returncode == code and needle in p.stderr, p.stderr
+    assert not list((tmp_path / "ab").glob("*.csv"))  # nothing half-done looks like a run
