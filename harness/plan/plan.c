@@ -237,6 +237,14 @@ static void matrix_id(const struct db_cli *cli, const char *matrix, char out[17]
  * as skipped_memory. A constant, not this machine's memory, so every shard agrees. */
 #define MODEL_MEMORY (64ull << 30)
 
+/* A remote workload's call also carries its vectors through the socket and the encoding: per
+ * element moved (one for each entry of x, the tangents and the result, counted as the elements an
+ * extraction produces), measured with scripts/remote_figures.sh on the AMD EPYC VM (2026-11-29):
+ * one JVP at n = 5000 took 159 us in binary and 6.8 ms in JSON, against empty round trips of 84
+ * and 88 us. Not divided by threads: one worker serves the calls. */
+#define REMOTE_NS_PER_ELEMENT_BINARY 15ull
+#define REMOTE_NS_PER_ELEMENT_JSON   1340ull
+
 /* The model reads what the strategy declares (strategies/strategy.h: flags, required_tags,
  * products) and the operator kind's flags (operators/operator.h), never a name. */
 
@@ -316,6 +324,11 @@ unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_ru
     }
     unsigned long long one = db_cost_mul(NS_PER_ELEMENT, elements) / threads;
     one = db_cost_add(one, db_cost_mul(calls, call_ns));
+    if (c->wl->round_trip_s > 0)
+        one = db_cost_add(one, db_cost_mul(o->remote_encoding == DB_REMOTE_JSON
+                                               ? REMOTE_NS_PER_ELEMENT_JSON
+                                               : REMOTE_NS_PER_ELEMENT_BINARY,
+                                           elements));
     return db_cost_add(db_cost_add(setup, one), db_cost_mul(reps, one > min_ns ? one : min_ns));
 }
 
