@@ -212,6 +212,7 @@ struct input {
     const char *path;
     struct db_table t;
     int key[NKEY], status, median, samples; /* column indices; samples -1 in old CSVs */
+    struct stat st; /* the file's identity, with several files per side (open_group) */
 };
 
 /* A cell's row in one file. */
@@ -269,16 +270,19 @@ static int open_input(struct input *in, const char *path, char *err, size_t errl
     return DB_OK;
 }
 
+static int same_file(const struct input *a, const struct input *b) {
+    return a->st.st_dev == b->st.st_dev && a->st.st_ino == b->st.st_ino;
+}
+
 /* Open a side's files; the same file under two names would count one run twice. */
 static int open_group(struct input *in, const char *const *paths, size_t n, char *err,
                       size_t errlen) {
-    struct stat st[DB_COMPARE_MAX_FILES];
     for (size_t i = 0; i < n; i++) {
         DB_CHECK(open_input(&in[i], paths[i], err, errlen));
-        if (n > 1 && stat(paths[i], &st[i]) != 0)
+        if (n > 1 && stat(paths[i], &in[i].st) != 0)
             return db_fail(err, errlen, "compare: cannot stat '%s': %s", paths[i], strerror(errno));
         for (size_t j = 0; j < i && n > 1; j++)
-            if (st[i].st_dev == st[j].st_dev && st[i].st_ino == st[j].st_ino)
+            if (same_file(&in[i], &in[j]))
                 return db_fail(err, errlen,
                                "compare: '%s' and '%s' are the same file: each file must be "
                                "another run",
@@ -293,6 +297,13 @@ static char **fields(const struct hit *h) {
 
 static size_t line_of(const struct hit *h) {
     return h->in->t.rec[h->row].line;
+}
+
+/* The median of x[0..n), sorted in scratch (n values). */
+static double median_of(const double *x, size_t n, double *scratch) {
+    memcpy(scratch, x, n * sizeof *x);
+    db_stats_sort(scratch, n);
+    return db_stats_median_sorted(scratch, n);
 }
 
 /* One ok row's samples (*x, *k; none in CSVs from before samples_s) and median. */
@@ -337,9 +348,7 @@ static int read_row(const struct hit *h, double **x, size_t *k, double *median, 
         if (!*end) break;
         c = end + 1;
     }
-    memcpy(sorted, s, n * sizeof *s);
-    db_stats_sort(sorted, n);
-    *median = db_stats_median_sorted(sorted, n);
+    *median = median_of(s, n, sorted);
     free(sorted);
     *x = s;
     *k = n;
@@ -369,11 +378,7 @@ static int read_side(const struct found *fd, int by_run, struct side *s, char *e
         free(reps);
         s->k += rc == DB_OK;
     }
-    if (rc == DB_OK) {
-        memcpy(sorted, s->x, s->k * sizeof *sorted);
-        db_stats_sort(sorted, s->k);
-        s->median = db_stats_median_sorted(sorted, s->k);
-    }
+    if (rc == DB_OK) s->median = median_of(s->x, s->k, sorted);
     free(sorted);
     return rc;
 }
@@ -993,17 +998,15 @@ static int pair_found(const struct db_compare_args *a, size_t kb, size_t kn, cha
 
 /* Several runs per side: a run on both sides (a glob that caught both) would be compared with
  * itself. */
-static int sides_disjoint(const struct db_compare_args *a, char *err, size_t errlen) {
-    for (size_t i = 0; a->by_run && !a->pair && i < a->nbase; i++) {
-        struct stat sb, sn;
-        if (stat(a->base[i], &sb) != 0) continue; /* open_group reported it */
+static int sides_disjoint(const struct db_compare_args *a, const struct input *ib,
+                          const struct input *in, char *err, size_t errlen) {
+    for (size_t i = 0; a->by_run && !a->pair && i < a->nbase; i++)
         for (size_t j = 0; j < a->nnew; j++)
-            if (stat(a->new_files[j], &sn) == 0 && sb.st_dev == sn.st_dev && sb.st_ino == sn.st_ino)
+            if (same_file(&ib[i], &in[j]))
                 return db_fail(err, errlen,
                                "compare: '%s' is given for both --base and --new: each run "
                                "belongs to one side",
                                a->new_files[j]);
-    }
     return DB_OK;
 }
 
@@ -1018,7 +1021,7 @@ int db_compare_run(const struct db_compare_args *a, FILE *out, int *regressed_ou
     int rc = ib && in ? DB_OK : DB_E_NOMEM;
     if (rc == DB_OK) rc = open_group(ib, a->base, a->nbase, err, errlen);
     if (rc == DB_OK && !a->pair) rc = open_group(in, a->new_files, a->nnew, err, errlen);
-    if (rc == DB_OK) rc = sides_disjoint(a, err, errlen);
+    if (rc == DB_OK) rc = sides_disjoint(a, ib, in, err, errlen);
     if (rc == DB_OK)
         rc = gather(ib, a->nbase, a->pair ? a->pair_a : NULL, a->pair != NULL, &fb, &kb, err,
                     errlen);
