@@ -153,6 +153,13 @@ char *th_slurp(const char *path) {
     return th_own(s, free);
 }
 
+void th_write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
 int th_count_lines(const char *s) {
     int n = 0;
     for (; s && *s; s++)

@@ -32,6 +32,9 @@ int th_argv(const char *const *args, const char **argv, int max);
  * th_free it, or leave it to th_cleanup). */
 char *th_slurp(const char *path);
 
+/* Write text to path, replacing it (fails the current test when path cannot be opened). */
+void th_write_file(const char *path, const char *text);
+
 /* Index of a column in db_csv_header (fails the current test when there is none). */
 int th_csv_column(const char *name);
 

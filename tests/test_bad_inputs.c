@@ -23,17 +23,10 @@ static void run_ok(const char *const *args) {
     cr_assert_eq(rc, 0, "fixture run failed (%d): %s", rc, err);
 }
 
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "%s", path);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void copy_file(const char *from, const char *to) {
     char *text = th_slurp(from);
     cr_assert_not_null(text, "%s", from);
-    write_file(to, text);
+    th_write_file(to, text);
     th_free(text);
 }
 
@@ -108,30 +101,30 @@ static void make_fixtures(void) {
     copy_file(F "/ok.csv", F "/dup.csv");
     char *text = th_slurp(F "/ok.csv");
     text[strlen(text) - 20] = 0;
-    write_file(F "/torn.csv", text);
+    th_write_file(F "/torn.csv", text);
     char *nl = strchr(text, '\n');
     const char *name = strstr(text, "time_median_s");
     cr_assert(name && name < nl);
     memmove((char *)name + strlen("time_median"), name + strlen("time_median_s"),
             strlen(name + strlen("time_median_s")) + 1); /* rename the column */
-    write_file(F "/nocol.csv", text);
+    th_write_file(F "/nocol.csv", text);
     th_free(text);
     replace_field(F "/ok.csv", F "/nonnum.csv", "time_median_s", "fast");
-    write_file(F "/foreign.csv", "a,b,c\n1,2,3\n");
-    write_file(F "/foreign.csv.partial", "a,b,c\n1,2,3\n");
+    th_write_file(F "/foreign.csv", "a,b,c\n1,2,3\n");
+    th_write_file(F "/foreign.csv.partial", "a,b,c\n1,2,3\n");
     char bad[4096];
     snprintf(bad, sizeof bad, "%s\nx\"y\n", db_csv_header);
-    write_file(F "/badquote.csv.partial", bad);
-    write_file(F "/empty.csv", "");
+    th_write_file(F "/badquote.csv.partial", bad);
+    th_write_file(F "/empty.csv", "");
     snprintf(bad, sizeof bad, "%s\n", db_csv_header);
-    write_file(F "/header.csv.partial", bad);
-    write_file(F "/busy.csv.partial", "rows of an unfinished run\n");
+    th_write_file(F "/header.csv.partial", bad);
+    th_write_file(F "/busy.csv.partial", "rows of an unfinished run\n");
     cr_assert_eq(symlink("missing.csv", F "/dangling"), 0, "symlink: %s", strerror(errno));
     cr_assert_eq(mkfifo(F "/fifo.csv.partial", 0644), 0, "mkfifo: %s", strerror(errno));
     char *cr = th_slurp(F "/ok.csv");
     for (char *c = cr; *c; c++)
         if (*c == '\n') *c = '\r'; /* saved with old Mac line endings */
-    write_file(F "/cr.csv.partial", cr);
+    th_write_file(F "/cr.csv.partial", cr);
     th_free(cr);
 }
 

@@ -125,6 +125,13 @@ static size_t whole_rows(const char *path) {
     return rows;
 }
 
+/* A partial file as a run leaves it before its first row: the header line alone. */
+static void write_header_only(const char *path) {
+    char text[8192];
+    cr_assert_lt(snprintf(text, sizeof text, "%s\n", db_csv_header), (int)sizeof text);
+    th_write_file(path, text);
+}
+
 static int lines_with(const char *text, const char *needle) {
     int k = 0;
     for (const char *p = text; (p = strstr(p, needle)); p++)
@@ -192,9 +199,7 @@ Test(hostile, outputs_that_are_not_regular_files_are_never_replaced) {
     cr_assert_eq(whole_rows(P("fifo.read")), 2);
 
     /* A symlink to a regular file: followed; the link stays, the file gets the CSV. */
-    FILE *old = fopen(P("real.csv"), "w");
-    fputs("old\n", old);
-    fclose(old);
+    th_write_file(P("real.csv"), "old\n");
     cr_assert_eq(symlink("real.csv", P("link.csv")), 0);
     const char *l[] = {SMALL, "-q", "-o", P("link.csv"), NULL};
     cr_assert_eq(run(l), 0, "%s", err);
@@ -295,9 +300,7 @@ Test(hostile, sigint_before_the_first_row_advice_works) {
  * message: add --resume to this command) completes the run. */
 Test(hostile, exists_advice_works_for_a_header_only_partial) {
     fresh_dir("exists_header");
-    FILE *f = fopen(P("r.csv.partial"), "w");
-    fprintf(f, "%s\n", db_csv_header);
-    fclose(f);
+    write_header_only(P("r.csv.partial"));
     const char *a[] = {SMALL, "-q", "-o", P("r.csv"), NULL};
     cr_assert_eq(run(a), 2, "%s", err);
     char want[512];
@@ -313,9 +316,7 @@ Test(hostile, exists_advice_works_for_a_header_only_partial) {
  * remove) is kept, and the advice -- run the same command again -- works. */
 Test(hostile, resumed_file_without_rows_advice_works) {
     fresh_dir("resumed_empty");
-    FILE *f = fopen(P("r.csv.partial"), "w");
-    fprintf(f, "%s\n", db_csv_header);
-    fclose(f);
+    write_header_only(P("r.csv.partial"));
     const char *a[] = {SMALL, "-o", P("r.csv"), "--resume", P("r.csv.partial"), NULL};
     int rc = run_limited(a, RLIMIT_FSIZE, strlen(db_csv_header) + 8, 120);
     cr_assert_eq(rc, 1, "exit %d: %s", rc, err);
@@ -340,9 +341,7 @@ Test(hostile, cr_line_endings_refused_then_converted) {
     size_t len = strlen(text);
     for (size_t i = 0; i < len; i++)
         if (text[i] == '\n') text[i] = '\r';
-    FILE *f = fopen(P("r.csv.partial"), "w");
-    fputs(text, f);
-    fclose(f);
+    th_write_file(P("r.csv.partial"), text);
     const char *b[] = {SMALL, "-q", "--resume", P("r.csv.partial"), NULL};
     cr_assert_eq(run(b), 2, "%s", err);
     cr_assert_not_null(strstr(err, "convert it to LF line endings first"), "%s", err);
@@ -350,9 +349,7 @@ Test(hostile, cr_line_endings_refused_then_converted) {
     cr_assert_str_eq(after, text, "a refused --resume must not touch the file");
     for (size_t i = 0; i < len; i++)
         if (text[i] == '\r') text[i] = '\n';
-    f = fopen(P("r.csv.partial"), "w");
-    fputs(text, f);
-    fclose(f);
+    th_write_file(P("r.csv.partial"), text);
     cr_assert_eq(run(b), 0, "after converting: %s", err);
     cr_assert_eq(whole_rows(P("r.csv")), 2);
 }
@@ -362,9 +359,7 @@ Test(hostile, merge_partial_advice_works) {
     fresh_dir("merge_busy");
     const char *a[] = {SMALL, "-q", "-o", P("ok.csv"), NULL};
     cr_assert_eq(run(a), 0, "%s", err);
-    FILE *f = fopen(P("m.csv.partial"), "w");
-    fputs("half a merge\n", f);
-    fclose(f);
+    th_write_file(P("m.csv.partial"), "half a merge\n");
     const char *m[] = {"merge", P("ok.csv"), "-o", P("m.csv"), NULL};
     cr_assert_eq(run(m), 2, "%s", err);
     cr_assert_not_null(strstr(err, "remove it"), "%s", err);

@@ -319,9 +319,7 @@ Test(interrupt, resume_refuses_another_matrix) {
 Test(interrupt, new_run_never_overwrites_a_partial_file) {
     const char *base = "int_keep.csv", *partial = "int_keep.csv.partial";
     remove_all(base);
-    FILE *f = fopen(partial, "w");
-    fputs("precious\n", f);
-    fclose(f);
+    th_write_file(partial, "precious\n");
     const char *a[] = {"-w", "sin", "-s", "probe", "-n", "10", "--out", base, NULL};
     char out[4096], err[4096];
     cr_assert_eq(th_run(a, NULL, out, sizeof out, err, sizeof err), 2, "%s", err);
