@@ -39,9 +39,16 @@ TEST_O = $(TEST_C:%.c=$(BUILD)/%.o)
 DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-dev \
        liblapacke-dev libcriterion-dev python3-matplotlib python3-pandas python3-numpy \
        python3-pytest clang-format clang libclang-rt-14-dev libomp-14-dev libcolpack-dev \
-       python3-scipy libbenchmark-tools chromium slurm-wlm munge libjansson-dev
+       python3-scipy libbenchmark-tools chromium slurm-wlm munge libjansson-dev python3-torch
 
 RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
+
+# The top-level make checks the packages once before building or running anything (sub-makes,
+# MAKELEVEL > 0, trust it). Defined before any rule: make expands a rule's prerequisites when it
+# reads the rule, so a rule above this line would see it empty (and compile before installing).
+# Every object depends on $(BUILD)/flags.stamp, which waits for deps; every target that runs a
+# tool waits for it too. tests/test_fresh_machine.py checks the order with stub compilers.
+DEPS_FIRST = $(if $(filter 0,$(MAKELEVEL)),deps)
 
 .PHONY: FORCE all deps test test-c test-codegen test-codegen-v2 test-codegen-fma test-py bench bench-pr plot sanitize tsan fuzz clean format \
         format-check compare-colpack
@@ -83,7 +90,7 @@ $(BUILD)/tests/unit: $(TEST_O) $(BUILD)/libdiagbench.a
 # Colouring comparison with ColPack (libcolpack-dev, C++; Debian ships only the static library).
 COLPACK_LIB ?= /usr/lib/x86_64-linux-gnu/libColPack.a
 
-$(BUILD)/tests/colpack_compare: tests/colpack_compare.cc $(BUILD)/libdiagbench.a
+$(BUILD)/tests/colpack_compare: tests/colpack_compare.cc $(BUILD)/libdiagbench.a | $(DEPS_FIRST)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) -std=c++17 $(OPT) -fopenmp -Wall -Wextra -g $< $(BUILD)/libdiagbench.a \
 	    $(COLPACK_LIB) $(LDLIBS) -o $@
@@ -107,9 +114,6 @@ deps:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
 	elif $(if $(filter deps,$(MAKECMDGOALS)),true,false); then echo "all Debian packages present"; fi
 
-# The top-level make checks the packages once before building or running anything (sub-makes,
-# MAKELEVEL > 0, trust it).
-DEPS_FIRST = $(if $(filter 0,$(MAKELEVEL)),deps)
 
 # The Criterion suite on four builds: native, two other code generations (test-codegen) and
 # the sanitizers (sanitize); then pytest for plot.py.
@@ -205,7 +209,7 @@ examples: | $(DEPS_FIRST)
 # The CSV columns (name, kind, description) as `diagbench --schema` prints them: plot.py reads
 # this file; tests/test_schema.c fails when it differs from the binary's.
 .PHONY: schema
-schema: $(BUILD)/diagbench
+schema: $(BUILD)/diagbench | $(DEPS_FIRST)
 	$(BUILD)/diagbench --schema > harness/io/schema.tsv
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the binary, and plot.py with the column list it
@@ -214,7 +218,7 @@ PREFIX ?= /usr/local
 INSTALLED = $(DESTDIR)$(PREFIX)/bin/diagbench $(DESTDIR)$(PREFIX)/share/diagbench/plot.py \
             $(DESTDIR)$(PREFIX)/share/diagbench/harness/io/schema.tsv
 .PHONY: install uninstall
-install: $(BUILD)/diagbench
+install: $(BUILD)/diagbench | $(DEPS_FIRST)
 	install -D -m 0755 $(BUILD)/diagbench $(DESTDIR)$(PREFIX)/bin/diagbench
 	install -D -m 0755 plot.py $(DESTDIR)$(PREFIX)/share/diagbench/plot.py
 	install -D -m 0644 harness/io/schema.tsv $(DESTDIR)$(PREFIX)/share/diagbench/harness/io/schema.tsv
@@ -241,7 +245,7 @@ FUZZ_SECONDS ?= 60
 # libmvec there): that is a missed optimisation in a sanitizer build, not a defect.
 CLANG_WERROR = -Werror -Wno-pass-failed
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-fuzz:
+fuzz: | $(DEPS_FIRST)
 	$(MAKE) BUILD=build/fuzz CC=clang CXX=clang++ WERROR="$(CLANG_WERROR)" \
 	  SANITIZE="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build/fuzz/libdiagbench.a
 	clang -std=c17 -g -O1 $(CPPFLAGS) $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer -fopenmp \
@@ -262,7 +266,7 @@ fuzz:
 LLVM_LIB = /usr/lib/llvm-14/lib
 TSAN_ENV = LD_LIBRARY_PATH=$(CURDIR)/build/tsan/omp OMP_TOOL_LIBRARIES=$(LLVM_LIB)/libarcher.so \
            TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1"
-tsan:
+tsan: | $(DEPS_FIRST)
 	$(MAKE) BUILD=build/tsan CC=clang CXX=clang++ WERROR="$(CLANG_WERROR)" \
 	  SANITIZE="-fsanitize=thread" build/tsan/diagbench build/tsan/libdiagbench.a
 	clang -std=c17 -g -O1 $(CPPFLAGS) $(WARN) -fsanitize=thread -fopenmp tests/tsan/threads.c \
@@ -281,10 +285,10 @@ tsan:
 	@echo "tsan: clean"
 
 FORMAT_FILES = $(wildcard */*.c */*.h */*.cc */*/*.c */*/*.h */*/*.cc)
-format:
+format: | $(DEPS_FIRST)
 	clang-format -i $(FORMAT_FILES)
 
-format-check:
+format-check: | $(DEPS_FIRST)
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:

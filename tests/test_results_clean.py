@@ -63,8 +63,19 @@ def test_bench_outputs_are_ignored(checkout):
 def test_examples_are_tracked_apart(checkout):
     tracked = git("ls-files", "examples/results", "results").stdout.split()
     assert any(f.endswith(".csv") for f in tracked if f.startswith("examples/results/"))
-    assert not [f for f in tracked if f.startswith("results/")], "results/ must be untracked"
+    kept = {"results/.gitignore", "results/README.md"}
+    assert not [f for f in tracked if f.startswith("results/") and f not in kept], \
+        "only results/README.md and results/.gitignore are tracked"
     assert not ignored("examples/results/latest.csv")
+
+
+def test_results_folder_exists_in_every_clone(checkout):
+    """results/ is where the design puts runs: a fresh clone has it (its README and .gitignore
+    are tracked), and everything else written there is ignored."""
+    tracked = git("ls-files", "results").stdout.split()
+    assert "results/.gitignore" in tracked and "results/README.md" in tracked, tracked
+    assert ignored("results/latest.csv") and ignored("results/sub/x.png")
+    assert not ignored("results/README.md") and not ignored("results/.gitignore")
 
 
 def test_a_run_into_results_leaves_git_status_unchanged(checkout):
@@ -72,8 +83,7 @@ def test_a_run_into_results_leaves_git_status_unchanged(checkout):
         pytest.skip(f"{DIAGBENCH} not built")
     before = git("status", "--porcelain").stdout
     results = os.path.join(ROOT, "results")
-    made_dir = not os.path.isdir(results)
-    os.makedirs(results, exist_ok=True)
+    assert os.path.isdir(results), "results/ is tracked: every clone has it"
     out = os.path.join(results, f"pytest-clean-{os.getpid()}.csv")
     try:
         r = subprocess.run([DIAGBENCH, "-w", "sin", "-s", "probe", "-j", "fwd", "-n", "10",
@@ -86,5 +96,3 @@ def test_a_run_into_results_leaves_git_status_unchanged(checkout):
         for f in (out, out + ".partial"):
             if os.path.exists(f):
                 os.remove(f)
-        if made_dir:
-            os.rmdir(results)
