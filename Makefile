@@ -29,7 +29,7 @@ LDFLAGS   = -fopenmp $(SANITIZE)
 
 # The layers, lowest first (docs/ARCHITECTURE.md): each may include only those before it.
 LAYERS = core workloads operators strategies solvers harness/env harness/bench harness/plan \
-         harness/io harness/app
+         harness/io harness/analysis harness/app
 LIB_C  = $(filter-out harness/app/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
 LIB_CC = harness/bench/gbench.cc
 LIB_O  = $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CC:%.cc=$(BUILD)/%.o)

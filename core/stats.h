@@ -3,7 +3,7 @@
  * scipy.stats.mannwhitneyu(x, y) computes it by default (Google Benchmark's compare.py uses it),
  * a percentile-bootstrap interval for a ratio of medians and the Benjamini-Hochberg adjustment.
  * Used by the repetition loop (harness/bench/repeat.c) and `diagbench compare`
- * (harness/io/compare.c); tests/test_compare.py checks them against scipy at test time. */
+ * (harness/analysis/compare.c); tests/test_compare.py checks them against scipy at test time. */
 #ifndef DB_STATS_H
 #define DB_STATS_H
 

@@ -6,7 +6,7 @@
  * one file plus its registry entry in strategy.c, and nothing else has to name it
  * (tests/test_registry.c costs a strategy that no code names). The registered ones are still
  * named as choices, not as capabilities: the presets (harness/plan/cli.c), the summary's
- * baselines (harness/io/summary.c) and the tridiagonal solve methods db_solve_methods_all
+ * baselines (harness/analysis/summary.c) and the tridiagonal solve methods db_solve_methods_all
  * offers (harness/bench/downstream.c). */
 #ifndef DB_STRATEGY_H
 #define DB_STRATEGY_H

@@ -7,7 +7,7 @@
 
 #include "harness/bench/calibrate.h"
 #include "harness/io/csv_write.h"
-#include "harness/io/summary.h"
+#include "harness/analysis/summary.h"
 #include "tests/helpers.h"
 
 /* How far db_fit_slope (the least-squares slope of log t against log n, about the means) can be

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "harness/io/csv_write.h"
-#include "harness/io/summary.h"
+#include "harness/analysis/summary.h"
 #include "harness/bench/wisdom.h"
 #include "tests/helpers.h"
 

@@ -20,7 +20,7 @@
 #include "harness/bench/gbench.h"
 #include "harness/bench/kinds.h"
 #include "harness/io/merge.h"
-#include "harness/io/compare.h"
+#include "harness/analysis/compare.h"
 #include "harness/plan/plan.h"
 #include "harness/env/provenance.h"
 #include "harness/io/resume.h"
@@ -28,7 +28,7 @@
 #include "harness/app/sweep.h"
 #include "harness/app/progress.h"
 #include "harness/io/gbench_json.h"
-#include "harness/io/summary.h"
+#include "harness/analysis/summary.h"
 #include "harness/bench/wisdom.h"
 
 #define EXIT_USAGE 2

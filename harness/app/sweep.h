@@ -3,7 +3,7 @@
 #define DB_SWEEP_H
 
 #include "harness/io/csv_write.h"
-#include "harness/io/summary.h"
+#include "harness/analysis/summary.h"
 #include "harness/plan/plan.h"
 
 /* What a sweep hands its children beyond their cells, and what it learns from them. */

@@ -1,4 +1,4 @@
-#include "harness/io/summary.h"
+#include "harness/analysis/summary.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "harness/io/compare.h"
+#include "harness/analysis/compare.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,7 +14,7 @@
 #include "core/status.h"
 #include "harness/io/csv_read.h"
 #include "harness/io/csv_write.h"
-#include "harness/io/summary.h"
+#include "harness/analysis/summary.h"
 
 /* ---- arguments --------------------------------------------------------------------------- */
 
