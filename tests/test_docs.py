@@ -507,3 +507,17 @@ def test_output_shapes():
     assert shape(a) == shape(b)
     assert shape(a) != shape(a.replace("ETA", "eta"))
     assert shape("  warning: cv 16.3% > 10%") is None
+
+
+def test_csv_columns_match_the_schema():
+    """docs/csv.md's column table names exactly the columns `diagbench --schema` prints."""
+    text = (ROOT / "docs" / "csv.md").read_text(encoding="utf-8")
+    documented = []
+    for _, row in table_rows(text, ["column", "meaning"]):
+        documented += re.findall(r"`([a-z_0-9]+)`", row.split("|")[1])
+    out = subprocess.run([str(BIN), "--schema"], capture_output=True, text=True, check=True)
+    schema = [line.split("\t")[0] for line in out.stdout.splitlines() if line]
+    assert len(schema) > 40
+    assert set(documented) - set(schema) == set(), "docs/csv.md names columns that do not exist"
+    assert set(schema) - set(documented) == set(), "docs/csv.md lacks these columns"
+    assert len(documented) == len(set(documented)), "docs/csv.md names a column twice"
