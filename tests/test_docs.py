@@ -258,9 +258,9 @@ PATHLIKE = re.compile(r"(?:[\w.~+#-]*/)+[\w.+#-]*")
 
 def shape(line):
     """A line with what varies between runs replaced; None for a line not compared."""
-    if re.search(r"\bwarning\b", line) or not line.strip():
+    if re.search(r"\bwarning\b", line) or not line.strip() or line.strip().startswith("[!]"):
         return None
-    s = NUMBER.sub("#", line)
+    s = NUMBER.sub("#", line.replace(" [!]", ""))
     s = UNIT.sub("#", s)
     s = re.sub(r"#+", "#", s)
     s = PATHLIKE.sub("PATH", s)
@@ -508,6 +508,8 @@ def test_output_shapes():
     assert shape(a) == shape(b)
     assert shape(a) != shape(a.replace("ETA", "eta"))
     assert shape("  warning: cv 16.3% > 10%") is None
+    assert shape("  sin jacobian fwd thr=2 n=1000 1.20× (plain/64, ceiling 9.1 GB/s) [!]") == \
+        shape("  sin jacobian fwd thr=2 n=1000 0.60× (stream/256, ceiling 1.3 GB/s)")
 
 
 def test_csv_columns_match_the_schema():
