@@ -209,6 +209,7 @@ def program_of(segment):
 
 def substitute(command):
     """Apply SUBSTITUTIONS to one command; returns the command the test runs."""
+    command = re.sub(r"\\\n\s*", " ", command)  # continuation lines: one line
     for pattern, replacement, _why in LITERAL_SUBSTITUTIONS:
         command = re.sub(pattern, replacement, command)
     pieces = SEPARATORS.split(command)
