@@ -2,7 +2,7 @@
 # A/B of two diagbench builds with the run as the sampling unit: RUNS runs of the same diagbench
 # arguments per build, interleaved (base, new, new, base, base, new, ...: the build that goes
 # first alternates), then `diagbench compare --base base-*.csv --new new-*.csv` on them
-# (README: Comparing runs). Every run is its own process, so run-to-run differences are part of
+# (docs/comparing.md). Every run is its own process, so run-to-run differences are part of
 # the noise the verdicts see.
 #
 # usage: scripts/ab.sh [-r RUNS] [-o DIR] [-c 'COMPARE OPTIONS'] BASE_BIN NEW_BIN -- ARGS...

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The README's remote figures (issue 17): speedups and round-trip costs per transport and
+# The remote figures of docs/results.md (issue 17): speedups and round-trip costs per transport and
 # encoding, one thread, fwd. usage: scripts/remote_figures.sh [OUTDIR]  (from the repository root)
 set -eu
 D=${DIAGBENCH:-build/diagbench}

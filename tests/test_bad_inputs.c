@@ -1,4 +1,4 @@
-/* The bad input table (tests/bad_inputs.tsv, also the README's "Bad input" section): every
+/* The bad input table (tests/bad_inputs.tsv, also docs/reliability.md's "Bad input" section): every
  * case exits with its code and one stderr line holding its message, prints nothing on stdout
  * and leaves no output file (plot.py cases included). */
 #include <criterion/criterion.h>
