@@ -264,16 +264,24 @@ def format_count(k: int, noun: str) -> str:
     return f"{k} {noun}{'' if k == 1 else 's'}"
 
 
-def format_ratio(x: float) -> str:
-    """A ratio such as a speedup: ``2,212×``, ``12.3×``, ``0.50×``; ``-``
-    when not finite or not positive (tests/number_format.tsv)."""
+def format_number3(x: float) -> str:
+    """A positive number with at least 3 significant digits whatever its size:
+    ``4,700``, ``12.3``, ``8.00``, ``0.500``, ``0.000213``; ``-`` when not
+    finite or not positive (tests/number_format.tsv)."""
     if not (math.isfinite(x) and x > 0):
         return "-"
-    if x >= 100:
-        return f"{x:,.0f}×"
-    if x >= 10:
-        return f"{x:.1f}×"
-    return f"{x:.2f}×"
+    if x >= 99.95:
+        return f"{x:,.0f}"
+    decimals = max(0, 2 - math.floor(math.log10(x)))
+    return f"{x:.{decimals}f}"
+
+
+def format_ratio(x: float) -> str:
+    """A ratio such as a speedup: ``2,212×``, ``12.3×``, ``0.500×``,
+    ``0.000213×``; ``-`` when not finite or not positive
+    (tests/number_format.tsv)."""
+    text = format_number3(x)
+    return text if text == "-" else f"{text}×"
 
 
 def format_time(seconds: float) -> str:
@@ -1329,6 +1337,9 @@ def _md(cell: str) -> str:
     return str(cell).replace("|", "\\|")
 
 
+SPEEDUP_HEAD = "speedup vs baseline (largest n both ran)"
+
+
 def summary_rows(df: pd.DataFrame, fit_from: float = 1000
                  ) -> tuple[list[str], list[list[str]]]:
     """The summary table: ``(head, rows)`` of strings, one row per series,
@@ -1340,14 +1351,19 @@ def summary_rows(df: pd.DataFrame, fit_from: float = 1000
     """
     ctx = _Context(df)
     sp = speedups(df)
-    sp_index = {tuple(r[c] for c in MATCH_COLUMNS + ["strategy", "n"]): r
-                for r in sp.to_dict("records")}
+    # the speedup at the largest n where both the series and its baseline ran ok (the probe's
+    # own n_max may be one where materialise was skipped_memory)
+    sp_index = {}
+    for r in sp.to_dict("records"):
+        k = tuple(r[c] for c in MATCH_COLUMNS + ["strategy"])
+        if k not in sp_index or r["n"] > sp_index[k]["n"]:
+            sp_index[k] = r
     extra_front = ["run_id"] if ctx.varying["run_id"] else []
     extra_mid = [c for c in ("proc_bind", "places") if ctx.varying[c]]
     head = (extra_front + ["workload", "operator", "jac", "strategy",
                            "threads"] + extra_mid +
             ["slope (±95%)", "n_max", "median time at n_max",
-             "speedup vs baseline at n_max"])
+             SPEEDUP_HEAD])
     out = []
     for key, rows in iter_series(df, ctx):
         run, wl, op, jac, strat, thr, bind, places = key
@@ -1359,14 +1375,14 @@ def summary_rows(df: pd.DataFrame, fit_from: float = 1000
             nmax = float(ok["n"].iat[-1])
             nmax_s = f"{int(nmax)}"
             t_s = format_time(float(ok["time_median_s"].iat[-1]))
-            r = sp_index.get((run, wl, op, jac, thr, bind, places, strat,
-                              nmax))
+            r = sp_index.get((run, wl, op, jac, thr, bind, places, strat))
             sp_s = "-"
             if r is not None:
                 sp_s = format_ratio(r["speedup"])
                 lo, hi = ratio_ci(r["samples_base"], r["samples"])
                 if math.isfinite(lo):
                     sp_s += f" ({format_ratio(lo)}–{format_ratio(hi)})"
+                sp_s += f" at n={int(r['n'])}"
         else:
             statuses = ", ".join(sorted(set(rows["status"]),
                                         key=_status_order))
@@ -1747,8 +1763,10 @@ slopes:
 --summary:
   prints a Markdown table to stdout, one row per series: workload | operator
   | jac | strategy | threads | slope (+-95%) | n_max | median time at n_max
-  | speedup vs baseline at n_max (with its 95% bootstrap CI when both rows
-  have samples; '-' when there is no ok baseline row at that n).  run_id /
+  | speedup vs baseline (largest n both ran): at the largest n where both the
+  series and its baseline are ok, with its 95% bootstrap CI when both rows
+  have samples, e.g. '4,712× (4,650×–4,790×) at n=8000'; '-' when no size
+  has both.  run_id /
   proc_bind / places columns are added when they vary.  Numbers follow
   tests/number_format.tsv ('2,212×', '12.3 ms').  With --summary, figures
   are written only if -o is given.

@@ -24,17 +24,30 @@ static void grouped(double v, char *buf, size_t len) {
     if (len) buf[o < len ? o : len - 1] = 0;
 }
 
+const char *db_fmt_number3(double x, char *buf, size_t len) {
+    if (!isfinite(x) || x <= 0) {
+        snprintf(buf, len, "-");
+        return buf;
+    }
+    if (x >= 99.95) { /* at least 3 significant digits once rounded to a whole number */
+        grouped(x, buf, len);
+        return buf;
+    }
+    /* decimals = 2 - floor(log10 x): 3 significant digits (12.3, 8.00, 0.500, 0.000213); a
+     * value that rounds up a decade (9.996 -> "10.00") keeps one digit too many, never fewer. */
+    int decimals = 2 - (int)floor(log10(x));
+    if (decimals < 0) decimals = 0;
+    snprintf(buf, len, "%.*f", decimals, x);
+    return buf;
+}
+
 const char *db_fmt_ratio(double r, char *buf, size_t len) {
+    char num[400];
     if (!isfinite(r) || r <= 0) {
         snprintf(buf, len, "-");
         return buf;
     }
-    char num[400];
-    if (r >= 100)
-        grouped(r, num, sizeof num);
-    else
-        snprintf(num, sizeof num, r >= 10 ? "%.1f" : "%.2f", r);
-    snprintf(buf, len, "%s" TIMES, num);
+    snprintf(buf, len, "%s" TIMES, db_fmt_number3(r, num, sizeof num));
     return buf;
 }
 

@@ -7,8 +7,12 @@
 
 #include <stddef.h>
 
-/* >= 100: rounded to a whole number with ',' between thousands; >= 10: 1 decimal; else 2
- * decimals; then "×". Not finite or <= 0: "-". */
+/* A positive number with at least 3 significant digits whatever its size: >= 100 rounded to a
+ * whole number with ',' between thousands ("4,700"); below, 3 significant digits ("12.3",
+ * "8.00", "0.500", "0.000213"). Not finite or <= 0: "-". */
+const char *db_fmt_number3(double x, char *buf, size_t len);
+
+/* db_fmt_number3, then "×" ("2,212×", "0.500×"). Not finite or <= 0: "-". */
 const char *db_fmt_ratio(double r, char *buf, size_t len);
 
 /* "<k> <noun>", with "s" appended unless k == 1. */

@@ -9,6 +9,7 @@ import csv
 import json
 import math
 import os
+import re
 import subprocess
 
 import numpy as np
@@ -227,6 +228,20 @@ def test_pair_within_one_file(tmp_path):
     assert rep["pair"] == {"base": "materialise+diagonal", "new": "probe+diagonal"}
     assert [c["verdict"] for c in rep["cells"]] == ["faster", "faster"]
     assert all(c["strategy"] == "materialise+diagonal:probe+diagonal" for c in rep["cells"])
+    # the Markdown keeps 3 significant digits of a ratio of ~0.001 (issue 23: it printed
+    # '0.000 [0.000, 0.000]' for a ~4,700x speedup)
+    md = run("compare", "--pair", "materialise+diagonal:probe+diagonal", path)
+    assert md.returncode == 0, md.stderr
+    rows = [l for l in md.stdout.splitlines() if "solve:sin" in l and l.startswith("|")]
+    assert len(rows) == 2, md.stdout
+    def three_digits(x):  # 0.000991, 0.00100: three significant digits
+        return re.fullmatch(r"0\.0*[1-9]\d\d", x) is not None
+
+    for line in rows:
+        ratio, ci = [f.strip() for f in line.split("|")[4:6]]
+        lo, hi = re.fullmatch(r"\[(\S+), (\S+)\]", ci).groups()
+        assert all(map(three_digits, (ratio, lo, hi))), line
+        assert float(lo) <= float(ratio) <= float(hi) and 5e-4 < float(ratio) < 2e-3
 
 
 def write_runs(tmp_path, tag, runs):

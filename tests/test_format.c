@@ -14,6 +14,8 @@ static void check_row(const char *kind, char *input, const char *want, size_t li
     char got[128];
     if (strcmp(kind, "ratio") == 0) {
         db_fmt_ratio(strtod(input, NULL), got, sizeof got);
+    } else if (strcmp(kind, "number") == 0) {
+        db_fmt_number3(strtod(input, NULL), got, sizeof got);
     } else if (strcmp(kind, "time") == 0) {
         db_fmt_time(strtod(input, NULL), got, sizeof got);
     } else if (strcmp(kind, "count") == 0) {
@@ -43,8 +45,8 @@ Test(format, every_row_of_the_shared_table) {
     cr_assert_not_null(f, "tests/number_format.tsv (run from the repository root)");
     th_own(f, close_file);
     char buf[512];
-    size_t line = 0, rows = 0, kinds[4] = {0};
-    const char *kind_names[4] = {"ratio", "count", "time", "slope"};
+    size_t line = 0, rows = 0, kinds[5] = {0};
+    const char *kind_names[5] = {"ratio", "count", "time", "slope", "number"};
     while (fgets(buf, sizeof buf, f)) {
         line++;
         buf[strcspn(buf, "\n")] = 0;
@@ -56,11 +58,11 @@ Test(format, every_row_of_the_shared_table) {
         cr_assert_not_null(want, "line %zu: three tab-separated fields", line);
         *want++ = 0;
         check_row(kind, input, want, line);
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < 5; k++)
             kinds[k] += strcmp(kind, kind_names[k]) == 0;
         rows++;
     }
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         cr_assert(kinds[k] > 0, "no %s row in the table", kind_names[k]);
     cr_assert_geq(rows, 20, "the table has %zu rows", rows);
 }
@@ -78,6 +80,9 @@ Test(format, edges) {
     cr_assert_str_eq(db_fmt_ratio(-3, b, sizeof b), "-");
     cr_assert_str_eq(db_fmt_ratio(1e21, b, sizeof b), "1,000,000,000,000,000,000,000\xc3\x97");
     cr_assert_str_eq(db_fmt_ratio(99.94, b, sizeof b), "99.9\xc3\x97");
+    /* three significant digits however small: a speedup's inverse never prints as 0.00 */
+    cr_assert_str_eq(db_fmt_ratio(2.13e-9, b, sizeof b), "0.00000000213\xc3\x97");
+    cr_assert_str_eq(db_fmt_number3(9.996, b, sizeof b), "10.00");
     cr_assert_str_eq(db_fmt_slope(2.0, 0.1, 3, b, sizeof b), "2.00 \xc2\xb1 0.10 (3 sizes)");
     cr_assert_str_eq(db_fmt_slope(2.0, 0.1, 2, b, sizeof b), "2.00 (2 sizes, no CI)");
     cr_assert_str_eq(db_fmt_slope(NAN, NAN, 0, b, sizeof b), "- (0 sizes)");

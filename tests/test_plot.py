@@ -214,6 +214,8 @@ def _number_format_rows():
 def test_number_format_table(kind, arg, expected):
     if kind == "ratio":
         got = plot.format_ratio(float(arg))
+    elif kind == "number":
+        got = plot.format_number3(float(arg))
     elif kind == "count":
         k, noun = arg.split(",")
         got = plot.format_count(int(k), noun)
@@ -229,7 +231,7 @@ def test_number_format_table(kind, arg, expected):
 
 def test_number_format_table_covers_every_kind():
     assert {r[0] for r in _number_format_rows()} == {
-        "ratio", "count", "time", "slope"}
+        "ratio", "count", "time", "slope", "number"}
 
 
 @pytest.mark.parametrize("seconds,expected", [
@@ -361,7 +363,7 @@ def test_summary_table(tmp_path, capsys):
     head, table = _table(out.out)
     assert head == ["workload", "operator", "jac", "strategy", "threads",
                     "slope (±95%)", "n_max", "median time at n_max",
-                    "speedup vs baseline at n_max"]
+                    plot.SPEEDUP_HEAD]
     assert [(r["workload"], r["strategy"]) for r in table] == [
         ("sin", "materialise"), ("sin", "probe"), ("nobatch", "materialise")]
     mat, probe, nob = table
@@ -372,9 +374,9 @@ def test_summary_table(tmp_path, capsys):
     assert probe["n_max"] == "100000" and probe["threads"] == "1"
     tm = float(rows[-4]["time_median_s"])   # materialise at n = 100000
     tp = float(rows[-3]["time_median_s"])   # probe at n = 100000
-    sp = probe["speedup vs baseline at n_max"]
-    assert sp == plot.format_ratio(tm / tp) and sp.endswith("×")   # e.g. 965×
-    assert mat["speedup vs baseline at n_max"] == "-"
+    sp = probe[plot.SPEEDUP_HEAD]
+    assert sp == plot.format_ratio(tm / tp) + " at n=100000", sp   # e.g. 965× at n=100000
+    assert mat[plot.SPEEDUP_HEAD] == "-"
     value, unit = probe["median time at n_max"].split()
     scale = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}[unit]
     assert float(value) * scale == pytest.approx(tp, rel=0.005)
@@ -394,9 +396,12 @@ def test_summary_several_runs_adds_run_column(two_runs, capsys):
     cell = [r for r in table if r["workload"] == "sin" and r["strategy"] ==
             "probe" and r["jac"] == "fwd" and r["run_id"] == "r1"
             and r["threads"] == "1"][0]
-    # materialise is skipped at n_max = 100000, so no speedup there
+    # materialise is skipped at n_max = 100000: the speedup is read at the largest n where
+    # both ran (issue 23: it used to print '-' for the main result)
     assert cell["n_max"] == "100000"
-    assert cell["speedup vs baseline at n_max"] == "-"
+    sp = cell[plot.SPEEDUP_HEAD]
+    assert sp != "-" and re.search(r"× .*at n=(\d+)$", sp), sp
+    assert int(re.search(r"at n=(\d+)$", sp).group(1)) < 100000
 
 
 # --------------------------------------------------------------------------
@@ -660,8 +665,8 @@ def test_samples_are_optional_and_unknown_columns_ignored(tmp_path, capsys):
     assert plot.main(["--summary", path]) == 0
     head, table = _table(capsys.readouterr().out)
     cell = [t for t in table if t["strategy"] == "probe"][0]
-    assert re.fullmatch(r"[\d,.]+× \([\d,.]+×–[\d,.]+×\)",
-                        cell["speedup vs baseline at n_max"]), cell
+    assert re.fullmatch(r"[\d,.]+× \([\d,.]+×–[\d,.]+×\) at n=\d+",
+                        cell[plot.SPEEDUP_HEAD]), cell
 
 
 FAKE_DIAGBENCH = """#!/bin/sh
@@ -714,7 +719,7 @@ def test_report_contents(report):
     assert 'id="fig-headline"' in text
     assert text.index("fig-headline") < text.index("<h2>Summary</h2>")
     # the summary table, numbers in the one format
-    assert "<th>speedup vs baseline at n_max</th>" in text
+    assert f"<th>{plot.SPEEDUP_HEAD}</th>" in text
     assert re.search(r"<td>\d\.\d\d \(3 sizes\)|<td>\d\.\d\d ± \d\.\d\d "
                      r"\(3 sizes\)", text) or "(2 sizes, no CI)" in text
     # ceilings: the calibration rows and materialise / ceiling per size

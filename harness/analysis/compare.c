@@ -894,12 +894,11 @@ static void write_md(FILE *f, const struct report *r) {
         md_cell_name(f, r, c->b.in, c->b.f, 1);
         fprintf(f, " | %s (%zu) | %s (%zu) | ", db_fmt_time(c->b.median, tb, sizeof tb), c->b.k,
                 db_fmt_time(c->n.median, tn, sizeof tn), c->n.k);
-        if (isfinite(c->ratio))
-            fprintf(f, "%.3f", c->ratio);
-        else
-            fputs("-", f);
+        char rs[64], ls[64], hs[64]; /* 3 significant digits: 1.02, 0.000213, 4,700 */
+        fputs(db_fmt_number3(c->ratio, rs, sizeof rs), f);
         if (isfinite(c->lo))
-            fprintf(f, " | [%.3f, %.3f] | %.2g | %.2g | ", c->lo, c->hi, c->p, c->padj);
+            fprintf(f, " | [%s, %s] | %.2g | %.2g | ", db_fmt_number3(c->lo, ls, sizeof ls),
+                    db_fmt_number3(c->hi, hs, sizeof hs), c->p, c->padj);
         else if (isfinite(c->p))
             fprintf(f, " | - | %.2g | - | ", c->p);
         else
