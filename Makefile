@@ -39,7 +39,7 @@ TEST_O = $(TEST_C:%.c=$(BUILD)/%.o)
 DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-dev \
        liblapacke-dev libcriterion-dev python3-matplotlib python3-pandas python3-numpy \
        python3-pytest clang-format clang libclang-rt-14-dev libomp-14-dev libcolpack-dev \
-       python3-scipy libbenchmark-tools chromium slurm-wlm munge libjansson-dev python3-torch
+       python3-scipy libbenchmark-tools chromium slurm-wlm munge libjansson-dev python3-torch help2man
 
 RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 
@@ -212,16 +212,41 @@ examples: | $(DEPS_FIRST)
 schema: $(BUILD)/diagbench | $(DEPS_FIRST)
 	$(BUILD)/diagbench --schema > harness/io/schema.tsv
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, and plot.py with the column list it
-# reads (beside it, as in the tree). make uninstall removes exactly those files.
+# Man pages and bash completion, generated from what the binary prints (--help of diagbench,
+# compare and merge; --list for the names), so that they cannot disagree with --help:
+# help2man for the pages, scripts/gen_completion.py for the completion (tests/test_manpage.py).
+MAN_PAGES  = $(BUILD)/man/diagbench.1 $(BUILD)/man/diagbench-compare.1 $(BUILD)/man/diagbench-merge.1
+COMPLETION = $(BUILD)/completion/diagbench
+.PHONY: man completion
+man: $(MAN_PAGES)
+completion: $(COMPLETION)
+$(BUILD)/man/diagbench.1: $(BUILD)/diagbench | $(DEPS_FIRST)
+	@mkdir -p $(dir $@)
+	help2man -N -n 'how fast can we get the diagonal of a linear operator' -o $@ $(BUILD)/diagbench
+$(BUILD)/man/diagbench-%.1: $(BUILD)/diagbench | $(DEPS_FIRST)
+	@mkdir -p $(dir $@)
+	help2man -N --help-option='$* --help' -n 'diagbench $*: see diagbench(1)' -o $@ $(BUILD)/diagbench
+$(COMPLETION): $(BUILD)/diagbench scripts/gen_completion.py | $(DEPS_FIRST)
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/gen_completion.py $(BUILD)/diagbench > $@.tmp && mv $@.tmp $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, plot.py with the column list it
+# reads (beside it, as in the tree), the man pages and the bash completion. make uninstall
+# removes exactly those files.
 PREFIX ?= /usr/local
+MANDIR  = $(DESTDIR)$(PREFIX)/share/man/man1
+COMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 INSTALLED = $(DESTDIR)$(PREFIX)/bin/diagbench $(DESTDIR)$(PREFIX)/share/diagbench/plot.py \
-            $(DESTDIR)$(PREFIX)/share/diagbench/harness/io/schema.tsv
+            $(DESTDIR)$(PREFIX)/share/diagbench/harness/io/schema.tsv \
+            $(patsubst $(BUILD)/man/%,$(MANDIR)/%,$(MAN_PAGES)) $(COMPDIR)/diagbench
 .PHONY: install uninstall
-install: $(BUILD)/diagbench | $(DEPS_FIRST)
+install: $(BUILD)/diagbench $(MAN_PAGES) $(COMPLETION) | $(DEPS_FIRST)
 	install -D -m 0755 $(BUILD)/diagbench $(DESTDIR)$(PREFIX)/bin/diagbench
 	install -D -m 0755 plot.py $(DESTDIR)$(PREFIX)/share/diagbench/plot.py
 	install -D -m 0644 harness/io/schema.tsv $(DESTDIR)$(PREFIX)/share/diagbench/harness/io/schema.tsv
+	install -d $(MANDIR) $(COMPDIR)
+	install -m 0644 $(MAN_PAGES) $(MANDIR)/
+	install -m 0644 $(COMPLETION) $(COMPDIR)/diagbench
 uninstall:
 	rm -f $(INSTALLED)
 

@@ -92,7 +92,7 @@ def git_status():
 
 TARGETS = ["all", "bench", "bench-pr", "plot", "test", "test-c", "test-codegen", "test-py",
            "test-slurm", "sanitize", "fuzz", "tsan", "schema", "install", "examples",
-           "compare-colpack", "format-check"]
+           "compare-colpack", "format-check", "man", "completion"]
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

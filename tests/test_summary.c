@@ -116,6 +116,17 @@ Test(summary, table_has_slopes_and_speedup) {
     th_free(text), th_free(s);
 }
 
+/* Only calibration rows (--calibrate alone): no table header without rows. */
+Test(summary, calibration_alone_prints_no_empty_table) {
+    struct db_summary *s = th_own(db_summary_create(1000), destroy_summary);
+    cr_assert_not_null(s);
+    add_row(s, "_calibrate", "memset", 1000, 1e-6, "ok");
+    char *text = printed(s);
+    cr_assert_null(strstr(text, "workload "), "%s", text);
+    cr_assert_null(strstr(text, "summary: slope"), "%s", text);
+    th_free(text), th_free(s);
+}
+
 /* A series without an ok row has no n_max (not "0"), and its cells not ok are counted in the
  * singular when there is one; a slope on 2 sizes says it has no CI. */
 Test(summary, rows_not_ok_and_two_sizes) {

@@ -314,6 +314,13 @@ static void print_ratios(const struct db_summary *s, FILE *f) {
 }
 
 void db_summary_print(const struct db_summary *s, FILE *f) {
+    size_t measured = 0; /* series other than calibration rows: the table's rows */
+    for (size_t i = 0; i < s->count; i++)
+        measured += s->s[i].key[0][0] != '_';
+    if (!measured) { /* --calibrate alone: no table, not an empty header */
+        print_ratios(s, f);
+        return;
+    }
     fprintf(f,
             "\nsummary: slope = least squares of log(median time) on log(n) over n >= %zu (over "
             "all n where fewer than 2 sizes reach it), with the number of sizes it was fitted on;"

@@ -49,12 +49,16 @@ static const char usage[] =
     "Selection (comma-separated lists; defaults: all workloads, all strategies, jacobian,\n"
     "fwd,bwd; -n is required without --matrix):\n"
     "  -w, --workloads LIST   workloads (see --list); solve:W times a linear solve and\n"
-    "                         newton:W a Newton multi-root find of workload W\n"
+    "                         newton:W a Newton multi-root find of workload W. Default:\n"
+    "                         every plain workload (when -s names only solve methods,\n"
+    "                         every solve:W and newton:W)\n"
     "  -s, --strategies LIST  strategies (see --list); for solve:/newton: workloads, solve\n"
     "                         methods S+diagonal (S a strategy), materialise+lu,\n"
-    "                         probe-tridiag+tridiagonal or materialise+tridiagonal\n"
+    "                         probe-tridiag+tridiagonal or materialise+tridiagonal.\n"
+    "                         Default: every strategy of the workloads' kind\n"
     "  -p, --operators LIST   operator kinds: jacobian, function, matrix, diagonal\n"
-    "  -j, --jac LIST         fwd and/or bwd (jacobian operators only)\n"
+    "                         (default jacobian)\n"
+    "  -j, --jac LIST         fwd and/or bwd (jacobian operators only; default both)\n"
     "  -n, --sizes LIST       sizes n, whole numbers from 1 to 100000000, and ranges:\n"
     "                         LO:HI:geom:K  K sizes from LO to HI, geometric (rounded,\n"
     "                                       repeats dropped): 10:40000:geom:8\n"
@@ -110,11 +114,14 @@ static const char usage[] =
     "      --precision PCT    repeat each timed cell in further rounds of --reps repetitions\n"
     "                         until the distribution-free 95% CI of its median (order\n"
     "                         statistics, >= 6 samples) is within PCT% of the median, or\n"
-    "      --max-time-per-cell S  seconds of timing per cell are spent (default 10, checked\n"
-    "                         between rounds) or 1000 samples kept; a cell that misses PCT\n"
-    "                         says so in its note and on the terminal. Every ok row has\n"
-    "                         samples_s (each repetition), outliers (Tukey) and median_ci_pct;\n"
-    "                         a cell with cv above 10% gets a warning under its progress line\n"
+    "                         --max-time-per-cell seconds were spent, or 1000 samples kept;\n"
+    "                         a cell that misses PCT says so in its note and on the terminal\n"
+    "      --max-time-per-cell S  the cap of --precision: seconds of timing per cell\n"
+    "                         (default 10, checked between rounds)\n"
+    "                         Every ok row has samples_s (each repetition), outliers (Tukey)\n"
+    "                         and median_ci_pct. The first 2 cells with cv above 10% get a\n"
+    "                         warning under their progress line; the rest are counted in one\n"
+    "                         warning after the last cell\n"
     "      --benchmark_*      Google Benchmark's flags, for the whole run: --benchmark_out=FILE\n"
     "                         (= --json FILE), --benchmark_out_format=json,\n"
     "                         --benchmark_repetitions=K (= --reps K), --benchmark_min_time=S\n"
@@ -248,7 +255,8 @@ static void list_all(void) {
 /* One progress line per cell: its number in the whole run, the cell, then its time and checks,
  * or why it did not run; then the ETA of the rest of the run (progress.h). */
 static void progress(size_t i, size_t count, const struct db_cell *c,
-                     const struct db_cell_result *r, const char *config, const char *eta) {
+                     const struct db_cell_result *r, const char *config, const char *eta,
+                     struct db_noise_tally *noise) {
     char w[64], m[64];
     fprintf(stderr, "[%*zu/%zu] %s %s %s %s %s n=%zu: ", count >= 100 ? 3 : 2, i + 1, count, config,
             db_cell_workload_name(c, w, sizeof w), c->op_kind, db_jac_name(c->jac),
@@ -270,12 +278,15 @@ static void progress(size_t i, size_t count, const struct db_cell *c,
         fprintf(stderr, "  %s\n", eta);
     }
     if (r->precision_missed) fprintf(stderr, "  warning: %s\n", r->note);
-    if (r->t.cv > DB_CV_WARN)
+    if (db_noise_count(noise, r->t.cv, DB_CV_WARN))
         fprintf(stderr,
                 "  warning: cv %.1f%% > %.0f%% (%d of %d repetitions are Tukey outliers): the "
                 "times are noisy; another load or frequency scaling? --precision PCT repeats "
-                "until the median is known to PCT%%\n",
-                100 * r->t.cv, 100 * DB_CV_WARN, r->outliers, r->reps);
+                "until the median is known to PCT%%%s\n",
+                100 * r->t.cv, 100 * DB_CV_WARN, r->outliers, r->reps,
+                noise->noisy == DB_NOISE_SHOWN ? " (further noisy cells are counted, and "
+                                                 "summarised after the last cell)"
+                                               : "");
 }
 
 /* --precision not reached: say so in the row's note (and so on the terminal). */
@@ -526,6 +537,9 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
     int requested = db_omp_team_size(env);
     struct db_binding b;
     char warned[sizeof b.detail] = "";
+    struct db_eta_model model = {0};
+    struct db_noise_tally noise = {0};
+    unsigned long long last_ns = db_progress_now_ns();
     for (size_t i = 0; i < plan->ncells; i++) {
         if (!sel[i]) continue;
         if (db_binding_check(topo, requested, &b) != DB_OK) {
@@ -544,12 +558,16 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
         db_cell_run(&cells[i], &opts, &r);
         note_precision(&r, &opts);
         size_t item = pos.config * plan->ncells + i;
+        unsigned long long cost = item < plan->nitems ? plan->items[item].cost : 0,
+                           now = db_progress_now_ns();
         pos.done++;
-        pos.cost_done += item < plan->nitems ? plan->items[item].cost : 0;
+        pos.cost_done += cost;
+        db_eta_model_add(&model, (double)cost, (double)(now - last_ns) * 1e-9);
+        last_ns = now;
         if (!cli->quiet) {
             char eta[32];
-            db_progress_format_eta(db_progress_eta_s(&pos, db_progress_now_ns()), eta, sizeof eta);
-            progress(pos.done - 1, pos.total, &cells[i], &r, config, eta);
+            db_progress_format_eta(db_eta_model_left_s(&model, &pos, now), eta, sizeof eta);
+            progress(pos.done - 1, pos.total, &cells[i], &r, config, eta, &noise);
         }
         row_note(note, sizeof note, r.note, env->warnings, b.detail);
         fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts, wname, sname,
@@ -560,6 +578,9 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
             return 1;
         }
     }
+    char noisy[512];
+    db_noise_summary(&noise, DB_CV_WARN, noisy, sizeof noisy);
+    if (noisy[0] && !cli->quiet) fprintf(stderr, "diagbench: warning: [%s] %s\n", config, noisy);
     return 0;
 }
 

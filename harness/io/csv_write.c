@@ -57,6 +57,18 @@ static void mark_complete(struct db_csv_file *out) {
     out->complete = out->regular ? st.st_size : 0;
 }
 
+/* Whether the folder of path exists (the part before the last '/', or "."). */
+static int folder_exists(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* Create target.partial for writing, never over an existing one (the rows of an unfinished run).
  * path is what the user gave (for messages), target where it resolves to (core/outfile.h). */
 static int create_partial(struct db_csv_file *out, const char *path, const char *target,
@@ -78,8 +90,14 @@ static int create_partial(struct db_csv_file *out, const char *path, const char 
                  "'%s' exists (rows of an unfinished run): continue it by adding --resume %s to "
                  "this command, or remove it",
                  out->partial, out->partial);
-    else
+    else if (errno == ENOENT && !folder_exists(out->partial))
         snprintf(errbuf, errlen, "cannot write --out '%s': %s", path, strerror(errno));
+    else /* name the file that could not be created: for -o /proc/version the file exists and
+          * it is the .partial beside it that the folder refuses */
+        snprintf(errbuf, errlen,
+                 "cannot write --out '%s': cannot create '%s' beside it (the rows go there until "
+                 "the run ends): %s",
+                 path, out->partial, strerror(errno));
     release(out);
     return DB_E_IO;
 }
