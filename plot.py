@@ -1334,7 +1334,28 @@ def write_figures(df: pd.DataFrame, outdir: str, stem: str,
 # --------------------------------------------------------------------------
 
 def _md(cell: str) -> str:
-    return str(cell).replace("|", "\\|")
+    """Text from a CSV in a Markdown table cell: Markdown's punctuation
+    backslash-escaped, ``<``, ``>``, ``&`` as entities (as ``diagbench
+    compare`` writes them), so that nothing opens a code span, a link or raw
+    HTML, or shifts the table."""
+    out = []
+    for ch in str(cell):
+        if ch in "<>&":
+            out.append({"<": "&lt;", ">": "&gt;", "&": "&amp;"}[ch])
+        elif ch in "\\`*_[]|#!~":
+            out.append("\\" + ch)
+        else:
+            out.append(" " if ch in "\r\n" else ch)
+    return "".join(out)
+
+
+def _md_plain(text: str) -> str:
+    """Markdown text (escapes and entities, as _md and ``diagbench compare``
+    write them) back to the plain text it shows; code spans lose their
+    fences."""
+    text = re.sub(r"(`+) ?(.*?) ?\1", lambda m: m.group(2), text)
+    text = re.sub(r"\\([\\`*_\[\]|#!~])", r"\1", text)
+    return html.unescape(text)
 
 
 SPEEDUP_HEAD = "speedup vs baseline (largest n both ran)"
@@ -1471,7 +1492,11 @@ def markdown_to_html(text: str) -> str:
     def flush():
         if not table:
             return
-        cells = [[c.strip() for c in line.strip().strip("|").split("|")]
+        # cells split at the pipes that are not escaped ('\\|' is text), then
+        # shown as the plain text they stand for (escaped again by _h)
+        cells = [[_md_plain(c.strip()) for c in
+                  re.split(r"(?<!\\)\|", line.strip()[1:-1]
+                           if line.strip().endswith("|") else line.strip()[1:])]
                  for line in table]
         body = [c for c in cells[1:]
                 if not all(re.fullmatch(r":?-{1,}:?", x) for x in c if x)]
@@ -1488,9 +1513,9 @@ def markdown_to_html(text: str) -> str:
             continue
         m = re.match(r"(#{1,6})\s+(.*)", s)
         if m:
-            out.append(f"<h3>{_h(m.group(2))}</h3>")
+            out.append(f"<h3>{_h(_md_plain(m.group(2)))}</h3>")
         else:
-            out.append(f"<p>{_h(s)}</p>")
+            out.append(f"<p>{_h(_md_plain(s))}</p>")
     flush()
     return "\n".join(out)
 

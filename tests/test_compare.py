@@ -48,6 +48,10 @@ def cell_row(samples=None, strategy="probe", n=100, status="ok", median=None, gi
 
 
 def write(path, rows, columns=COLUMNS):
+    """A CSV of rows; rows left with the default run_id "r" get one of their own per file (each
+    file is another run: compare refuses two files with rows of one run)."""
+    rows = [dict(r, run_id=f"r-{os.path.basename(str(path))}") if r.get("run_id") == "r" else r
+            for r in rows]
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
@@ -369,11 +373,12 @@ def test_a_cell_twice_in_one_file_exits_2(tmp_path):
     r = cell_row([1e-5, 2e-5])
     r2 = dict(r, n="0100")  # the same cell: n is compared as written, 0100 is another cell
     path = write(tmp_path / "dup.csv", [r, cell_row([1e-5, 3e-5]), r2])
-    p = run("compare", path, path)
+    other = write(tmp_path / "other.csv", [r])
+    p = run("compare", path, other)
     assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
     assert "appears twice (lines 2 and 3)" in p.stderr
     ok = write(tmp_path / "ok.csv", [r, r2])
-    rep, _ = compare_json(ok, ok)
+    rep, _ = compare_json(ok, write(tmp_path / "ok2.csv", [r, r2]))
     assert [c["n"] for c in rep["cells"]] == [100, 100]  # JSON numbers, no leading zero
 
 
@@ -381,7 +386,7 @@ def test_bad_samples_exit_2(tmp_path):
     r = cell_row([1e-5, 2e-5])
     r["samples_s"] = "1e-5;fast"
     bad = write(tmp_path / "bad.csv", [r])
-    p = run("compare", bad, bad)
+    p = run("compare", write(tmp_path / "good.csv", [cell_row([1e-5, 2e-5])]), bad)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "samples_s" in p.stderr
 
 
@@ -485,3 +490,88 @@ def test_ab_script_bad_usage(tmp_path, args, code, needle):
     p = ab("-o", tmp_path / "ab", *[a.replace("{bin}", BIN) for a in args])
     assert p.returncode == code and needle in p.stderr, p.stderr
     assert not list((tmp_path / "ab").glob("*.csv"))  # nothing half-done looks like a run
+
+
+# ---------------------------------------------------------------------------------------------
+# Other people's files (issue 24 items 6, 7 and 9): copies, samples no run writes, Markdown
+# ---------------------------------------------------------------------------------------------
+
+def one_run(tmp_path, name, seed=0, **kw):
+    rng = np.random.default_rng(seed)
+    return write(tmp_path / name, [cell_row(1e-3 * rng.lognormal(0, 0.02, 10), n=n, **kw)
+                                   for n in (10, 20)])
+
+
+def test_the_same_file_twice_is_refused_also_through_a_link(tmp_path):
+    b = one_run(tmp_path, "b.csv")
+    os.symlink(b, tmp_path / "link.csv")
+    for other in (b, str(tmp_path / "link.csv")):
+        p = run("compare", b, other)
+        assert p.returncode == 2 and "are the same file" in p.stderr, p.stderr
+        assert p.stdout == ""
+
+
+def test_copies_of_one_run_are_refused(tmp_path):
+    base = [one_run(tmp_path, f"b{i}.csv", seed=i) for i in range(3)]
+    new = [one_run(tmp_path, f"n{i}.csv", seed=10 + i) for i in range(3)]
+    # copies on one side: the same rows (and run_id) under five names
+    copies = []
+    for i in range(5):
+        dst = tmp_path / f"copy{i}.csv"
+        dst.write_bytes(open(base[0], "rb").read())
+        copies.append(str(dst))
+    p = run("compare", "--base", *copies, "--new", *new)
+    assert p.returncode == 2 and "hold rows of the same run" in p.stderr, p.stderr
+    # a copy across the sides (two-file form too)
+    p = run("compare", "--base", *base, "--new", *new[:2], copies[1])
+    assert p.returncode == 2 and "hold rows of the same run" in p.stderr, p.stderr
+    p = run("compare", base[0], copies[0])
+    assert p.returncode == 2 and "hold rows of the same run" in p.stderr, p.stderr
+    # distinct runs compare as before
+    assert run("compare", "--base", *base, "--new", *new).returncode == 0
+
+
+@pytest.mark.parametrize("edit,needle", [
+    # more samples than the row's reps
+    (lambda r: dict(r, samples_s=";".join(["0.001"] * 100000), time_median_s="0.001"),
+     "samples_s holds 100000 values, reps says '10'"),
+    # values whose median overflows
+    (lambda r: dict(r, samples_s=";".join(["1e308"] * 10), time_median_s="1e308"),
+     "is not a number of seconds a run writes"),
+    (lambda r: dict(r, samples_s=";".join(["0x1p-10"] * 10), time_median_s="0.0009765625"),
+     "is not a ';'-separated list of seconds a run writes"),
+    (lambda r: dict(r, time_median_s="0x1p-10"), "is not a number of seconds a run writes"),
+    (lambda r: dict(r, time_median_s="inf"), "is not a number of seconds a run writes"),
+    # a median that its samples contradict
+    (lambda r: dict(r, time_median_s="0.5"), "is not the median"),
+])
+def test_samples_no_run_could_have_written_are_refused(tmp_path, edit, needle):
+    rng = np.random.default_rng(5)
+    base = write(tmp_path / "b.csv", [cell_row(1e-3 * rng.lognormal(0, 0.02, 10))])
+    bad = write(tmp_path / "n.csv", [edit(cell_row(1e-3 * rng.lognormal(0, 0.02, 10)))])
+    for args in ((base, bad), ("--fail-on-regression", "5", base, bad)):
+        p = run("compare", *args)
+        assert p.returncode == 2, (p.returncode, p.stdout[:300])
+        assert needle in p.stderr and p.stderr.count("\n") == 1, p.stderr
+
+
+def test_markdown_escapes_text_from_the_csv(tmp_path):
+    """A backtick, '|' or raw HTML in a host or workload name must not open a code span, shift
+    the table or reach the Markdown a user pastes into a PR as HTML."""
+    rng = np.random.default_rng(9)
+    evil = "w|x`<img src=x onerror=alert(1)><script>alert(2)</script>"
+    rows_b = [cell_row(1e-3 * rng.lognormal(0, 0.02, 10), workload=evil)]
+    rows_n = [cell_row(1e-3 * rng.lognormal(0, 0.02, 10), workload=evil)]
+    rows_b[0]["host"], rows_n[0]["host"] = "host`a`<b>", "h2|x"
+    p = run("compare", write(tmp_path / "b.csv", rows_b), write(tmp_path / "n.csv", rows_n))
+    assert p.returncode == 0, p.stderr
+    md = p.stdout
+    assert "<img" not in md and "<script" not in md, md
+    # '<b>' only inside the code span, where Markdown shows it as text
+    assert "<b>" not in md.replace("``host`a`<b>``", ""), md
+    header = [l for l in md.splitlines() if l.startswith("| cell |")][0]
+    unescaped_pipes = lambda l: len(re.findall(r"(?<!\\)\|", l))
+    rows = [l for l in md.splitlines() if l.startswith("| w")]
+    assert rows and all(unescaped_pipes(l) == unescaped_pipes(header) for l in rows), md
+    # the host's backticks stay inside one code span (a longer fence)
+    assert "``host`a`<b>``" in md, md

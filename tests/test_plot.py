@@ -1058,3 +1058,16 @@ def test_make_install_puts_a_working_binary_and_plot_under_destdir(tmp_path, two
     assert r.returncode == 0, r.stderr
     left = [str(f.relative_to(dest)) for f in dest.rglob("*") if f.is_file()]
     assert left == [], left
+
+
+def test_markdown_to_html_keeps_escaped_text_in_its_cell():
+    """compare's Markdown escapes '|', backticks and HTML from the CSVs (issue 24 item 9): the
+    report's conversion keeps each escaped '|' in its cell and shows the text, never the HTML."""
+    md = ("### compare\n\n| cell | host |\n|---|---|\n"
+          "| w\\|x\\`&lt;img src=x&gt;&lt;script&gt; | ``host`a`<b>`` |\n")
+    out = plot.markdown_to_html(md)
+    assert out.count("<td>") == 2, out
+    assert "<td>w|x`&lt;img src=x&gt;&lt;script&gt;</td>" in out, out
+    assert "<td>host`a`&lt;b&gt;</td>" in out, out
+    assert "<script" not in out and "<img" not in out and "<b>" not in out
+    assert plot._md("a|b<c>`") == "a\\|b&lt;c&gt;\\`"

@@ -342,7 +342,7 @@ Test(ceiling, materialise_is_judged_against_its_own_write_ceiling) {
     cr_assert_not_null(s);
     /* 8 n^2 bytes at n = 4000: 128 MB; the ceiling wrote them at 16 GB/s */
     double bytes = 8.0 * 4000 * 4000;
-    add(s, "sin", 4000, bytes / 8e9, "stream/32", bytes / 16e9);    /* best: 0.50 */
+    add(s, "sin", 4000, bytes / 8e9, "stream/32", bytes / 16e9);    /* best: 0.500 */
     add(s, "split", 4000, bytes / 20e9, "stream/64", bytes / 16e9); /* best: 1.25 */
     add(s, "sin", 100, 1e-6, "plain/32", 1e-7); /* below the fitted sizes: not shown */
     add(s, "sin", 2000, 1e-3, "", 0);           /* wrote no matrix: no ceiling */
@@ -352,7 +352,7 @@ Test(ceiling, materialise_is_judged_against_its_own_write_ceiling) {
     db_summary_print(s, f);
     fclose(f);
     th_own(text, free);
-    cr_assert_not_null(strstr(text, "n=4000 0.50\xc3\x97 (stream/32, ceiling 16.0 GB/s)"), "%s",
+    cr_assert_not_null(strstr(text, "n=4000 0.500\xc3\x97 (stream/32, ceiling 16.0 GB/s)"), "%s",
                        text);
     cr_assert_not_null(strstr(text, "n=4000 1.25\xc3\x97 (stream/64, ceiling 16.0 GB/s) [!]"), "%s",
                        text);

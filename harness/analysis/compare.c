@@ -212,6 +212,7 @@ struct input {
     const char *path;
     struct db_table t;
     int key[NKEY], status, median, samples; /* column indices; samples -1 in old CSVs */
+    int reps, run_id;                       /* column indices, -1 when absent */
     struct stat st; /* the file's identity, with several files per side (open_group) */
 };
 
@@ -260,6 +261,8 @@ static int open_input(struct input *in, const char *path, char *err, size_t errl
     in->status = db_table_column(&in->t, "status");
     in->median = db_table_column(&in->t, "time_median_s");
     in->samples = db_table_column(&in->t, "samples_s");
+    in->reps = db_table_column(&in->t, "reps");
+    in->run_id = db_table_column(&in->t, "run_id");
     if (in->status < 0 || in->median < 0)
         return db_fail(err, errlen, "compare: '%s' is not a diagbench CSV: no column '%s'", path,
                        in->status < 0 ? "status" : "time_median_s");
@@ -279,7 +282,7 @@ static int open_group(struct input *in, const char *const *paths, size_t n, char
                       size_t errlen) {
     for (size_t i = 0; i < n; i++) {
         DB_CHECK(open_input(&in[i], paths[i], err, errlen));
-        if (n > 1 && stat(paths[i], &in[i].st) != 0)
+        if (stat(paths[i], &in[i].st) != 0)
             return db_fail(err, errlen, "compare: cannot stat '%s': %s", paths[i], strerror(errno));
         for (size_t j = 0; j < i && n > 1; j++)
             if (same_file(&in[i], &in[j]))
@@ -306,7 +309,26 @@ static double median_of(const double *x, size_t n, double *scratch) {
     return db_stats_median_sorted(scratch, n);
 }
 
-/* One ok row's samples (*x, *k; none in CSVs from before samples_s) and median. */
+/* What a run can write: a decimal number (as %.9g prints: no hex, no inf or nan) of seconds per
+ * extraction between DB_COMPARE_MIN_S and DB_COMPARE_MAX_S. Parses [s, s + len) (len: up to
+ * the first ';' or the end); 1 and *t when it is one. */
+#define DB_COMPARE_MIN_S 1e-12 /* a picosecond: below one instruction of any machine */
+#define DB_COMPARE_MAX_S 1e6   /* 11.6 days for one timed extraction: no run lasts that long */
+static int run_seconds(const char *s, size_t len, double *t) {
+    char buf[64];
+    if (len == 0 || len >= sizeof buf || strspn(s, "0123456789.eE+-") < len) return 0;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    char *end;
+    errno = 0;
+    *t = strtod(buf, &end);
+    return !*end && !errno && *t >= DB_COMPARE_MIN_S && *t <= DB_COMPARE_MAX_S;
+}
+
+/* One ok row's samples (*x, *k; none in CSVs from before samples_s) and median. Refused: values
+ * no run could have written, more or fewer samples than the row's reps, and a time_median_s
+ * that is not the median of its samples_s (both printed %.9g from the same values: relative
+ * rounding <= 5e-9 each, so 1e-6 of the median is a difference no run leaves). */
 static int read_row(const struct hit *h, double **x, size_t *k, double *median, char *err,
                     size_t errlen) {
     const struct input *in = h->in;
@@ -314,12 +336,12 @@ static int read_row(const struct hit *h, double **x, size_t *k, double *median, 
     *x = NULL;
     *k = 0;
     const char *v = f[in->median];
-    char *end;
-    double med = strtod(v, &end);
-    if (!*v || *end || !(med > 0) || !isfinite(med))
+    double med;
+    if (!run_seconds(v, strlen(v), &med))
         return db_fail(err, errlen,
-                       "compare: '%s' line %zu: time_median_s '%s' is not a positive number",
-                       in->path, line_of(h), v);
+                       "compare: '%s' line %zu: time_median_s '%.40s' is not a number of seconds "
+                       "a run writes (decimal, %g to %g)",
+                       in->path, line_of(h), v, DB_COMPARE_MIN_S, DB_COMPARE_MAX_S);
     *median = med;
     const char *text = in->samples >= 0 ? f[in->samples] : "";
     if (!*text) return DB_OK;
@@ -334,22 +356,37 @@ static int read_row(const struct hit *h, double **x, size_t *k, double *median, 
     }
     size_t n = 0;
     for (const char *c = text;;) {
-        errno = 0;
-        double t = strtod(c, &end);
-        if (end == c || errno || !(t > 0) || !isfinite(t) || (*end && *end != ';')) {
+        size_t len = strcspn(c, ";");
+        double t;
+        if (!run_seconds(c, len, &t)) {
             free(s);
             free(sorted);
             return db_fail(err, errlen,
                            "compare: '%s' line %zu: samples_s '%.60s' is not a ';'-separated "
-                           "list of positive numbers",
-                           in->path, line_of(h), text);
+                           "list of seconds a run writes (decimal, %g to %g)",
+                           in->path, line_of(h), text, DB_COMPARE_MIN_S, DB_COMPARE_MAX_S);
         }
         s[n++] = t;
-        if (!*end) break;
-        c = end + 1;
+        if (!c[len]) break;
+        c += len + 1;
     }
+    const char *reps = in->reps >= 0 ? f[in->reps] : "";
+    char *end, detail[160] = "";
+    unsigned long long r = *reps ? strtoull(reps, &end, 10) : 0;
     *median = median_of(s, n, sorted);
     free(sorted);
+    if (*reps && (*end || r != n))
+        snprintf(detail, sizeof detail, "samples_s holds %zu values, reps says '%.20s'", n, reps);
+    else if (fabs(*median - med) > 1e-6 * med)
+        snprintf(detail, sizeof detail,
+                 "time_median_s '%.20s' is not the median %.9g of its %zu samples_s", v, *median,
+                 n);
+    if (detail[0]) {
+        free(s);
+        return db_fail(err, errlen,
+                       "compare: '%s' line %zu: %s: not what a run writes (an edited file?)",
+                       in->path, line_of(h), detail);
+    }
     *x = s;
     *k = n;
     return DB_OK;
@@ -490,6 +527,11 @@ static int judge(const struct db_compare_args *a, struct cell *c) {
         return DB_OK;
     }
     c->ratio = c->n.median / c->b.median;
+    if (!isfinite(c->ratio) || !(c->ratio > 0)) { /* never a verdict from a ratio we lack */
+        snprintf(c->reason, sizeof c->reason, "the ratio of the medians is not a number");
+        c->ratio = NAN;
+        return DB_OK;
+    }
     if (!c->b.x || !c->n.x) {
         snprintf(c->reason, sizeof c->reason, "no samples");
         return DB_OK;
@@ -524,7 +566,7 @@ static void decide(const struct db_compare_args *a, struct cell *c) {
 }
 
 static int regressed(const struct db_compare_args *a, const struct cell *c) {
-    return a->fail_pct >= 0 && strcmp(c->verdict, "slower") == 0 &&
+    return a->fail_pct >= 0 && strcmp(c->verdict, "slower") == 0 && isfinite(c->ratio) &&
            100 * (c->ratio - 1) >= a->fail_pct;
 }
 
@@ -790,24 +832,53 @@ static void write_csv(FILE *f, const struct report *r) {
     }
 }
 
-/* Markdown text: '|' and newlines would break a table row. */
+/* Markdown text from a CSV (a host, a workload, a note: anyone's text): nothing in it may open
+ * a code span, emphasis, a link or raw HTML, or break a table row. Markdown's punctuation is
+ * backslash-escaped (CommonMark), '<', '>' and '&' become entities, newlines spaces. */
 static void md_text(FILE *f, const char *s) {
     for (; *s; s++) {
-        if (*s == '|')
-            fputs("\\|", f);
-        else
+        if (*s == '<')
+            fputs("&lt;", f);
+        else if (*s == '>')
+            fputs("&gt;", f);
+        else if (*s == '&')
+            fputs("&amp;", f);
+        else if (*s && strchr("\\`*_[]|#!~", *s)) {
+            fputc('\\', f);
+            fputc(*s, f);
+        } else
             fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
     }
+}
+
+/* A code span holding s verbatim (code spans show their text as it is: no escapes there): its
+ * fence is one backtick more than the longest run of backticks in s, padded with a space when s
+ * starts or ends with one (CommonMark 6.1); newlines become spaces. */
+static void md_code(FILE *f, const char *s) {
+    size_t run = 0, longest = 0;
+    for (const char *c = s; *c; c++) {
+        run = *c == '`' ? run + 1 : 0;
+        longest = run > longest ? run : longest;
+    }
+    size_t len = strlen(s);
+    int pad = len && (s[0] == '`' || s[len - 1] == '`');
+    for (size_t i = 0; i <= longest; i++)
+        fputc('`', f);
+    if (pad) fputc(' ', f);
+    for (const char *c = s; *c; c++)
+        fputc(*c == '\n' || *c == '\r' ? ' ' : *c, f);
+    if (pad) fputc(' ', f);
+    for (size_t i = 0; i <= longest; i++)
+        fputc('`', f);
 }
 
 static void md_param(FILE *f, const char *column, const char *const *vb, size_t kb,
                      const char *const *vn, size_t kn, int before) {
     fputs(before ? "\n- " : "\n**Run parameters that differ:**\n\n- ", f);
-    fprintf(f, "`%s`: base `", column);
-    put_list(f, vb, kb, "`, `", md_text);
-    fputs("`; new `", f);
-    put_list(f, vn, kn, "`, `", md_text);
-    fputc('`', f);
+    fprintf(f, "`%s`: base ", column);
+    put_list(f, vb, kb, ", ", md_code);
+    fputs("; new ", f);
+    put_list(f, vn, kn, ", ", md_code);
 }
 
 /* A cell's name; paired: a compared cell (its strategy "A → B" under --pair). */
@@ -845,9 +916,7 @@ static void md_only(FILE *f, const struct report *r, const struct found *const *
 
 /* A side's files in the title: `a.csv`, or `a.csv`, `b.csv` (2 runs). */
 static void md_files(FILE *f, const char *const *files, size_t n) {
-    fputc('`', f);
-    put_list(f, files, n, "`, `", md_text);
-    fputc('`', f);
+    put_list(f, files, n, ", ", md_code);
     if (n > 1) fprintf(f, " (%zu runs)", n);
 }
 
@@ -855,11 +924,10 @@ static void write_md(FILE *f, const struct report *r) {
     const struct db_compare_args *a = r->a;
     fputs("### diagbench compare: ", f);
     if (a->pair) {
-        fputc('`', f);
-        md_text(f, a->pair_a);
-        fputs("` → `", f);
-        md_text(f, a->pair_b);
-        fputs("` in ", f);
+        md_code(f, a->pair_a);
+        fputs(" → ", f);
+        md_code(f, a->pair_b);
+        fputs(" in ", f);
         md_files(f, a->base, a->nbase);
     } else {
         md_files(f, a->base, a->nbase);
@@ -995,18 +1063,95 @@ static int pair_found(const struct db_compare_args *a, size_t kb, size_t kn, cha
                    a->nbase, which);
 }
 
-/* Several runs per side: a run on both sides (a glob that caught both) would be compared with
- * itself. */
+/* A file on both sides (a glob that caught both, or `compare b.csv b.csv`, also through a link)
+ * would be compared with itself. */
 static int sides_disjoint(const struct db_compare_args *a, const struct input *ib,
                           const struct input *in, char *err, size_t errlen) {
-    for (size_t i = 0; a->by_run && !a->pair && i < a->nbase; i++)
+    for (size_t i = 0; !a->pair && i < a->nbase; i++)
         for (size_t j = 0; j < a->nnew; j++)
             if (same_file(&ib[i], &in[j]))
-                return db_fail(err, errlen,
-                               "compare: '%s' is given for both --base and --new: each run "
-                               "belongs to one side",
-                               a->new_files[j]);
+                return a->by_run ? db_fail(err, errlen,
+                                           "compare: '%s' is given for both --base and --new: "
+                                           "each run belongs to one side",
+                                           a->new_files[j])
+                                 : db_fail(err, errlen,
+                                           "compare: '%s' and '%s' are the same file: compare "
+                                           "needs two runs",
+                                           a->base[i], a->new_files[j]);
     return DB_OK;
+}
+
+static int cmp_str(const void *x, const void *y) {
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* The distinct run_id values of a file, sorted (*ids malloc'd; 0 of them without the column). */
+static int run_ids(const struct input *in, const char ***ids, size_t *n) {
+    *ids = NULL;
+    *n = 0;
+    if (in->run_id < 0) return DB_OK;
+    const char **v = malloc((in->t.nrec ? in->t.nrec : 1) * sizeof *v);
+    if (!v) return DB_E_NOMEM;
+    size_t k = 0;
+    for (size_t r = 1; r < in->t.nrec; r++)
+        v[k++] = in->t.rec[r].field[in->run_id];
+    qsort(v, k, sizeof *v, cmp_str);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (!u || strcmp(v[u - 1], v[i]) != 0) v[u++] = v[i];
+    *ids = v;
+    *n = u;
+    return DB_OK;
+}
+
+/* Copies of one run: two files (on one side, or one on each) with rows of the same run_id. A
+ * copied run is not another run: five copies per side would give every cell p = 0.004 and a
+ * zero-width interval. run_id is the UTC start time and pid of the run that wrote the row
+ * (resumed and merged rows keep it), so two runs never share one. */
+static int no_copies(const struct db_compare_args *a, struct input *const *files,
+                     const char *const *names, size_t n, char *err, size_t errlen) {
+    const char ***ids = calloc(n ? n : 1, sizeof *ids);
+    size_t *nid = calloc(n ? n : 1, sizeof *nid);
+    int rc = ids && nid ? DB_OK : DB_E_NOMEM;
+    for (size_t i = 0; rc == DB_OK && i < n; i++)
+        rc = run_ids(files[i], &ids[i], &nid[i]);
+    for (size_t i = 0; rc == DB_OK && i < n; i++)
+        for (size_t j = i + 1; rc == DB_OK && j < n; j++)
+            for (size_t p = 0, q = 0; rc == DB_OK && p < nid[i] && q < nid[j];) {
+                int c = strcmp(ids[i][p], ids[j][q]);
+                if (c == 0)
+                    rc = db_fail(err, errlen,
+                                 "compare: '%s' and '%s' hold rows of the same run (run_id "
+                                 "%.40s): a copy of a run is not another run%s",
+                                 names[i], names[j], ids[i][p],
+                                 a->by_run ? "; give each run once" : "");
+                else if (c < 0)
+                    p++;
+                else
+                    q++;
+            }
+    for (size_t i = 0; ids && i < n; i++)
+        free(ids[i]);
+    free(ids);
+    free(nid);
+    return rc;
+}
+
+/* Every file of the comparison (with --pair, the one side's) checked for copies. */
+static int check_copies(const struct db_compare_args *a, struct input *ib, struct input *in,
+                        char *err, size_t errlen) {
+    size_t n = a->nbase + (a->pair ? 0 : a->nnew);
+    struct input **files = malloc(n * sizeof *files);
+    const char **names = malloc(n * sizeof *names);
+    int rc = files && names ? DB_OK : DB_E_NOMEM;
+    for (size_t i = 0; rc == DB_OK && i < n; i++) {
+        files[i] = i < a->nbase ? &ib[i] : &in[i - a->nbase];
+        names[i] = i < a->nbase ? a->base[i] : a->new_files[i - a->nbase];
+    }
+    if (rc == DB_OK) rc = no_copies(a, files, names, n, err, errlen);
+    free(files);
+    free(names);
+    return rc;
 }
 
 int db_compare_run(const struct db_compare_args *a, FILE *out, int *regressed_out, char *err,
@@ -1021,6 +1166,7 @@ int db_compare_run(const struct db_compare_args *a, FILE *out, int *regressed_ou
     if (rc == DB_OK) rc = open_group(ib, a->base, a->nbase, err, errlen);
     if (rc == DB_OK && !a->pair) rc = open_group(in, a->new_files, a->nnew, err, errlen);
     if (rc == DB_OK) rc = sides_disjoint(a, ib, in, err, errlen);
+    if (rc == DB_OK) rc = check_copies(a, ib, in, err, errlen);
     if (rc == DB_OK)
         rc = gather(ib, a->nbase, a->pair ? a->pair_a : NULL, a->pair != NULL, &fb, &kb, err,
                     errlen);
