@@ -1,0 +1,118 @@
+#include "harness/analysis/sequential.h"
+
+#include <math.h>
+
+#include "core/status.h"
+
+/* Lan-DeMets, Pocock type: A(t) = alpha ln(1 + (e - 1) t). */
+static double spent(const struct db_seq_design *d, double t) {
+    return d->alpha * log1p((M_E - 1) * t);
+}
+
+double db_seq_level(const struct db_seq_design *d, size_t n) {
+    if (n < d->min_runs || n > d->max_runs || d->max_runs == 0) return 0;
+    double mx = (double)d->max_runs;
+    double before = n == d->min_runs ? 0 : spent(d, (double)(n - 1) / mx);
+    return spent(d, (double)n / mx) - before;
+}
+
+/* Continued fraction of the regularised incomplete beta function (modified Lentz), valid for
+ * x < (a + 1) / (a + b + 2); 300 terms reach double precision for the a, b of a t distribution. */
+static double beta_cf(double a, double b, double x) {
+    const double tiny = 1e-300;
+    double c = 1, d = 1 - (a + b) * x / (a + 1);
+    if (fabs(d) < tiny) d = tiny;
+    d = 1 / d;
+    double h = d;
+    for (int m = 1; m <= 300; m++) {
+        double m2 = 2.0 * m;
+        double aa = m * (b - m) * x / ((a + m2 - 1) * (a + m2));
+        d = 1 + aa * d;
+        d = fabs(d) < tiny ? 1 / tiny : 1 / d;
+        c = 1 + aa / c;
+        if (fabs(c) < tiny) c = tiny;
+        h *= d * c;
+        aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1));
+        d = 1 + aa * d;
+        d = fabs(d) < tiny ? 1 / tiny : 1 / d;
+        c = 1 + aa / c;
+        if (fabs(c) < tiny) c = tiny;
+        double del = d * c;
+        h *= del;
+        if (fabs(del - 1) < 1e-16) break;
+    }
+    return h;
+}
+
+/* I_x(a, b). */
+static double betai(double a, double b, double x) {
+    if (x <= 0) return 0;
+    if (x >= 1) return 1;
+    double lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
+    if (x < (a + 1) / (a + b + 2)) return exp(lbt) * beta_cf(a, b, x) / a;
+    return 1 - exp(lbt) * beta_cf(b, a, 1 - x) / b;
+}
+
+double db_student_t_sf(double t, double df) {
+    if (isnan(t) || !(df > 0)) return NAN;
+    if (isinf(t)) return t > 0 ? 0 : 1;
+    double tail = 0.5 * betai(0.5 * df, 0.5, df / (df + t * t)); /* P(T > |t|) */
+    return t >= 0 ? tail : 1 - tail;
+}
+
+double db_student_t_isf(double q, double df) {
+    if (!(q > 0 && q < 1) || !(df > 0)) return NAN;
+    if (q > 0.5) return -db_student_t_isf(1 - q, df);
+    double lo = 0, hi = 1;
+    while (db_student_t_sf(hi, df) > q && hi < 1e300)
+        hi *= 2;
+    for (int i = 0; i < 200 && hi - lo > 1e-14 * hi; i++) { /* bisection: sf is monotone */
+        double mid = 0.5 * (lo + hi);
+        if (db_student_t_sf(mid, df) > q)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+/* Mean and variance (n - 1 denominator) of log(v). */
+static int log_moments(const double *v, size_t n, double *mean, double *var) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(v[i] > 0) || !isfinite(v[i])) return DB_E_INVALID;
+        s += log(v[i]);
+    }
+    *mean = s / (double)n;
+    double q = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = log(v[i]) - *mean;
+        q += e * e;
+    }
+    *var = q / (double)(n - 1);
+    return DB_OK;
+}
+
+int db_seq_welch(const double *x, size_t m, const double *y, size_t k, double level, double *p,
+                 double *ratio, double *lo, double *hi) {
+    *p = *ratio = *lo = *hi = NAN;
+    if (m < 2 || k < 2 || !(level > 0 && level < 0.5)) return DB_E_INVALID;
+    double mx, vx, my, vy;
+    DB_CHECK(log_moments(x, m, &mx, &vx));
+    DB_CHECK(log_moments(y, k, &my, &vy));
+    double diff = my - mx, ax = vx / (double)m, ay = vy / (double)k, se2 = ax + ay;
+    *ratio = exp(diff);
+    if (!(se2 > 0)) { /* no spread on either side: the data say exactly what they say */
+        *p = diff == 0 ? 1 : 0;
+        *lo = *hi = *ratio;
+        return DB_OK;
+    }
+    double se = sqrt(se2);
+    double df = se2 * se2 / (ax * ax / (double)(m - 1) + ay * ay / (double)(k - 1));
+    *p = 2 * db_student_t_sf(fabs(diff) / se, df);
+    if (*p > 1) *p = 1;
+    double tq = db_student_t_isf(level, df);
+    *lo = exp(diff - tq * se);
+    *hi = exp(diff + tq * se);
+    return DB_OK;
+}

@@ -1,0 +1,73 @@
+/* The sequential rule of `diagbench compare --sequential MIN:MAX` and `scripts/ab.sh --adaptive`
+ * (README: Comparing runs, "Adaptive A/B"): the two sides run round by round, one run of each per
+ * round, and after every round from MIN runs per side each cell still open is tested; a cell whose
+ * verdict is settled is dropped from later rounds.
+ *
+ * Per cell, at a look with n runs per side (runs = the samples: the cell's median in each run):
+ *   - statistic: Welch's t on the logarithms of the per-run medians, two-sided, with the
+ *     Welch-Satterthwaite degrees of freedom; the ratio is exp(mean log new - mean log base), the
+ *     ratio of the geometric means, and its CI at level 1 - 2 a_j is exp(difference +- t * SE).
+ *     Logarithms because a slowdown multiplies times; Welch's t rather than the Mann-Whitney U of
+ *     the fixed design because U's exact p-value cannot go below 2 / C(2n, n) (0.1 at 3 runs per
+ *     side, 0.029 at 4) while the looks spend a fraction of alpha each: a rank test could not
+ *     decide anything before 6 runs per side. The t-test's assumption, that a run's median is
+ *     roughly log-normal around the cell's true time, is what the run-to-run noise looks like on a
+ *     quiet machine (README: Comparing runs); a disturbed run (10-30% slower) inflates its side's
+ *     variance, which makes the cell wait for more runs rather than decide (the test is
+ *     conservative against one outlier).
+ *   - alpha spending: look j (n_j = MIN + j - 1 runs per side) spends
+ *     a_j = A(n_j / MAX) - A(n_{j-1} / MAX), A(t) = alpha * ln(1 + (e - 1) t), the Lan-DeMets
+ *     spending function of Pocock type (A(0) = 0, A(1) = alpha). Each look tests at its own a_j,
+ *     and a cell's probability of a false verdict over all its looks is at most
+ *     sum_j a_j = A(n_last / MAX) <= alpha by the union bound (Bonferroni over the looks). The
+ * bound needs no model of how the looks' statistics are correlated (the exact group-sequential
+ *     boundaries would, and would be less conservative).
+ *   - multiplicity across cells: at each look, Benjamini-Hochberg at level a_j over the p-values
+ *     of the cells open at that look. In an A/A comparison (no cell changed) BH at level a_j makes
+ *     any false verdict at that look at most a_j likely (Simes), so over the looks at most alpha:
+ *     the fixed design's guarantee survives the repeated looks.
+ *   - verdicts: "slower" / "faster" when BH rejects at a_j and the ratio is outside 1 +- m
+ *     (rule "difference"); "no change" when the CI at level 1 - 2 a_j lies inside [1 - m, 1 + m]
+ *     (rule "equivalence": two one-sided tests, TOST, each at a_j; a cell whose true change is m or
+ *     more is declared "no change" with probability at most alpha over all looks, by the same
+ *     union bound); otherwise the cell stays open. A cell not ok on a side is undecided at once
+ *     (rule "status"); one still open after MAX runs per side is undecided (rule "max runs").
+ *   m is --min-effect, 3% unless given: with a run-to-run standard deviation of about 1% of the
+ *   median (0.4-1.4% on a quiet machine), the CI of three runs per side at the first look's level
+ *   is about +-2.5 standard deviations wide, so a smaller margin leaves most unchanged cells open
+ *   for many rounds. */
+#ifndef DB_SEQUENTIAL_H
+#define DB_SEQUENTIAL_H
+
+#include <stddef.h>
+
+/* The default margin of --sequential (percent), when --min-effect is not given. */
+#define DB_SEQ_DEFAULT_MARGIN_PCT 3.0
+/* The smallest MIN: Welch's t needs two runs per side for a variance; three give it 2-4 degrees of
+ * freedom. */
+#define DB_SEQ_MIN_RUNS 3
+#define DB_SEQ_MAX_RUNS 100
+
+struct db_seq_design {
+    size_t min_runs, max_runs; /* MIN:MAX runs per side */
+    double alpha;              /* total level spent over the looks */
+    double margin_pct;         /* m */
+};
+
+/* The level a_j spent at the look with n runs per side (0 below min_runs or above max_runs). */
+double db_seq_level(const struct db_seq_design *d, size_t n);
+
+/* Welch's t on log(x) (base, m values) against log(y) (new, k values), m, k >= 2, all > 0: the
+ * two-sided p-value, the ratio exp(mean log y - mean log x) and its CI at level 1 - 2 * level
+ * (lo, hi). DB_E_INVALID when a side has fewer than 2 values or a value is not positive. A side
+ * without spread on both sides gives p = 1 and the CI [ratio, ratio] when the means agree, p = 0
+ * otherwise. */
+int db_seq_welch(const double *x, size_t m, const double *y, size_t k, double level, double *p,
+                 double *ratio, double *lo, double *hi);
+
+/* Student's t distribution: P(T > t) for df > 0, and its inverse (the t with P(T > t) = q, for
+ * 0 < q < 1). */
+double db_student_t_sf(double t, double df);
+double db_student_t_isf(double q, double df);
+
+#endif
