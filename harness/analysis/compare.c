@@ -195,6 +195,10 @@ int db_compare_parse(int argc, char **argv, struct db_compare_args *a, char *err
             a->help = 1;
             return DB_OK;
         }
+        if (!only_files && strcmp(s, "--check-args") == 0) {
+            a->check_args = 1;
+            continue;
+        }
         if (only_files || s[0] != '-' || !s[1]) {
             if (to != pos)
                 DB_CHECK(add_file(to, nto, which, s, err, errlen));

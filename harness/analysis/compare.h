@@ -37,6 +37,7 @@ struct db_compare_args {
     size_t seq_min, seq_max;
     const char *open_cells;
     int min_effect_given;
+    int check_args; /* --check-args: validate the arguments, read no file (scripts/ab.sh) */
 };
 
 /* The verdicts, and the number of bootstrap resamples of the ratio's interval. */

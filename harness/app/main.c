@@ -664,6 +664,8 @@ static const char compare_usage[] =
     "  --open-cells FILE        with --sequential: write the cells still open (undecided and\n"
     "                           below MAX runs per side) to FILE, a CSV that diagbench --cells\n"
     "                           reads (replaced through a temporary file in its directory)\n"
+    "  --check-args             check the arguments only (exit 0 or 2), read no file: what\n"
+    "                           scripts/ab.sh does with -c before the first run\n"
     "  -h, --help               this text\n"
     "  --                       every argument after it is a file name\n"
     "\n"
@@ -682,6 +684,7 @@ static int compare_main(int argc, char **argv) {
         fputs(compare_usage, stdout);
         return 0;
     }
+    if (a.check_args) return 0; /* valid arguments; no file is read */
     int regressed = 0;
     int rc = db_compare_run(&a, stdout, &regressed, err, sizeof err);
     if (rc != DB_OK) {
