@@ -124,13 +124,17 @@ done
 SEQ=
 [ "$ADAPTIVE" -eq 1 ] && SEQ="--sequential $MIN_RUNS:$MAX_RUNS"
 # shellcheck disable=SC2086 # COPTS and SEQ are lists of words (globbing is off)
-"$NEW" compare --check-args $COPTS $SEQ --base b1.csv b2.csv --new n1.csv n2.csv ||
-    usage "-c '${COPTS# }' is refused by '$NEW compare' (above)"
+if ! cmsg=$("$NEW" compare --check-args $COPTS $SEQ --base b1.csv b2.csv --new n1.csv n2.csv \
+    2>&1 >/dev/null); then
+    usage "-c '${COPTS# }': $(printf '%s' "$cmsg" | head -n 1 | sed 's/^diagbench: compare: //')"
+fi
 if [ -e "$DIR" ] && [ ! -d "$DIR" ]; then usage "-o '$DIR' exists and is not a directory"; fi
 mkdir -p "$DIR" 2>/dev/null || usage "-o '$DIR': cannot create the directory"
-for f in "$DIR"/base-*.csv "$DIR"/new-*.csv "$DIR"/*.partial "$DIR"/open-*.csv; do
+set +f
+for f in "$DIR"/base-*.csv "$DIR"/new-*.csv "$DIR"/*.partial "$DIR"/open-*.csv "$DIR"/open.csv; do
     if [ -e "$f" ]; then usage "'$f' exists: give another -o DIR, or remove the earlier runs"; fi
 done
+set -f
 
 run() { # side binary round ARGS...
     r_side=$1 r_bin=$2 r_k=$3
