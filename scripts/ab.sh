@@ -96,10 +96,28 @@ if [ $# -lt 2 ]; then usage "expected BASE_BIN and NEW_BIN"; fi
 BASE=$1
 NEW=$2
 shift 2
+# Adaptive: more NEW builds may follow, each compared with the one BASE (whose runs they share):
+# NEW_1 (= NEW), NEW_2, ... (eval only assigns "$1": nothing of the path is parsed as code).
+NNEW=1
+NEW_1=$NEW
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    [ "$ADAPTIVE" -eq 1 ] || usage "expected -- before diagbench's arguments (several NEW_BINs need --adaptive)"
+    [ "$NNEW" -lt 9 ] || usage "at most 9 NEW_BINs"
+    NNEW=$((NNEW + 1))
+    eval "NEW_$NNEW=\$1"
+    shift
+done
 if [ $# -eq 0 ] || [ "$1" != "--" ]; then usage "expected -- before diagbench's arguments"; fi
 shift
+j=0
 for b in "$BASE" "$NEW"; do
     if [ ! -f "$b" ] || [ ! -x "$b" ]; then usage "'$b' is not an executable file"; fi
+done
+j=2
+while [ "$j" -le "$NNEW" ]; do
+    eval "b=\$NEW_$j"
+    if [ ! -f "$b" ] || [ ! -x "$b" ]; then usage "'$b' is not an executable file"; fi
+    j=$((j + 1))
 done
 for a in "$@"; do
     case $a in
@@ -196,9 +214,48 @@ now() { # seconds since boot, to the centisecond (Linux), else since the epoch
 rows() { # data lines of a CSV (its cells)
     echo $(($(wc -l <"$1") - 1))
 }
+side() { # j: the name of NEW_j's runs: new, new2, new3, ...
+    if [ "$1" -eq 1 ]; then echo new; else echo "new$1"; fi
+}
+# compare_seq j OPTIONS...: NEW_j against BASE on the runs so far, in the order they ran
+compare_seq() {
+    c_j=$1
+    shift
+    c_side=$(side "$c_j")
+    set +f
+    # shellcheck disable=SC2086 # COPTS and SEQ are lists of words
+    "$NEW" compare $COPTS $SEQ "$@" --base "$DIR"/base-[0-9][0-9][0-9].csv \
+        --new "$DIR/$c_side"-[0-9][0-9][0-9].csv
+    c_rc=$?
+    set -f
+    return "$c_rc"
+}
+# round_all k K: one run of each side (its open cells after the first look), the side that goes
+# first rotating from round to round
+round_all() {
+    a_k=$1 a_name=$2
+    shift 2
+    a_s=0
+    a_n=$((NNEW + 1))
+    while [ "$a_s" -lt "$a_n" ]; do
+        a_i=$(((a_k - 1 + a_s) % a_n)) # 0: base, j: NEW_j
+        if [ "$a_i" -eq 0 ]; then
+            a_side=base a_bin=$BASE a_list=$DIR/open-$a_name.csv
+        else
+            a_side=$(side "$a_i") a_list=$DIR/open-$a_i-$a_name.csv
+            eval "a_bin=\$NEW_$a_i"
+            [ "$NNEW" -eq 1 ] && a_list=$DIR/open-$a_name.csv
+        fi
+        if [ "$a_k" -gt "$MIN_RUNS" ]; then
+            run "$a_side" "$a_bin" "$a_name" "$@" --cells "$a_list"
+        else
+            run "$a_side" "$a_bin" "$a_name" "$@"
+        fi
+        a_s=$((a_s + 1))
+    done
+}
 T0=$(now)
 k=1
-OPEN=
 STOP="max runs"
 LAST_SECS=0
 LAST_CELLS=1
@@ -211,29 +268,48 @@ while [ "$k" -le "$MAX_RUNS" ]; do
         STOP=budget
         break
     fi
-    if [ -n "$OPEN" ]; then
-        cp "$OPEN" "$DIR/open-$K.csv"
-        echo "ab: round $k of at most $MAX_RUNS: $NOPEN open cell(s)" >&2
-        r0=$(now)
-        round "$k" "$K" "$@" --cells "$DIR/open-$K.csv"
+    if [ "$k" -gt "$MIN_RUNS" ]; then # the cell lists of this round: what the last look left open
+        if [ "$NNEW" -eq 1 ]; then
+            cp "$DIR/open-1.csv" "$DIR/open-$K.csv"
+        else # each NEW its own; the base the union (one line per cell)
+            j=1
+            while [ "$j" -le "$NNEW" ]; do
+                cp "$DIR/open-$j.csv" "$DIR/open-$j-$K.csv"
+                j=$((j + 1))
+            done
+            head -n 1 "$DIR/open-1.csv" >"$DIR/open-$K.csv"
+            set +f
+            for f in "$DIR"/open-[0-9]-"$K".csv; do tail -n +2 "$f"; done | sort -u \
+                >>"$DIR/open-$K.csv"
+            set -f
+        fi
+        echo "ab: round $k of at most $MAX_RUNS: $NOPEN open cell run(s)" >&2
     else
         echo "ab: round $k of at most $MAX_RUNS: every cell" >&2
-        r0=$(now)
-        round "$k" "$K" "$@"
     fi
+    r0=$(now)
+    round_all "$k" "$K" "$@"
     LAST_SECS=$(awk -v a="$r0" -v b="$(now)" 'BEGIN { print b - a }')
-    LAST_CELLS=$(rows "$DIR/base-$K.csv")
+    LAST_CELLS=$(rows "$DIR/base-$K.csv") # cell runs of the round: every side's rows
+    j=1
+    while [ "$j" -le "$NNEW" ]; do
+        LAST_CELLS=$((LAST_CELLS + $(rows "$DIR/$(side "$j")-$K.csv")))
+        j=$((j + 1))
+    done
     [ "$LAST_CELLS" -gt 0 ] || LAST_CELLS=1
     if [ "$k" -ge "$MIN_RUNS" ]; then
-        crc=0
-        compare_runs --open-cells "$DIR/open.csv" >/dev/null || crc=$?
-        set -f
-        [ "$crc" -le 1 ] || exit "$crc"
-        OPEN="$DIR/open.csv"
-        NOPEN=$(rows "$OPEN")
+        NOPEN=0 # cell runs the next round needs: the open cells of each NEW side and of the base
+        j=1
+        while [ "$j" -le "$NNEW" ]; do
+            crc=0
+            compare_seq "$j" --open-cells "$DIR/open-$j.csv" >/dev/null || crc=$?
+            [ "$crc" -le 1 ] || exit "$crc"
+            NOPEN=$((NOPEN + 2 * $(rows "$DIR/open-$j.csv")))
+            j=$((j + 1))
+        done
         ETA=$(awk -v s="$LAST_SECS" -v c="$LAST_CELLS" -v o="$NOPEN" -v r=$((MAX_RUNS - k)) \
             'BEGIN { printf "%.0f", s / c * o * r }')
-        echo "ab: after round $k: $NOPEN cell(s) open; at most ${ETA}s more" \
+        echo "ab: after round $k: $((NOPEN / 2)) cell comparison(s) open; at most ${ETA}s more" \
             "($((MAX_RUNS - k)) round(s) of the open cells at the last round's time per cell)" >&2
         if [ "$NOPEN" -eq 0 ] && [ "$k" -lt "$MAX_RUNS" ]; then
             STOP=decided
@@ -253,34 +329,54 @@ NOPEN=${NOPEN:-$LAST_CELLS}
 [ "$STOP" = decided ] && NOPEN=0
 ETA=$(awk -v s="$LAST_SECS" -v c="$LAST_CELLS" -v o="$NOPEN" -v r=$((MAX_RUNS - ROUNDS)) \
     'BEGIN { printf "%.0f", s / c * o * r }')
-report
-case $FORMAT in
-    json) # compare's object, plus "adaptive"
-        sed '$d' "$DIR/compare.json" >"$DIR/compare.json.tmp"
-        {
-            printf ',\n  "adaptive": {"rounds": %d, "stopped": "%s", "elapsed_s": %s, ' \
-                "$ROUNDS" "$STOP" "$ELAPSED"
-            printf '"budget_s": %s, "min_runs": %d, "max_runs": %d, "open_cells": %d, ' \
-                "${BUDGET:-null}" "$MIN_RUNS" "$MAX_RUNS" "$NOPEN"
-            printf '"eta_s": %s}\n}\n' "$ETA"
-        } >>"$DIR/compare.json.tmp" # the sed dropped compare's closing brace
-        mv "$DIR/compare.json.tmp" "$DIR/compare.json"
-        ;;
-    md)
-        {
-            echo
-            printf '**Adaptive run**: %d round(s) (runs per side, %d to %d), stopped: %s, after' \
-                "$ROUNDS" "$MIN_RUNS" "$MAX_RUNS" "$STOP"
-            printf ' %s s%s; %d cell(s) still open' "$ELAPSED" \
-                "${BUDGET:+ (budget $BUDGET s)}" "$NOPEN"
-            if [ "$NOPEN" -gt 0 ]; then
-                printf ' (reported undecided with their CI), estimated at most %s s more to' "$ETA"
-                printf ' decide them (%d more round(s) at the last round'"'"'s time per cell)' \
-                    $((MAX_RUNS - ROUNDS))
-            fi
-            echo .
-        } >>"$DIR/compare.md"
-        ;;
-esac
-cat "$DIR/compare.$FORMAT"
+# The reports: DIR/compare.FORMAT (one NEW_BIN) or DIR/compare-J.FORMAT (NEW_J); stdout has them in
+# order (json: one object, or a JSON array of the objects with several NEW_BINs).
+rc=0
+j=1
+[ "$NNEW" -gt 1 ] && [ "$FORMAT" = json ] && echo "["
+while [ "$j" -le "$NNEW" ]; do
+    f=$DIR/compare.$FORMAT
+    [ "$NNEW" -gt 1 ] && f=$DIR/compare-$j.$FORMAT
+    jrc=0
+    compare_seq "$j" >"$f" || jrc=$?
+    [ "$jrc" -le "$rc" ] || rc=$jrc
+    [ "$rc" -le 1 ] || exit "$rc"
+    jopen=0
+    [ "$STOP" = decided ] || [ ! -f "$DIR/open-$j.csv" ] || jopen=$(rows "$DIR/open-$j.csv")
+    [ -f "$DIR/open-$j.csv" ] || jopen=$(rows "$DIR/base-001.csv")
+    case $FORMAT in
+        json) # compare's object, plus "adaptive"
+            sed '$d' "$f" >"$f.tmp" # compare's closing brace
+            {
+                printf ',\n  "adaptive": {"rounds": %d, "stopped": "%s", "elapsed_s": %s, ' \
+                    "$ROUNDS" "$STOP" "$ELAPSED"
+                printf '"budget_s": %s, "min_runs": %d, "max_runs": %d, "open_cells": %d, ' \
+                    "${BUDGET:-null}" "$MIN_RUNS" "$MAX_RUNS" "$jopen"
+                printf '"eta_s": %s}\n}\n' "$ETA"
+            } >>"$f.tmp"
+            mv "$f.tmp" "$f"
+            ;;
+        md)
+            {
+                echo
+                printf '**Adaptive run**: %d round(s) (runs per side, %d to %d), stopped: %s,' \
+                    "$ROUNDS" "$MIN_RUNS" "$MAX_RUNS" "$STOP"
+                printf ' after %s s%s' "$ELAPSED" "${BUDGET:+ (budget $BUDGET s)}"
+                [ "$NNEW" -gt 1 ] && printf ' (%d NEW builds against one base)' "$NNEW"
+                printf '; %d cell(s) still open' "$jopen"
+                if [ "$jopen" -gt 0 ]; then
+                    printf ' (reported undecided with their CI), estimated at most %s s more' "$ETA"
+                    printf ' to decide them (%d more round(s) at the last round'"'"'s time per' \
+                        $((MAX_RUNS - ROUNDS))
+                    printf ' cell)'
+                fi
+                echo .
+            } >>"$f"
+            ;;
+    esac
+    [ "$j" -gt 1 ] && [ "$FORMAT" = json ] && echo ","
+    cat "$f"
+    j=$((j + 1))
+done
+[ "$NNEW" -gt 1 ] && [ "$FORMAT" = json ] && echo "]"
 exit "$rc"

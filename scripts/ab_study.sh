@@ -10,11 +10,12 @@
 # per-run medians, so drift between runs is part of the noise. RUNS=1 compares one run per side
 # on its repetitions, what Google Benchmark's compare.py does.
 #
-# --adaptive (issue 25): the same two comparisons, each by `scripts/ab.sh --adaptive --max-runs
-# RUNS` (rounds of the cells still open, compare --sequential; README: Comparing runs), A/A into
-# OUTDIR/aa/ and planted into OUTDIR/planted/, through two small wrapper scripts OUTDIR/bin-base
-# and OUTDIR/bin-planted that add --call-cost-us (or, with PLANT_NS, --plant-work-ns) to the
-# command. It prints the same two rates, the runs the cells took and the wall time.
+# --adaptive (issue 25): the same two comparisons by one `scripts/ab.sh --adaptive --max-runs RUNS
+# BASE SAME PLANTED` (rounds of the cells still open, compare --sequential; README: Comparing
+# runs), the base's runs shared by both as in the fixed design, into OUTDIR/ab/, through two small
+# wrapper scripts OUTDIR/bin-base and OUTDIR/bin-planted that add --call-cost-us (or, with
+# PLANT_NS, --plant-work-ns) to the command. It prints the same two rates, the runs the cells
+# took and the wall time.
 #
 # usage: scripts/ab_study.sh [--adaptive] [OUTDIR]   (default build/ab_study; from the repository
 #        root). OUTDIR must not hold the runs or reports of an earlier study: nothing is removed.
@@ -52,8 +53,8 @@ fi
 mkdir -p "$OUT"
 # An earlier study's runs or reports (or anyone's files of those names) are never removed: refuse.
 for f in "$OUT"/base-* "$OUT"/same-* "$OUT"/planted-* "$OUT"/*.partial "$OUT"/aa.json \
-    "$OUT"/planted.json "$OUT"/planted.md "$OUT"/aa1.json "$OUT"/planted1.json "$OUT"/aa \
-    "$OUT"/planted "$OUT"/bin-base "$OUT"/bin-planted; do
+    "$OUT"/planted.json "$OUT"/planted.md "$OUT"/aa1.json "$OUT"/planted1.json "$OUT"/ab \
+    "$OUT"/adaptive.json "$OUT"/bin-base "$OUT"/bin-planted; do
     if [ -e "$f" ] || [ -L "$f" ]; then
         echo "ab_study: '$f' exists: give another OUTDIR (nothing is removed)" >&2
         exit 2
@@ -85,16 +86,16 @@ if [ "$ADAPTIVE" -eq 1 ]; then
     [ -n "${MIN_EFFECT:-}" ] && [ "$MIN_EFFECT" != 0 ] && COPT="$COPT --min-effect $MIN_EFFECT"
     echo "ab_study: adaptive, $WORKLOAD cells, $WHAT, at most $RUNS runs per side from" \
         "$MIN_RUNS (--reps $REPS --min-time $MIN_TIME, $THREADS thread(s)) into $OUT" >&2
-    for cmp in aa planted; do
-        other=$OUT/bin-base
-        [ "$cmp" = planted ] && other=$OUT/bin-planted
-        rc=0
-        OMP_NUM_THREADS=$THREADS scripts/ab.sh --adaptive --min-runs "$MIN_RUNS" \
-            --max-runs "$RUNS" -o "$OUT/$cmp" -c "$COPT" "$OUT/bin-base" "$other" -- \
-            -w "$WORKLOAD" -s probe,materialise -j fwd,bwd -n 8,12,16,24,32,48,64,96,128,192 \
-            --reps "$REPS" --min-time "$MIN_TIME" >"$OUT/$cmp.json" || rc=$?
-        [ "$rc" -le 1 ] || exit "$rc"
-    done
+    # one ab.sh: BASE, NEW = the same command (A/A) and NEW2 = the planted one, sharing the base's
+    # runs as the fixed design does; stdout: the two reports as a JSON array
+    rc=0
+    OMP_NUM_THREADS=$THREADS scripts/ab.sh --adaptive --min-runs "$MIN_RUNS" --max-runs "$RUNS" \
+        -o "$OUT/ab" -c "$COPT" "$OUT/bin-base" "$OUT/bin-base" "$OUT/bin-planted" -- \
+        -w "$WORKLOAD" -s probe,materialise -j fwd,bwd -n 8,12,16,24,32,48,64,96,128,192 \
+        --reps "$REPS" --min-time "$MIN_TIME" >"$OUT/adaptive.json" || rc=$?
+    [ "$rc" -le 1 ] || exit "$rc"
+    cp "$OUT/ab/compare-1.json" "$OUT/aa.json"
+    cp "$OUT/ab/compare-2.json" "$OUT/planted.json"
     WALL=$(awk -v a="$T0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }')
     "$PY" - "$OUT" "$WALL" <<'PYEOF'
 import json, statistics, sys

@@ -305,12 +305,45 @@ def test_adaptive_drops_decided_cells(tmp_path):
         assert cells_of(out / f"base-{k:03d}.csv") == [12, 13]
         assert cells_of(out / f"new-{k:03d}.csv") == [12, 13]
         assert cells_of(out / f"open-{k:03d}.csv") == [12, 13]
-    assert "2 cell(s) open; at most" in p.stderr  # the estimate of the time left
+    assert "after round 3: 2 cell comparison(s) open; at most" in p.stderr  # the time left
     # the Markdown report says the same
     p2 = ab("--adaptive", "--max-runs", 4, "-o", tmp_path / "md", base, new, "--", "-w", "x")
     assert p2.returncode == 0, p2.stderr
     assert "Sequential decisions" in p2.stdout and "**Adaptive run**: 4 round(s)" in p2.stdout
     assert "| equivalence |" in p2.stdout and "| difference |" in p2.stdout
+
+
+def test_two_new_builds_share_the_base(tmp_path):
+    """BASE NEW NEW2: each NEW is compared with the one base; after the first look the base runs
+    the union of the open cells and each NEW its own; with json, stdout is an array of the two
+    reports."""
+    base, new = fakes(tmp_path)
+    same = tmp_path / "fake-same"  # the base's own fake under another name: an A/A comparison
+    same.write_text(open(base).read())
+    same.chmod(0o755)
+    out = tmp_path / "two"
+    p = ab("--adaptive", "--max-runs", 5, "-o", out, "-c", "--format json", base, new, same,
+           "--", "-w", "seqsin")
+    assert p.returncode == 0, p.stderr
+    reps = json.loads(p.stdout)
+    assert isinstance(reps, list) and len(reps) == 2
+    assert [c["verdict"] for c in reps[0]["cells"]][:4] == ["no change", "no change", "slower",
+                                                            "slower"]
+    # NEW2 is the base's fake: its runs equal the base's (same seeds), every cell no change or
+    # (no spread) settled at once
+    assert reps[1]["counts"]["slower"] == reps[1]["counts"]["faster"] == 0
+    open1 = cells_of(out / "open-1-004.csv")
+    open2 = cells_of(out / "open-2-004.csv")
+    assert cells_of(out / "new-004.csv") == open1
+    assert cells_of(out / "new2-004.csv") == open2
+    assert cells_of(out / "base-004.csv") == sorted(set(open1 + open2))
+    assert (out / "compare-1.json").exists() and (out / "compare-2.json").exists()
+
+
+def test_several_new_builds_need_adaptive(tmp_path):
+    base, new = fakes(tmp_path)
+    p = ab("-o", tmp_path / "o", base, new, new, "--", "-w", "seqsin")
+    assert p.returncode == 2 and "several NEW_BINs need --adaptive" in p.stderr
 
 
 def test_adaptive_stops_when_every_cell_is_decided(tmp_path):
