@@ -23,8 +23,10 @@
 #              (10), MIN_TIME (0.005 s per repetition), THREADS (OMP_NUM_THREADS, 1), ALPHA
 #              (0.05), MIN_EFFECT (fixed: 0 %; adaptive: compare's default), PLANTED_US (10.5),
 #              MIN_RUNS (adaptive: 3), WORKLOAD (seqsin; adaptive only: e.g. sin, whose cells get
-#              the planted work from PLANT_NS), PLANT_NS (adaptive, TEST ONLY --plant-work-ns of the
-#              planted side; 0: plant with PLANTED_US).
+#              the planted work from PLANT_PCT or PLANT_NS), PLANT_PCT (adaptive, TEST ONLY
+#              --plant-work-pct of the planted side, e.g. 5), PLANT_NS (adaptive, TEST ONLY
+#              --plant-work-ns; both 0: plant with PLANTED_US), STRATEGIES (adaptive:
+#              probe,materialise), SIZES (adaptive: 8,12,16,24,32,48,64,96,128,192).
 # Prints both rates and exits 0 when both targets are met, 1 when one is missed, 2 on bad usage.
 set -eu
 ADAPTIVE=0
@@ -66,14 +68,22 @@ if [ "$ADAPTIVE" -eq 1 ]; then
     MIN_RUNS=${MIN_RUNS:-3}
     WORKLOAD=${WORKLOAD:-seqsin}
     PLANT_NS=${PLANT_NS:-0}
+    PLANT_PCT=${PLANT_PCT:-0}
+    STRATEGIES=${STRATEGIES:-probe,materialise}
+    SIZES=${SIZES:-8,12,16,24,32,48,64,96,128,192}
     case $PLANT_NS in '' | *[!0-9.]*) echo "ab_study: PLANT_NS '$PLANT_NS': expected nanoseconds" >&2; exit 2 ;; esac
+    case $PLANT_PCT in '' | *[!0-9.]*) echo "ab_study: PLANT_PCT '$PLANT_PCT': expected a percentage" >&2; exit 2 ;; esac
     wrapper() { # file, extra diagbench arguments (the binary's path must not need quoting)
         case $BIN in *[!A-Za-z0-9_./+-]*) echo "ab_study: DIAGBENCH '$BIN': use a path of letters, digits and ._/+-" >&2; exit 2 ;; esac
         (set -C && printf '#!/bin/sh\ncase ${1:-} in compare | merge) exec %s "$@" ;; esac\nexec %s "$@" %s\n' \
             "$BIN" "$BIN" "$2" >"$1") || exit 2
         chmod +x "$1"
     }
-    if [ "$PLANT_NS" = 0 ]; then
+    if [ "$PLANT_PCT" != 0 ]; then
+        wrapper "$OUT/bin-base" ""
+        wrapper "$OUT/bin-planted" "--plant-work-pct $PLANT_PCT"
+        WHAT="--plant-work-pct $PLANT_PCT (TEST ONLY) on the planted side"
+    elif [ "$PLANT_NS" = 0 ]; then
         wrapper "$OUT/bin-base" "--call-cost-us 10"
         wrapper "$OUT/bin-planted" "--call-cost-us $PLANTED_US"
         WHAT="--call-cost-us 10 against $PLANTED_US"
@@ -91,7 +101,7 @@ if [ "$ADAPTIVE" -eq 1 ]; then
     rc=0
     OMP_NUM_THREADS=$THREADS scripts/ab.sh --adaptive --min-runs "$MIN_RUNS" --max-runs "$RUNS" \
         -o "$OUT/ab" -c "$COPT" "$OUT/bin-base" "$OUT/bin-base" "$OUT/bin-planted" -- \
-        -w "$WORKLOAD" -s probe,materialise -j fwd,bwd -n 8,12,16,24,32,48,64,96,128,192 \
+        -w "$WORKLOAD" -s "$STRATEGIES" -j fwd,bwd -n "$SIZES" \
         --reps "$REPS" --min-time "$MIN_TIME" >"$OUT/adaptive.json" || rc=$?
     [ "$rc" -le 1 ] || exit "$rc"
     cp "$OUT/ab/compare-1.json" "$OUT/aa.json"

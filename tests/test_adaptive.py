@@ -482,5 +482,17 @@ def test_plant_work_is_recorded_and_slows_the_calls(tmp_path):
     assert float(row["time_median_s"]) >= calls * 1e-3
 
 
+def test_plant_work_pct_is_recorded(tmp_path):
+    """--plant-work-pct is part of the matrix (so compare names the sides' matrices as differing,
+    and --resume keeps it); the rows stay correct (status ok, the error check passed)."""
+    out = tmp_path / "q.csv"
+    p = subprocess.run([BIN, "-w", "split", "-s", "materialise", "-j", "bwd", "-n", "64", "--reps",
+                        "2", "--min-time", "1e-4", "--plant-work-pct", "5", "-q", "-o", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    row = next(csv.DictReader(open(out)))
+    assert "--plant-work-pct 5" in row["matrix"] and row["status"] == "ok"
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

@@ -32,6 +32,7 @@
 #include "harness/io/gbench_json.h"
 #include "harness/analysis/summary.h"
 #include "harness/bench/wisdom.h"
+#include "harness/bench/runner.h"
 #include "workloads/workload.h"
 
 #define EXIT_USAGE 2
@@ -89,6 +90,9 @@ static const char usage[] =
     "      --plant-work-ns NS TEST ONLY: NS ns of real busy work in every primitive call, inside\n"
     "                         the timed region, in every workload (plants a known slowdown for\n"
     "                         scripts/ab_study.sh; recorded in the matrix column; default 0)\n"
+    "      --plant-work-pct P TEST ONLY: after each timed extraction of a diagonal cell, busy\n"
+    "                         work for P % of that extraction's time (two extra clock reads:\n"
+    "                         exact to ~2% of P from 2.5 us per extraction; matrix column)\n"
     "      --mem-limit SIZE   memory budget per cell, e.g. 2G (default: 85% of the least of\n"
     "                         MemAvailable, the cgroup limit and the NUMA node memory when\n"
     "                         that is a real limit; see --env). Under ulimit -v / -d the budget\n"
@@ -1164,6 +1168,7 @@ int main(int argc, char **argv) {
     rc = reserve_openblas(&x);
     if (rc < 0) rc = select_cells(&x);
     db_set_plant_work(x.cli.run.plant_work_s);
+    db_set_plant_work_pct(x.cli.run.plant_work_pct);
     if (rc < 0) rc = open_output(&x);
     if (rc < 0) rc = finish_output(&x, execute(&x));
     free(x.sel);

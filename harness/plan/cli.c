@@ -630,6 +630,7 @@ enum flag {
     FLAG_PRECISION,
     FLAG_MAX_TIME_PER_CELL,
     FLAG_PLANT_WORK,
+    FLAG_PLANT_PCT,
     /* operator_flag */
     FLAG_BAND,
     FLAG_ON_MISMATCH,
@@ -725,6 +726,11 @@ static int timing_flag(struct db_cli *cli, enum flag f, const char *v, char *err
             return db_fail(err, errlen,
                            "invalid --plant-work-ns '%s': expected nanoseconds from 0 to 1e9", v);
         o->plant_work_s = us * 1e-9;
+        return DB_OK;
+    case FLAG_PLANT_PCT: /* TEST ONLY: as --plant-work-ns, relative to each extraction */
+        if (parse_double(v, 0, 100, &o->plant_work_pct) != DB_OK)
+            return db_fail(err, errlen,
+                           "invalid --plant-work-pct '%s': expected a percentage from 0 to 100", v);
         return DB_OK;
     case FLAG_MEM_LIMIT:
         if (db_parse_bytes(v, &o->mem_budget) != DB_OK)
@@ -982,6 +988,7 @@ static const struct value_flag {
     {NULL, "--precision", FLAG_PRECISION, timing_flag},
     {NULL, "--max-time-per-cell", FLAG_MAX_TIME_PER_CELL, timing_flag},
     {NULL, "--plant-work-ns", FLAG_PLANT_WORK, timing_flag},
+    {NULL, "--plant-work-pct", FLAG_PLANT_PCT, timing_flag},
     {NULL, "--band", FLAG_BAND, operator_flag},
     {NULL, "--on-mismatch", FLAG_ON_MISMATCH, operator_flag},
     {"-o", "--out", FLAG_OUT, output_flag},
