@@ -340,6 +340,33 @@ def test_two_new_builds_share_the_base(tmp_path):
     assert (out / "compare-1.json").exists() and (out / "compare-2.json").exists()
 
 
+def test_html_report_embeds_the_adaptive_compare(tmp_path):
+    """plot.py --report --compare-md build/ab/compare.md: the report's Compare section carries the
+    sequential table (runs, verdict, CI, rule per cell) and the adaptive paragraph; a missing file
+    is exit 2 with no report."""
+    base, new = fakes(tmp_path)
+    out = tmp_path / "ab"
+    p = ab("--adaptive", "--max-runs", 4, "-o", out, base, new, "--", "-w", "seqsin")
+    assert p.returncode == 0, p.stderr
+    plot = ["/usr/bin/python3", os.path.join(ROOT, "plot.py")]
+    data = tmp_path / "real.csv"  # the report's data: a real run
+    subprocess.run([BIN, "-w", "sin", "-s", "probe,materialise", "-n", "8,16", "--reps", "1",
+                    "--min-time", "1e-5", "-q", "-o", str(data)], check=True, timeout=120)
+    r = subprocess.run([*plot, "--report", "-o", str(tmp_path / "rep"), "--compare-md",
+                        str(out / "compare.md"), str(data)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "rep" / "report.html").read_text()
+    assert "Sequential decisions" in html and "Adaptive run" in html
+    assert "<td>equivalence</td>" in html and "<td>difference</td>" in html
+    assert "<td>max runs</td>" in html
+    r = subprocess.run([*plot, "--report", "-o", str(tmp_path / "rep2"), "--compare-md",
+                        str(tmp_path / "none.md"), str(data)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "--compare-md" in r.stderr
+    assert not (tmp_path / "rep2").exists()
+
+
 def test_several_new_builds_need_adaptive(tmp_path):
     base, new = fakes(tmp_path)
     p = ab("-o", tmp_path / "o", base, new, new, "--", "-w", "seqsin")
