@@ -246,8 +246,8 @@ round_all() {
             eval "a_bin=\$NEW_$a_i"
             [ "$NNEW" -eq 1 ] && a_list=$DIR/open-$a_name.csv
         fi
-        if [ "$a_k" -gt "$MIN_RUNS" ]; then
-            run "$a_side" "$a_bin" "$a_name" "$@" --cells "$a_list"
+        if [ "$a_k" -gt "$MIN_RUNS" ]; then # a side with no open cell sits the round out
+            [ "$(rows "$a_list")" -eq 0 ] || run "$a_side" "$a_bin" "$a_name" "$@" --cells "$a_list"
         else
             run "$a_side" "$a_bin" "$a_name" "$@"
         fi
@@ -293,7 +293,8 @@ while [ "$k" -le "$MAX_RUNS" ]; do
     LAST_CELLS=$(rows "$DIR/base-$K.csv") # cell runs of the round: every side's rows
     j=1
     while [ "$j" -le "$NNEW" ]; do
-        LAST_CELLS=$((LAST_CELLS + $(rows "$DIR/$(side "$j")-$K.csv")))
+        f=$DIR/$(side "$j")-$K.csv
+        [ ! -f "$f" ] || LAST_CELLS=$((LAST_CELLS + $(rows "$f")))
         j=$((j + 1))
     done
     [ "$LAST_CELLS" -gt 0 ] || LAST_CELLS=1
