@@ -1,7 +1,9 @@
 #include "harness/analysis/sequential.h"
 
 #include <math.h>
+#include <stdlib.h>
 
+#include "core/stats.h"
 #include "core/status.h"
 
 /* Lan-DeMets, Pocock type: A(t) = alpha ln(1 + (e - 1) t). */
@@ -76,20 +78,31 @@ double db_student_t_isf(double q, double df) {
     return 0.5 * (lo + hi);
 }
 
-/* Mean and variance (n - 1 denominator) of log(v). */
-static int log_moments(const double *v, size_t n, double *mean, double *var) {
-    double s = 0;
+/* Yuen's trimmed moments of log(v): g = floor(DB_SEQ_TRIM n) values cut at each end, the mean
+ * of the h = n - 2g left, and d = (n - 1) s_w^2 / (h (h - 1)) with s_w^2 the variance (n - 1
+ * denominator) of the winsorised sample (the g lowest set to the next, the g highest likewise):
+ * the squared standard error of the trimmed mean. buf: n doubles. */
+static int log_trimmed(const double *v, size_t n, double *buf, double *mean, double *d, size_t *h) {
     for (size_t i = 0; i < n; i++) {
         if (!(v[i] > 0) || !isfinite(v[i])) return DB_E_INVALID;
-        s += log(v[i]);
+        buf[i] = log(v[i]);
     }
-    *mean = s / (double)n;
-    double q = 0;
+    db_stats_sort(buf, n);
+    size_t g = (size_t)floor(DB_SEQ_TRIM * (double)n);
+    *h = n - 2 * g;
+    double s = 0;
+    for (size_t i = g; i < n - g; i++)
+        s += buf[i];
+    *mean = s / (double)*h;
+    double w = 0, q = 0;
+    for (size_t i = 0; i < n; i++)
+        w += buf[i < g ? g : i >= n - g ? n - g - 1 : i];
+    w /= (double)n;
     for (size_t i = 0; i < n; i++) {
-        double e = log(v[i]) - *mean;
+        double e = buf[i < g ? g : i >= n - g ? n - g - 1 : i] - w;
         q += e * e;
     }
-    *var = q / (double)(n - 1);
+    *d = q / ((double)*h * (double)(*h - 1)); /* (n - 1) s_w^2 / (h (h - 1)) */
     return DB_OK;
 }
 
@@ -97,10 +110,15 @@ int db_seq_welch(const double *x, size_t m, const double *y, size_t k, double le
                  double *ratio, double *lo, double *hi) {
     *p = *ratio = *lo = *hi = NAN;
     if (m < 2 || k < 2 || !(level > 0 && level < 0.5)) return DB_E_INVALID;
-    double mx, vx, my, vy;
-    DB_CHECK(log_moments(x, m, &mx, &vx));
-    DB_CHECK(log_moments(y, k, &my, &vy));
-    double diff = my - mx, ax = vx / (double)m, ay = vy / (double)k, se2 = ax + ay;
+    double *buf = malloc((m > k ? m : k) * sizeof *buf);
+    if (!buf) return DB_E_NOMEM;
+    double mx, dx, my, dy;
+    size_t hx, hy;
+    int rc = log_trimmed(x, m, buf, &mx, &dx, &hx);
+    if (rc == DB_OK) rc = log_trimmed(y, k, buf, &my, &dy, &hy);
+    free(buf);
+    if (rc != DB_OK) return rc;
+    double diff = my - mx, se2 = dx + dy;
     *ratio = exp(diff);
     if (!(se2 > 0)) { /* no spread on either side: the data say exactly what they say */
         *p = diff == 0 ? 1 : 0;
@@ -108,7 +126,7 @@ int db_seq_welch(const double *x, size_t m, const double *y, size_t k, double le
         return DB_OK;
     }
     double se = sqrt(se2);
-    double df = se2 * se2 / (ax * ax / (double)(m - 1) + ay * ay / (double)(k - 1));
+    double df = se2 * se2 / (dx * dx / (double)(hx - 1) + dy * dy / (double)(hy - 1));
     *p = 2 * db_student_t_sf(fabs(diff) / se, df);
     if (*p > 1) *p = 1;
     double tq = db_student_t_isf(level, df);

@@ -4,17 +4,22 @@
  * verdict is settled is dropped from later rounds.
  *
  * Per cell, at a look with n runs per side (runs = the samples: the cell's median in each run):
- *   - statistic: Welch's t on the logarithms of the per-run medians, two-sided, with the
- *     Welch-Satterthwaite degrees of freedom; the ratio is exp(mean log new - mean log base), the
- *     ratio of the geometric means, and its CI at level 1 - 2 a_j is exp(difference +- t * SE).
- *     Logarithms because a slowdown multiplies times; Welch's t rather than the Mann-Whitney U of
- *     the fixed design because U's exact p-value cannot go below 2 / C(2n, n) (0.1 at 3 runs per
- *     side, 0.029 at 4) while the looks spend a fraction of alpha each: a rank test could not
- *     decide anything before 6 runs per side. The t-test's assumption, that a run's median is
- *     roughly log-normal around the cell's true time, is what the run-to-run noise looks like on a
- *     quiet machine (README: Comparing runs); a disturbed run (10-30% slower) inflates its side's
- *     variance, which makes the cell wait for more runs rather than decide (the test is
- *     conservative against one outlier).
+ *   - statistic: Yuen's trimmed two-sample t (Welch's t on trimmed means, the Yuen-Welch test as
+ *     scipy.stats.ttest_ind(equal_var=False, trim=0.2) computes it) on the logarithms of the
+ *     per-run medians, two-sided: on each side floor(0.2 n) runs are cut at each end (none below
+ *     5 runs per side, where it is Welch's t; one from 5 to 9, two at 10), the standard error comes
+ *     from the winsorised variance, the degrees of freedom are Welch-Satterthwaite's on the h runs
+ *     kept. The ratio is exp(difference of the trimmed means of the logs) and its CI at level
+ *     1 - 2 a_j is exp(difference +- t * SE). Logarithms because a slowdown multiplies times; a
+ *     t-test rather than the Mann-Whitney U of the fixed design because U's exact p-value cannot
+ *     go below 2 / C(2n, n) (0.1 at 3 runs per side, 0.029 at 4) while the looks spend a fraction
+ *     of alpha each: a rank test could not decide anything before 6 runs per side. Trimmed
+ *     because a run now and then is 10-60% slower (a disturbance on a shared machine): with
+ *     plain means one such run per side kept a truly changed cell undecided to the last run (8 of
+ *     40 planted cells in one study on the loaded study machine); the trimmed mean ignores it
+ *     from 5 runs per side on. The test assumes that the kept runs' medians scatter roughly
+ *     symmetrically (log-normal) around the cell's time; at 3-4 runs per side a disturbed run
+ *     inflates its side's variance, which keeps the cell open rather than deciding it.
  *   - alpha spending: look j (n_j = MIN + j - 1 runs per side) spends
  *     a_j = A(n_j / MAX) - A(n_{j-1} / MAX), A(t) = alpha * ln(1 + (e - 1) t), the Lan-DeMets
  *     spending function of Pocock type (A(0) = 0, A(1) = alpha). Each look tests at its own a_j,
@@ -57,11 +62,14 @@ struct db_seq_design {
 /* The level a_j spent at the look with n runs per side (0 below min_runs or above max_runs). */
 double db_seq_level(const struct db_seq_design *d, size_t n);
 
-/* Welch's t on log(x) (base, m values) against log(y) (new, k values), m, k >= 2, all > 0: the
- * two-sided p-value, the ratio exp(mean log y - mean log x) and its CI at level 1 - 2 * level
- * (lo, hi). DB_E_INVALID when a side has fewer than 2 values or a value is not positive. A side
- * without spread on both sides gives p = 1 and the CI [ratio, ratio] when the means agree, p = 0
- * otherwise. */
+/* The fraction of runs trimmed at each end of a side (Yuen's test). */
+#define DB_SEQ_TRIM 0.2
+
+/* Yuen's trimmed t (DB_SEQ_TRIM) on log(x) (base, m values) against log(y) (new, k values),
+ * m, k >= 2, all > 0: the two-sided p-value, the ratio exp(trimmed mean log y - trimmed mean
+ * log x) and its CI at level 1 - 2 * level (lo, hi). DB_E_INVALID when a side has fewer than 2
+ * values or a value is not positive. A side without spread on both sides gives p = 1 and the CI
+ * [ratio, ratio] when the means agree, p = 0 otherwise. */
 int db_seq_welch(const double *x, size_t m, const double *y, size_t k, double level, double *p,
                  double *ratio, double *lo, double *hi);
 
