@@ -608,8 +608,8 @@ static int sequential_look(struct report *r, const struct db_seq_design *d, size
         p[i] = NAN;
         if (settled[i] || c->avail < n) continue;
         c->runs = n;
-        if (db_seq_welch(c->b.x, n, c->n.x, n, level, &c->sp, &c->sratio, &c->slo, &c->shi) !=
-            DB_OK)
+        if ((n >= DB_SEQ_RANK_FROM ? db_seq_rank : db_seq_welch)(
+                c->b.x, n, c->n.x, n, level, &c->sp, &c->sratio, &c->slo, &c->shi) != DB_OK)
             return DB_E_INVALID; /* read_row admits positive finite samples only */
         c->level = level;
         c->spadj = NAN;

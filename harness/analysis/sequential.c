@@ -106,6 +106,66 @@ static int log_trimmed(const double *v, size_t n, double *buf, double *mean, dou
     return DB_OK;
 }
 
+/* The largest c <= kmax with P(U <= c - 1) <= level under H0, samples of m <= n without ties:
+ * the coefficients of the Gaussian binomial [m + n choose m]_q up to degree kmax count the
+ * arrangements with each U (as core/stats.c's exact test, in long double: only a critical count
+ * depends on them), over C(m + n, m). */
+static size_t u_critical(size_t m, size_t n, size_t kmax, double level) {
+    long double *c = calloc(kmax + 1, sizeof *c);
+    if (!c) return 0;
+    c[0] = 1;
+    long double total = 1;
+    for (size_t i = 1; i <= m; i++) {
+        size_t s = n + i;
+        for (size_t d = kmax; d >= s && d <= kmax; d--)
+            c[d] -= c[d - s];
+        for (size_t d = i; d <= kmax; d++)
+            c[d] += c[d - i];
+        total = total * (long double)(n + i) / (long double)i;
+    }
+    long double cdf = 0;
+    size_t k = 0;
+    while (k < kmax && (cdf += c[k]) / total <= (long double)level)
+        k++;
+    free(c);
+    return k;
+}
+
+static int cmp_dbl(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int db_seq_rank(const double *x, size_t m, const double *y, size_t k, double level, double *p,
+                double *ratio, double *lo, double *hi) {
+    *p = *ratio = *lo = *hi = NAN;
+    if (m < 2 || k < 2 || !(level > 0 && level < 0.5)) return DB_E_INVALID;
+    for (size_t i = 0; i < m; i++)
+        if (!(x[i] > 0) || !isfinite(x[i])) return DB_E_INVALID;
+    for (size_t j = 0; j < k; j++)
+        if (!(y[j] > 0) || !isfinite(y[j])) return DB_E_INVALID;
+    size_t mk = m * k;
+    double *d = malloc(mk * sizeof *d);
+    if (!d) return DB_E_NOMEM;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < k; j++)
+            d[i * k + j] = log(y[j]) - log(x[i]);
+    qsort(d, mk, sizeof *d, cmp_dbl);
+    *ratio = exp(mk % 2 ? d[mk / 2] : 0.5 * (d[mk / 2 - 1] + d[mk / 2]));
+    *p = db_stats_mwu(x, m, y, k, NULL);
+    /* Moses: [d_(c), d_(mk + 1 - c)] with c the largest count such that P(U <= c - 1) <= level */
+    size_t c = u_critical(m < k ? m : k, m < k ? k : m, mk / 2, level);
+    if (c > 0) {
+        *lo = exp(d[c - 1]);
+        *hi = exp(d[mk - c]);
+    } else {
+        *lo = 0;
+        *hi = INFINITY;
+    }
+    free(d);
+    return isnan(*p) ? DB_E_NOMEM : DB_OK;
+}
+
 int db_seq_welch(const double *x, size_t m, const double *y, size_t k, double level, double *p,
                  double *ratio, double *lo, double *hi) {
     *p = *ratio = *lo = *hi = NAN;
