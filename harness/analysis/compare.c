@@ -910,7 +910,8 @@ static void json_sequential(FILE *f, const struct report *r) {
         open += r->cells[i].open;
     fprintf(f,
             ",\n  \"sequential\": {\"min_runs\": %zu, \"max_runs\": %zu, \"margin_pct\": %.9g, "
-            "\"test\": \"two-sided Yuen-Welch t, 20%% trimmed, on log per-run medians\", "
+            "\"test\": \"two-sided; 3-5 runs per side: Yuen-Welch t, 20%% trimmed, on log per-run "
+            "medians; 6 and more: Mann-Whitney U, Hodges-Lehmann ratio, Moses CI\", "
             "\"spending\": \"Lan-DeMets "
             "Pocock type alpha*ln(1+(e-1)*n/max_runs), Bonferroni over the looks\", "
             "\"adjustment\": \"Benjamini-Hochberg at each look's level over the cells open at "
@@ -1085,18 +1086,20 @@ static void md_sequential(FILE *f, const struct report *r) {
     size_t open = 0;
     for (size_t i = 0; i < r->ncells; i++)
         open += r->cells[i].open;
-    fprintf(f,
-            "\n**Sequential decisions** (--sequential %zu:%zu): after each round from %zu runs per "
-            "side, Yuen's 20%%-trimmed Welch t on log run medians at the look's level (α = %g "
-            "spent over the looks: "
-            "Lan-DeMets, Pocock type, Bonferroni over the looks), Benjamini-Hochberg across the "
-            "cells open at the look; **slower**/**faster**: significant and outside ±%g%%; **no "
-            "change**: the CI at 1 − 2·level inside ±%g%% (equivalence, TOST). %zu cell%s still "
-            "open.\n\n| cell | runs | level | ratio (trimmed geo. means) | CI | p_adj | verdict | "
-            "rule |\n"
-            "|---|---|---|---|---|---|---|---|\n",
-            a->seq_min, a->seq_max, a->seq_min, a->alpha, a->min_effect_pct, a->min_effect_pct,
-            open, open == 1 ? " is" : "s are");
+    fprintf(
+        f,
+        "\n**Sequential decisions** (--sequential %zu:%zu): after each round from %zu runs per "
+        "side, at the look's level: Yuen's 20%%-trimmed Welch t on log run medians (3-5 runs per "
+        "side) or Mann-Whitney U with the Hodges-Lehmann ratio and Moses CI (6 and more) (α = %g "
+        "spent over the looks: "
+        "Lan-DeMets, Pocock type, Bonferroni over the looks), Benjamini-Hochberg across the "
+        "cells open at the look; **slower**/**faster**: significant and outside ±%g%%; **no "
+        "change**: the CI at 1 − 2·level inside ±%g%% (equivalence, TOST). %zu cell%s still "
+        "open.\n\n| cell | runs | level | ratio | CI | p_adj | verdict | "
+        "rule |\n"
+        "|---|---|---|---|---|---|---|---|\n",
+        a->seq_min, a->seq_max, a->seq_min, a->alpha, a->min_effect_pct, a->min_effect_pct, open,
+        open == 1 ? " is" : "s are");
     for (size_t i = 0; i < r->ncells; i++) {
         const struct cell *c = &r->cells[i];
         fputs("| ", f);

@@ -4,22 +4,24 @@
  * verdict is settled is dropped from later rounds.
  *
  * Per cell, at a look with n runs per side (runs = the samples: the cell's median in each run):
- *   - statistic: Yuen's trimmed two-sample t (Welch's t on trimmed means, the Yuen-Welch test as
- *     scipy.stats.ttest_ind(equal_var=False, trim=0.2) computes it) on the logarithms of the
- *     per-run medians, two-sided: on each side floor(0.2 n) runs are cut at each end (none below
- *     5 runs per side, where it is Welch's t; one from 5 to 9, two at 10), the standard error comes
- *     from the winsorised variance, the degrees of freedom are Welch-Satterthwaite's on the h runs
- *     kept. The ratio is exp(difference of the trimmed means of the logs) and its CI at level
- *     1 - 2 a_j is exp(difference +- t * SE). Logarithms because a slowdown multiplies times; a
- *     t-test rather than the Mann-Whitney U of the fixed design because U's exact p-value cannot
- *     go below 2 / C(2n, n) (0.1 at 3 runs per side, 0.029 at 4) while the looks spend a fraction
- *     of alpha each: a rank test could not decide anything before 6 runs per side. Trimmed
- *     because a run now and then is 10-60% slower (a disturbance on a shared machine): with
- *     plain means one such run per side kept a truly changed cell undecided to the last run (8 of
- *     40 planted cells in one study on the loaded study machine); the trimmed mean ignores it
- *     from 5 runs per side on. The test assumes that the kept runs' medians scatter roughly
- *     symmetrically (log-normal) around the cell's time; at 3-4 runs per side a disturbed run
- *     inflates its side's variance, which keeps the cell open rather than deciding it.
+ *   - statistic, on the per-run medians, two-sided, by the number of runs per side:
+ *     - 3 to 5: Yuen's trimmed t on their logarithms (Welch's t on 20%-trimmed means with the
+ *       winsorised variance, as scipy.stats.ttest_ind(equal_var=False, trim=0.2); floor(0.2 n)
+ *       runs cut at each end: none below 5, one at 5). Ratio = exp(difference of the trimmed
+ *       means), CI at level 1 - 2 a_j = exp(difference +- t * SE). Not a rank test: the exact
+ *       Mann-Whitney p-value cannot go below 2 / C(2n, n), 0.1 at 3 runs per side and 0.029 at
+ *       4, while a look spends a fraction of alpha. A disturbed run inflates its side's variance
+ *       and keeps the cell open rather than deciding it.
+ *     - 6 and more (DB_SEQ_RANK_FROM): Mann-Whitney U (db_stats_mwu, scipy's defaults); ratio =
+ *       the Hodges-Lehmann estimate exp(median of the n^2 differences of the logs), CI = the
+ *       distribution-free Moses interval of those differences at level 1 - 2 a_j (exact U
+ *       distribution). Ranks because on a loaded machine a cell's runs are bimodal: in one study
+ *       3-5 of 10 runs per side were 60% slower (the busy-wait preempted), which defeats means
+ *       even trimmed ones (a first version with Yuen's t at every look left 17 of 40 planted
+ *       cells undecided after 10 runs in that study), and not ranks. From 6 runs per side the
+ *       exact U reaches the looks' levels (2 / C(12, 6) = 0.0022).
+ *     Which test a look uses depends only on n, fixed in advance, so the error bounds below hold
+ *     look by look whatever the data.
  *   - alpha spending: look j (n_j = MIN + j - 1 runs per side) spends
  *     a_j = A(n_j / MAX) - A(n_{j-1} / MAX), A(t) = alpha * ln(1 + (e - 1) t), the Lan-DeMets
  *     spending function of Pocock type (A(0) = 0, A(1) = alpha). Each look tests at its own a_j,
