@@ -53,6 +53,7 @@ import html
 import io
 import math
 import os
+import stat
 import re
 import subprocess
 import sys
@@ -1520,10 +1521,34 @@ def markdown_to_html(text: str) -> str:
     return "\n".join(out)
 
 
-def compare_section(csvs: Sequence[str], diagbench: str) -> tuple[str, str]:
+def read_compare_md(path: str) -> str:
+    """``--compare-md FILE``: a Markdown report ``diagbench compare`` wrote
+    (e.g. ``build/ab/compare.md`` of ``scripts/ab.sh --adaptive``, with its
+    per-cell sequential decisions); a regular file of at most 16 MiB."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > (16 << 20):
+            raise PlotError(f"--compare-md {path}: expected a regular file of "
+                            "at most 16 MiB (a compare Markdown report)")
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise PlotError(f"--compare-md {path}: cannot read: "
+                        f"{getattr(e, 'strerror', None) or e}") from None
+
+
+def compare_section(csvs: Sequence[str], diagbench: str,
+                    compare_md: tuple[str, str] | None = None
+                    ) -> tuple[str, str]:
     """``(status, html)``: the verdicts of ``diagbench compare BASE NEW
     --format md`` when exactly two CSVs are given and ``DIAGBENCH compare
-    --help`` exits 0; otherwise a sentence saying why there are none."""
+    --help`` exits 0; otherwise a sentence saying why there are none. With
+    ``compare_md`` (``(path, text)`` from ``--compare-md``) that report is
+    shown instead, as it is (several runs per side, an adaptive A/B)."""
+    if compare_md is not None:
+        return "ok", (f"<p class=\"note\">compare report "
+                      f"<code>{_h(compare_md[0])}</code></p>"
+                      + markdown_to_html(compare_md[1]))
     if len(csvs) != 2:
         return "not applicable", (
             "<p class=\"note\">compare: give exactly two CSVs (BASE NEW) to "
@@ -1650,7 +1675,8 @@ def provenance_rows(df: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
 
 
 def build_report(df: pd.DataFrame, csvs: Sequence[str], figures: list,
-                 fit_from: float, diagbench: str) -> str:
+                 fit_from: float, diagbench: str,
+                 compare_md: tuple[str, str] | None = None) -> str:
     """The self-contained report: figures as base64 data: URIs, CSS and one
     small script inline, no network resource."""
     parts = ["<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
@@ -1709,7 +1735,7 @@ def build_report(df: pd.DataFrame, csvs: Sequence[str], figures: list,
     parts += [figure(*f) for f in rest] or [
         "<p class=\"note\">no other figure.</p>"]
     parts.append("<h2>Compare</h2>")
-    parts.append(compare_section(csvs, diagbench)[1])
+    parts.append(compare_section(csvs, diagbench, compare_md)[1])
     parts.append("<h2>Provenance</h2>")
     ph, pr = provenance_rows(df)
     parts.append(html_table(ph, pr))
@@ -1718,10 +1744,11 @@ def build_report(df: pd.DataFrame, csvs: Sequence[str], figures: list,
 
 
 def write_report(df: pd.DataFrame, csvs: Sequence[str], outdir: str,
-                 figures: list, fit_from: float, diagbench: str) -> str:
+                 figures: list, fit_from: float, diagbench: str,
+                 compare_md: tuple[str, str] | None = None) -> str:
     _makedirs(outdir)
     path = os.path.join(outdir, REPORT_NAME)
-    text = build_report(df, csvs, figures, fit_from, diagbench)
+    text = build_report(df, csvs, figures, fit_from, diagbench, compare_md)
     try:
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
@@ -1807,6 +1834,9 @@ slopes:
   CSVs and when 'DIAGBENCH compare --help' exits 0 (--diagbench, default
   build/diagbench beside plot.py), the report embeds 'DIAGBENCH compare
   BASE NEW --format md'; otherwise it says 'compare not available'.
+  --compare-md FILE embeds that compare Markdown report instead (e.g.
+  build/ab/compare.md of scripts/ab.sh, with --adaptive its per-cell runs,
+  verdicts, CIs and deciding rules).
 
 exit status:
   0 on success; 2 on a usage error or bad input (missing, unreadable or
@@ -1862,6 +1892,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", action="store_true",
                    help="also write DIR/report.html, a self-contained HTML "
                         "report (see below)")
+    p.add_argument("--compare-md", metavar="FILE",
+                   help="with --report: embed this compare Markdown report "
+                        "(e.g. build/ab/compare.md of scripts/ab.sh) instead "
+                        "of running compare on two CSVs")
     p.add_argument("--diagbench", metavar="PATH", default=DEFAULT_DIAGBENCH,
                    help="the diagbench binary whose 'compare' the report "
                         "embeds (default: build/diagbench beside plot.py)")
@@ -1881,7 +1915,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.svg:
         formats.append("svg")
     formats = list(dict.fromkeys(formats))
+    if args.compare_md is not None and not args.report:
+        parser.error("argument --compare-md: needs --report")
     try:
+        cmd = None
+        if args.compare_md is not None:
+            cmd = (args.compare_md, read_compare_md(args.compare_md))
         df = load_csvs(args.csv)
         if df.attrs.get("duplicates"):
             print(f"{PROG}: warning: {df.attrs['duplicates']} duplicate "
@@ -1898,7 +1937,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(path, file=sys.stderr)
         if args.report:
             print(write_report(df, args.csv, outdir, figures, args.fit_from,
-                               args.diagbench), file=sys.stderr)
+                               args.diagbench, cmd), file=sys.stderr)
         if args.summary:
             sys.stdout.write(summary_markdown(df, args.fit_from))
             sys.stdout.flush()

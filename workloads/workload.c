@@ -159,10 +159,19 @@ void db_spin(double seconds) {
     } while ((double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec) < seconds);
 }
 
+/* TEST ONLY (--plant-work-ns): busy work every primitive call pays on top of its own cost,
+ * inside the timed region, so that scripts/ab_study.sh can plant a known slowdown in any
+ * workload's cells. Set once before any cell runs, read-only afterwards. */
+static double plant_work_s;
+
+void db_set_plant_work(double seconds) {
+    plant_work_s = seconds > 0 ? seconds : 0;
+}
+
 /* Account for one single primitive call. */
 static void single_call(struct db_instance *in) {
     atomic_fetch_add_explicit(&in->calls, 1, memory_order_relaxed);
-    db_spin(in->call_cost_s);
+    db_spin(in->call_cost_s + plant_work_s);
 }
 
 int db_instance_eval(struct db_instance *in, const double *x, double *y) {

@@ -188,4 +188,7 @@ const char *db_instance_error(const struct db_instance *in);
 /* Busy-wait for the given number of seconds (models an FFI / host round trip). */
 void db_spin(double seconds);
 
+/* TEST ONLY (--plant-work-ns): every primitive call of every instance also spins this long. */
+void db_set_plant_work(double seconds);
+
 #endif

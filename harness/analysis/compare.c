@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/format.h"
 #include "core/fail.h"
@@ -14,6 +15,7 @@
 #include "core/status.h"
 #include "harness/io/csv_read.h"
 #include "harness/io/csv_write.h"
+#include "harness/analysis/sequential.h"
 #include "harness/analysis/summary.h"
 
 /* ---- arguments --------------------------------------------------------------------------- */
@@ -52,19 +54,43 @@ static int set_pair(struct db_compare_args *a, const char *v, char *err, size_t 
     return DB_OK;
 }
 
+/* --sequential MIN:MAX: whole numbers, DB_SEQ_MIN_RUNS <= MIN <= MAX <= DB_SEQ_MAX_RUNS. */
+static int set_sequential(struct db_compare_args *a, const char *v, char *err, size_t errlen) {
+    unsigned long long lo, hi;
+    const char *end;
+    if (db_parse_whole(v, &end, DB_SEQ_MAX_RUNS, &lo) != DB_OK || *end != ':' ||
+        db_parse_whole(end + 1, &end, DB_SEQ_MAX_RUNS, &hi) != DB_OK || *end ||
+        lo < DB_SEQ_MIN_RUNS || hi < lo)
+        return db_fail(err, errlen,
+                       "compare: invalid --sequential '%s': expected MIN:MAX runs per side, whole "
+                       "numbers with %d <= MIN <= MAX <= %d",
+                       v, DB_SEQ_MIN_RUNS, DB_SEQ_MAX_RUNS);
+    a->seq_min = (size_t)lo;
+    a->seq_max = (size_t)hi;
+    return DB_OK;
+}
+
 /* One flag with a value (v: attached "--x=V" value or the next argument). */
 static int value_flag(struct db_compare_args *a, const char *name, const char *v, char *err,
                       size_t errlen) {
     if (strcmp(name, "--alpha") == 0)
         return number_arg(name, v, 0, 0.5, 1, &a->alpha, "a level above 0, at most 0.5", err,
                           errlen);
-    if (strcmp(name, "--min-effect") == 0)
+    if (strcmp(name, "--min-effect") == 0) {
+        a->min_effect_given = 1;
         return number_arg(name, v, 0, 1000, 0, &a->min_effect_pct, "a percentage from 0 to 1000",
                           err, errlen);
+    }
     if (strcmp(name, "--fail-on-regression") == 0)
         return number_arg(name, v, 0, 1000, 0, &a->fail_pct, "a percentage from 0 to 1000", err,
                           errlen);
     if (strcmp(name, "--pair") == 0) return set_pair(a, v, err, errlen);
+    if (strcmp(name, "--sequential") == 0) return set_sequential(a, v, err, errlen);
+    if (strcmp(name, "--open-cells") == 0) {
+        if (!*v) return db_fail(err, errlen, "compare: --open-cells needs a file name");
+        a->open_cells = v;
+        return DB_OK;
+    }
     /* --format */
     if (strcmp(v, "md") == 0)
         a->format = DB_COMPARE_MD;
@@ -129,12 +155,26 @@ static int check_files(struct db_compare_args *a, const char **pos, size_t npos,
                        "repetitions are the samples) or at least two per side (the runs are)",
                        a->nbase, a->nbase == 1 ? "" : "s", a->nnew);
     a->by_run = a->nbase >= 2;
+    if (a->open_cells && !a->seq_max)
+        return db_fail(err, errlen,
+                       "compare: --open-cells lists what --sequential left open: "
+                       "give --sequential MIN:MAX");
+    if (a->seq_max && !a->by_run)
+        return db_fail(err, errlen,
+                       "compare: --sequential needs the runs of each side (--base and --new with "
+                       "at least two files each, in the order they ran)");
+    if (a->seq_max && !a->min_effect_given) a->min_effect_pct = DB_SEQ_DEFAULT_MARGIN_PCT;
+    if (a->seq_max && !(a->min_effect_pct > 0))
+        return db_fail(err, errlen,
+                       "compare: --sequential needs --min-effect above 0: it is the margin of "
+                       "\"no change\" (the CI inside +-PCT%%)");
     return DB_OK;
 }
 
 int db_compare_parse(int argc, char **argv, struct db_compare_args *a, char *err, size_t errlen) {
-    static const char *const with_value[] = {"--alpha", "--min-effect", "--fail-on-regression",
-                                             "--pair", "--format"};
+    static const char *const with_value[] = {"--alpha",     "--min-effect", "--fail-on-regression",
+                                             "--pair",      "--format",     "--sequential",
+                                             "--open-cells"};
     memset(a, 0, sizeof *a);
     a->alpha = 0.05;
     a->fail_pct = -1;
@@ -154,6 +194,10 @@ int db_compare_parse(int argc, char **argv, struct db_compare_args *a, char *err
         if (!only_files && (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0)) {
             a->help = 1;
             return DB_OK;
+        }
+        if (!only_files && strcmp(s, "--check-args") == 0) {
+            a->check_args = 1;
+            continue;
         }
         if (only_files || s[0] != '-' || !s[1]) {
             if (to != pos)
@@ -244,6 +288,13 @@ struct cell {
     int tested;
     const char *verdict;
     char reason[160];
+    /* --sequential: the runs per side of the cell's last look, the level that look spent, its
+     * geometric-mean ratio, CI (at 1 - 2 level), Welch p and BH-adjusted p; the rule that settled
+     * it (NULL: not settled); open: undecided with fewer than MAX runs per side. */
+    size_t runs, avail; /* runs per side at the last look; available (the fewer of the sides) */
+    double level, sratio, slo, shi, sp, spadj;
+    const char *rule;
+    int open;
 };
 
 static int open_input(struct input *in, const char *path, char *err, size_t errlen) {
@@ -586,6 +637,149 @@ struct report {
 
 static const char *const verdicts[4] = {"faster", "slower", "no change", "undecided"};
 
+/* ---- the sequential rule (--sequential MIN:MAX; harness/analysis/sequential.h) ------------- */
+
+/* Test the open cells with at least n runs per side on their first n runs; BH at the look's level
+ * over them; settle those whose verdict is decided. p and adj: ncells doubles of scratch. */
+static int sequential_look(struct report *r, const struct db_seq_design *d, size_t n,
+                           unsigned char *settled, double *p, double *adj) {
+    double level = db_seq_level(d, n), m = d->margin_pct / 100;
+    size_t tested = 0;
+    for (size_t i = 0; i < r->ncells; i++) {
+        struct cell *c = &r->cells[i];
+        p[i] = NAN;
+        if (settled[i] || c->avail < n) continue;
+        c->runs = n;
+        if ((n >= DB_SEQ_RANK_FROM ? db_seq_rank : db_seq_welch)(
+                c->b.x, n, c->n.x, n, level, &c->sp, &c->sratio, &c->slo, &c->shi) != DB_OK)
+            return DB_E_INVALID; /* read_row admits positive finite samples only */
+        c->level = level;
+        c->spadj = NAN;
+        p[i] = c->sp;
+        tested++;
+    }
+    if (!tested) return DB_OK;
+    DB_CHECK(db_stats_bh_adjust(p, r->ncells, adj));
+    for (size_t i = 0; i < r->ncells; i++) {
+        struct cell *c = &r->cells[i];
+        if (!isfinite(p[i])) continue;
+        c->spadj = adj[i];
+        if (adj[i] < level && (c->sratio >= 1 + m || c->sratio <= 1 - m)) {
+            c->verdict = c->sratio > 1 ? "slower" : "faster";
+            c->rule = "difference";
+            snprintf(c->reason, sizeof c->reason,
+                     "after %zu runs per side: p_adj %.2g < level %.2g, ratio outside +-%g%%", n,
+                     adj[i], level, d->margin_pct);
+        } else if (c->slo >= 1 - m && c->shi <= 1 + m) {
+            c->verdict = "no change";
+            c->rule = "equivalence";
+            snprintf(c->reason, sizeof c->reason,
+                     "after %zu runs per side: CI [%.4f, %.4f] at %.4g%% inside +-%g%%", n, c->slo,
+                     c->shi, 100 * (1 - 2 * level), d->margin_pct);
+        } else
+            continue;
+        settled[i] = 1;
+    }
+    return DB_OK;
+}
+
+/* Replay the looks from the files: a cell's runs are its per-run medians in the order of the
+ * files, so the verdicts are those the rounds reached, whatever round compare is called after. */
+static int sequential_decide(struct report *r) {
+    const struct db_compare_args *a = r->a;
+    struct db_seq_design d = {a->seq_min, a->seq_max, a->alpha, a->min_effect_pct};
+    size_t nc = r->ncells ? r->ncells : 1;
+    unsigned char *settled = calloc(nc, 1);
+    double *p = malloc(nc * sizeof *p), *adj = malloc(nc * sizeof *adj);
+    int rc = settled && p && adj ? DB_OK : DB_E_NOMEM;
+    for (size_t i = 0; rc == DB_OK && i < r->ncells; i++) {
+        struct cell *c = &r->cells[i];
+        c->level = c->sratio = c->slo = c->shi = c->sp = c->spadj = NAN;
+        c->rule = NULL;
+        c->open = 0;
+        int usable =
+            strcmp(c->b.status, "ok") == 0 && strcmp(c->n.status, "ok") == 0 && c->b.x && c->n.x;
+        c->avail = usable ? (c->b.k < c->n.k ? c->b.k : c->n.k) : 0;
+        c->runs = c->avail < a->seq_min ? c->avail : 0; /* set by each look */
+        if (!usable) {                                  /* judge said why */
+            c->verdict = "undecided";
+            c->rule = "status";
+            settled[i] = 1;
+            continue;
+        }
+        c->verdict = "undecided";
+        c->reason[0] = 0;
+    }
+    for (size_t n = a->seq_min; rc == DB_OK && n <= a->seq_max; n++)
+        rc = sequential_look(r, &d, n, settled, p, adj);
+    for (size_t i = 0; rc == DB_OK && i < r->ncells; i++) {
+        struct cell *c = &r->cells[i];
+        if (!settled[i]) {
+            c->open = c->avail < a->seq_max;
+            c->rule = c->open ? "open" : "max runs";
+            if (c->avail < a->seq_min)
+                snprintf(c->reason, sizeof c->reason, "%zu runs per side, fewer than MIN %zu",
+                         c->runs, a->seq_min);
+            else
+                snprintf(c->reason, sizeof c->reason,
+                         "%s after %zu runs per side: CI [%.4f, %.4f] at %.4g%% neither outside "
+                         "nor inside +-%g%%",
+                         c->open ? "open" : "undecided at MAX", c->runs, c->slo, c->shi,
+                         100 * (1 - 2 * c->level), a->min_effect_pct);
+        }
+        for (int v = 0; v < 4; v++)
+            if (strcmp(c->verdict, verdicts[v]) == 0) r->counts[v]++;
+        r->regressed |= regressed(a, c);
+    }
+    free(settled);
+    free(p);
+    free(adj);
+    return rc;
+}
+
+/* --open-cells FILE: the key columns of the open cells, written to a temporary file in FILE's
+ * directory (mkstemp: a new file, never through a link) and renamed over FILE. */
+static int write_open_cells(const struct report *r, const char *path, char *err, size_t errlen) {
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 16);
+    if (!tmp) return DB_E_NOMEM;
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+    memcpy(tmp, path, dl);
+    strcpy(tmp + dl, ".open-XXXXXX");
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return db_fail(err, errlen, "compare: cannot write --open-cells '%s': %s", path,
+                       strerror(e));
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) close(fd);
+    int ok = f != NULL && fchmod(fd, 0644) == 0;
+    for (int k = 0; ok && k < NKEY; k++)
+        fprintf(f, "%s%s", key_names[k], k + 1 < NKEY ? "," : "\n");
+    for (size_t i = 0; ok && i < r->ncells; i++) {
+        const struct cell *c = &r->cells[i];
+        if (!c->open) continue;
+        for (int k = 0; k < NKEY; k++) {
+            db_csv_field(f, c->b.f[c->b.in->key[k]]);
+            fputc(k + 1 < NKEY ? ',' : '\n', f);
+        }
+    }
+    int e = 0;
+    if (f && (ferror(f) | fflush(f)) != 0) ok = 0;
+    if (!ok) e = errno;
+    if (f && fclose(f) != 0 && ok) ok = 0, e = errno;
+    if (ok && rename(tmp, path) != 0) ok = 0, e = errno;
+    if (!ok) unlink(tmp);
+    free(tmp);
+    if (!ok)
+        return db_fail(err, errlen, "compare: cannot write --open-cells '%s': %s", path,
+                       strerror(e ? e : EIO));
+    return DB_OK;
+}
+
 /* The distinct values of column name among the rows of a side's files (a file without the
  * column counts as ""), at most max. */
 static size_t distinct(const struct input *in, size_t nin, const char *name, const char **v,
@@ -735,6 +929,39 @@ static void json_files(FILE *f, const char *const *files, size_t n) {
     fputc(']', f);
 }
 
+/* --sequential, per cell: "sequential": {runs, level, ratio, ci_low, ci_high, p_value,
+ * p_adjusted, rule, open} of its last look (the one that settled it). */
+static void json_sequential_cell(FILE *f, const struct cell *c) {
+    fprintf(f, ", \"sequential\": {\"runs\": %zu, \"level\": ", c->runs);
+    const double v[] = {c->level, c->sratio, c->slo, c->shi, c->sp, c->spadj};
+    static const char *const names[] = {"level",   "ratio",   "ci_low",
+                                        "ci_high", "p_value", "p_adjusted"};
+    for (int k = 0; k < 6; k++) {
+        if (k) fprintf(f, ", \"%s\": ", names[k]);
+        json_num(f, v[k]);
+    }
+    fputs(", \"rule\": ", f);
+    json_str(f, c->rule ? c->rule : "open");
+    fprintf(f, ", \"open\": %s}", c->open ? "true" : "false");
+}
+
+/* --sequential: the design and how many cells are still open. */
+static void json_sequential(FILE *f, const struct report *r) {
+    size_t open = 0;
+    for (size_t i = 0; i < r->ncells; i++)
+        open += r->cells[i].open;
+    fprintf(f,
+            ",\n  \"sequential\": {\"min_runs\": %zu, \"max_runs\": %zu, \"margin_pct\": %.9g, "
+            "\"test\": \"two-sided; 3-5 runs per side: Yuen-Welch t, 20%% trimmed, on log per-run "
+            "medians; 6 and more: Mann-Whitney U, Hodges-Lehmann ratio, Moses CI\", "
+            "\"spending\": \"Lan-DeMets "
+            "Pocock type alpha*ln(1+(e-1)*n/max_runs), Bonferroni over the looks\", "
+            "\"adjustment\": \"Benjamini-Hochberg at each look's level over the cells open at "
+            "it\", \"equivalence\": \"CI at 1-2*level inside 1 +- margin (TOST)\", "
+            "\"open_cells\": %zu}",
+            r->a->seq_min, r->a->seq_max, r->a->min_effect_pct, open);
+}
+
 static void write_json(FILE *f, const struct report *r) {
     const struct db_compare_args *a = r->a;
     fputs("{\n  \"base\": ", f);
@@ -786,6 +1013,7 @@ static void write_json(FILE *f, const struct report *r) {
         json_str(f, c->verdict);
         fputs(", \"reason\": ", f);
         json_str(f, c->reason);
+        if (a->seq_max) json_sequential_cell(f, c);
         fputc('}', f);
     }
     fputs(r->ncells ? "\n  ],\n  \"counts\": {" : "],\n  \"counts\": {", f);
@@ -793,6 +1021,7 @@ static void write_json(FILE *f, const struct report *r) {
         fprintf(f, "%s\"%s\": %zu", v ? ", " : "", verdicts[v], r->counts[v]);
     fputs("},\n  \"regression\": ", f);
     fputs(a->fail_pct < 0 ? "null" : r->regressed ? "true" : "false", f);
+    if (a->seq_max) json_sequential(f, r);
     fputs("\n}\n", f);
 }
 
@@ -920,6 +1149,40 @@ static void md_files(FILE *f, const char *const *files, size_t n) {
     if (n > 1) fprintf(f, " (%zu runs)", n);
 }
 
+/* --sequential: what was decided when, per cell. */
+static void md_sequential(FILE *f, const struct report *r) {
+    const struct db_compare_args *a = r->a;
+    size_t open = 0;
+    for (size_t i = 0; i < r->ncells; i++)
+        open += r->cells[i].open;
+    fprintf(
+        f,
+        "\n**Sequential decisions** (--sequential %zu:%zu): after each round from %zu runs per "
+        "side, at the look's level: Yuen's 20%%-trimmed Welch t on log run medians (3-5 runs per "
+        "side) or Mann-Whitney U with the Hodges-Lehmann ratio and Moses CI (6 and more) (α = %g "
+        "spent over the looks: "
+        "Lan-DeMets, Pocock type, Bonferroni over the looks), Benjamini-Hochberg across the "
+        "cells open at the look; **slower**/**faster**: significant and outside ±%g%%; **no "
+        "change**: the CI at 1 − 2·level inside ±%g%% (equivalence, TOST). %zu cell%s still "
+        "open.\n\n| cell | runs | level | ratio | CI | p_adj | verdict | "
+        "rule |\n"
+        "|---|---|---|---|---|---|---|---|\n",
+        a->seq_min, a->seq_max, a->seq_min, a->alpha, a->min_effect_pct, a->min_effect_pct, open,
+        open == 1 ? " is" : "s are");
+    for (size_t i = 0; i < r->ncells; i++) {
+        const struct cell *c = &r->cells[i];
+        fputs("| ", f);
+        md_cell_name(f, r, c->b.in, c->b.f, 1);
+        fprintf(f, " | %zu | ", c->runs);
+        if (isfinite(c->sratio))
+            fprintf(f, "%.2g | %.4f | [%.4f, %.4f] | %.2g | ", c->level, c->sratio, c->slo, c->shi,
+                    c->spadj);
+        else
+            fputs("- | - | - | - | ", f);
+        fprintf(f, "%s | %s |\n", c->verdict, c->rule ? c->rule : "open");
+    }
+}
+
 static void write_md(FILE *f, const struct report *r) {
     const struct db_compare_args *a = r->a;
     fputs("### diagbench compare: ", f);
@@ -992,6 +1255,7 @@ static void write_md(FILE *f, const struct report *r) {
     const char *on = a->pair ? a->pair_b : a->nnew > 1 ? "new" : a->new_files[0];
     md_only(f, r, r->only_b, r->nonly_b, ob);
     md_only(f, r, r->only_n, r->nonly_n, on);
+    if (a->seq_max) md_sequential(f, r);
 }
 
 /* ---- the comparison ------------------------------------------------------------------------ */
@@ -1175,7 +1439,8 @@ int db_compare_run(const struct db_compare_args *a, FILE *out, int *regressed_ou
             gather(in, a->nnew, a->pair ? a->pair_b : NULL, a->pair != NULL, &fn, &kn, err, errlen);
     if (rc == DB_OK) rc = pair_found(a, kb, kn, err, errlen);
     if (rc == DB_OK) rc = build(&r, fb, kb, fn, kn, err, errlen);
-    if (rc == DB_OK) rc = adjust_and_decide(&r);
+    if (rc == DB_OK) rc = a->seq_max ? sequential_decide(&r) : adjust_and_decide(&r);
+    if (rc == DB_OK && a->open_cells) rc = write_open_cells(&r, a->open_cells, err, errlen);
     if (rc == DB_OK) {
         if (a->format == DB_COMPARE_JSON)
             write_json(out, &r);

@@ -32,6 +32,12 @@ struct db_compare_args {
     double fail_pct;       /* --fail-on-regression; < 0: not given */
     enum db_compare_format format;
     int help;
+    /* --sequential MIN:MAX (seq_max 0: not given; harness/analysis/sequential.h) and
+     * --open-cells FILE (NULL: not given). */
+    size_t seq_min, seq_max;
+    const char *open_cells;
+    int min_effect_given;
+    int check_args; /* --check-args: validate the arguments, read no file (scripts/ab.sh) */
 };
 
 /* The verdicts, and the number of bootstrap resamples of the ratio's interval. */

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/fail.h"
 #include "core/format.h"
 #include "harness/env/omp_env.h"
 #include "harness/env/openblas.h"
@@ -30,6 +32,8 @@
 #include "harness/io/gbench_json.h"
 #include "harness/analysis/summary.h"
 #include "harness/bench/wisdom.h"
+#include "harness/bench/runner.h"
+#include "workloads/workload.h"
 
 #define EXIT_USAGE 2
 
@@ -87,6 +91,12 @@ static const char usage[] =
     "      --reps K           repetitions per cell, 1..1000 (default 5)\n"
     "      --min-time S       minimum seconds per repetition (default 0.01)\n"
     "      --call-cost-us US  per-call cost of workloads that have one (seqsin; default 10)\n"
+    "      --plant-work-ns NS TEST ONLY: NS ns of real busy work in every primitive call, inside\n"
+    "                         the timed region, in every workload (plants a known slowdown for\n"
+    "                         scripts/ab_study.sh; recorded in the matrix column; default 0)\n"
+    "      --plant-work-pct P TEST ONLY: after each timed extraction of a diagonal cell, busy\n"
+    "                         work for P % of that extraction's time (two extra clock reads:\n"
+    "                         exact to ~2% of P from 2.5 us per extraction; matrix column)\n"
     "      --mem-limit SIZE   memory budget per cell, e.g. 2G (default: 85% of the least of\n"
     "                         MemAvailable, the cgroup limit and the NUMA node memory when\n"
     "                         that is a real limit; see --env). Under ulimit -v / -d the budget\n"
@@ -141,6 +151,10 @@ static const char usage[] =
     "      --resume F.partial run only the cells missing from F.partial (left by an interrupted\n"
     "                         run), append them and finish F; alone, it takes that run's\n"
     "                         flags from F.partial, else give the same flags again\n"
+    "      --cells FILE       run only the cells FILE lists: a CSV whose header names at least\n"
+    "                         workload, operator, jac, strategy and n (as `diagbench compare\n"
+    "                         --open-cells` writes); a listed cell runs in every -t/--bind/\n"
+    "                         --places configuration; not with --resume\n"
     "      --shard K/N        run the K-th of N slices of the matrix (cells x -t/--bind/--places\n"
     "                         configurations), balanced by expected cost; every shard of a\n"
     "                         --matrix run calibrates first; join the slices with:\n"
@@ -663,6 +677,21 @@ static const char compare_usage[] =
     "  --format md|csv|json     md (default): a table to paste into a pull request; csv: one row\n"
     "                           per cell; json: the whole report (README.md, Comparing runs)\n"
     "  --fail-on-regression PCT exit 1 when a cell is slower (verdict) by at least PCT %\n"
+    "  --sequential MIN:MAX     the adaptive rule of scripts/ab.sh --adaptive: each side's files\n"
+    "                           are its runs in the order they ran (one per round); a cell is\n"
+    "                           tested after each of its runs from MIN per side (3 <= MIN <=\n"
+    "                           MAX <= 100), Yuen's trimmed t on log run medians (3-5 runs) or\n"
+    "                           Mann-Whitney U (6 and more), alpha spent over\n"
+    "                           the looks (Lan-DeMets, Pocock type; Bonferroni over the looks)\n"
+    "                           and Benjamini-Hochberg across the cells of a look: slower /\n"
+    "                           faster (significant, outside +-min effect) or no change (the CI\n"
+    "                           lies inside +-min effect, TOST) settle a cell; --min-effect\n"
+    "                           defaults to 3 here. Per cell: runs, verdict, CI, rule\n"
+    "  --open-cells FILE        with --sequential: write the cells still open (undecided and\n"
+    "                           below MAX runs per side) to FILE, a CSV that diagbench --cells\n"
+    "                           reads (replaced through a temporary file in its directory)\n"
+    "  --check-args             check the arguments only (exit 0 or 2), read no file: what\n"
+    "                           scripts/ab.sh does with -c before the first run\n"
     "  -h, --help               this text\n"
     "  --                       every argument after it is a file name\n"
     "\n"
@@ -681,6 +710,7 @@ static int compare_main(int argc, char **argv) {
         fputs(compare_usage, stdout);
         return 0;
     }
+    if (a.check_args) return 0; /* valid arguments; no file is read */
     int regressed = 0;
     int rc = db_compare_run(&a, stdout, &regressed, err, sizeof err);
     if (rc != DB_OK) {
@@ -836,8 +866,60 @@ static int reserve_openblas(struct run *x) {
     return EXIT_USAGE;
 }
 
+/* --cells FILE: listed[c] = 1 for each plan cell whose (workload, operator, jac, strategy, n) is a
+ * row of FILE. The cell's threads, proc_bind and places are not matched: a listed cell runs in
+ * every configuration of a sweep (it may run where it is not needed, never skipped where it is).
+ * FILE must be a regular file of at most 16 MiB with those five columns. */
+#define CELLS_FILE_MAX (16u << 20)
+static int cells_listed(const char *path, const struct db_plan *plan, unsigned char *listed,
+                        char *err, size_t errlen) {
+    static const char *const cols[5] = {"workload", "operator", "jac", "strategy", "n"};
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return db_fail(err, errlen, "invalid --cells '%s': %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)CELLS_FILE_MAX)
+        return db_fail(err, errlen,
+                       "invalid --cells '%s': expected a regular file of at most 16 MiB (a CSV "
+                       "with columns workload, operator, jac, strategy, n)",
+                       path);
+    struct db_table t;
+    char why[512];
+    if (db_table_read(path, &t, why, sizeof why) != DB_OK)
+        return db_fail(err, errlen, "invalid --cells: %s", why);
+    int col[5], rc = t.nrec ? DB_OK : DB_E_INVALID;
+    for (int k = 0; k < 5 && rc == DB_OK; k++)
+        if ((col[k] = db_table_column(&t, cols[k])) < 0) rc = DB_E_INVALID;
+    for (size_t r = 1; r < t.nrec && rc == DB_OK; r++)
+        if (t.rec[r].nfields != t.rec[0].nfields) rc = DB_E_INVALID;
+    if (rc != DB_OK) {
+        db_table_free(&t);
+        return db_fail(err, errlen,
+                       "invalid --cells '%s': expected a CSV whose header names workload, "
+                       "operator, jac, strategy and n, every row with the header's fields",
+                       path);
+    }
+    for (size_t c = 0; c < plan->ncells; c++) {
+        const struct db_cell *cell = &plan->cells[c];
+        char wname[64], sname[64], n[32];
+        const char *key[5] = {db_cell_workload_name(cell, wname, sizeof wname),
+                              db_cell_operator_name(cell), db_jac_name(cell->jac),
+                              db_cell_strategy_name(cell, sname, sizeof sname), n};
+        snprintf(n, sizeof n, "%zu", cell->n);
+        listed[c] = 0;
+        for (size_t r = 1; r < t.nrec && !listed[c]; r++) {
+            int k = 0;
+            while (k < 5 && strcmp(t.rec[r].field[col[k]], key[k]) == 0)
+                k++;
+            listed[c] = k == 5;
+        }
+    }
+    db_table_free(&t);
+    return DB_OK;
+}
+
 /* The plan, and what of it this process runs: a child the cells its parent lists; anyone else
- * this shard's items. Returns -1 to go on, else the exit status. */
+ * this shard's items (and, with --cells, the listed cells among them). Returns -1 to go on, else
+ * the exit status. */
 static int select_cells(struct run *x) {
     char err[1024];
     int rc = db_plan_build(&x->cli, &x->plan, err, sizeof err);
@@ -862,6 +944,21 @@ static int select_cells(struct run *x) {
     } else {
         for (size_t i = 0; i < x->nsel; i++)
             x->sel[i] = x->cli.child || plan->items[i].shard == plan->shard_k;
+    }
+    if (x->cli.cells_file && !x->cli.child) {
+        unsigned char *listed = malloc(plan->ncells ? plan->ncells : 1);
+        if (!listed) {
+            fprintf(stderr, "diagbench: out of memory\n");
+            return 1;
+        }
+        if (cells_listed(x->cli.cells_file, plan, listed, err, sizeof err) != DB_OK) {
+            free(listed);
+            fprintf(stderr, "diagbench: %s\n", err);
+            return EXIT_USAGE;
+        }
+        for (size_t i = 0; i < x->nsel; i++)
+            x->sel[i] &= listed[x->sweeping ? plan->items[i].cell : i];
+        free(listed);
     }
     return -1;
 }
@@ -1092,6 +1189,8 @@ int main(int argc, char **argv) {
     if (rc >= 0) return rc;
     rc = reserve_openblas(&x);
     if (rc < 0) rc = select_cells(&x);
+    db_set_plant_work(x.cli.run.plant_work_s);
+    db_set_plant_work_pct(x.cli.run.plant_work_pct);
     if (rc < 0) rc = open_output(&x);
     if (rc < 0) rc = finish_output(&x, execute(&x));
     free(x.sel);

@@ -42,9 +42,11 @@ struct db_cell {
 };
 
 struct db_run_opts {
-    int reps;                      /* repetitions */
-    double min_time_s;             /* minimum time per repetition */
-    double call_cost_s;            /* per-call cost for workloads that have one; < 0 = default */
+    int reps;              /* repetitions */
+    double min_time_s;     /* minimum time per repetition */
+    double call_cost_s;    /* per-call cost for workloads that have one; < 0 = default */
+    double plant_work_s;   /* TEST ONLY --plant-work-ns: busy work in every primitive call (0) */
+    double plant_work_pct; /* TEST ONLY --plant-work-pct: busy work per extraction, % of it (0) */
     unsigned long long mem_budget; /* bytes a cell may allocate */
     int untagged;                  /* create operators without structural tags */
     int band_set;                  /* --band given: bandwidths of workloads that take them */

@@ -14,6 +14,10 @@ unsigned long long db_cell_bytes(const struct db_cell *c);
 
 /* Run a diagonal cell. Always fills r (status says what happened); returns DB_OK unless r is
  * NULL. (db_cell_run in kinds.h runs any kind.) */
+/* TEST ONLY (--plant-work-pct): each timed extraction of a diagonal cell also does busy work for
+ * pct % of its own duration. */
+void db_set_plant_work_pct(double pct);
+
 int db_diagonal_cell_run(const struct db_cell *c, const struct db_run_opts *o,
                          struct db_cell_result *r);
 

@@ -629,6 +629,8 @@ enum flag {
     FLAG_LU_MAX_N,
     FLAG_PRECISION,
     FLAG_MAX_TIME_PER_CELL,
+    FLAG_PLANT_WORK,
+    FLAG_PLANT_PCT,
     /* operator_flag */
     FLAG_BAND,
     FLAG_ON_MISMATCH,
@@ -637,6 +639,7 @@ enum flag {
     FLAG_SHARD,
     FLAG_RESUME,
     FLAG_WISDOM,
+    FLAG_CELLS_FILE,
     /* internal_flag */
     FLAG_CHILD,
     FLAG_CELLS,
@@ -716,6 +719,19 @@ static int timing_flag(struct db_cli *cli, enum flag f, const char *v, char *err
                            "invalid --call-cost-us '%s': expected microseconds from 0 to 1e6", v);
         o->call_cost_s = us * 1e-6;
         return DB_OK;
+    case FLAG_PLANT_WORK:
+        /* TEST ONLY (README: Comparing runs): real busy work in every primitive call, inside the
+         * timed region, to plant a known slowdown in any workload's cells. */
+        if (parse_double(v, 0, 1e9, &us) != DB_OK)
+            return db_fail(err, errlen,
+                           "invalid --plant-work-ns '%s': expected nanoseconds from 0 to 1e9", v);
+        o->plant_work_s = us * 1e-9;
+        return DB_OK;
+    case FLAG_PLANT_PCT: /* TEST ONLY: as --plant-work-ns, relative to each extraction */
+        if (parse_double(v, 0, 100, &o->plant_work_pct) != DB_OK)
+            return db_fail(err, errlen,
+                           "invalid --plant-work-pct '%s': expected a percentage from 0 to 100", v);
+        return DB_OK;
     case FLAG_MEM_LIMIT:
         if (db_parse_bytes(v, &o->mem_budget) != DB_OK)
             return db_fail(err, errlen,
@@ -765,6 +781,10 @@ static int output_flag(struct db_cli *cli, enum flag f, const char *v, char *err
     case FLAG_RESUME:
         DB_CHECK(check_resume(v, err, errlen));
         cli->resume = v;
+        return DB_OK;
+    case FLAG_CELLS_FILE:
+        if (!*v) return db_fail(err, errlen, "--cells needs a file name");
+        cli->cells_file = v;
         return DB_OK;
     default: /* FLAG_WISDOM */
         if (!*v) return db_fail(err, errlen, "--wisdom needs a file name");
@@ -967,12 +987,15 @@ static const struct value_flag {
     {NULL, "--lu-max-n", FLAG_LU_MAX_N, timing_flag},
     {NULL, "--precision", FLAG_PRECISION, timing_flag},
     {NULL, "--max-time-per-cell", FLAG_MAX_TIME_PER_CELL, timing_flag},
+    {NULL, "--plant-work-ns", FLAG_PLANT_WORK, timing_flag},
+    {NULL, "--plant-work-pct", FLAG_PLANT_PCT, timing_flag},
     {NULL, "--band", FLAG_BAND, operator_flag},
     {NULL, "--on-mismatch", FLAG_ON_MISMATCH, operator_flag},
     {"-o", "--out", FLAG_OUT, output_flag},
     {NULL, "--shard", FLAG_SHARD, output_flag},
     {NULL, "--resume", FLAG_RESUME, output_flag},
     {NULL, "--wisdom", FLAG_WISDOM, output_flag},
+    {NULL, "--cells", FLAG_CELLS_FILE, output_flag},
     {NULL, "--_child", FLAG_CHILD, internal_flag},
     {NULL, "--_cells", FLAG_CELLS, internal_flag},
     {NULL, "--json", FLAG_JSON, report_flag},
@@ -1097,6 +1120,11 @@ static int check_flags(struct db_cli *cli, char *err, size_t errlen) {
     if (cli->run.precision_pct > 0 && !(cli->run.max_time_per_cell_s > 0))
         cli->run.max_time_per_cell_s = DB_DEFAULT_MAX_TIME_PER_CELL;
     DB_CHECK(check_json(cli, err, errlen));
+    if (cli->cells_file && !cli->child && (cli->resume || cli->calibrate))
+        return db_fail(err, errlen,
+                       "--cells cannot be combined with %s: the cell list is not part of the "
+                       "matrix a partial file records",
+                       cli->resume ? "--resume" : "--calibrate");
     if (cli->calibrate) return check_calibrate(cli, err, errlen);
     if (cli->resume && !cli->matrix && !cli->have_selection) {
         cli->flags_from_resume = 1; /* the caller takes the matrix from the partial file */

@@ -75,6 +75,7 @@ struct db_cli {
     unsigned shard_k, shard_n; /* --shard K/N (0/0: the whole matrix) */
     const char *resume;        /* --resume FILE.partial: run only the cells missing from it */
     const char *cells;         /* internal: indices of the cells a sweep child runs */
+    const char *cells_file;    /* --cells FILE: run only the cells it lists (main.c) */
     int no_calibrate;          /* internal: the child's configuration is calibrated already */
     int flags_from_resume;     /* --resume alone: take the matrix from the file (resume.h) */
     /* Write-path planning (harness/wisdom.h). */

@@ -107,6 +107,9 @@ int db_plan_matrix_string(const struct db_cli *cli, char **out) {
     }
     fprintf(f, " --reps %d --min-time %.15g", cli->run.reps, cli->run.min_time_s);
     if (cli->run.call_cost_s >= 0) fprintf(f, " --call-cost-us %.15g", cli->run.call_cost_s * 1e6);
+    if (cli->run.plant_work_pct > 0) fprintf(f, " --plant-work-pct %.15g", cli->run.plant_work_pct);
+    if (cli->run.plant_work_s > 0)
+        fprintf(f, " --plant-work-ns %.15g", cli->run.plant_work_s * 1e9);
     if (cli->run.mem_budget) fprintf(f, " --mem-limit %llu", cli->run.mem_budget);
     if (cli->run.untagged) fputs(" --untagged", f);
     if (cli->lu_max_n) fprintf(f, " --lu-max-n %zu", cli->lu_max_n);
