@@ -320,8 +320,8 @@ with open(out, "w", newline="") as f:
     w.writerow({cols!r})
     for c in cells:
         m = 1e-3 * np.exp(rng.normal(0, sigma[c])) * (effect[c] if side == "new" else 1)
-        w.writerow(["r", "seqsin", "jacobian", "fwd", "probe", 8 + c, 1, "false", "unset", "ok",
-                    1, repr(m), repr(m)])
+        w.writerow([os.path.basename(out), "seqsin", "jacobian", "fwd", "probe", 8 + c, 1, "false",
+                    "unset", "ok", 1, repr(m), repr(m)])
 time.sleep(pause)
 '''
 
