@@ -52,3 +52,10 @@ FILE *db_outfile_open_through(const char *path) {
     }
     return f;
 }
+
+char *db_outfile_dir(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    if (slash == path) return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}

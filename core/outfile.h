@@ -29,4 +29,8 @@ int db_outfile_resolve(const char *path, char **target, enum db_out_mode *mode, 
  * with errno on failure. */
 FILE *db_outfile_open_through(const char *path);
 
+/* The directory of path (malloc'd; NULL when out of memory): "." when it has none, "/" for a
+ * file at the root. */
+char *db_outfile_dir(const char *path);
+
 #endif

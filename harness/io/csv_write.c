@@ -57,16 +57,14 @@ static void mark_complete(struct db_csv_file *out) {
     out->complete = out->regular ? st.st_size : 0;
 }
 
-/* Whether the folder of path exists (the part before the last '/', or "."). */
+/* Whether the folder of path exists (out of memory: said to exist, so the message stays the
+ * plain one). */
 static int folder_exists(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+    char *dir = db_outfile_dir(path);
     struct stat st;
-    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    int yes = !dir || (stat(dir, &st) == 0 && S_ISDIR(st.st_mode));
+    free(dir);
+    return yes;
 }
 
 /* Create target.partial for writing, never over an existing one (the rows of an unfinished run).

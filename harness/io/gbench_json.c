@@ -129,14 +129,6 @@ int db_json_append_cell(int fd, const struct db_json_cell *c) {
     return rc;
 }
 
-/* The directory of path (malloc'd): "." when it has none. */
-static char *dir_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    if (!slash) return strdup(".");
-    if (slash == path) return strdup("/");
-    return strndup(path, (size_t)(slash - path));
-}
-
 int db_json_open(struct db_json_out *j, const char *path, char *err, size_t errlen) {
     j->path = NULL;
     j->fd = -1;
@@ -151,7 +143,7 @@ int db_json_open(struct db_json_out *j, const char *path, char *err, size_t errl
     enum db_out_mode mode;
     if (db_outfile_resolve(path, &target, &mode, why, sizeof why) != DB_OK)
         return db_fail(err, errlen, "cannot write --json %s", why);
-    char *dir = dir_of(target);
+    char *dir = db_outfile_dir(target);
     if (!dir) {
         free(target);
         return db_fail(err, errlen, "out of memory");
