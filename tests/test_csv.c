@@ -56,6 +56,8 @@ static struct db_row sample(const char *status) {
         .samples_s = "1.4e-06;1.5e-06;2e-06;1.5e-06;1.6e-06",
         .outliers = 1,
         .median_ci_pct = NAN,
+        .worker_compute_s = NAN,
+        .worker_threads = -1,
     };
 }
 
@@ -179,7 +181,8 @@ Test(csv, header_matches_design) {
                            "openblas_config,cpu_governor,solver,residual,newton_steps,converged,"
                            "colours,colours_lower_bound,shard,matrix,matrix_id,write_path,"
                            "write_ceiling_s,samples_s,outliers,median_ci_pct,remote_transport,"
-                           "remote_encoding,round_trip_s";
+                           "remote_encoding,round_trip_s,worker,worker_checks,reference,"
+                           "worker_compute_s,worker_cpus,worker_threads";
     cr_assert_str_eq(db_csv_header + strlen(design), appended, "appended columns, in order");
 }
 
@@ -217,7 +220,11 @@ Test(csv, ok_row_round_trips) {
     cr_assert_str_eq(f[th_csv_column("median_ci_pct")], "", "NaN: fewer than 6 samples");
     cr_assert_str_eq(f[th_csv_column("remote_transport")], "", "not a remote workload: empty");
     cr_assert_str_eq(f[th_csv_column("round_trip_s")], "");
-    cr_assert_eq(th_csv_column("round_trip_s"), (int)db_csv_column_count() - 1, "the last column");
+    cr_assert_str_eq(f[th_csv_column("worker")], "", "not a worker: empty");
+    cr_assert_str_eq(f[th_csv_column("worker_compute_s")], "");
+    cr_assert_str_eq(f[th_csv_column("worker_threads")], "");
+    cr_assert_eq(th_csv_column("worker_threads"), (int)db_csv_column_count() - 1,
+                 "the last column");
     th_free(line);
     /* a remote workload's row carries its transport, encoding and round trip */
     r.remote_transport = "tcp";
@@ -230,6 +237,26 @@ Test(csv, ok_row_round_trips) {
     cr_assert_str_eq(f[th_csv_column("remote_encoding")], "json");
     cr_assert_str_eq(f[th_csv_column("round_trip_s")], "2.5e-05");
     th_free(line);
+    /* a worker's row carries its name, checks, reference, compute time and placement */
+    r.worker = "torch-sin";
+    r.worker_checks = "jvp-fd ok, dot ok, tag diagonal ok";
+    r.reference = "worker";
+    r.worker_compute_s = 1.25e-4;
+    r.worker_cpus = "1";
+    r.worker_threads = 1;
+    line = render(&r);
+    line[strlen(line) - 1] = 0;
+    cr_assert_eq(th_csv_split(line, buf, f, 64), (int)db_csv_column_count());
+    cr_assert_str_eq(f[th_csv_column("worker")], "torch-sin");
+    cr_assert_str_eq(f[th_csv_column("worker_checks")], "jvp-fd ok, dot ok, tag diagonal ok");
+    cr_assert_str_eq(f[th_csv_column("reference")], "worker");
+    cr_assert_str_eq(f[th_csv_column("worker_compute_s")], "0.000125");
+    cr_assert_str_eq(f[th_csv_column("worker_cpus")], "1");
+    cr_assert_str_eq(f[th_csv_column("worker_threads")], "1");
+    th_free(line);
+    r.worker = r.worker_checks = r.reference = r.worker_cpus = NULL;
+    r.worker_compute_s = NAN;
+    r.worker_threads = -1;
     r.remote_transport = r.remote_encoding = NULL;
     r.round_trip_s = NAN;
     r.colours = 6;

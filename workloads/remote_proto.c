@@ -12,8 +12,8 @@
 
 static const char *const transport_names[] = {"unix", "tcp"};
 static const char *const encoding_names[] = {"binary", "json"};
-static const char *const op_names[DB_REMOTE_NOPS] = {"ping", "eval",   "jvp",
-                                                     "vjp",  "result", "error"};
+static const char *const op_names[DB_REMOTE_NOPS] = {"ping",   "eval",  "jvp",   "vjp",
+                                                     "result", "error", "hello", "reference"};
 
 const char *db_remote_transport_name(int t) {
     return t == DB_REMOTE_TCP ? transport_names[1] : transport_names[0];
@@ -47,7 +47,8 @@ int db_remote_encoding_parse(const char *s, int *out) {
 /* ---- message rules ----------------------------------------------------------------------- */
 
 static int has_x(enum db_remote_op op) {
-    return op == DB_REMOTE_EVAL || op == DB_REMOTE_JVP || op == DB_REMOTE_VJP;
+    return op == DB_REMOTE_EVAL || op == DB_REMOTE_JVP || op == DB_REMOTE_VJP ||
+           op == DB_REMOTE_REFERENCE;
 }
 
 static int has_v(enum db_remote_op op) {
@@ -58,11 +59,11 @@ static int has_v(enum db_remote_op op) {
 static int shape_ok(enum db_remote_op op, size_t n, size_t k, size_t *doubles) {
     const size_t cap = DB_REMOTE_FRAME_MAX / sizeof(double);
     if (op >= DB_REMOTE_NOPS || n > cap || k > cap) return 0;
-    if (op == DB_REMOTE_PING || op == DB_REMOTE_ERROR) {
+    if (op == DB_REMOTE_PING || op == DB_REMOTE_ERROR || op == DB_REMOTE_HELLO) {
         *doubles = 0;
-        return n == 0 && k == 0;
+        return op == DB_REMOTE_HELLO || (n == 0 && k == 0);
     }
-    if (op == DB_REMOTE_EVAL && (n == 0 || k != 0)) return 0;
+    if ((op == DB_REMOTE_EVAL || op == DB_REMOTE_REFERENCE) && (n == 0 || k != 0)) return 0;
     if ((op == DB_REMOTE_JVP || op == DB_REMOTE_VJP) && (n == 0 || k == 0)) return 0;
     if (op == DB_REMOTE_RESULT && k > 0 && n == 0) return 0;
     if (k && n > cap / k) return 0;
@@ -155,18 +156,22 @@ static void gather(const struct db_remote_msg *m, unsigned char *dst) {
 static int encode_binary(const struct db_remote_msg *m, size_t doubles, unsigned char **buf,
                          size_t *len) {
     size_t msg = m->op == DB_REMOTE_ERROR ? strnlen(m->message, sizeof m->message - 1) : 0;
-    size_t payload = BIN_HEAD + doubles * sizeof(double) + msg;
+    const char *text = m->op == DB_REMOTE_HELLO ? m->text : m->message;
+    if (m->op == DB_REMOTE_HELLO) msg = m->text_len;
+    int extra = m->op == DB_REMOTE_RESULT && m->has_compute;
+    size_t payload = BIN_HEAD + (doubles + (size_t)extra) * sizeof(double) + msg;
     if (payload > DB_REMOTE_FRAME_MAX) return DB_E_INVALID;
     unsigned char *b = malloc(DB_REMOTE_HEADER + payload);
     if (!b) return DB_E_NOMEM;
     unsigned char *p = b + DB_REMOTE_HEADER;
     put_u32(b, (uint32_t)payload);
     p[0] = 'D', p[1] = 'B', p[2] = '1', p[3] = (unsigned char)m->op;
-    put_u32(p + 4, (uint32_t)(m->op == DB_REMOTE_ERROR ? msg : m->n));
+    put_u32(p + 4, (uint32_t)(m->op == DB_REMOTE_ERROR || m->op == DB_REMOTE_HELLO ? msg : m->n));
     put_u32(p + 8, (uint32_t)m->k);
     put_u32(p + 12, 0);
     gather(m, p + BIN_HEAD);
-    memcpy(p + BIN_HEAD + doubles * sizeof(double), m->message, msg);
+    if (extra) memcpy(p + BIN_HEAD + doubles * sizeof(double), &m->compute_s, sizeof(double));
+    if (msg) memcpy(p + BIN_HEAD + doubles * sizeof(double), text, msg);
     *buf = b;
     *len = DB_REMOTE_HEADER + payload;
     return DB_OK;
@@ -181,6 +186,44 @@ static json_t *b64_doubles(const unsigned char *src, size_t count) {
     json_t *j = json_stringn_nocheck(s, (bytes + 2) / 3 * 4);
     free(s);
     return j;
+}
+
+/* A hello key: [a-z0-9_], 1 to 32 bytes, not "op" or "protocol" (JSON members of their own). */
+static int hello_key_ok(const char *k, size_t len) {
+    if (len < 1 || len > 32) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
+            return 0;
+    return !(len == 2 && !memcmp(k, "op", 2)) && !(len == 8 && !memcmp(k, "protocol", 8));
+}
+
+/* Printable ASCII without '=' (a hello value). */
+static int hello_value_ok(const char *v, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (v[i] < 0x20 || v[i] > 0x7e) return 0;
+    return 1;
+}
+
+/* The hello text's `key=value` lines as JSON members (digits only: an integer). */
+static int hello_members(json_t *o, const char *text, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        const char *line = text + i, *nl = memchr(line, '\n', len - i);
+        if (!nl) return DB_E_INVALID;
+        const char *eq = memchr(line, '=', (size_t)(nl - line));
+        if (!eq || !hello_key_ok(line, (size_t)(eq - line))) return DB_E_INVALID;
+        const char *v = eq + 1;
+        size_t vl = (size_t)(nl - v), digits = strspn(v, "0123456789");
+        char key[33];
+        memcpy(key, line, (size_t)(eq - line));
+        key[eq - line] = 0;
+        if (!hello_value_ok(v, vl) || json_object_get(o, key)) return DB_E_INVALID;
+        json_t *j = vl && vl <= 15 && digits >= vl ? json_integer(strtoll(v, NULL, 10))
+                                                   : json_stringn(v, vl);
+        if (!j || json_object_set_new(o, key, j)) return DB_E_INVALID;
+        i = (size_t)(nl - text) + 1;
+    }
+    return DB_OK;
 }
 
 static int encode_json(const struct db_remote_msg *m, size_t doubles, unsigned char **buf,
@@ -200,6 +243,10 @@ static int encode_json(const struct db_remote_msg *m, size_t doubles, unsigned c
             s = json_string("error message was not UTF-8");
         }
         if (json_object_set_new(o, "message", s)) goto out;
+    } else if (m->op == DB_REMOTE_HELLO) {
+        if (json_object_set_new(o, "protocol", json_integer((json_int_t)m->k)) ||
+            hello_members(o, m->text, m->text_len) != DB_OK)
+            goto out;
     } else if (m->op != DB_REMOTE_PING) {
         if (json_object_set_new(o, "n", json_integer((json_int_t)m->n)) ||
             (m->op != DB_REMOTE_EVAL &&
@@ -209,6 +256,9 @@ static int encode_json(const struct db_remote_msg *m, size_t doubles, unsigned c
         if (nx && json_object_set_new(o, "x", b64_doubles(raw, nx))) goto out;
         if (has_v(m->op) && m->k &&
             json_object_set_new(o, "v", b64_doubles(raw + nx * sizeof(double), m->k * m->n)))
+            goto out;
+        if (m->op == DB_REMOTE_RESULT && m->has_compute &&
+            json_object_set_new(o, "compute_s", json_real(m->compute_s)))
             goto out;
     }
     text = json_dumps(o, JSON_COMPACT);
@@ -237,6 +287,9 @@ int db_remote_encode(int encoding, const struct db_remote_msg *m, unsigned char 
     if (!m || !buf || !len || !shape_ok(m->op, m->n, m->k, &doubles)) return DB_E_INVALID;
     if ((has_x(m->op) && !m->x) || (has_v(m->op) && m->k && !m->v)) return DB_E_INVALID;
     if (m->ldv && m->ldv < m->n) return DB_E_INVALID;
+    if (m->op == DB_REMOTE_HELLO &&
+        (m->text_len > DB_REMOTE_HELLO_MAX || (m->text_len && !m->text)))
+        return DB_E_INVALID;
     return encoding == DB_REMOTE_JSON ? encode_json(m, doubles, buf, len)
                                       : encode_binary(m, doubles, buf, len);
 }
@@ -263,6 +316,54 @@ static int own_doubles(struct db_remote_msg *m, size_t doubles) {
     return DB_OK;
 }
 
+/* Check a hello text (key=value lines) and keep a NUL-terminated copy in m->owned_text. */
+static int own_hello_text(struct db_remote_msg *m, const char *text, size_t len, char *err,
+                          size_t errlen) {
+    json_t *tmp = json_object();
+    if (!tmp) return DB_E_NOMEM;
+    int rc = hello_members(tmp, text, len);
+    json_decref(tmp);
+    if (rc != DB_OK)
+        return db_fail(err, errlen,
+                       "hello text is not key=value lines (keys [a-z0-9_], each once, printable "
+                       "values)");
+    m->owned_text = malloc(len + 1);
+    if (!m->owned_text) return DB_E_NOMEM;
+    memcpy(m->owned_text, text, len);
+    m->owned_text[len] = 0;
+    m->text = m->owned_text;
+    m->text_len = len;
+    return DB_OK;
+}
+
+/* A JSON hello's members (other than op and protocol) as key=value lines. */
+static int json_hello(json_t *o, struct db_remote_msg *m, char *err, size_t errlen) {
+    json_t *pv = json_object_get(o, "protocol");
+    if (!json_is_integer(pv) || json_integer_value(pv) < 0 || json_integer_value(pv) > 1000000)
+        return db_fail(err, errlen, "JSON hello without an integer \"protocol\"");
+    m->k = (size_t)json_integer_value(pv);
+    char text[DB_REMOTE_HELLO_MAX + 1];
+    size_t len = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(o, key, val) {
+        if (!strcmp(key, "op") || !strcmp(key, "protocol")) continue;
+        char v[DB_REMOTE_HELLO_MAX + 1];
+        if (json_is_integer(val))
+            snprintf(v, sizeof v, "%lld", (long long)json_integer_value(val));
+        else if (json_is_string(val) && json_string_length(val) < sizeof v)
+            snprintf(v, sizeof v, "%s", json_string_value(val));
+        else
+            return db_fail(err, errlen, "JSON hello member is not a string or an integer");
+        int w = snprintf(text + len, sizeof text - len, "%s=%s\n", key, v);
+        if (w < 0 || (size_t)w >= sizeof text - len)
+            return db_fail(err, errlen, "JSON hello longer than %u bytes",
+                           (unsigned)DB_REMOTE_HELLO_MAX);
+        len += (size_t)w;
+    }
+    return own_hello_text(m, text, len, err, errlen);
+}
+
 static int decode_binary(const unsigned char *p, size_t len, struct db_remote_msg *m, char *err,
                          size_t errlen) {
     if (len < BIN_HEAD || p[0] != 'D' || p[1] != 'B' || p[2] != '1')
@@ -279,9 +380,20 @@ static int decode_binary(const unsigned char *p, size_t len, struct db_remote_ms
         db_one_line(m->message);
         return DB_OK;
     }
+    if (m->op == DB_REMOTE_HELLO) {
+        if (n > DB_REMOTE_HELLO_MAX || len != BIN_HEAD + n)
+            return db_fail(err, errlen, "malformed hello (%zu bytes)", len);
+        m->k = k;
+        return own_hello_text(m, (const char *)p + BIN_HEAD, n, err, errlen);
+    }
     if (!shape_ok(m->op, n, k, &doubles))
         return db_fail(err, errlen, "%s with n=%zu k=%zu breaks the message rules", op_names[m->op],
                        n, k);
+    if (m->op == DB_REMOTE_RESULT && len == BIN_HEAD + (doubles + 1) * sizeof(double)) {
+        m->has_compute = 1;
+        memcpy(&m->compute_s, p + BIN_HEAD + doubles * sizeof(double), sizeof(double));
+        len -= sizeof(double);
+    }
     if (len != BIN_HEAD + doubles * sizeof(double))
         return db_fail(err, errlen, "%s payload of %zu bytes, expected %zu", op_names[m->op], len,
                        BIN_HEAD + doubles * sizeof(double));
@@ -320,12 +432,15 @@ static int decode_json_object(json_t *o, struct db_remote_msg *m, char *err, siz
     if (name_index(json_string_value(json_object_get(o, "op")), op_names, DB_REMOTE_NOPS, &op))
         return db_fail(err, errlen, "JSON message without a known \"op\"");
     m->op = (enum db_remote_op)op;
-    const char *allowed = m->op == DB_REMOTE_ERROR ? " op message " : " op n k x v ";
+    if (m->op == DB_REMOTE_HELLO) return json_hello(o, m, err, errlen);
+    const char *allowed = m->op == DB_REMOTE_ERROR    ? " op message "
+                          : m->op == DB_REMOTE_RESULT ? " op n k v compute_s "
+                                                      : " op n k x v ";
     const char *key;
     json_t *val;
     json_object_foreach(o, key, val) {
         char probe[16];
-        if (strlen(key) > 8) return db_fail(err, errlen, "unknown JSON member");
+        if (strlen(key) > 9) return db_fail(err, errlen, "unknown JSON member");
         snprintf(probe, sizeof probe, " %s ", key);
         if (!strstr(allowed, probe)) return db_fail(err, errlen, "unknown JSON member '%s'", key);
     }
@@ -342,6 +457,11 @@ static int decode_json_object(json_t *o, struct db_remote_msg *m, char *err, siz
         (m->op == DB_REMOTE_PING && (json_object_get(o, "n") || json_object_get(o, "k"))) ||
         (m->op == DB_REMOTE_EVAL && json_object_get(o, "k")) || !shape_ok(m->op, n, k, &doubles))
         return db_fail(err, errlen, "JSON %s message with bad or missing n, k", op_names[m->op]);
+    json_t *cs = json_object_get(o, "compute_s");
+    if (cs && !json_is_number(cs))
+        return db_fail(err, errlen, "JSON result: compute_s is not a number");
+    m->has_compute = cs != NULL;
+    m->compute_s = cs ? json_number_value(cs) : 0;
     m->n = n, m->k = k;
     DB_CHECK(own_doubles(m, doubles));
     if (json_doubles(o, "x", has_x(m->op) ? n : 0, m->owned) != DB_OK ||
@@ -372,6 +492,9 @@ int db_remote_decode(int encoding, const unsigned char *payload, size_t len,
 
 void db_remote_msg_free(struct db_remote_msg *m) {
     free(m->owned);
+    free(m->owned_text);
+    m->owned_text = NULL;
+    m->text = NULL;
     m->owned = NULL;
     m->x = m->v = NULL;
 }

@@ -16,12 +16,14 @@ enum db_remote_encoding { DB_REMOTE_BINARY, DB_REMOTE_JSON };
 #define DB_REMOTE_FRAME_MAX (256u << 20)
 
 enum db_remote_op {
-    DB_REMOTE_PING,   /* request: nothing; answered by an empty result */
-    DB_REMOTE_EVAL,   /* request: x (n); result: y = f(x) as k = 1 column */
-    DB_REMOTE_JVP,    /* request: x (n), v (k columns of n); result: k columns J v */
-    DB_REMOTE_VJP,    /* request: x (n), w (k columns of n); result: k columns J^T w */
-    DB_REMOTE_RESULT, /* response: k columns of n */
-    DB_REMOTE_ERROR,  /* response: message */
+    DB_REMOTE_PING,      /* request: nothing; answered by an empty result */
+    DB_REMOTE_EVAL,      /* request: x (n); result: y = f(x) as k = 1 column */
+    DB_REMOTE_JVP,       /* request: x (n), v (k columns of n); result: k columns J v */
+    DB_REMOTE_VJP,       /* request: x (n), w (k columns of n); result: k columns J^T w */
+    DB_REMOTE_RESULT,    /* response: k columns of n */
+    DB_REMOTE_ERROR,     /* response: message */
+    DB_REMOTE_HELLO,     /* version 2 (external workers): request and response; key=value text */
+    DB_REMOTE_REFERENCE, /* version 2 request: x (n); result: the exact diagonal as k = 1 */
     DB_REMOTE_NOPS
 };
 
@@ -33,7 +35,19 @@ struct db_remote_msg {
     size_t ldv;      /* leading dimension of v (0: n) */
     char message[160];
     double *owned; /* what db_remote_decode allocated for x and v (db_remote_msg_free) */
+    /* hello: k is the protocol version; text holds text_len bytes of `key=value` lines (encode:
+     * the caller's; decode: owned, NUL-terminated, freed by db_remote_msg_free) */
+    const char *text;
+    size_t text_len;
+    char *owned_text;
+    /* result (version 2): the worker's own compute seconds, the payload's last double (binary) or
+     * "compute_s" (JSON); has_compute says whether it was (or is to be) sent */
+    int has_compute;
+    double compute_s;
 };
+
+/* The longest hello text (bytes). */
+#define DB_REMOTE_HELLO_MAX 4096u
 
 const char *db_remote_transport_name(int t);
 const char *db_remote_encoding_name(int e);

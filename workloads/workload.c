@@ -8,7 +8,7 @@
 extern const struct db_workload db_workload_sin, db_workload_split, db_workload_seqsin,
     db_workload_nobatch, db_workload_liar, db_workload_tridiag, db_workload_banded,
     db_workload_stencil, db_workload_randsparse, db_workload_remote, db_workload_remote_vec,
-    db_workload_remote_nobatch;
+    db_workload_remote_nobatch, db_workload_worker;
 
 const struct db_workload *const db_workloads[] = {
     &db_workload_sin,     &db_workload_split,      &db_workload_seqsin,
@@ -21,7 +21,7 @@ const size_t db_workload_count = sizeof db_workloads / sizeof db_workloads[0];
 const struct db_workload *db_workload_find(const char *name) {
     for (size_t i = 0; i < db_workload_count; i++)
         if (strcmp(db_workloads[i]->name, name) == 0) return db_workloads[i];
-    return NULL;
+    return strcmp(name, db_workload_worker.name) == 0 ? &db_workload_worker : NULL;
 }
 
 const char *db_batch_name(enum db_batch b) {
@@ -102,6 +102,9 @@ int db_instance_create_with(const struct db_workload *wl, size_t n, double call_
         in->remote_transport = params->remote_transport;
         in->remote_encoding = params->remote_encoding;
         in->remote_timeout_ms = params->remote_timeout_ms;
+        in->worker_cmd = params->worker_cmd;
+        in->worker_cpus = params->worker_cpus;
+        in->worker_threads = params->worker_threads;
     }
     db_default_point(n, in->x);
     if (wl->ops.setup) {

@@ -93,6 +93,10 @@ struct db_workload_params {
     /* remote workloads (workloads/remote.h): enum db_remote_transport / db_remote_encoding and
      * the per-call timeout in ms (0: the default) */
     int remote_transport, remote_encoding, remote_timeout_ms;
+    /* the worker workload (workloads/worker.h): --worker, --worker-cpus (NULL: none) and
+     * --worker-threads (0: not set); the strings must outlive the instance */
+    const char *worker_cmd, *worker_cpus;
+    int worker_threads;
 };
 
 #define DB_MAX_BAND 256
@@ -116,14 +120,19 @@ struct db_instance {
     size_t lower, upper;    /* bandwidths of a banded workload (0 otherwise) */
     void *state;            /* workload-private state built by ops.setup (owned) */
     int remote_transport, remote_encoding, remote_timeout_ms; /* from the params (remote.h) */
-    char error[200]; /* why the last failed call failed, one line ("" if none; remote.h) */
+    const char *worker_cmd, *worker_cpus;                     /* from the params (worker.h) */
+    int worker_threads;
+    char error[400]; /* why the last failed call failed, one line ("" if none; remote.h) */
 };
 
-/* Registry of all workloads, in --list order. */
+/* Registry of the built-in workloads, in --list order (what -w selects by default). */
 extern const struct db_workload *const db_workloads[];
 extern const size_t db_workload_count;
+/* The external worker (workloads/worker.h): not in the registry (it needs --worker), found by
+ * name. */
+extern const struct db_workload db_workload_worker;
 
-/* Look a workload up by name; NULL when unknown. */
+/* Look a workload up by name (the registry's or "worker"); NULL when unknown. */
 const struct db_workload *db_workload_find(const char *name);
 
 /* Name of a batching kind / structure ("vectorised", "diagonal", ...). */

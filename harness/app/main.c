@@ -121,6 +121,13 @@ static const char usage[] =
     "                         remote_encoding, round_trip_s (median ping-pong of the cell)\n"
     "      --remote-timeout-ms MS  a remote call not answered within MS ms (1..3600000,\n"
     "                         default 10000) makes the cell status=error; the worker is killed\n"
+    "      --worker 'PROG ARGS'  the program serving -w worker (split into words without a\n"
+    "                         shell, quotes honoured; docs/workers.md). Verified before any\n"
+    "                         timing; CSV columns worker, worker_checks, reference,\n"
+    "                         worker_compute_s (its own compute time per extraction)\n"
+    "      --worker-cpus LIST  pin the worker to these CPUs (e.g. 1 or 0-1; recorded)\n"
+    "      --worker-threads N  the worker's threads (DIAGBENCH_WORKER_THREADS, OMP_NUM_THREADS;\n"
+    "                         recorded)\n"
     "      --precision PCT    repeat each timed cell in further rounds of --reps repetitions\n"
     "                         until the distribution-free 95% CI of its median (order\n"
     "                         statistics, >= 6 samples) is within PCT% of the median, or\n"
@@ -225,6 +232,8 @@ static void list_all(void) {
         printf("  %-10s %s [batching: %s; structure: %s]\n", w->name, w->description,
                db_batch_name(w->batch), db_structure_name(w->structure));
     }
+    printf("  %-10s %s [batching and tags: its hello's, verified]\n", db_workload_worker.name,
+           db_workload_worker.description);
     printf("operators:\n");
     for (size_t i = 0; i < db_operator_kind_count; i++)
         printf("  %-10s %s\n", db_operator_kind_table[i]->name,
@@ -373,6 +382,12 @@ static void fill_row(struct db_row *row, const char *run_id, const struct db_pro
         .remote_transport = r->remote_transport,
         .remote_encoding = r->remote_encoding,
         .round_trip_s = r->round_trip_s,
+        .worker = r->worker,
+        .worker_checks = r->worker_checks,
+        .reference = r->reference,
+        .worker_compute_s = r->worker_compute_s,
+        .worker_cpus = r->worker_cpus,
+        .worker_threads = r->worker_threads,
     };
 }
 

@@ -12,6 +12,7 @@
 #include "harness/bench/gbench.h"
 #include "harness/env/memory.h"
 #include "workloads/remote.h"
+#include "workloads/worker.h"
 
 void db_cell_result_keep_reps(struct db_cell_result *r, const struct db_bench_result *br) {
     int k = br->reps < DB_MAX_REPS ? br->reps : DB_MAX_REPS;
@@ -105,6 +106,8 @@ void db_cell_result_init(struct db_cell_result *r) {
     r->outliers = -1;
     r->median_ci_pct = NAN;
     r->round_trip_s = NAN;
+    r->worker_compute_s = NAN;
+    r->worker_threads = -1;
 }
 
 struct db_workload_params db_run_params(const struct db_run_opts *o) {
@@ -113,11 +116,27 @@ struct db_workload_params db_run_params(const struct db_run_opts *o) {
                                        .upper = o->band_upper,
                                        .remote_transport = o->remote_transport,
                                        .remote_encoding = o->remote_encoding,
-                                       .remote_timeout_ms = o->remote_timeout_ms};
+                                       .remote_timeout_ms = o->remote_timeout_ms,
+                                       .worker_cmd = o->worker_cmd,
+                                       .worker_cpus = o->worker_cpus,
+                                       .worker_threads = o->worker_threads};
 }
 
 void db_cell_result_remote(struct db_cell_result *r, const struct db_instance *in) {
     struct db_remote_info info;
+    struct db_worker_info wi;
+    if (in && db_worker_info(in, &wi) == DB_OK) {
+        snprintf(r->worker, sizeof r->worker, "%s", wi.name);
+        snprintf(r->worker_checks, sizeof r->worker_checks, "%s", wi.checks);
+        snprintf(r->reference, sizeof r->reference, "%s", wi.reference);
+        snprintf(r->worker_cpus, sizeof r->worker_cpus, "%s", wi.cpus);
+        r->worker_threads = wi.threads > 0 ? wi.threads : -1;
+        snprintf(r->remote_transport, sizeof r->remote_transport, "unix");
+        snprintf(r->remote_encoding, sizeof r->remote_encoding, "%s",
+                 db_remote_encoding_name(wi.encoding));
+        r->round_trip_s = wi.round_trip_s;
+        return;
+    }
     if (!in || db_remote_info(in, &info) != DB_OK) return;
     snprintf(r->remote_transport, sizeof r->remote_transport, "%s",
              db_remote_transport_name(info.transport));

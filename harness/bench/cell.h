@@ -59,6 +59,10 @@ struct db_run_opts {
     double max_time_per_cell_s;
     /* remote workloads (workloads/remote.h): transport, encoding, per-call timeout (0: default) */
     int remote_transport, remote_encoding, remote_timeout_ms;
+    /* the worker workload (workloads/worker.h): --worker, --worker-cpus (NULL: none),
+     * --worker-threads (0: not set) */
+    const char *worker_cmd, *worker_cpus;
+    int worker_threads;
 };
 
 /* The most samples a row keeps (--reps is at most 1000 too; --precision stops here). */
@@ -107,6 +111,10 @@ struct db_cell_result {
      * remote workload, or the worker never answered) */
     char remote_transport[8], remote_encoding[8];
     double round_trip_s;
+    /* the worker workload (workloads/worker.h; "" / NaN / -1: another workload) */
+    char worker[64], worker_checks[96], reference[16], worker_cpus[64];
+    double worker_compute_s;
+    int worker_threads;
 };
 
 /* An empty result: no numbers yet (NaN / -1 where empty means not applicable). */
@@ -127,7 +135,8 @@ void db_cell_result_keep_reps(struct db_cell_result *r, const struct db_bench_re
 /* The workload parameters the options ask for (bandwidths, remote transport and encoding). */
 struct db_workload_params db_run_params(const struct db_run_opts *o);
 
-/* Record a remote instance's transport, encoding and round trip in r (nothing for another
+/* Record a remote or worker instance's transport, encoding and round trip, and a worker's name,
+ * checks, reference and placement, in r (nothing for another
  * workload). */
 void db_cell_result_remote(struct db_cell_result *r, const struct db_instance *in);
 

@@ -11,6 +11,7 @@
 #include "harness/bench/ceiling.h"
 #include "harness/bench/gbench.h"
 #include "harness/bench/repeat.h"
+#include "workloads/worker.h"
 #include "workloads/workload.h"
 
 struct timed {
@@ -18,6 +19,7 @@ struct timed {
     struct db_operator *op;
     double *diag;
     struct db_strategy_ctx *ctx;
+    unsigned long long bodies; /* extractions run (a worker's compute time is per extraction) */
 };
 
 /* TEST ONLY (--plant-work-pct): after each extraction, inside the timed region, busy work for
@@ -40,6 +42,7 @@ static int timed_body(void *arg) {
     struct timed *t = arg;
     double t0 = plant_fraction > 0 ? seconds_now() : 0;
     int rc = t->body(t->op, t->diag, t->ctx);
+    t->bodies++;
     if (plant_fraction > 0) db_spin((seconds_now() - t0) * plant_fraction);
     db_gbench_do_not_optimize(t->diag);
     if (t->ctx->extracted) db_gbench_do_not_optimize(t->ctx->extracted->values);
@@ -100,6 +103,17 @@ struct diagonal_run {
     char remark[sizeof((struct db_strategy_ctx *)0)->remark]; /* the strategy's, for the note */
 };
 
+/* A call on the instance failed outside the strategy: unsupported (a worker that does not take
+ * this n) or an error, with the instance's reason. */
+static void instance_failed(struct diagonal_run *d, int rc, const char *what) {
+    const char *why = db_instance_error(d->in);
+    if (rc == DB_E_UNSUPPORTED)
+        db_cell_result_set(d->r, "unsupported", "%s", why[0] ? why : "the workload cannot");
+    else
+        db_cell_result_set(d->r, "error", "%s: %s%s%s", what, db_strerror(rc), why[0] ? ": " : "",
+                           why);
+}
+
 /* The workload instance, the operator, the memory budget, the buffers and the exact diagonal. */
 static int setup(struct diagonal_run *d) {
     const struct db_cell *c = d->c;
@@ -119,7 +133,9 @@ static int setup(struct diagonal_run *d) {
     }
     if (d->in->call_cost_s > 0) r->call_cost_s = d->in->call_cost_s;
     db_cell_result_remote(r, d->in);
-    unsigned tags = o->untagged ? 0 : db_tags_for_structure(db_workload_tag_structure(c->wl));
+    /* the instance's workload: an external worker's is its hello's and its verification's */
+    const struct db_workload *wl = d->in->wl;
+    unsigned tags = o->untagged ? 0 : db_tags_for_structure(db_workload_tag_structure(wl));
     rc = db_operator_create(c->op_kind, c->jac, d->in, tags, &d->op);
     if (rc != DB_OK) {
         db_cell_result_set(r, cell_status_for(rc), "%s operator of %s: %s", c->op_kind, c->wl->name,
@@ -139,7 +155,7 @@ static int setup(struct diagonal_run *d) {
         return DB_E_NOMEM;
     }
     rc = db_instance_reference_diagonal(d->in, d->ref);
-    if (rc != DB_OK) db_cell_result_set(r, "error", "reference diagonal: %s", db_strerror(rc));
+    if (rc != DB_OK) instance_failed(d, rc, "reference diagonal");
     return rc;
 }
 
@@ -161,13 +177,16 @@ static int first_extraction(struct diagonal_run *d) {
     struct db_cell_result *r = d->r;
     d->ctx.on_mismatch =
         d->o->on_mismatch_fallback ? DB_ON_MISMATCH_FALLBACK : DB_ON_MISMATCH_ERROR;
-    d->t = (struct timed){st->extract ? st->extract : st->run, d->op, d->diag, &d->ctx};
+    d->t = (struct timed){st->extract ? st->extract : st->run, d->op, d->diag, &d->ctx, 0};
     db_instance_reset_calls(d->in);
     int rc = d->t.body(d->op, d->diag, &d->ctx);
     if (rc == DB_E_UNSUPPORTED) {
+        const char *why = db_instance_error(d->in);
         db_cell_result_set(r, "unsupported", "%s: %s", st->name,
-                           c->wl->batch == DB_BATCH_NONE ? "the primitive has no batching rule"
-                                                         : "the operator lacks a required op");
+                           why[0] ? why
+                           : d->in->wl->batch == DB_BATCH_NONE
+                               ? "the primitive has no batching rule"
+                               : "the operator lacks a required op");
         return rc;
     }
     if (rc != DB_OK) {
@@ -203,7 +222,12 @@ static int timing(struct diagonal_run *d) {
     char name[160];
     snprintf(name, sizeof name, "%s/%s/%s/%s/%zu", c->wl->name, c->op_kind, db_jac_name(c->jac),
              c->strategy->name, c->n);
+    db_worker_compute_reset(d->in);
+    d->t.bodies = 0;
     int rc = db_bench_repeat(name, timed_body, &d->t, d->o, &d->br, &d->r->precision_missed);
+    struct db_worker_info wi;
+    if (rc == DB_OK && d->t.bodies && db_worker_info(d->in, &wi) == DB_OK && wi.compute_time)
+        d->r->worker_compute_s = wi.compute_s / (double)d->t.bodies;
     if (rc != DB_OK) {
         db_cell_result_set(d->r, "error", "timing: %s (%s)%s%s", db_strerror(rc), d->br.message,
                            db_instance_error(d->in)[0] ? ": " : "", db_instance_error(d->in));
@@ -234,6 +258,7 @@ int db_diagonal_cell_run(const struct db_cell *c, const struct db_run_opts *o,
     if (db_cell_over_budget(r, db_cell_bytes(c), o->mem_budget)) return DB_OK;
     struct diagonal_run d = {.c = c, .o = o, .r = r};
     if (setup(&d) == DB_OK && first_extraction(&d) == DB_OK && timing(&d) == DB_OK) finish(&d);
+    db_cell_result_remote(r, d.in); /* again: a worker's reference and checks are known now */
     db_bench_result_free(&d.br);
     free(d.diag);
     free(d.ref);

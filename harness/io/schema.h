@@ -65,6 +65,12 @@ struct db_row {
      * with their worker; empty on other rows. */
     const char *remote_transport, *remote_encoding;
     double round_trip_s;
+    /* Appended (issue 22): the worker workload's function, verification, reference, compute time
+     * and placement; empty on other rows. */
+    const char *worker, *worker_checks, *reference;
+    double worker_compute_s;
+    const char *worker_cpus;
+    int worker_threads;
 };
 
 /* On which rows a column has a value; on the others it is empty. */
@@ -177,7 +183,25 @@ enum db_keep {
       "remote workloads: binary or json (base64 arrays), the requests' encoding (else empty)")     \
     X(round_trip_s, round_trip_s, EVERY_ROW, POSITIVE,                                             \
       "remote workloads: median seconds of an empty request's round trip to the worker, timed "    \
-      "when the cell started it (else empty)")
+      "when the cell started it (else empty)")                                                     \
+    X(worker, worker, EVERY_ROW, ALL,                                                              \
+      "worker workload: the function's name from the worker's hello (else empty)")                 \
+    X(worker_checks, worker_checks, EVERY_ROW, ALL,                                                \
+      "worker workload: the verification before timing: jvp-fd (JVP against central "              \
+      "differences), dot (VJP by the dot-product test) or no vjp, tag T ok / refuted or no tag; "  \
+      "failed when a check failed (the reason in note)")                                           \
+    X(reference, reference, EVERY_ROW, ALL,                                                        \
+      "worker workload: max_abs_err's reference diagonal: worker (its exact one, spot-checked "    \
+      "against single JVPs) or materialised (n single JVPs, untimed); empty: the workload's own "  \
+      "closed form")                                                                               \
+    X(worker_compute_s, worker_compute_s, OK, FINITE,                                              \
+      "worker workload: mean seconds per extraction the worker reported computing (its own "       \
+      "clock, without transport and framing; compare time_mean_s); empty when it does not report") \
+    X(worker_cpus, worker_cpus, EVERY_ROW, ALL,                                                    \
+      "worker workload: the CPUs the worker was pinned to (--worker-cpus; else empty)")            \
+    X(worker_threads, worker_threads, EVERY_ROW, NONNEG,                                           \
+      "worker workload: the threads it computes with (its hello, else --worker-threads; else "     \
+      "empty)")
 
 /* Column ids, in CSV order: DB_COL_run_id = 0, ..., DB_NCOLUMNS. A CSV whose header passed
  * db_table_check_diagbench has its fields at these indices. */

@@ -16,6 +16,7 @@
 #include "harness/env/memory.h"
 #include "harness/plan/shard.h"
 #include "workloads/remote.h"
+#include "workloads/worker.h"
 
 /* ---- comma lists -------------------------------------------------------------------------- */
 
@@ -197,8 +198,8 @@ static int unknown_workload(const char *item, char *err, size_t errlen) {
     char allowed[512];
     names_of(allowed, sizeof allowed, names, db_workload_count);
     return db_fail(err, errlen,
-                   "unknown workload '%s' in -w: expected one of %s, or solve:W / newton:W with W "
-                   "one of those",
+                   "unknown workload '%s' in -w: expected one of %s, worker (with --worker), or "
+                   "solve:W / newton:W with W one of those",
                    item, allowed);
 }
 
@@ -651,6 +652,10 @@ enum flag {
     FLAG_REMOTE_TRANSPORT,
     FLAG_REMOTE_ENCODING,
     FLAG_REMOTE_TIMEOUT,
+    /* worker_flag */
+    FLAG_WORKER,
+    FLAG_WORKER_CPUS,
+    FLAG_WORKER_THREADS,
 };
 
 /* What to run: --matrix, or the lists -w -s -p -j -n (each replaces an earlier one). */
@@ -943,6 +948,29 @@ static int remote_flag(struct db_cli *cli, enum flag f, const char *v, char *err
     }
 }
 
+/* The worker workload's program and placement: --worker, --worker-cpus, --worker-threads. */
+static int worker_flag(struct db_cli *cli, enum flag f, const char *v, char *err, size_t errlen) {
+    struct db_run_opts *o = &cli->run;
+    unsigned long long t;
+    switch (f) {
+    case FLAG_WORKER:
+        DB_CHECK(db_worker_check_command(v, err, errlen));
+        o->worker_cmd = v;
+        return DB_OK;
+    case FLAG_WORKER_CPUS:
+        DB_CHECK(db_worker_check_cpus(v, err, errlen));
+        o->worker_cpus = v;
+        return DB_OK;
+    default: /* FLAG_WORKER_THREADS */
+        if (db_parse_whole(v, NULL, DB_WORKER_THREADS_MAX, &t) != DB_OK || t == 0)
+            return db_fail(err, errlen,
+                           "invalid --worker-threads '%s': expected a whole number from 1 to %d", v,
+                           DB_WORKER_THREADS_MAX);
+        o->worker_threads = (int)t;
+        return DB_OK;
+    }
+}
+
 /* ---- the flag tables ------------------------------------------------------------------------ */
 
 /* Flags without a value: each sets one int of struct db_cli to 1. */
@@ -1004,6 +1032,9 @@ static const struct value_flag {
     {NULL, "--remote-transport", FLAG_REMOTE_TRANSPORT, remote_flag},
     {NULL, "--remote-encoding", FLAG_REMOTE_ENCODING, remote_flag},
     {NULL, "--remote-timeout-ms", FLAG_REMOTE_TIMEOUT, remote_flag},
+    {NULL, "--worker", FLAG_WORKER, worker_flag},
+    {NULL, "--worker-cpus", FLAG_WORKER_CPUS, worker_flag},
+    {NULL, "--worker-threads", FLAG_WORKER_THREADS, worker_flag},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -1112,6 +1143,28 @@ static int check_json(const struct db_cli *cli, char *err, size_t errlen) {
     return DB_OK;
 }
 
+/* -w worker and --worker go together; --worker-cpus and --worker-threads need --worker. */
+static int check_worker(const struct db_cli *cli, char *err, size_t errlen) {
+    const struct db_workload *w = db_workload_find("worker");
+    int selected = 0;
+    for (size_t i = 0; i < cli->sel.nworkloads; i++)
+        selected |= cli->sel.workloads[i] == w;
+    for (size_t i = 0; i < cli->sel.ntasks; i++)
+        selected |= cli->sel.tasks[i].wl == w;
+    const struct db_run_opts *o = &cli->run;
+    if (selected && !o->worker_cmd)
+        return db_fail(err, errlen,
+                       "-w worker needs --worker 'PROGRAM ARGS...', the program that serves the "
+                       "primitive (docs/workers.md)");
+    if (o->worker_cmd && !selected)
+        return db_fail(err, errlen, "--worker '%s' is for the worker workload: add -w worker",
+                       o->worker_cmd);
+    if ((o->worker_cpus || o->worker_threads) && !o->worker_cmd)
+        return db_fail(err, errlen, "%s places a worker: give -w worker --worker 'PROGRAM ARGS...'",
+                       o->worker_cpus ? "--worker-cpus" : "--worker-threads");
+    return DB_OK;
+}
+
 /* The checks once every flag is read: which combinations make a run. */
 static int check_flags(struct db_cli *cli, char *err, size_t errlen) {
     if (cli->help || cli->version || cli->list || cli->env || cli->schema) return DB_OK;
@@ -1132,6 +1185,7 @@ static int check_flags(struct db_cli *cli, char *err, size_t errlen) {
     }
     DB_CHECK(check_matrix_or_selection(cli, err, errlen));
     if (!cli->matrix) DB_CHECK(finish_selection(cli, err, errlen));
+    DB_CHECK(check_worker(cli, err, errlen));
     return check_resume_of_out(cli, err, errlen);
 }
 

@@ -124,6 +124,15 @@ int db_plan_matrix_string(const struct db_cli *cli, char **out) {
         fprintf(f, " --remote-encoding %s", db_remote_encoding_name(cli->run.remote_encoding));
     if (cli->run.remote_timeout_ms)
         fprintf(f, " --remote-timeout-ms %d", cli->run.remote_timeout_ms);
+    if (cli->run.worker_cmd) {
+        fputs(" --worker", f);
+        put_token(f, cli->run.worker_cmd);
+    }
+    if (cli->run.worker_cpus) {
+        fputs(" --worker-cpus", f);
+        put_token(f, cli->run.worker_cpus);
+    }
+    if (cli->run.worker_threads) fprintf(f, " --worker-threads %d", cli->run.worker_threads);
     for (int i = 1; i < cli->gb_argc; i++)
         put_token(f, cli->gb_argv[i]);
     if (fclose(f) != 0 || !buf) {
