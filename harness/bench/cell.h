@@ -80,7 +80,7 @@ struct db_time_stats {
 
 struct db_cell_result {
     char status[24]; /* ok, unsupported, skipped_memory, error */
-    char note[256];  /* the reason when not ok */
+    char note[512];  /* the reason when not ok */
     int reps;
     long long iterations;
     struct db_time_stats t;
