@@ -53,7 +53,7 @@ DEPS_FIRST = $(if $(filter 0,$(MAKELEVEL)),deps)
 .PHONY: FORCE all deps test test-c test-codegen test-codegen-v2 test-codegen-fma test-py bench bench-pr plot sanitize tsan fuzz clean format \
         format-check compare-colpack
 
-all: $(BUILD)/diagbench
+all: $(BUILD)/diagbench $(BUILD)/c_worker
 
 # Objects depend on the flags they were built with: changing SANITIZE (or OPT) rebuilds them.
 $(BUILD)/flags.stamp: FORCE | $(DEPS_FIRST)
@@ -83,6 +83,11 @@ $(BUILD)/libdiagbench.a: $(LIB_O)
 
 $(BUILD)/diagbench: $(BUILD)/harness/app/main.o $(BUILD)/libdiagbench.a
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The C example worker (docs/workers.md): standalone, libm only.
+$(BUILD)/c_worker: workloads/workers/c_worker.c | $(DEPS_FIRST)
+	@mkdir -p $(@D)
+	$(CC) -std=c17 -D_POSIX_C_SOURCE=200809L -O2 $(WARN) $(SANITIZE) -g $< -lm -o $@
 
 $(BUILD)/tests/unit: $(TEST_O) $(BUILD)/libdiagbench.a
 	$(CXX) $(LDFLAGS) $^ -lcriterion $(LDLIBS) -o $@
@@ -126,7 +131,8 @@ test: test-c test-codegen test-py sanitize
 RUN_DIR = $(abspath $(BUILD))/run
 JOBS   ?= $(shell nproc)
 test-c: | $(DEPS_FIRST)
-	$(MAKE) $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS)) $(BUILD)/diagbench $(BUILD)/tests/unit
+	$(MAKE) $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS)) $(BUILD)/diagbench $(BUILD)/tests/unit \
+	  $(BUILD)/c_worker
 	@rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)/build
 	@ln -s $(CURDIR)/tests $(CURDIR)/examples $(CURDIR)/plot.py $(CURDIR)/harness $(RUN_DIR)/
 	cd $(RUN_DIR) && DIAGBENCH=$(abspath $(BUILD))/diagbench DIAGBENCH_WISDOM=$(RUN_DIR)/build/wisdom.tsv \
@@ -173,6 +179,18 @@ bench-pr: $(BUILD)/diagbench | $(DEPS_FIRST)
 	@mkdir -p $(RESULTS)
 	$(BUILD)/diagbench --matrix pr -t 1,$(shell nproc) --out $(RESULTS)/pr-$(RUN).csv
 	$(PYTHON) plot.py $(RESULTS)/pr-$(RUN).csv -o $(RESULTS)
+
+# The seed's experiment in PyTorch through external workers (issue 22; docs/workers.md):
+# torch sin and split (functorch, vectorised rule), fwd and bwd, n = 10..$(TORCH_NMAX); the slow
+# primitive (a host callback, sequential rule) n = 20..5000; the C workloads beside them; one
+# merged CSV and the README's table (scripts/torch_table.py).
+TORCH_NMAX ?= 8000
+.PHONY: bench-torch
+bench-torch: $(BUILD)/diagbench | $(DEPS_FIRST)
+	@mkdir -p $(RESULTS)
+	DIAGBENCH=$(BUILD)/diagbench PYTHON=$(PYTHON) NMAX=$(TORCH_NMAX) \
+	  sh scripts/bench_torch.sh $(RESULTS)/torch-$(RUN)
+	$(PYTHON) scripts/torch_table.py $(RESULTS)/torch-$(RUN).csv
 
 plot: | $(DEPS_FIRST)
 	$(PYTHON) plot.py $(RESULTS)/latest.csv -o $(RESULTS)

@@ -244,12 +244,14 @@ static int encode_json(const struct db_remote_msg *m, size_t doubles, unsigned c
         }
         if (json_object_set_new(o, "message", s)) goto out;
     } else if (m->op == DB_REMOTE_HELLO) {
-        if (json_object_set_new(o, "protocol", json_integer((json_int_t)m->k)) ||
-            hello_members(o, m->text, m->text_len) != DB_OK)
+        if (json_object_set_new(o, "protocol", json_integer((json_int_t)m->k))) goto out;
+        if (hello_members(o, m->text, m->text_len) != DB_OK) {
+            rc = DB_E_INVALID;
             goto out;
+        }
     } else if (m->op != DB_REMOTE_PING) {
         if (json_object_set_new(o, "n", json_integer((json_int_t)m->n)) ||
-            (m->op != DB_REMOTE_EVAL &&
+            (m->op != DB_REMOTE_EVAL && m->op != DB_REMOTE_REFERENCE &&
              json_object_set_new(o, "k", json_integer((json_int_t)m->k))))
             goto out;
         size_t nx = has_x(m->op) ? m->n : 0;
@@ -455,7 +457,8 @@ static int decode_json_object(json_t *o, struct db_remote_msg *m, char *err, siz
     int need_n = m->op != DB_REMOTE_PING, need_k = has_v(m->op);
     if (json_count(o, "n", need_n, &n) || json_count(o, "k", need_k, &k) ||
         (m->op == DB_REMOTE_PING && (json_object_get(o, "n") || json_object_get(o, "k"))) ||
-        (m->op == DB_REMOTE_EVAL && json_object_get(o, "k")) || !shape_ok(m->op, n, k, &doubles))
+        ((m->op == DB_REMOTE_EVAL || m->op == DB_REMOTE_REFERENCE) && json_object_get(o, "k")) ||
+        !shape_ok(m->op, n, k, &doubles))
         return db_fail(err, errlen, "JSON %s message with bad or missing n, k", op_names[m->op]);
     json_t *cs = json_object_get(o, "compute_s");
     if (cs && !json_is_number(cs))

@@ -310,7 +310,7 @@ static int name_ok(const char *v) {
 /* Send the hello, read the worker's and apply it to w. */
 static int handshake(struct db_instance *in, struct worker *w) {
     char text[64];
-    snprintf(text, sizeof text, "protocol=%d\nn=%zu\n", DB_WORKER_PROTOCOL, in->n);
+    snprintf(text, sizeof text, "n=%zu\n", in->n); /* the protocol is the header's k */
     struct db_remote_msg q = {.op = DB_REMOTE_HELLO,
                               .k = DB_WORKER_PROTOCOL,
                               .text = text,
@@ -600,7 +600,7 @@ static int worker_reference(const struct db_instance *cin, const double *x, doub
                     fail_check(in, "reference diagonal off its JVP: element %zu: %.3g > bound %.3g",
                                j, fabs(col[j] - diag[j]), bound);
         }
-        snprintf(w->info.reference, sizeof w->info.reference, "worker");
+        if (rc == DB_OK) snprintf(w->info.reference, sizeof w->info.reference, "worker");
     } else { /* the diagonal materialised once, through single JVPs, untimed */
         for (size_t j = 0; rc == DB_OK && j < n; j++) {
             e[j] = 1;
@@ -608,7 +608,7 @@ static int worker_reference(const struct db_instance *cin, const double *x, doub
             e[j] = 0;
             diag[j] = col[j];
         }
-        snprintf(w->info.reference, sizeof w->info.reference, "materialised");
+        if (rc == DB_OK) snprintf(w->info.reference, sizeof w->info.reference, "materialised");
     }
     free(e);
     return rc;
@@ -627,7 +627,10 @@ static int worker_setup(struct db_instance *in) {
     if (in->worker_cpus) snprintf(w->info.cpus, sizeof w->info.cpus, "%s", in->worker_cpus);
     w->info.threads = in->worker_threads;
     spawn(in, w);
-    if (!w->conn.broken && handshake(in, w) == DB_OK && !w->unsupported) {
+    int rc = w->conn.broken ? DB_E_IO : handshake(in, w);
+    if (rc != DB_OK && !w->conn.broken)
+        db_remote_conn_fail(in, "no hello exchanged: %s", db_strerror(rc));
+    if (rc == DB_OK && !w->unsupported) {
         db_remote_conn_time_pings(in);
         if (!w->conn.broken) verify(in, w);
     }
