@@ -110,6 +110,69 @@ Test(remote, messages_round_trip_in_both_encodings) {
         }
 }
 
+/* Version 2 (external workers): the hello's text and protocol, the reference request, and a
+ * result's compute_s, in both encodings; hello texts that break the rules are refused. */
+Test(remote, version_2_messages_round_trip_in_both_encodings) {
+    static const char text[] = "name=t-sin\nbatching=vectorised\nn_min=1\nthreads=4\n";
+    double x[3] = {0.5, -1.0, 2.0}, v[3] = {1, 2, 3};
+    char err[256];
+    for (int enc = DB_REMOTE_BINARY; enc <= DB_REMOTE_JSON; enc++) {
+        const struct db_remote_msg ms[] = {
+            {.op = DB_REMOTE_HELLO, .k = 2, .text = text, .text_len = sizeof text - 1},
+            {.op = DB_REMOTE_REFERENCE, .n = 3, .x = x},
+            {.op = DB_REMOTE_RESULT, .n = 3, .k = 1, .v = v, .has_compute = 1, .compute_s = 1.5e-4},
+            {.op = DB_REMOTE_RESULT, .n = 3, .k = 1, .v = v},
+        };
+        for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+            unsigned char *buf;
+            size_t len, plen;
+            cr_assert_eq(db_remote_encode(enc, &ms[i], &buf, &len), DB_OK, "message %zu", i);
+            th_own(buf, free_buf);
+            cr_assert_eq(db_remote_frame_length(buf, &plen, err, sizeof err), DB_OK);
+            struct db_remote_msg d;
+            cr_assert_eq(db_remote_decode(enc, buf + DB_REMOTE_HEADER, plen, &d, err, sizeof err),
+                         DB_OK, "%s message %zu: %s", db_remote_encoding_name(enc), i, err);
+            cr_assert_eq(d.op, ms[i].op);
+            cr_assert_eq(d.k, ms[i].k);
+            cr_assert_eq(d.has_compute, ms[i].has_compute);
+            cr_assert_eq(d.compute_s, ms[i].compute_s);
+            if (ms[i].op == DB_REMOTE_HELLO) /* JSON keeps the members, in order */
+                cr_assert_str_eq(d.text, text);
+            else
+                cr_assert_eq(memcmp(ms[i].x ? d.x : d.v, ms[i].x ? x : v, sizeof x), 0);
+            db_remote_msg_free(&d);
+            th_free(buf);
+        }
+    }
+    static const char *const bad_text[] = {"name", "name=a\nname=b\n", "Name=a\n",
+                                           "a=b",  "op=x\n",           "a=\x01\n"};
+    for (size_t i = 0; i < sizeof bad_text / sizeof bad_text[0]; i++) {
+        unsigned char *buf;
+        size_t len;
+        struct db_remote_msg m = {
+            .op = DB_REMOTE_HELLO, .k = 2, .text = bad_text[i], .text_len = strlen(bad_text[i])};
+        cr_assert_eq(db_remote_encode(DB_REMOTE_JSON, &m, &buf, &len), DB_E_INVALID, "%zu", i);
+        unsigned char p[64] = {'D', 'B', '1', DB_REMOTE_HELLO, (unsigned char)m.text_len, 0,
+                               0,   0,   2};
+        memcpy(p + 16, bad_text[i], m.text_len);
+        struct db_remote_msg d;
+        cr_assert_eq(db_remote_decode(DB_REMOTE_BINARY, p, 16 + m.text_len, &d, err, sizeof err),
+                     DB_E_INVALID, "%zu", i);
+    }
+    static const char *const bad_json[] = {
+        "{\"op\":\"hello\"}",                          /* no protocol */
+        "{\"op\":\"hello\",\"protocol\":2,\"a\":[1]}", /* not a string or an integer */
+        "{\"op\":\"reference\",\"n\":1,\"k\":0,\"x\":\"AAAAAAAAAAA=\"}",
+        "{\"op\":\"result\",\"n\":1,\"k\":1,\"v\":\"AAAAAAAAAAA=\",\"compute_s\":\"1\"}",
+    };
+    for (size_t i = 0; i < sizeof bad_json / sizeof bad_json[0]; i++) {
+        struct db_remote_msg d;
+        cr_assert_eq(db_remote_decode(DB_REMOTE_JSON, (const unsigned char *)bad_json[i],
+                                      strlen(bad_json[i]), &d, err, sizeof err),
+                     DB_E_INVALID, "%s", bad_json[i]);
+    }
+}
+
 Test(remote, malformed_payloads_are_refused_with_one_line) {
     static const char *const json[] = {
         "",
