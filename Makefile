@@ -183,14 +183,13 @@ bench-pr: $(BUILD)/diagbench | $(DEPS_FIRST)
 # The seed's experiment in PyTorch through external workers (issue 22; docs/workers.md):
 # torch sin and split (functorch, vectorised rule), fwd and bwd, n = 10..$(TORCH_NMAX); the slow
 # primitive (a host callback, sequential rule) n = 20..5000; the C workloads beside them; one
-# merged CSV and the README's table (scripts/torch_table.py).
+# CSV per run in results/torch-RUN/ and the README's table (scripts/torch_table.py).
 TORCH_NMAX ?= 8000
 .PHONY: bench-torch
 bench-torch: $(BUILD)/diagbench | $(DEPS_FIRST)
 	@mkdir -p $(RESULTS)
 	DIAGBENCH=$(BUILD)/diagbench PYTHON=$(PYTHON) NMAX=$(TORCH_NMAX) \
 	  sh scripts/bench_torch.sh $(RESULTS)/torch-$(RUN)
-	$(PYTHON) scripts/torch_table.py $(RESULTS)/torch-$(RUN).csv
 
 plot: | $(DEPS_FIRST)
 	$(PYTHON) plot.py $(RESULTS)/latest.csv -o $(RESULTS)

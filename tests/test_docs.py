@@ -294,11 +294,14 @@ def check_output(block, command, output):
 # Running a file's commands
 
 def scratch_for(tmp_path):
-    for name in ("plot.py", "scripts", "harness", "examples", "tests"):
+    for name in ("plot.py", "scripts", "harness", "examples", "tests", "workloads"):
         (tmp_path / name).symlink_to(ROOT / name)
     for d in ("bin", "build", "old/build", "new/build"):
         (tmp_path / d).mkdir(parents=True, exist_ok=True)
         (tmp_path / d / "diagbench").symlink_to(BIN)
+    c_worker = Path(BIN).resolve().parent / "c_worker"  # docs/workers.md's example worker
+    if c_worker.exists():
+        (tmp_path / "build" / "c_worker").symlink_to(c_worker)
     (tmp_path / "results").mkdir()
     env = dict(os.environ)
     env["PATH"] = f"{tmp_path / 'bin'}:{env.get('PATH', '')}"
