@@ -2,6 +2,11 @@
  * wisdom file (saved, reused, re-planned, read but never trusted), the write_path column, and
  * the summary's write ceiling per size. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -147,7 +152,11 @@ Test(wisdom, the_file_is_read_but_never_trusted) {
     db_wisdom_key_current(&k);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
-    fprintf(f, "# a comment\n");
+    fprintf(f, "# diagbench wisdom v1: written by hand\n# a comment\n");
+    fprintf(f, "%s\t%d\t%s\t%s\t%s\t200\tplain/16\t0\tthen\n", k.cpu_model, k.threads, k.proc_bind,
+            k.places, k.build); /* 0 GB/s: not a measurement */
+    fprintf(f, "%s\t%d\t%s\t%s\t%s\t200\tplain/16\t20000\tthen\n", k.cpu_model, k.threads,
+            k.proc_bind, k.places, k.build); /* 20 TB/s: above any memory */
     fprintf(f, "Other CPU\t%d\t%s\t%s\t%s\t200\tplain/16\t1.000\tthen\n", k.threads, k.proc_bind,
             k.places, k.build); /* another machine's: kept, not used */
     fprintf(f, "%s\t%d\t%s\t%s\t%s\t200\tplain/7\t1.000\tthen\n", k.cpu_model, k.threads,
@@ -171,6 +180,7 @@ Test(wisdom, the_file_is_read_but_never_trusted) {
     cr_assert_not_null(strstr(text, "Other CPU\t"), "another machine's plans are kept");
     cr_assert_null(strstr(text, "plain/7"), "invalid lines are dropped when the file is rewritten");
     cr_assert_null(strstr(text, "garbage"));
+    cr_assert_null(strstr(text, "\t20000\t"), "an implausible bandwidth is not kept either");
     th_free(text);
     db_write_path_forget();
     unlink(path);
@@ -362,4 +372,117 @@ Test(ceiling, materialise_is_judged_against_its_own_write_ceiling) {
     cr_assert_null(strstr(text, "[!] sin"), "%s", text);
     cr_assert_null(strstr(text, "n=100 "), "%s", text);
     cr_assert_null(strstr(text, "n=2000 "), "%s", text);
+}
+
+/* ---- a shared machine (issue 24 items 1-3) ------------------------------------------------- */
+
+/* Plan one size into the wisdom file at path (a fresh plan: it is saved). */
+static void plan_into(const char *path) {
+    size_t sizes[] = {64};
+    struct db_wisdom_plan p;
+    struct db_wisdom_opts o = {.path = path, .quiet = 1, .replan = 1};
+    db_write_path_forget();
+    cr_assert_eq(db_wisdom_plan_sizes(sizes, 1, &o, &p), DB_OK);
+    db_write_path_forget();
+}
+
+/* Every name in dir that starts with prefix. */
+static int count_prefixed(const char *dir, const char *prefix) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -c '^%s'", dir, prefix);
+    FILE *p = popen(cmd, "r");
+    int n = 0;
+    cr_assert_eq(fscanf(p, "%d", &n), 1);
+    pclose(p);
+    return n;
+}
+
+Test(wisdom, planted_links_are_never_written_through, .timeout = 60) {
+    char dir[] = "/tmp/db-wisdom-links-XXXXXX", path[256], lock[300], victim[300], tmp[300];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/wisdom.tsv", dir);
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    FILE *v = fopen(victim, "w");
+    fputs("precious\n", v);
+    fclose(v);
+    /* the old predictable temporary names, for this pid and a few others: all links */
+    for (int d = 0; d < 4; d++) {
+        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid() + d);
+        cr_assert_eq(symlink(victim, tmp), 0);
+    }
+    plan_into(path);
+    char *text = th_slurp(victim);
+    cr_assert_str_eq(text, "precious\n", "the link's target is untouched");
+    th_free(text);
+    struct stat st;
+    cr_assert(lstat(path, &st) == 0 && S_ISREG(st.st_mode), "the wisdom file is a file");
+    cr_assert_eq(count_prefixed(dir, "wisdom.tsv.tmp."), 4, "no temporary file left");
+    /* a planted lock link: the lock is not taken through it, nothing created at its target */
+    char elsewhere[300];
+    snprintf(elsewhere, sizeof elsewhere, "%s/created-through-the-lock", dir);
+    unlink(lock);
+    cr_assert_eq(symlink(elsewhere, lock), 0);
+    plan_into(path);
+    cr_assert_neq(access(elsewhere, F_OK), 0, "no file created through the lock's link");
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+Test(wisdom, a_held_lock_is_waited_for_a_bounded_time, .timeout = 60) {
+    char path[128], lock[160];
+    temp_wisdom(path, sizeof path, "held");
+    plan_into(path);
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    int fd = open(lock, O_RDWR);
+    cr_assert(fd >= 0 && flock(fd, LOCK_EX) == 0, "the test holds the lock");
+    setenv("DIAGBENCH_WISDOM_LOCK_WAIT_MS", "300", 1);
+    char *before = th_slurp(path);
+    plan_into(path); /* returns: the plan is in force, the file is not rewritten */
+    char *after = th_slurp(path);
+    cr_assert_str_eq(before, after, "not saved while another run holds the lock");
+    unsetenv("DIAGBENCH_WISDOM_LOCK_WAIT_MS");
+    close(fd);
+    th_free(before);
+    th_free(after);
+    unlink(path);
+    unlink(lock);
+}
+
+Test(wisdom, devices_fifos_and_huge_files_are_not_read, .timeout = 60) {
+    char dir[] = "/tmp/db-wisdom-odd-XXXXXX", fifo[256], huge[256], plain[256];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(huge, sizeof huge, "%s/huge.tsv", dir);
+    snprintf(plain, sizeof plain, "%s/plain.tsv", dir);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    FILE *h = fopen(huge, "w");
+    fputs("# diagbench wisdom v1\n", h);
+    for (int i = 0; i < 40000; i++) /* 2.4 MB of comments */
+        fputs("# padding padding padding padding padding padding padding\n", h);
+    fclose(h);
+    FILE *pl = fopen(plain, "w");
+    fputs("cpu\t1\tfalse\tunset\tgcc\t64\tplain/16\t5.0\tthen\n", pl); /* no header */
+    fclose(pl);
+    const char *paths[] = {"/dev/zero", fifo, huge, plain};
+    for (int i = 0; i < 4; i++) {
+        size_t sizes[] = {64};
+        struct db_wisdom_plan p;
+        struct db_wisdom_opts o = {.path = paths[i], .quiet = 1};
+        db_write_path_forget();
+        /* returns (no endless read of /dev/zero, no wait for a FIFO's writer), plans afresh */
+        cr_assert_eq(db_wisdom_plan_sizes(sizes, 1, &o, &p), DB_OK, "%s", paths[i]);
+        cr_assert(!p.from_wisdom, "%s", paths[i]);
+        db_write_path_forget();
+    }
+    struct stat st;
+    cr_assert(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO stays a FIFO");
+    cr_assert(stat(huge, &st) == 0 && st.st_size > 2000000, "a huge file is not replaced");
+    char *text = th_slurp(plain);
+    cr_assert_not_null(strstr(text, "plain/16\t5.0"), "a file without the header is not ours");
+    th_free(text);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
 }

@@ -17,9 +17,18 @@
 #include "harness/env/provenance.h"
 #include "harness/bench/runner.h"
 
-#define WISDOM_MAGIC          "# diagbench wisdom v1"
-#define MAX_CANDIDATES        32
-#define DB_MAX_WISDOM_THREADS 4096 /* as -t accepts */
+#define WISDOM_MAGIC "# diagbench wisdom v1"
+/* A wisdom file holds a few hundred plans (about 100 bytes each): one above 1 MiB is not ours
+ * (a device, a log pointed at by mistake) and is not read. */
+#define WISDOM_MAX_BYTES (1 << 20)
+/* A plan's bandwidth above this is not a measurement: 10 TB/s is above the memory bandwidth of
+ * any machine a harness runs on (HBM3e: about 5 TB/s per device; 12 DDR5 channels: 0.6 TB/s). */
+#define WISDOM_MAX_GBPS 1e4
+/* How long a run waits for another run's lock on the wisdom file before it gives up saving. */
+#define WISDOM_LOCK_WAIT_ENV     "DIAGBENCH_WISDOM_LOCK_WAIT_MS"
+#define WISDOM_LOCK_WAIT_DEFAULT 5000
+#define MAX_CANDIDATES           32
+#define DB_MAX_WISDOM_THREADS    4096 /* as -t accepts */
 
 /* Each timing lasts at least this long (repeating the pass), and planning one size takes about
  * PLAN_SECONDS when one pass is slow (at least MIN_ROUNDS rounds, at most MAX_ROUNDS). */
@@ -210,7 +219,8 @@ int db_wisdom_parse_line(char *s, struct db_wisdom_line *l) {
     l->n = (size_t)n;
     char *end;
     l->gbytes_per_s = strtod(f[7], &end);
-    if (end == f[7] || *end || !(l->gbytes_per_s >= 0 && l->gbytes_per_s < 1e6)) return 0;
+    if (end == f[7] || *end || !(l->gbytes_per_s > 0 && l->gbytes_per_s <= WISDOM_MAX_GBPS))
+        return 0;
     return field(l->key.cpu_model, sizeof l->key.cpu_model, f[0]) &&
            field(l->key.proc_bind, sizeof l->key.proc_bind, f[2]) &&
            field(l->key.places, sizeof l->key.places, f[3]) &&
@@ -218,23 +228,79 @@ int db_wisdom_parse_line(char *s, struct db_wisdom_line *l) {
            field(l->planned_at, sizeof l->planned_at, f[8]);
 }
 
-/* Read every valid line of the file (a missing file is empty). *bad counts the lines skipped. */
-static int read_lines(const char *path, struct db_wisdom_line **out, size_t *count, size_t *bad) {
-    *out = NULL;
-    *count = *bad = 0;
-    FILE *f = fopen(path, "r");
-    if (!f) return errno == ENOENT ? DB_OK : DB_E_IO;
-    char *s = NULL;
-    size_t cap = 0, lcap = 0;
-    ssize_t len;
+/* Open the wisdom file for reading, never blocking (a FIFO without a writer) and only when it is
+ * a regular file of at most WISDOM_MAX_BYTES: DB_OK with *f NULL when there is nothing to read (no
+ * file, /dev/null), DB_E_INVALID with the reason in why when it is not read. */
+static int open_for_reading(const char *path, FILE **f, char *why, size_t wlen) {
+    *f = NULL;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT) return DB_OK;
+        snprintf(why, wlen, "%s", strerror(errno));
+        return DB_E_IO;
+    }
+    struct stat st, null;
     int rc = DB_OK;
+    if (fstat(fd, &st) != 0) {
+        snprintf(why, wlen, "%s", strerror(errno));
+        rc = DB_E_IO;
+    } else if (!S_ISREG(st.st_mode)) {
+        int is_null =
+            S_ISCHR(st.st_mode) && stat("/dev/null", &null) == 0 && null.st_rdev == st.st_rdev;
+        snprintf(why, wlen, "a %s, not a regular file: not read",
+                 S_ISFIFO(st.st_mode)   ? "FIFO"
+                 : S_ISCHR(st.st_mode)  ? "character device"
+                 : S_ISBLK(st.st_mode)  ? "block device"
+                 : S_ISDIR(st.st_mode)  ? "directory"
+                 : S_ISSOCK(st.st_mode) ? "socket"
+                                        : "special file");
+        rc = is_null ? DB_OK : DB_E_INVALID;
+    } else if (st.st_size > WISDOM_MAX_BYTES) {
+        snprintf(why, wlen, "%lld bytes, above the %d a wisdom file can hold: not read",
+                 (long long)st.st_size, WISDOM_MAX_BYTES);
+        rc = DB_E_INVALID;
+    } else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
+               !(*f = fdopen(fd, "r"))) {
+        snprintf(why, wlen, "%s", strerror(errno));
+        rc = DB_E_IO;
+    }
+    if (!*f) close(fd);
+    return rc;
+}
+
+/* Read every valid line of the file (a missing file is empty). *bad counts the lines skipped and
+ * *first_bad is the first one's number. DB_E_INVALID (reason in why) for a file that is not read:
+ * not a regular file, too large, or without the wisdom header (someone else's file). */
+static int read_lines(const char *path, struct db_wisdom_line **out, size_t *count, size_t *bad,
+                      size_t *first_bad, char *why, size_t wlen) {
+    *out = NULL;
+    *count = *bad = *first_bad = 0;
+    FILE *f;
+    int rc = open_for_reading(path, &f, why, wlen);
+    if (rc != DB_OK || !f) return rc;
+    char *s = NULL;
+    size_t cap = 0, lcap = 0, line = 0, total = 0;
+    ssize_t len;
     while ((len = getline(&s, &cap, f)) >= 0) {
+        total += (size_t)len;
+        if (total > WISDOM_MAX_BYTES) { /* it grew while we read */
+            snprintf(why, wlen, "above the %d bytes a wisdom file can hold: not read",
+                     WISDOM_MAX_BYTES);
+            rc = DB_E_INVALID;
+            break;
+        }
+        if (++line == 1 && strncmp(s, WISDOM_MAGIC, sizeof WISDOM_MAGIC - 1) != 0) {
+            snprintf(why, wlen, "not a diagbench wisdom file (its first line is not '%s')",
+                     WISDOM_MAGIC);
+            rc = DB_E_INVALID;
+            break;
+        }
         if (len && s[len - 1] == '\n') s[--len] = '\0';
         if (len && s[len - 1] == '\r') s[--len] = '\0'; /* saved by an editor with CRLF */
         if (len == 0 || s[0] == '#') continue;
         struct db_wisdom_line l;
         if (!db_wisdom_parse_line(s, &l)) {
-            ++*bad;
+            if (!(*bad)++) *first_bad = line;
             continue;
         }
         if (*count == lcap) {
@@ -250,20 +316,54 @@ static int read_lines(const char *path, struct db_wisdom_line **out, size_t *cou
         (*out)[(*count)++] = l;
     }
     free(s);
-    if (ferror(f) && rc == DB_OK) rc = DB_E_IO;
+    if (ferror(f) && rc == DB_OK) {
+        snprintf(why, wlen, "%s", strerror(errno));
+        rc = DB_E_IO;
+    }
     fclose(f);
+    if (rc != DB_OK) {
+        free(*out);
+        *out = NULL;
+        *count = 0;
+    }
     return rc;
 }
 
-/* A non-empty file whose first line is not ours (with no valid plan line in it either: a
- * --wisdom pointed at someone else's file): never replaced. */
-static int foreign_file(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char head[sizeof WISDOM_MAGIC] = "";
-    size_t got = fread(head, 1, sizeof head - 1, f);
-    fclose(f);
-    return got > 0 && strncmp(head, WISDOM_MAGIC, sizeof WISDOM_MAGIC - 1) != 0;
+/* Take the lock beside the wisdom file: created exclusively of links (O_NOFOLLOW; a symlink
+ * planted at its name is refused, never followed), a regular file, waited for at most
+ * DIAGBENCH_WISDOM_LOCK_WAIT_MS (default 5 s) when another run holds it. */
+static int take_lock(const char *lock, int *lfd, char *why, size_t wlen) {
+    *lfd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
+    if (*lfd < 0) {
+        snprintf(why, wlen, "lock %s: %s", lock,
+                 errno == ELOOP ? "a symbolic link, not followed" : strerror(errno));
+        return DB_E_IO;
+    }
+    struct stat st;
+    if (fstat(*lfd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, wlen, "lock %s: not a regular file", lock);
+        close(*lfd);
+        return DB_E_IO;
+    }
+    const char *env = getenv(WISDOM_LOCK_WAIT_ENV);
+    unsigned long long ms = WISDOM_LOCK_WAIT_DEFAULT;
+    if (env && *env && db_parse_whole(env, NULL, 3600000, &ms) != DB_OK)
+        ms = WISDOM_LOCK_WAIT_DEFAULT;
+    double start = now(), deadline = start + (double)ms * 1e-3;
+    while (flock(*lfd, LOCK_EX | LOCK_NB) != 0) {
+        if ((errno != EWOULDBLOCK && errno != EINTR) || now() >= deadline) {
+            snprintf(why, wlen, "lock %s: %s", lock,
+                     errno == EWOULDBLOCK ? "held by another process" : strerror(errno));
+            if (errno == EWOULDBLOCK)
+                snprintf(why + strlen(why), wlen - strlen(why), " for %.1f s (%s)", now() - start,
+                         WISDOM_LOCK_WAIT_ENV);
+            close(*lfd);
+            return DB_E_IO;
+        }
+        struct timespec nap = {0, 20000000};
+        nanosleep(&nap, NULL);
+    }
+    return DB_OK;
 }
 
 /* mkdir -p of path's directory. */
@@ -282,7 +382,7 @@ static void make_parent(const char *path) {
     mkdir(dir, 0755);
 }
 
-static int write_plans_to(const char *path, const char *lock, const char *tmp, int through,
+static int write_plans_to(const char *path, const char *lock, int through,
                           const struct db_wisdom_key *key, const struct db_wisdom_plan *plans,
                           size_t count, char *why, size_t wlen);
 
@@ -297,40 +397,66 @@ static int write_plans(const char *path, const struct db_wisdom_key *key,
     enum db_out_mode mode;
     int rc = db_outfile_resolve(path, &target, &mode, why, wlen);
     if (rc != DB_OK) return rc == DB_E_NOMEM ? rc : DB_E_IO;
-    char lock[4200], tmp[4200];
+    char lock[4200];
     snprintf(lock, sizeof lock, "%s.lock", target);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", target, (long)getpid());
-    if (mode == DB_OUT_THROUGH) snprintf(tmp, sizeof tmp, "%s", target);
-    rc = write_plans_to(target, lock, tmp, mode == DB_OUT_THROUGH, key, plans, count, why, wlen);
+    rc = write_plans_to(target, lock, mode == DB_OUT_THROUGH, key, plans, count, why, wlen);
     free(target);
     return rc;
 }
 
-/* write_plans into path through tmp (renamed over path), or straight into path (through). */
-static int write_plans_to(const char *path, const char *lock, const char *tmp, int through,
+/* A device or FIFO opened for writing without blocking (a FIFO without a reader: ENXIO). */
+static FILE *open_through(const char *path) {
+    int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return NULL;
+    FILE *f = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+    }
+    return f;
+}
+
+/* A temporary file beside path, created exclusively at an unpredictable name (mkstemp): *tmp. */
+static FILE *open_temporary(const char *path, char *tmp, size_t len) {
+    if ((size_t)snprintf(tmp, len, "%s.tmp.XXXXXX", path) >= len) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) return NULL;
+    FILE *f = fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int saved = errno;
+        close(fd);
+        unlink(tmp);
+        errno = saved;
+    }
+    return f;
+}
+
+/* write_plans into path through a temporary file renamed over it, or straight into path
+ * (through: a device or FIFO). */
+static int write_plans_to(const char *path, const char *lock, int through,
                           const struct db_wisdom_key *key, const struct db_wisdom_plan *plans,
                           size_t count, char *why, size_t wlen) {
     /* A device gets no lock file beside it (nothing is read from it, nothing renamed). */
-    int lfd = through ? -1 : open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (!through && (lfd < 0 || flock(lfd, LOCK_EX) != 0)) {
-        snprintf(why, wlen, "%s: %s", lock, strerror(errno));
+    int lfd = -1;
+    if (!through && take_lock(lock, &lfd, why, wlen) != DB_OK) return DB_E_IO;
+    struct db_wisdom_line *old = NULL;
+    size_t nold = 0, bad, first_bad;
+    char reason[512] = "";
+    int rc =
+        through ? DB_OK : read_lines(path, &old, &nold, &bad, &first_bad, reason, sizeof reason);
+    if (rc != DB_OK) { /* someone else's file, a huge one: never replaced */
+        snprintf(why, wlen, "'%s': %s: not replaced (give another --wisdom)", path, reason);
         if (lfd >= 0) close(lfd);
         return DB_E_IO;
     }
-    struct db_wisdom_line *old;
-    size_t nold, bad;
-    int rc = through ? DB_OK : read_lines(path, &old, &nold, &bad);
-    if (rc == DB_OK && !through && nold == 0 && foreign_file(path)) {
-        snprintf(why, wlen,
-                 "'%s' is not a diagbench wisdom file: not replaced (give another --wisdom)", path);
-        free(old);
-        close(lfd);
-        return DB_E_IO;
-    }
-    if (through) old = NULL, nold = 0;
-    FILE *f = rc != DB_OK ? NULL : through ? db_outfile_open_through(tmp) : fopen(tmp, "w");
-    if (rc != DB_OK || !f) {
-        snprintf(why, wlen, "%s: %s", rc != DB_OK ? path : tmp, strerror(errno));
+    char tmp[4300] = "";
+    FILE *f = through ? open_through(path) : open_temporary(path, tmp, sizeof tmp);
+    if (!f) {
+        snprintf(why, wlen, "%s: %s", through ? path : tmp, strerror(errno));
         free(old);
         if (lfd >= 0) close(lfd);
         return DB_E_IO;
@@ -357,7 +483,7 @@ static int write_plans_to(const char *path, const char *lock, const char *tmp, i
     int bad_write = fflush(f) != 0 || (fsync(fileno(f)) != 0 && errno != EINVAL);
     bad_write |= fclose(f) != 0;
     if (bad_write || (!through && rename(tmp, path) != 0)) {
-        snprintf(why, wlen, "%s: %s", bad_write ? tmp : path, strerror(errno));
+        snprintf(why, wlen, "%s: %s", bad_write && !through ? tmp : path, strerror(errno));
         if (!through) unlink(tmp);
         rc = DB_E_IO;
     }
@@ -386,13 +512,17 @@ int db_wisdom_plan_sizes(const size_t *sizes, size_t count, const struct db_wisd
     char path[4096];
     int have_path = db_wisdom_file(o->path, path, sizeof path) == DB_OK;
     struct db_wisdom_line *lines = NULL;
-    size_t nlines = 0, bad = 0;
-    if (have_path && !o->replan && read_lines(path, &lines, &nlines, &bad) != DB_OK)
-        fprintf(stderr, "diagbench: warning: wisdom file '%s' unreadable (%s): planning afresh\n",
-                path, strerror(errno));
+    size_t nlines = 0, bad = 0, first_bad = 0;
+    char reason[512];
+    if (have_path && !o->replan &&
+        read_lines(path, &lines, &nlines, &bad, &first_bad, reason, sizeof reason) != DB_OK)
+        fprintf(stderr, "diagbench: warning: wisdom file '%s' not used (%s): planning afresh\n",
+                path, reason);
     if (bad)
-        fprintf(stderr, "diagbench: warning: wisdom file '%s': %zu malformed line(s) ignored\n",
-                path, bad);
+        fprintf(stderr,
+                "diagbench: warning: wisdom file '%s': %zu malformed or implausible line(s) "
+                "ignored (the first: line %zu)\n",
+                path, bad, first_bad);
     struct db_wisdom_plan *fresh = calloc(count, sizeof *fresh);
     if (!fresh) {
         free(lines);
@@ -446,9 +576,10 @@ void db_wisdom_report(FILE *f, const char *path_opt) {
     struct db_wisdom_key key;
     db_wisdom_key_current(&key);
     struct db_wisdom_line *lines;
-    size_t count, bad;
-    if (read_lines(path, &lines, &count, &bad) != DB_OK) {
-        fprintf(f, "wisdom: %s: unreadable (%s)\n", path, strerror(errno));
+    size_t count, bad, first_bad;
+    char reason[512];
+    if (read_lines(path, &lines, &count, &bad, &first_bad, reason, sizeof reason) != DB_OK) {
+        fprintf(f, "wisdom: %s: not used (%s)\n", path, reason);
         return;
     }
     size_t mine = 0;
