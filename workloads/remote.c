@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -38,6 +39,8 @@
 #include "workloads/remote_client.h"
 
 /* ---- the worker (child side) ---------------------------------------------------------------- */
+
+enum { SECRET_LEN = 16 }; /* bytes of the connection's secret (docs/PROTOCOL.md) */
 
 enum fault { F_NONE, F_DIE, F_SLEEP, F_TRUNCATE, F_OVERSIZE, F_GARBAGE };
 
@@ -174,18 +177,47 @@ static void serve(int fd, int encoding, struct fault_mode fault) {
     }
 }
 
-/* The child: accept one connection on lfd and serve it. Never returns. */
-static void worker_main(int lfd, pid_t parent, int encoding, struct fault_mode fault) {
+/* Read the connection's first SECRET_LEN bytes within a second: 1 when they are the secret. */
+static int authenticated(int fd, const unsigned char *secret) {
+    unsigned char got[SECRET_LEN];
+    size_t have = 0;
+    while (have < SECRET_LEN) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 1000) <= 0) return 0;
+        ssize_t r = recv(fd, got + have, SECRET_LEN - have, 0);
+        if (r <= 0) return 0;
+        have += (size_t)r;
+    }
+    unsigned char diff = 0; /* constant time */
+    for (size_t i = 0; i < SECRET_LEN; i++)
+        diff |= (unsigned char)(got[i] ^ secret[i]);
+    return diff == 0;
+}
+
+/* The child: accept connections on lfd until one carries the secret, and serve it (anyone else
+ * who connects first -- another user on 127.0.0.1 -- is dropped). Never returns. */
+static void worker_main(int lfd, pid_t parent, int encoding, struct fault_mode fault,
+                        const unsigned char *secret) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(1); /* the parent died before prctl */
-    signal(SIGINT, SIG_IGN);           /* the harness handles ^C and then stops us */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGINT, SIG_IGN); /* the harness handles ^C and then stops us */
     signal(SIGTERM, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
-    int fd = accept(lfd, NULL, NULL);
-    close(lfd);
-    if (fd < 0) _exit(1);
-    serve(fd, encoding, fault);
-    _exit(0);
+    for (;;) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0 && errno == EINTR) continue;
+        if (fd < 0) _exit(1);
+        if (!authenticated(fd, secret)) {
+            close(fd);
+            continue;
+        }
+        close(lfd);
+        serve(fd, encoding, fault);
+        _exit(0);
+    }
 }
 
 /* ---- the client (parent side) --------------------------------------------------------------- */
@@ -212,11 +244,34 @@ static int remote_vjp_batch(const struct db_instance *in, const double *x, const
     return db_remote_conn_request(in, DB_REMOTE_VJP, x, W, ldw, k, out, ldo);
 }
 
-/* The listening socket: *path set for a Unix-domain one (in dir, created 0700). */
+/* A private directory (mkdtemp, 0700) for the Unix socket under base: DB_OK, or the reason. */
+static int socket_dir(const char *base, char *dir, size_t dirlen, char *why, size_t wlen) {
+    struct sockaddr_un a;
+    int w = snprintf(dir, dirlen, "%s/diagbench-remote-XXXXXX", base);
+    if (w < 0 || (size_t)w >= dirlen || (size_t)w + 6 >= sizeof a.sun_path) {
+        snprintf(why, wlen, "too long for a socket path (at most %zu bytes with the socket's name)",
+                 sizeof a.sun_path - 1);
+        dir[0] = 0;
+        return DB_E_INVALID;
+    }
+    if (!mkdtemp(dir)) {
+        snprintf(why, wlen, "%s", strerror(errno));
+        dir[0] = 0;
+        return DB_E_IO;
+    }
+    return DB_OK;
+}
+
+/* The listening socket: a Unix-domain one in a private directory under $TMPDIR (else /tmp; a
+ * TMPDIR that cannot hold one is said once, and /tmp used), or TCP on 127.0.0.1. */
 static int listen_on(int transport, char *dir, size_t dirlen, struct sockaddr_storage *addr,
-                     socklen_t *alen) {
+                     socklen_t *alen, char *why, size_t wlen) {
     int lfd = socket(transport == DB_REMOTE_TCP ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (lfd < 0) return -1;
+    if (lfd < 0) {
+        snprintf(why, wlen, "cannot make a %s socket: %s", db_remote_transport_name(transport),
+                 strerror(errno));
+        return -1;
+    }
     memset(addr, 0, sizeof *addr);
     if (transport == DB_REMOTE_TCP) {
         struct sockaddr_in *a = (struct sockaddr_in *)addr;
@@ -224,56 +279,87 @@ static int listen_on(int transport, char *dir, size_t dirlen, struct sockaddr_st
         a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         *alen = sizeof *a;
     } else {
+        static int warned; /* once per process */
         const char *tmp = getenv("TMPDIR");
-        snprintf(dir, dirlen, "%s/diagbench-remote-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        struct sockaddr_un *a = (struct sockaddr_un *)addr;
-        if (!mkdtemp(dir) || strlen(dir) + 8 >= sizeof a->sun_path) {
-            if (dir[0] && strstr(dir, "XXXXXX") == NULL) rmdir(dir);
-            dir[0] = 0;
+        char reason[160];
+        if (tmp && *tmp && socket_dir(tmp, dir, dirlen, reason, sizeof reason) != DB_OK) {
+            if (!warned++)
+                fprintf(stderr,
+                        "diagbench: warning: TMPDIR '%s' cannot hold the remote workers' sockets "
+                        "(%s): using /tmp\n",
+                        tmp, reason);
+        }
+        if (!dir[0] && socket_dir("/tmp", dir, dirlen, reason, sizeof reason) != DB_OK) {
+            snprintf(why, wlen, "cannot make a socket folder in %s%s: %s",
+                     tmp && *tmp ? "TMPDIR or " : "", "/tmp", reason);
             close(lfd);
             return -1;
         }
+        struct sockaddr_un *a = (struct sockaddr_un *)addr;
         a->sun_family = AF_UNIX;
         snprintf(a->sun_path, sizeof a->sun_path, "%s/sock", dir);
         *alen = sizeof *a;
     }
-    if (bind(lfd, (struct sockaddr *)addr, *alen) != 0 || listen(lfd, 1) != 0 ||
+    if (bind(lfd, (struct sockaddr *)addr, *alen) != 0 || listen(lfd, 16) != 0 ||
         getsockname(lfd, (struct sockaddr *)addr, alen) != 0) {
+        snprintf(why, wlen, "cannot listen on a %s socket%s%s: %s",
+                 db_remote_transport_name(transport), dir[0] ? " in " : "", dir, strerror(errno));
+        if (dir[0]) unlink(((struct sockaddr_un *)addr)->sun_path), rmdir(dir);
+        dir[0] = 0;
         close(lfd);
         return -1;
     }
     return lfd;
 }
 
-/* Start the worker and connect; on failure the instance is broken with the reason. */
+/* Start the worker and connect; on failure the instance is broken with the reason. SIGINT and
+ * SIGTERM wait while the socket's folder exists (microseconds), so an interrupted run never
+ * leaves it behind; the connection's first bytes are a secret only this process and its worker
+ * know (another local user who connects to a TCP worker first is dropped). */
 static void start(struct db_instance *in, const struct fault_mode *fault) {
     struct db_remote_conn *r = in->state;
-    char dir[128] = "";
+    unsigned char secret[SECRET_LEN];
+    if (getrandom(secret, sizeof secret, 0) != (ssize_t)sizeof secret) {
+        db_remote_conn_fail(in, "no random bytes for the connection's secret: %s", strerror(errno));
+        return;
+    }
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    char dir[128] = "", why[320] = "";
     struct sockaddr_storage addr;
     socklen_t alen = sizeof addr;
-    int lfd = listen_on(r->transport, dir, sizeof dir, &addr, &alen);
-    if (lfd < 0) {
-        db_remote_conn_fail(in, "cannot listen on a %s socket: %s",
-                            db_remote_transport_name(r->transport), strerror(errno));
-        return;
+    int lfd = listen_on(r->transport, dir, sizeof dir, &addr, &alen, why, sizeof why);
+    pid_t pid = -1;
+    int e = 0, ok = 0;
+    if (lfd >= 0) {
+        pid_t parent = getpid();
+        pid = fork();
+        if (pid == 0) worker_main(lfd, parent, r->encoding, *fault, secret);
+        e = errno;
+        close(lfd);
     }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) worker_main(lfd, parent, r->encoding, *fault);
-    int e = errno;
-    close(lfd);
-    if (pid < 0) {
-        if (dir[0]) unlink(((struct sockaddr_un *)&addr)->sun_path), rmdir(dir);
-        db_remote_conn_fail(in, "cannot fork: %s", strerror(e));
-        return;
+    if (pid > 0) {
+        r->pid = pid;
+        r->fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ok = r->fd >= 0 && connect(r->fd, (struct sockaddr *)&addr, alen) == 0;
+        e = errno;
     }
-    r->pid = pid;
-    r->fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int ok = r->fd >= 0 && connect(r->fd, (struct sockaddr *)&addr, alen) == 0;
-    e = errno;
     if (dir[0]) { /* connected (or not): the socket file has done its job */
         unlink(((struct sockaddr_un *)&addr)->sun_path);
         rmdir(dir);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (lfd < 0) {
+        db_remote_conn_fail(in, "%s", why);
+        return;
+    }
+    if (pid < 0) {
+        db_remote_conn_fail(in, "cannot fork: %s", strerror(e));
+        return;
     }
     if (!ok) {
         db_remote_conn_fail(in, "cannot connect: %s", strerror(e));
@@ -283,6 +369,8 @@ static void start(struct db_instance *in, const struct fault_mode *fault) {
         int one = 1;
         setsockopt(r->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
+    size_t done;
+    if (db_remote_conn_send(in, secret, sizeof secret, &done) != DB_OK) return;
 }
 
 static int remote_setup(struct db_instance *in) {

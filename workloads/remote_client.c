@@ -115,6 +115,17 @@ static int transfer(int fd, int sending, unsigned char *p, size_t len, double de
     return 0;
 }
 
+int db_remote_conn_send(struct db_instance *in, const unsigned char *p, size_t len, size_t *done) {
+    struct db_remote_conn *r = in->state;
+    int t =
+        transfer(r->fd, 1, (unsigned char *)p, len, db_remote_now() + r->timeout_ms * 1e-3, done);
+    if (t == 1)
+        return db_remote_conn_fail(in, "did not take %zu bytes within %d ms (--remote-timeout-ms)",
+                                   len, r->timeout_ms);
+    if (t < 0) return db_remote_conn_fail(in, "closed the connection (%s)", strerror(errno));
+    return DB_OK;
+}
+
 /* How the worker ended, for a reason (reaps it if it has exited). */
 static void worker_fate(struct db_remote_conn *r, char *buf, size_t len) {
     int st;

@@ -40,6 +40,8 @@ void db_remote_conn_reap(struct db_remote_conn *c, double wait_s);
  * result (or a hello answering a hello) fails the connection. */
 int db_remote_conn_round_trip(struct db_instance *in, const struct db_remote_msg *q,
                               struct db_remote_msg *a);
+/* Send len raw bytes (no frame) before the timeout: DB_OK, or the connection fails. */
+int db_remote_conn_send(struct db_instance *in, const unsigned char *p, size_t len, size_t *done);
 /* A primitive request of op at x with k columns of V (ldv); the answer's k columns (1 for eval and
  * reference) go to out (ldo), checked for shape (and, version 2, finite values). */
 int db_remote_conn_request(const struct db_instance *in, enum db_remote_op op, const double *x,
