@@ -59,3 +59,14 @@ char *db_outfile_dir(const char *path) {
     if (slash == path) return strdup("/");
     return strndup(path, (size_t)(slash - path));
 }
+
+int db_outfile_probe_dir(const char *dir) {
+    char probe[4200];
+    if ((size_t)snprintf(probe, sizeof probe, "%s/.diagbench-probe-XXXXXX", dir) >= sizeof probe)
+        return ENAMETOOLONG;
+    int fd = mkstemp(probe);
+    if (fd < 0) return errno;
+    close(fd);
+    unlink(probe);
+    return 0;
+}

@@ -33,4 +33,8 @@ FILE *db_outfile_open_through(const char *path);
  * file at the root. */
 char *db_outfile_dir(const char *path);
 
+/* Whether a file can be created in dir, found by creating one (mkstemp) and removing it: access()
+ * says yes to root on a read-only folder such as /proc. 0, or the errno of the failure. */
+int db_outfile_probe_dir(const char *dir);
+
 #endif

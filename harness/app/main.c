@@ -1,6 +1,7 @@
 /* diagbench: how fast can we get the diagonal of an operator, and what does it cost as n grows?
  * The only place that prints usage, exits, or spawns children. */
 #include <errno.h>
+#include <inttypes.h>
 #include <omp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "core/fail.h"
 #include "core/format.h"
+#include "core/outfile.h"
 #include "harness/env/omp_env.h"
 #include "harness/env/openblas.h"
 #include "harness/env/memory.h"
@@ -35,7 +37,8 @@
 #include "harness/bench/runner.h"
 #include "workloads/workload.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE  2
+#define EXIT_OUTPUT 4 /* standard output could not be written (docs/cli.md, Exit statuses) */
 
 static const char usage[] =
     "usage: diagbench --list | --env\n"
@@ -711,7 +714,8 @@ static const char compare_usage[] =
     "  --                       every argument after it is a file name\n"
     "\n"
     "The report goes to stdout. Exit status: 0 compared (no regression), 1 a regression under\n"
-    "--fail-on-regression, 2 bad usage or an input that is not a diagbench CSV.\n";
+    "--fail-on-regression, 2 bad usage or an input that is not a diagbench CSV, 4 the report\n"
+    "could not be written to stdout (a full disk, a closed pipe).\n";
 
 /* diagbench compare BASE.csv NEW.csv | --base B.csv... --new N.csv... | --pair A:B FILE.csv... */
 static int compare_main(int argc, char **argv) {
@@ -732,7 +736,7 @@ static int compare_main(int argc, char **argv) {
         fprintf(stderr, "diagbench: %s\n", err);
         return rc == DB_E_INVALID ? EXIT_USAGE : 1;
     }
-    return fflush(stdout) != 0 ? 1 : regressed;
+    return regressed; /* main checks that the report reached stdout (EXIT_OUTPUT) */
 }
 
 /* `diagbench --resume F.partial` alone: the flags come from F.partial. They live as long as the
@@ -779,6 +783,57 @@ struct run {
     int child_error_rows;    /* a sweep child had rows with status error (--fail-on-error) */
 };
 
+/* What an output path names: its device and inode when it exists (links followed), else the real
+ * path of its folder and its name. 0 when it cannot tell (a folder that does not exist: the
+ * output's own check says so) or the path is a character device (/dev/null twice is harmless). */
+static int output_id(const char *path, char *id, size_t len) {
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISCHR(st.st_mode)) return 0;
+        snprintf(id, len, "inode %ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+        return 1;
+    }
+    char *dir = db_outfile_dir(path), real[4096];
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    int ok = dir && realpath(dir, real) != NULL;
+    if (ok) snprintf(id, len, "path %s/%s", real, base);
+    free(dir);
+    return ok;
+}
+
+/* -o (and its .partial), --json and --wisdom must be four different files, whatever their
+ * spelling (./x, an absolute path, ../dir/x, a link): else exit 2 before any cell. */
+static int check_output_collisions(const struct db_cli *cli) {
+    char partial[4200] = "", wisdom[4096] = "";
+    struct output {
+        const char *flag, *path;
+    } outs[4];
+    size_t k = 0;
+    if (cli->out && strcmp(cli->out, "-") != 0) {
+        outs[k++] = (struct output){"--out", cli->out};
+        snprintf(partial, sizeof partial, "%s.partial", cli->out);
+        outs[k++] = (struct output){"--out's partial file", partial};
+    }
+    if (cli->json)
+        outs[k++] = (struct output){cli->gb_out ? "--benchmark_out" : "--json", cli->json};
+    if (cli->wisdom && db_wisdom_file(cli->wisdom, wisdom, sizeof wisdom) == DB_OK)
+        outs[k++] = (struct output){"--wisdom", wisdom};
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = i + 1; j < k; j++) {
+            char a[4200], b[4200];
+            if (outs[i].path == partial && outs[j].path == cli->out) continue;
+            if (!output_id(outs[i].path, a, sizeof a) || !output_id(outs[j].path, b, sizeof b) ||
+                strcmp(a, b) != 0)
+                continue;
+            fprintf(stderr,
+                    "diagbench: %s '%s' is the same file as %s '%s': give each output its own "
+                    "file\n",
+                    outs[j].flag, outs[j].path, outs[i].flag, outs[i].path);
+            return EXIT_USAGE;
+        }
+    return -1;
+}
+
 /* The command line (and, for --resume alone, the flags of the partial file). Returns -1 to go
  * on, else the exit status. */
 static int parse_command_line(struct run *x, int argc, char **argv) {
@@ -790,6 +845,9 @@ static int parse_command_line(struct run *x, int argc, char **argv) {
         return EXIT_USAGE;
     }
     const struct db_cli *cli = &x->cli;
+    if (!cli->help && !cli->version && !cli->list && !cli->env && !cli->schema &&
+        check_output_collisions(cli) >= 0)
+        return EXIT_USAGE;
     if (!cli->flags_from_resume || cli->help || cli->version || cli->list || cli->env) return -1;
     int rc = db_resume_flags(cli->resume, argc, argv, cli->shard_n != 0, &resume_argc, &resume_argv,
                              err, sizeof err);
@@ -1193,15 +1251,27 @@ static int finish_output(struct run *x, int status) {
     return 0;
 }
 
+/* Whatever went to standard output must have been written: a full disk or a closed pipe is an
+ * error of its own (EXIT_OUTPUT), never status 1, which compare gives a regression. */
+static int stdout_written(int status) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return status;
+    fprintf(stderr, "diagbench: cannot write to standard output: %s\n",
+            errno ? strerror(errno) : "write error");
+    return EXIT_OUTPUT;
+}
+
 int main(int argc, char **argv) {
+    /* merge -o - and a run's -o - report their own write failures (exit 1, the partial kept) */
     if (argc > 1 && strcmp(argv[1], "merge") == 0) return merge_main(argc - 2, argv + 2);
-    if (argc > 1 && strcmp(argv[1], "compare") == 0) return compare_main(argc - 2, argv + 2);
+    if (argc > 1 && strcmp(argv[1], "compare") == 0)
+        return stdout_written(compare_main(argc - 2, argv + 2));
     static struct run x; /* large (the cli's lists); zeroed */
     x.json.fd = -1;
     int rc = parse_command_line(&x, argc, argv);
     if (rc < 0) rc = answer_questions(&x.cli);
     if (rc < 0) rc = check_environment(&x);
-    if (rc >= 0) return rc;
+    if (rc >= 0) return stdout_written(rc); /* --help, --list, --schema, --env, --version */
     rc = reserve_openblas(&x);
     if (rc < 0) rc = select_cells(&x);
     db_set_plant_work(x.cli.run.plant_work_s);

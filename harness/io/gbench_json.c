@@ -148,14 +148,15 @@ int db_json_open(struct db_json_out *j, const char *path, char *err, size_t errl
         free(target);
         return db_fail(err, errlen, "out of memory");
     }
-    int writable = access(dir, W_OK) == 0;
-    int e = errno;
-    free(dir);
-    if (!writable) {
+    int e = db_outfile_probe_dir(dir);
+    if (e) {
+        db_fail(err, errlen, "cannot write --json '%s': no file can be created in '%s': %s", path,
+                dir, strerror(e));
+        free(dir);
         free(target);
-        return db_fail(err, errlen, "cannot write --json '%s': its directory: %s", path,
-                       strerror(e));
+        return DB_E_INVALID;
     }
+    free(dir);
     FILE *t = tmpfile();
     if (!t) {
         free(target);

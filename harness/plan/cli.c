@@ -54,6 +54,16 @@ static int given_twice(const char *flag, const char *item, char *err, size_t err
     return db_fail(err, errlen, "%s: %s given twice", flag, item);
 }
 
+/* A setting given once: the first flag that gives it is kept in *slot; a second is refused. */
+static int given_once(const char **slot, const char *flag, char *err, size_t errlen) {
+    if (*slot)
+        return db_fail(err, errlen,
+                       "%s conflicts with %s given earlier: they set the same thing, give it once",
+                       flag, *slot);
+    *slot = flag;
+    return DB_OK;
+}
+
 struct sizes_ctx {
     const char *flag;
     size_t *out;
@@ -711,9 +721,11 @@ static int timing_flag(struct db_cli *cli, enum flag f, const char *v, char *err
     double us;
     switch (f) {
     case FLAG_REPS:
+        DB_CHECK(given_once(&cli->given_reps, "--reps", err, errlen));
         DB_CHECK(one_number("--reps", v, err, errlen));
         return db_parse_ints(v, "--reps", 1, DB_MAX_REPS, &o->reps, &one, err, errlen);
     case FLAG_MIN_TIME:
+        DB_CHECK(given_once(&cli->given_min_time, "--min-time", err, errlen));
         if (parse_double(v, 1e-6, 60, &o->min_time_s) != DB_OK)
             return db_fail(err, errlen, "invalid --min-time '%s': expected seconds from 1e-6 to 60",
                            v);
@@ -779,6 +791,7 @@ static int output_flag(struct db_cli *cli, enum flag f, const char *v, char *err
     switch (f) {
     case FLAG_OUT:
         if (!*v) return db_fail(err, errlen, "--out needs a file name");
+        DB_CHECK(given_once(&cli->given_out, "--out", err, errlen));
         cli->out = v;
         return DB_OK;
     case FLAG_SHARD:
@@ -829,6 +842,11 @@ static int report_flag(struct db_cli *cli, enum flag f, const char *v, char *err
     switch (f) {
     case FLAG_JSON:
         if (!*v) return db_fail(err, errlen, "--json needs a file name");
+        if (!strcmp(v, "-"))
+            return db_fail(err, errlen,
+                           "--json '-': give a file name (standard output carries the summary; "
+                           "--json /dev/stdout writes it there)");
+        DB_CHECK(given_once(&cli->given_json, "--json", err, errlen));
         cli->json = v;
         return DB_OK;
     case FLAG_JSON_FD:
@@ -886,6 +904,7 @@ static int benchmark_flag(struct db_cli *cli, const char *a, char *err, size_t e
     if (!eq || !*v) return db_fail(err, errlen, "%.*s needs =VALUE", len, a);
     size_t one;
     if (IS("--benchmark_out")) {
+        DB_CHECK(given_once(&cli->given_json, "--benchmark_out", err, errlen));
         cli->json = v;
         cli->gb_out = 1;
     } else if (IS("--benchmark_out_format")) {
@@ -896,10 +915,12 @@ static int benchmark_flag(struct db_cli *cli, const char *a, char *err, size_t e
                            v);
         cli->gb_out_format = 1;
     } else if (IS("--benchmark_repetitions")) {
+        DB_CHECK(given_once(&cli->given_reps, "--benchmark_repetitions", err, errlen));
         DB_CHECK(one_number("--benchmark_repetitions", v, err, errlen));
         return db_parse_ints(v, "--benchmark_repetitions", 1, DB_MAX_REPS, &cli->run.reps, &one,
                              err, errlen);
     } else if (IS("--benchmark_min_time")) {
+        DB_CHECK(given_once(&cli->given_min_time, "--benchmark_min_time", err, errlen));
         /* Seconds: "0.5" (Google Benchmark 1.7) or "0.5s" (1.8); "100x" (an iteration count,
          * 1.8) is not supported. */
         char buf[64];
@@ -1130,6 +1151,12 @@ static int check_resume_of_out(const struct db_cli *cli, char *err, size_t errle
 static int check_json(const struct db_cli *cli, char *err, size_t errlen) {
     if (cli->gb_out_format && !cli->gb_out)
         return db_fail(err, errlen, "--benchmark_out_format needs --benchmark_out=FILE");
+    if (cli->json_aggregates_only && cli->run.reps < 2)
+        return db_fail(err, errlen,
+                       "--benchmark_report_aggregates_only=true needs --reps 2 or more: with %d "
+                       "repetition Google Benchmark reports no aggregate (the JSON would hold no "
+                       "benchmark)",
+                       cli->run.reps);
     if (!cli->json || cli->child) return DB_OK;
     const char *flag = cli->gb_out ? "--benchmark_out" : "--json";
     if (cli->resume)

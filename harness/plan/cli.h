@@ -85,9 +85,12 @@ struct db_cli {
     const char *json;          /* --json FILE or --benchmark_out=FILE (NULL: none) */
     int json_aggregates_only;  /* --benchmark_report_aggregates_only=true */
     int gb_out, gb_out_format; /* --benchmark_out, --benchmark_out_format=json given */
-    int fail_on_error;         /* --fail-on-error: exit DB_EXIT_ERROR_ROWS when a row is error */
-    int json_fd;               /* internal --_json-fd: a sweep child appends its entries here (0) */
-    int have_position;         /* internal --_position given (a sweep child) */
+    /* The flag that first set the CSV, the JSON file, the repetitions and the minimum time: a
+     * second one (also under Google Benchmark's name) is a conflict, refused by name. */
+    const char *given_out, *given_json, *given_reps, *given_min_time;
+    int fail_on_error; /* --fail-on-error: exit DB_EXIT_ERROR_ROWS when a row is error */
+    int json_fd;       /* internal --_json-fd: a sweep child appends its entries here (0) */
+    int have_position; /* internal --_position given (a sweep child) */
     struct db_progress_position position;
 };
 
