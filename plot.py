@@ -1249,10 +1249,39 @@ def output_stem(path: str) -> str:
     return base[:-4] if base.lower().endswith(".csv") and len(base) > 4 else base
 
 
+LABEL_MAX = 80  # characters of a CSV value shown in a figure (labels, titles, legends)
+LABEL_COLUMNS = ("host", "cpu_model", "compiler", "workload", "operator", "strategy",
+                 "solver", "proc_bind", "places", "worker")
+
+
+def short_label(value: str, limit: int = LABEL_MAX) -> str:
+    """A CSV value cut to fit a figure: its start, an ellipsis and a short hash of the whole
+    (two long values that share their start stay two labels); the report's tables keep the
+    full text."""
+    if not isinstance(value, str) or len(value) <= limit:
+        return value
+    import hashlib
+    digest = hashlib.sha1(value.encode("utf-8", "replace")).hexdigest()[:6]
+    return f"{value[:limit - 8]}…#{digest}"
+
+
+def _figure_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows with every label column cut to LABEL_MAX characters (a 2,000-character host
+    overflowed matplotlib's rasteriser)."""
+    cols = [c for c in LABEL_COLUMNS if c in df.columns]
+    if not any(df[c].astype(str).str.len().max() > LABEL_MAX for c in cols if len(df)):
+        return df
+    out = df.copy()
+    for c in cols:
+        out[c] = out[c].map(short_label)
+    return out
+
+
 def render_figures(df: pd.DataFrame, fit_from: float = 1000):
     """Yield ``(name, title, figure)`` for every figure the data hold, in
     the order the report shows them: headline, the families (diagonal,
     solve, newton, ...), speedup, threads.  The caller closes each figure."""
+    df = _figure_frame(df)
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -1301,10 +1330,23 @@ def write_figures(df: pd.DataFrame, outdir: str, stem: str,
     """Write all figures as ``<outdir>/<stem>_<name>.<fmt>``; returns the
     files written.  With ``keep`` (a list), appends ``(name, title,
     png_bytes)`` for each figure (the report embeds them)."""
-    import matplotlib.pyplot as plt
     if formats:
         _makedirs(outdir)
     written: list[str] = []
+    try:
+        _write_each(df, outdir, stem, formats, fit_from, keep, written)
+    except BaseException:
+        for path in written:  # never a half-written set of figures left as if complete
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        raise
+    return written
+
+
+def _write_each(df, outdir, stem, formats, fit_from, keep, written) -> None:
+    import matplotlib.pyplot as plt
     for name, title, fig in render_figures(df, fit_from):
         try:
             png = None
@@ -1327,7 +1369,6 @@ def write_figures(df: pd.DataFrame, outdir: str, stem: str,
                 written.append(path)
         finally:
             plt.close(fig)
-    return written
 
 
 # --------------------------------------------------------------------------
@@ -1944,6 +1985,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PlotError as e:
         msg = " ".join(str(e).split("\n"))
         print(f"{PROG}: error: {msg}", file=sys.stderr)
+        return 2
+    except (RuntimeError, ValueError, MemoryError, KeyError, TypeError) as e:
+        # a failure of ours or of matplotlib's: one line, no traceback, nothing half-written
+        # (write_figures removed the figures of this run)
+        msg = " ".join(f"{type(e).__name__}: {e}".split())[:300]
+        print(f"{PROG}: error: cannot draw the figures: {msg}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # e.g. `plot.py --summary x.csv | head`: not an error of ours.

@@ -1071,3 +1071,43 @@ def test_markdown_to_html_keeps_escaped_text_in_its_cell():
     assert "<td>host`a`&lt;b&gt;</td>" in out, out
     assert "<script" not in out and "<img" not in out and "<b>" not in out
     assert plot._md("a|b<c>`") == "a\\|b&lt;c&gt;\\`"
+
+
+# --------------------------------------------------------------------------
+# Issue 24 item 12: long labels, and no half-written output on a failure
+# --------------------------------------------------------------------------
+
+def test_a_2000_character_label_is_cut_in_figures_not_in_the_report(tmp_path):
+    rows = synthetic_rows("r1", (1,), 3)
+    for r in rows:
+        r["host"] = "h" * 2500
+        r["cpu_model"] = "c" * 2100
+        if r["workload"] == "sin":
+            r["workload"] = "sin" + "w" * 2000
+    path = write_csv(tmp_path / "long.csv", rows)
+    out = tmp_path / "report"
+    p = run_cli("--report", path, "-o", out)
+    assert p.returncode == 0, p.stderr
+    assert (out / "report.html").exists() and list(out.glob("*.png"))
+    html_text = (out / "report.html").read_text()
+    assert "h" * 2500 in html_text, "the report's table keeps the full text"
+    assert plot.short_label("x" * 2000).endswith(plot.short_label("x" * 2000)[-7:])
+    assert len(plot.short_label("x" * 2000)) == plot.LABEL_MAX
+    assert plot.short_label("a" * 90 + "1") != plot.short_label("a" * 90 + "2")
+
+
+def test_a_failure_while_drawing_is_one_line_and_leaves_no_figure(tmp_path, monkeypatch, capsys):
+    path = write_csv(tmp_path / "bench.csv", synthetic_rows("r1", (1, 2), 1))
+    real = plot.render_figures
+
+    def failing(df, fit_from=1000):
+        gen = real(df, fit_from)
+        yield next(gen)  # one figure is written...
+        raise RuntimeError("raster overflow")  # ...then matplotlib fails
+
+    monkeypatch.setattr(plot, "render_figures", failing)
+    out = tmp_path / "figs"
+    assert plot.main([path, "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "plot.py: error: cannot draw the figures: RuntimeError: raster overflow"
+    assert not list(out.glob("*.png")), "the figure written before the failure was removed"
