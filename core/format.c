@@ -97,3 +97,26 @@ size_t db_fmt_width(const char *s) {
         w += ((unsigned char)*s & 0xc0) != 0x80; /* count lead bytes, not continuations */
     return w;
 }
+
+const char *db_shell_word(const char *s, char *buf, size_t len) {
+    if (!len) return buf;
+    if (*s &&
+        strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:=@%+,-") ==
+            strlen(s)) {
+        snprintf(buf, len, "%s", s);
+        return buf;
+    }
+    size_t k = 0;
+    buf[k++] = '\'';
+    for (; *s && k + 5 < len; s++) {
+        if (*s == '\'') {
+            memcpy(buf + k, "'\\''", 4);
+            k += 4;
+        } else {
+            buf[k++] = *s;
+        }
+    }
+    if (k + 1 < len) buf[k++] = '\'';
+    buf[k] = 0;
+    return buf;
+}

@@ -30,4 +30,9 @@ const char *db_fmt_slope(double slope, double halfwidth, size_t sizes, char *buf
 /* Display width of a UTF-8 string: its code points (every character here is one column). */
 size_t db_fmt_width(const char *s);
 
+/* s as one shell word, to paste back into a shell: unchanged when it holds only
+ * [A-Za-z0-9_./:=@%+,-], else single-quoted with each ' written '\''. Cut (and so not to be
+ * pasted) only when buf is too small. */
+const char *db_shell_word(const char *s, char *buf, size_t len);
+
 #endif

@@ -1195,9 +1195,10 @@ static int execute(struct run *x) {
 static void advise(struct run *x) {
     const char *partial = x->out.partial;
     const char *when = x->out.failed ? "once the disk has room, " : "";
+    char word[4200];
     if (db_signals_rows() > 0)
         fprintf(stderr, "diagbench: finished rows are kept in %s: %scontinue with --resume %s\n",
-                partial, when, partial);
+                partial, when, db_shell_word(partial, word, sizeof word));
     else if (x->out.resumed)
         fprintf(stderr, "diagbench: %s holds no finished row: %srun the same command again\n",
                 partial, when);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/format.h"
 #include "core/status.h"
 
 /* state: 0 idle, 1 a row is being written, 2 the process is exiting. Only the main thread writes
@@ -89,8 +90,9 @@ int db_signals_install(const char *where, long rows_already, int flags) {
     atomic_store(&rows, rows_already);
     remove_path[0] = 0;
     if (where && (flags & DB_SIG_RESUME_HINT)) {
+        char word[600];
         snprintf(where_text, sizeof where_text, " kept in %s; continue with --resume %s", where,
-                 where);
+                 db_shell_word(where, word, sizeof word));
         /* A resumed file without rows: --resume alone cannot take the flags from it. */
         if (flags & DB_SIG_CREATED) {
             snprintf(empty_text, sizeof empty_text, "; %s removed: re-run the same command", where);

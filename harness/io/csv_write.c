@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/format.h"
 #include "core/outfile.h"
 #include "core/status.h"
 
@@ -83,11 +84,12 @@ static int create_partial(struct db_csv_file *out, const char *path, const char 
     memcpy(out->partial + len, ".partial", sizeof ".partial");
     out->f = fopen(out->partial, "wx");
     if (out->f) return DB_OK;
+    char word[4200];
     if (errno == EEXIST)
         snprintf(errbuf, errlen,
                  "'%s' exists (rows of an unfinished run): continue it by adding --resume %s to "
                  "this command, or remove it",
-                 out->partial, out->partial);
+                 out->partial, db_shell_word(out->partial, word, sizeof word));
     else if (errno == ENOENT && !folder_exists(out->partial))
         snprintf(errbuf, errlen, "cannot write --out '%s': %s", path, strerror(errno));
     else /* name the file that could not be created: for -o /proc/version the file exists and

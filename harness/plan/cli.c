@@ -67,7 +67,8 @@ static int given_once(const char **slot, const char *flag, char *err, size_t err
 struct sizes_ctx {
     const char *flag;
     size_t *out;
-    size_t n; /* sizes so far (a range item adds several) */
+    size_t n;                          /* sizes so far (a range item adds several) */
+    unsigned char ranged[DB_MAX_LIST]; /* whether out[j] came from a range */
 };
 
 #define SIZE_FORMS "N, LO:HI:geom:K, LO:HI:lin:K, LO:HI:+STEP or LO:HI:*MULT (see --help)"
@@ -78,18 +79,20 @@ static int bad_range(const struct sizes_ctx *c, const char *item, const char *wh
                    c->flag, why);
 }
 
-/* Add one size. A plain number seen before is an error; a size a range gives again (ranges
- * overlap their neighbours, geometric rounding repeats small sizes) is dropped. */
+/* Add one size. A plain number given twice is an error; a size a range also gives, before or
+ * after it (ranges overlap their neighbours, geometric rounding repeats small sizes), is kept
+ * once, whatever the order. */
 static int add_size(struct sizes_ctx *c, unsigned long long v, int from_range, const char *item,
                     char *err, size_t errlen) {
     for (size_t j = 0; j < c->n; j++)
         if (c->out[j] == v) {
-            if (from_range) return DB_OK;
+            if (from_range || c->ranged[j]) return DB_OK;
             return db_fail(err, errlen, "%s: size %s given twice", c->flag, item);
         }
     if (c->n == DB_MAX_LIST)
         return db_fail(err, errlen, "%s: '%s' takes the list past %d sizes", c->flag, item,
                        DB_MAX_LIST);
+    c->ranged[c->n] = (unsigned char)from_range;
     c->out[c->n++] = (size_t)v;
     return DB_OK;
 }
@@ -102,8 +105,11 @@ static int size_range(struct sizes_ctx *c, const char *item, char *err, size_t e
     const char *p;
     if (db_parse_whole(item, &p, DB_MAX_N, &lo) != DB_OK || lo < 1 || *p != ':')
         return bad_range(c, item, "LO must be a whole number from 1 to 100000000", err, errlen);
-    if (db_parse_whole(p + 1, &p, DB_MAX_N, &hi) != DB_OK || *p != ':')
+    if (db_parse_whole(p + 1, &p, DB_MAX_N, &hi) != DB_OK || (*p != ':' && *p))
         return bad_range(c, item, "HI must be a whole number from 1 to 100000000", err, errlen);
+    if (!*p)
+        return bad_range(c, item, "the form is missing after LO:HI (e.g. 10:100:geom:5)", err,
+                         errlen);
     if (hi <= lo) return bad_range(c, item, "HI must be larger than LO", err, errlen);
     const char *form = p + 1;
     if (strncmp(form, "geom:", 5) == 0 || strncmp(form, "lin:", 4) == 0) {
@@ -133,6 +139,10 @@ static int size_range(struct sizes_ctx *c, const char *item, char *err, size_t e
                              mul ? "MULT must be a whole number from 2 to 100000000"
                                  : "STEP must be a whole number from 1 to 100000000",
                              err, errlen);
+        if (!mul && step > hi - lo)
+            return bad_range(c, item,
+                             "STEP passes HI at once (a range of LO alone): at most HI - LO", err,
+                             errlen);
         for (unsigned long long v = lo; v <= hi; v = mul ? v * step : v + step) {
             DB_CHECK(add_size(c, v, 1, item, err, errlen));
             if (mul ? v > hi / step : step > hi - v) break; /* the next one would pass HI */
@@ -159,7 +169,7 @@ static int size_item(const char *item, void *vctx, size_t i, char *err, size_t e
 
 int db_parse_sizes(const char *list, const char *flag, size_t *out, size_t *count, char *err,
                    size_t errlen) {
-    struct sizes_ctx c = {flag, out, 0};
+    struct sizes_ctx c = {.flag = flag, .out = out};
     size_t items;
     DB_CHECK(each_item(list, flag, size_item, &c, &items, err, errlen));
     *count = c.n;
