@@ -342,7 +342,8 @@ Test(parse_callers, size_ranges_rejected) {
     expect_range_rejected("100000001:100000002:lin:2", lo);
     expect_range_rejected("10:", hi);
     expect_range_rejected("10:100", "the form is missing after LO:HI (e.g. 10:100:geom:5)");
-    expect_range_rejected("10:40:+40", "STEP passes HI at once (a range of LO alone)");
+    expect_range_rejected("10:40:+40",
+                          "STEP passes HI at once (a range of LO alone): at most HI - LO");
     expect_range_rejected("10:100000001:lin:2", hi);
     expect_range_rejected("10: 20:lin:2", hi);
     expect_range_rejected("10:10:lin:2", "HI must be larger than LO");
