@@ -361,6 +361,12 @@ Test(parse_callers, size_ranges_rejected) {
     size_t s[DB_MAX_LIST], n;
     cr_assert_eq(db_parse_sizes("1:1000:+10", "-n", s, &n, err, sizeof err), DB_E_INVALID);
     cr_assert_str_eq(err, "-n: '1:1000:+10' takes the list past 64 sizes");
-    cr_assert_eq(db_parse_sizes("10:100:lin:4,40", "-n", s, &n, err, sizeof err), DB_E_INVALID);
-    cr_assert_str_eq(err, "-n: size 40 given twice", "a plain size a range gave already");
+    /* a plain size a range also gives is kept once, in either order (issue 24 item 14) */
+    size_t t[DB_MAX_LIST], m;
+    cr_assert_eq(db_parse_sizes("10:100:lin:4,40", "-n", s, &n, err, sizeof err), DB_OK);
+    cr_assert_eq(db_parse_sizes("40,10:100:lin:4", "-n", t, &m, err, sizeof err), DB_OK);
+    cr_assert_eq(n, 4);
+    cr_assert_eq(m, 4);
+    cr_assert_eq(db_parse_sizes("40,10:100:lin:4,40", "-n", s, &n, err, sizeof err), DB_E_INVALID);
+    cr_assert_str_eq(err, "-n: size 40 given twice", "a plain size given twice still is an error");
 }
