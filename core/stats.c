@@ -154,13 +154,83 @@ double db_stats_mwu_min_p(size_t m, size_t n) {
 /* ---- ratio of medians, multiple comparisons ---------------------------------------------------
  */
 
-static double resampled_median(const double *v, size_t n, double *buf, uint64_t *state) {
+/* A sample's values in order, with each original index's rank: a resample of the sample is a
+ * multiset of ranks, so its median is found without sorting values (linear per resample). */
+struct ranked {
+    double *sorted; /* the values, ascending */
+    size_t *rank;   /* rank[k]: where v[k] is in sorted */
+    size_t *count;  /* scratch: how often each rank was drawn */
+};
+
+struct value_index {
+    double v;
+    size_t i;
+};
+
+static int cmp_value_index(const void *a, const void *b) {
+    const struct value_index *x = a, *y = b;
+    int c = (x->v > y->v) - (x->v < y->v);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static int rank_sample(const double *v, size_t n, struct ranked *r) {
+    struct value_index *t = malloc(n * sizeof *t);
+    r->sorted = malloc(n * sizeof *r->sorted);
+    r->rank = malloc(n * sizeof *r->rank);
+    r->count = malloc(n * sizeof *r->count);
+    int ok = t && r->sorted && r->rank && r->count;
+    if (ok) {
+        for (size_t i = 0; i < n; i++)
+            t[i] = (struct value_index){v[i], i};
+        qsort(t, n, sizeof *t, cmp_value_index);
+        for (size_t j = 0; j < n; j++) {
+            r->sorted[j] = t[j].v;
+            r->rank[t[j].i] = j;
+        }
+    }
+    free(t);
+    return ok ? DB_OK : DB_E_NOMEM;
+}
+
+static void free_ranked(struct ranked *r) {
+    free(r->sorted);
+    free(r->rank);
+    free(r->count);
+}
+
+/* The median of a resample with replacement of v (n values): the draws are those of a resample
+ * of v itself (the same generator calls, the same indices), and the median of the same
+ * multiset, so the result is the one sorting the drawn values would give. */
+static double resampled_median(const double *v, size_t n, const struct ranked *r, double *buf,
+                               uint64_t *state) {
+    if (n <= 32) { /* few values: insertion sort of the draws */
+        for (size_t i = 0; i < n; i++) {
+            size_t k = (size_t)(db_rng_uniform(state) * (double)n);
+            double x = v[k < n ? k : n - 1];
+            size_t j = i;
+            for (; j > 0 && buf[j - 1] > x; j--)
+                buf[j] = buf[j - 1];
+            buf[j] = x;
+        }
+        return db_stats_median_sorted(buf, n);
+    }
+    memset(r->count, 0, n * sizeof *r->count);
     for (size_t i = 0; i < n; i++) {
         size_t k = (size_t)(db_rng_uniform(state) * (double)n);
-        buf[i] = v[k < n ? k : n - 1];
+        r->count[r->rank[k < n ? k : n - 1]]++;
     }
-    db_stats_sort(buf, n);
-    return db_stats_median_sorted(buf, n);
+    size_t lo_pos = (n - 1) / 2, hi_pos = n / 2, seen = 0, j = 0;
+    double lo = NAN, hi = NAN;
+    for (; j < n; j++) {
+        size_t next = seen + r->count[j];
+        if (lo_pos >= seen && lo_pos < next) lo = r->sorted[j];
+        if (hi_pos >= seen && hi_pos < next) {
+            hi = r->sorted[j];
+            break;
+        }
+        seen = next;
+    }
+    return n % 2 ? hi : 0.5 * (lo + hi);
 }
 
 int db_stats_ratio_ci(const double *x, size_t m, const double *y, size_t n, double conf,
@@ -169,22 +239,25 @@ int db_stats_ratio_ci(const double *x, size_t m, const double *y, size_t n, doub
     if (m == 0 || n == 0 || resamples < 1) return DB_E_INVALID;
     double *buf = malloc((m > n ? m : n) * sizeof *buf);
     double *r = malloc((size_t)resamples * sizeof *r);
-    if (!buf || !r) {
-        free(buf);
-        free(r);
-        return DB_E_NOMEM;
+    struct ranked rx = {0}, ry = {0};
+    int rc = buf && r ? DB_OK : DB_E_NOMEM;
+    if (rc == DB_OK && m > 32) rc = rank_sample(x, m, &rx);
+    if (rc == DB_OK && n > 32) rc = rank_sample(y, n, &ry);
+    if (rc == DB_OK) {
+        uint64_t state = seed;
+        for (int k = 0; k < resamples; k++) {
+            double mx = resampled_median(x, m, &rx, buf, &state);
+            r[k] = resampled_median(y, n, &ry, buf, &state) / mx;
+        }
+        db_stats_sort(r, (size_t)resamples);
+        *lo = db_stats_quantile_sorted(r, (size_t)resamples, (1 - conf) / 2);
+        *hi = db_stats_quantile_sorted(r, (size_t)resamples, (1 + conf) / 2);
     }
-    uint64_t state = seed;
-    for (int k = 0; k < resamples; k++) {
-        double mx = resampled_median(x, m, buf, &state);
-        r[k] = resampled_median(y, n, buf, &state) / mx;
-    }
-    db_stats_sort(r, (size_t)resamples);
-    *lo = db_stats_quantile_sorted(r, (size_t)resamples, (1 - conf) / 2);
-    *hi = db_stats_quantile_sorted(r, (size_t)resamples, (1 + conf) / 2);
+    free_ranked(&rx);
+    free_ranked(&ry);
     free(buf);
     free(r);
-    return DB_OK;
+    return rc;
 }
 
 struct indexed {

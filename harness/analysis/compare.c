@@ -482,6 +482,80 @@ static int same_cell(const struct found *a, const struct found *b, int pair) {
     return same_key(a->hits[0].in, fields(&a->hits[0]), b->hits[0].in, fields(&b->hits[0]), pair);
 }
 
+/* ---- cells by key: a hash index, so that matching is linear in the cells (it was quadratic:
+ * 60,000 cells did not finish in 300 s) ------------------------------------------------------ */
+
+static uint64_t cell_hash(const struct input *in, char **f, int pair) {
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a over the key fields, each ended by 0x1f */
+    for (int k = 0; k < NKEY; k++) {
+        if (pair && k == KEY_STRATEGY) continue;
+        for (const char *c = f[in->key[k]]; *c; c++)
+            h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+        h = (h ^ 0x1f) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+struct key_index {
+    size_t mask;
+    size_t *slot;   /* an item's index + 1; 0: empty */
+    uint64_t *hash; /* its key's hash */
+};
+
+static int key_index_init(struct key_index *x, size_t items) {
+    size_t cap = 16;
+    while (cap < 2 * items + 2)
+        cap <<= 1;
+    x->mask = cap - 1;
+    x->slot = calloc(cap, sizeof *x->slot);
+    x->hash = malloc(cap * sizeof *x->hash);
+    return x->slot && x->hash ? DB_OK : DB_E_NOMEM;
+}
+
+static void key_index_free(struct key_index *x) {
+    free(x->slot);
+    free(x->hash);
+}
+
+/* The slot of the item whose hash is h and for which eq(ctx, item) holds, else the empty slot
+ * where it goes (the caller stores item + 1 there). */
+static size_t *key_index_slot(struct key_index *x, uint64_t h, int (*eq)(const void *, size_t),
+                              const void *ctx) {
+    for (size_t i = h & x->mask;; i = (i + 1) & x->mask) {
+        if (!x->slot[i]) {
+            x->hash[i] = h;
+            return &x->slot[i];
+        }
+        if (x->hash[i] == h && eq(ctx, x->slot[i] - 1)) return &x->slot[i];
+    }
+}
+
+struct row_probe {
+    const struct input *in;
+    const size_t *rows;
+    char **f;
+    int pair;
+};
+
+static int row_eq(const void *vctx, size_t j) {
+    const struct row_probe *p = vctx;
+    return same_key(p->in, p->in->t.rec[p->rows[j]].field, p->in, p->f, p->pair);
+}
+
+struct found_probe {
+    const struct found *cells, *probe;
+    int pair;
+};
+
+static int found_eq(const void *vctx, size_t j) {
+    const struct found_probe *p = vctx;
+    return same_cell(&p->cells[j], p->probe, p->pair);
+}
+
+static uint64_t found_hash(const struct found *fd, int pair) {
+    return cell_hash(fd->hits[0].in, fields(&fd->hits[0]), pair);
+}
+
 /* A row's cell for messages: "sin/jacobian/fwd/probe n=8 threads=2 (false, unset)". */
 static const char *cell_name(const struct input *in, char **f, char *buf, size_t len) {
     snprintf(buf, len, "%s/%s/%s/%s n=%s threads=%s (%s, %s)", f[in->key[0]], f[in->key[1]],
@@ -490,16 +564,34 @@ static const char *cell_name(const struct input *in, char **f, char *buf, size_t
     return buf;
 }
 
+static int collect_row(const struct input *in, const char *want, int pair, struct key_index *x,
+                       size_t *rows, size_t *count, size_t r, char *err, size_t errlen);
+
 /* The rows of one file: every row, or (--pair) those whose strategy is want. n and threads must
  * be whole numbers; a cell may appear once. */
 static int collect(const struct input *in, const char *want, int pair, size_t **rows, size_t *count,
                    char *err, size_t errlen) {
     *rows = malloc(in->t.nrec * sizeof **rows);
-    if (!*rows) return DB_E_NOMEM;
+    struct key_index x = {0};
+    if (!*rows || key_index_init(&x, in->t.nrec) != DB_OK) {
+        key_index_free(&x);
+        return DB_E_NOMEM;
+    }
     *count = 0;
-    for (size_t r = 1; r < in->t.nrec; r++) {
+    int rc = DB_OK;
+    for (size_t r = 1; r < in->t.nrec && rc == DB_OK; r++) {
+        rc = collect_row(in, want, pair, &x, *rows, count, r, err, errlen);
+    }
+    key_index_free(&x);
+    return rc;
+}
+
+/* collect's step for row r. */
+static int collect_row(const struct input *in, const char *want, int pair, struct key_index *x,
+                       size_t *rows, size_t *count, size_t r, char *err, size_t errlen) {
+    {
         char **f = in->t.rec[r].field;
-        if (want && strcmp(f[in->key[KEY_STRATEGY]], want) != 0) continue;
+        if (want && strcmp(f[in->key[KEY_STRATEGY]], want) != 0) return DB_OK;
         unsigned long long v;
         for (int k = 4; k <= 5; k++)
             if (db_parse_whole(f[in->key[k]], NULL, ~0ull, &v) != DB_OK)
@@ -507,18 +599,19 @@ static int collect(const struct input *in, const char *want, int pair, size_t **
                                "compare: '%s' line %zu: %s '%.40s' is not a whole "
                                "number",
                                in->path, in->t.rec[r].line, key_names[k], f[in->key[k]]);
-        for (size_t j = 0; j < *count; j++) {
-            const struct db_record *o = &in->t.rec[(*rows)[j]];
-            if (same_key(in, o->field, in, f, pair)) {
-                char name[512];
-                return db_fail(err, errlen,
-                               "compare: '%s': cell %s appears twice (lines %zu and "
-                               "%zu)",
-                               in->path, cell_name(in, f, name, sizeof name), o->line,
-                               in->t.rec[r].line);
-            }
+        struct row_probe probe = {in, rows, f, pair};
+        size_t *slot = key_index_slot(x, cell_hash(in, f, pair), row_eq, &probe);
+        if (*slot) {
+            const struct db_record *o = &in->t.rec[rows[*slot - 1]];
+            char name[512];
+            return db_fail(err, errlen,
+                           "compare: '%s': cell %s appears twice (lines %zu and "
+                           "%zu)",
+                           in->path, cell_name(in, f, name, sizeof name), o->line,
+                           in->t.rec[r].line);
         }
-        (*rows)[(*count)++] = r;
+        *slot = *count + 1;
+        rows[(*count)++] = r;
     }
     return DB_OK;
 }
@@ -533,16 +626,20 @@ static int gather(const struct input *in, size_t n, const char *want, int pair, 
     *out = calloc(cap ? cap : 1, sizeof **out);
     *nout = 0;
     if (!*out) return DB_E_NOMEM;
-    int rc = DB_OK;
+    struct key_index x = {0};
+    int rc = key_index_init(&x, cap);
     for (size_t i = 0; i < n && rc == DB_OK; i++) {
         size_t *rows, k;
         rc = collect(&in[i], want, pair, &rows, &k, err, errlen);
         for (size_t j = 0; j < k && rc == DB_OK; j++) {
             struct hit h = {&in[i], rows[j]};
             struct found probe = {&h, 1}, *fd = NULL;
-            for (size_t c = 0; c < *nout && !fd && i > 0; c++)
-                if (same_cell(&(*out)[c], &probe, pair)) fd = &(*out)[c];
-            if (!fd) {
+            struct found_probe fp = {*out, &probe, pair};
+            size_t *slot = key_index_slot(&x, found_hash(&probe, pair), found_eq, &fp);
+            if (*slot) {
+                fd = &(*out)[*slot - 1];
+            } else {
+                *slot = *nout + 1;
                 fd = &(*out)[(*nout)++];
                 fd->hits = malloc(n * sizeof *fd->hits);
                 if (!fd->hits) rc = DB_E_NOMEM;
@@ -551,6 +648,7 @@ static int gather(const struct input *in, size_t n, const char *want, int pair, 
         }
         free(rows);
     }
+    key_index_free(&x);
     return rc;
 }
 
@@ -1272,11 +1370,17 @@ static int build(struct report *r, const struct found *fb, size_t kb, const stru
         free(matched);
         return DB_E_NOMEM;
     }
-    int rc = DB_OK;
+    struct key_index x = {0};
+    int rc = key_index_init(&x, kn);
+    for (size_t j = 0; j < kn && rc == DB_OK; j++) {
+        struct found_probe fp = {fn, &fn[j], pair};
+        size_t *slot = key_index_slot(&x, found_hash(&fn[j], pair), found_eq, &fp);
+        if (!*slot) *slot = j + 1; /* gather made each cell once */
+    }
     for (size_t i = 0; i < kb && rc == DB_OK; i++) {
-        size_t j = 0;
-        while (j < kn && !same_cell(&fb[i], &fn[j], pair))
-            j++;
+        struct found_probe fp = {fn, &fb[i], pair};
+        size_t *slot = key_index_slot(&x, found_hash(&fb[i], pair), found_eq, &fp);
+        size_t j = *slot ? *slot - 1 : kn;
         if (j == kn) {
             r->only_b[r->nonly_b++] = &fb[i];
             continue;
@@ -1290,6 +1394,7 @@ static int build(struct report *r, const struct found *fb, size_t kb, const stru
     for (size_t j = 0; j < kn; j++)
         if (!matched[j]) r->only_n[r->nonly_n++] = &fn[j];
     free(matched);
+    key_index_free(&x);
     return rc;
 }
 
