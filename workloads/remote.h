@@ -11,11 +11,6 @@
 #include "workloads/remote_proto.h"
 #include "workloads/workload.h"
 
-/* Default per-call timeout (--remote-timeout-ms): a call that has not completed by then is an
- * error and the worker is killed. */
-#define DB_REMOTE_TIMEOUT_MS_DEFAULT 10000
-#define DB_REMOTE_TIMEOUT_MS_MAX     3600000
-
 /* What a remote instance reports for its row. */
 struct db_remote_info {
     int transport, encoding;

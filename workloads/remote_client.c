@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "core/fail.h"
-#include "workloads/remote.h"
 
 enum { PINGS = 15 }; /* round_trip_s: median of this many pings after one warm-up */
 

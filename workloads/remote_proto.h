@@ -46,6 +46,11 @@ struct db_remote_msg {
     double compute_s;
 };
 
+/* Default per-call timeout (--remote-timeout-ms): a call that has not completed by then is an
+ * error and the worker is killed. */
+#define DB_REMOTE_TIMEOUT_MS_DEFAULT 10000
+#define DB_REMOTE_TIMEOUT_MS_MAX     3600000
+
 /* The longest hello text (bytes). */
 #define DB_REMOTE_HELLO_MAX 4096u
 
