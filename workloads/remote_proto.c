@@ -213,12 +213,16 @@ static int hello_members(json_t *o, const char *text, size_t len) {
         const char *eq = memchr(line, '=', (size_t)(nl - line));
         if (!eq || !hello_key_ok(line, (size_t)(eq - line))) return DB_E_INVALID;
         const char *v = eq + 1;
-        size_t vl = (size_t)(nl - v), digits = strspn(v, "0123456789");
+        size_t vl = (size_t)(nl - v), digits = 0; /* the text is not NUL-terminated */
+        while (digits < vl && v[digits] >= '0' && v[digits] <= '9')
+            digits++;
         char key[33];
         memcpy(key, line, (size_t)(eq - line));
         key[eq - line] = 0;
         if (!hello_value_ok(v, vl) || json_object_get(o, key)) return DB_E_INVALID;
-        json_t *j = vl && vl <= 15 && digits >= vl ? json_integer(strtoll(v, NULL, 10))
+        char num[16];
+        if (vl && vl <= 15 && digits == vl) memcpy(num, v, vl), num[vl] = 0;
+        json_t *j = vl && vl <= 15 && digits == vl ? json_integer(strtoll(num, NULL, 10))
                                                    : json_stringn(v, vl);
         if (!j || json_object_set_new(o, key, j)) return DB_E_INVALID;
         i = (size_t)(nl - text) + 1;

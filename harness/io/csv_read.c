@@ -1,10 +1,13 @@
 #include "harness/io/csv_read.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/status.h"
 #include "core/fail.h"
@@ -147,9 +150,29 @@ int db_table_parse(const char *text, size_t len, struct db_table *t, char *err, 
 
 int db_table_read(const char *path, struct db_table *t, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
+    /* Opened without waiting (a FIFO without a writer would block forever) and read only when it
+     * is a regular file: a CSV from a device, a FIFO or a directory is refused, never half read. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return DB_E_IO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "cannot read '%s': not a regular file (a %s): expected a CSV file",
+                 path,
+                 S_ISFIFO(st.st_mode)  ? "FIFO"
+                 : S_ISDIR(st.st_mode) ? "directory"
+                 : S_ISCHR(st.st_mode) ? "character device"
+                                       : "special file");
+        close(fd);
+        return DB_E_INVALID;
+    }
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
         snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        close(fd);
         return DB_E_IO;
     }
     char *buf = NULL;

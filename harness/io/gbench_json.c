@@ -148,6 +148,17 @@ int db_json_open(struct db_json_out *j, const char *path, char *err, size_t errl
         free(target);
         return db_fail(err, errlen, "out of memory");
     }
+    const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+    long name_max = pathconf(dir, _PC_NAME_MAX);
+    if (name_max > 0 && strlen(base) > (size_t)name_max) {
+        db_fail(err, errlen,
+                "cannot write --json '%.60s...': its name is %zu bytes, above the %ld "
+                "its folder allows",
+                path, strlen(base), name_max);
+        free(dir);
+        free(target);
+        return DB_E_INVALID;
+    }
     int e = db_outfile_probe_dir(dir);
     if (e) {
         db_fail(err, errlen, "cannot write --json '%s': no file can be created in '%s': %s", path,
