@@ -41,10 +41,12 @@ int db_outfile_resolve(const char *path, char **target, enum db_out_mode *mode, 
     return *target ? DB_OK : DB_E_NOMEM;
 }
 
-FILE *db_outfile_open_through(const char *path) {
-    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+FILE *db_outfile_open_through(const char *path, int wait_for_reader) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | (wait_for_reader ? 0 : O_NONBLOCK));
     if (fd < 0) return NULL;
-    FILE *f = fdopen(fd, "w");
+    FILE *f = wait_for_reader || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0
+                  ? fdopen(fd, "w")
+                  : NULL;
     if (!f) {
         int saved = errno;
         close(fd);

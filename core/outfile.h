@@ -25,9 +25,9 @@ int db_outfile_resolve(const char *path, char **target, enum db_out_mode *mode, 
                        size_t errlen);
 
 /* Open an existing non-regular path (DB_OUT_THROUGH) for writing, without creating or
- * truncating anything ("w" semantics on a device; a FIFO blocks until it has a reader). NULL
- * with errno on failure. */
-FILE *db_outfile_open_through(const char *path);
+ * truncating anything ("w" semantics on a device). A FIFO blocks until it has a reader when
+ * wait_for_reader, else fails at once (ENXIO) without one. NULL with errno on failure. */
+FILE *db_outfile_open_through(const char *path, int wait_for_reader);
 
 /* The directory of path (malloc'd; NULL when out of memory): "." when it has none, "/" for a
  * file at the root. */

@@ -222,28 +222,6 @@ static void worker_main(int lfd, pid_t parent, int encoding, struct fault_mode f
 
 /* ---- the client (parent side) --------------------------------------------------------------- */
 
-static int remote_eval(const struct db_instance *in, const double *x, double *y) {
-    return db_remote_conn_request(in, DB_REMOTE_EVAL, x, NULL, in->n, 0, y, in->n);
-}
-
-static int remote_jvp(const struct db_instance *in, const double *x, const double *v, double *out) {
-    return db_remote_conn_request(in, DB_REMOTE_JVP, x, v, in->n, 1, out, in->n);
-}
-
-static int remote_vjp(const struct db_instance *in, const double *x, const double *w, double *out) {
-    return db_remote_conn_request(in, DB_REMOTE_VJP, x, w, in->n, 1, out, in->n);
-}
-
-static int remote_jvp_batch(const struct db_instance *in, const double *x, const double *V,
-                            size_t ldv, size_t k, double *out, size_t ldo) {
-    return db_remote_conn_request(in, DB_REMOTE_JVP, x, V, ldv, k, out, ldo);
-}
-
-static int remote_vjp_batch(const struct db_instance *in, const double *x, const double *W,
-                            size_t ldw, size_t k, double *out, size_t ldo) {
-    return db_remote_conn_request(in, DB_REMOTE_VJP, x, W, ldw, k, out, ldo);
-}
-
 /* A private directory (mkdtemp, 0700) for the Unix socket under base: DB_OK, or the reason. */
 static int socket_dir(const char *base, char *dir, size_t dirlen, char *why, size_t wlen) {
     struct sockaddr_un a;
@@ -419,9 +397,10 @@ static int remote_root_distance(const struct db_instance *in, const double *x, d
 
 #define REMOTE_OPS                                                                                 \
     {                                                                                              \
-        .eval = remote_eval, .jvp = remote_jvp, .vjp = remote_vjp, .jvp_batch = remote_jvp_batch,  \
-        .vjp_batch = remote_vjp_batch, .reference_diagonal = remote_reference,                     \
-        .root_distance = remote_root_distance, .setup = remote_setup, .teardown = remote_teardown, \
+        .eval = db_remote_conn_eval, .jvp = db_remote_conn_jvp, .vjp = db_remote_conn_vjp,         \
+        .jvp_batch = db_remote_conn_jvp_batch, .vjp_batch = db_remote_conn_vjp_batch,              \
+        .reference_diagonal = remote_reference, .root_distance = remote_root_distance,             \
+        .setup = remote_setup, .teardown = remote_teardown,                                        \
     }
 
 const struct db_workload db_workload_remote = {

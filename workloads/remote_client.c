@@ -240,6 +240,7 @@ int db_remote_conn_request(const struct db_instance *cin, enum db_remote_op op, 
                            const double *V, size_t ldv, size_t k, double *out, size_t ldo) {
     struct db_instance *in = (struct db_instance *)cin; /* the error text and the connection */
     struct db_remote_conn *r = in->state;
+    if (r->unsupported) return DB_E_UNSUPPORTED;
     int single = op == DB_REMOTE_EVAL || op == DB_REMOTE_REFERENCE;
     size_t n = in->n, want = single ? 1 : k;
     pthread_mutex_lock(&r->mu);
@@ -270,6 +271,30 @@ int db_remote_conn_request(const struct db_instance *cin, enum db_remote_op op, 
     }
     pthread_mutex_unlock(&r->mu);
     return rc;
+}
+
+int db_remote_conn_eval(const struct db_instance *in, const double *x, double *y) {
+    return db_remote_conn_request(in, DB_REMOTE_EVAL, x, NULL, in->n, 0, y, in->n);
+}
+
+int db_remote_conn_jvp(const struct db_instance *in, const double *x, const double *v,
+                       double *out) {
+    return db_remote_conn_request(in, DB_REMOTE_JVP, x, v, in->n, 1, out, in->n);
+}
+
+int db_remote_conn_vjp(const struct db_instance *in, const double *x, const double *w,
+                       double *out) {
+    return db_remote_conn_request(in, DB_REMOTE_VJP, x, w, in->n, 1, out, in->n);
+}
+
+int db_remote_conn_jvp_batch(const struct db_instance *in, const double *x, const double *V,
+                             size_t ldv, size_t k, double *out, size_t ldo) {
+    return db_remote_conn_request(in, DB_REMOTE_JVP, x, V, ldv, k, out, ldo);
+}
+
+int db_remote_conn_vjp_batch(const struct db_instance *in, const double *x, const double *W,
+                             size_t ldw, size_t k, double *out, size_t ldo) {
+    return db_remote_conn_request(in, DB_REMOTE_VJP, x, W, ldw, k, out, ldo);
 }
 
 /* Median of PINGS round trips with an empty request (after one warm-up). */

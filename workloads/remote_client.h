@@ -25,6 +25,7 @@ struct db_remote_conn {
     char who[96];     /* how messages name the worker ("remote worker", "worker 'prog'") */
     char log[128];    /* where the worker's output is kept ("" : nowhere), named on a failure */
     int version2;     /* external worker: results checked finite, compute_s as declared */
+    int unsupported;  /* every call is DB_E_UNSUPPORTED (a worker that does not take this n) */
     int compute_time; /* version 2: every result carries compute_s */
     double compute_s; /* version 2: sum of the compute_s of the results since the last reset */
 };
@@ -46,6 +47,14 @@ int db_remote_conn_send(struct db_instance *in, const unsigned char *p, size_t l
  * reference) go to out (ldo), checked for shape (and, version 2, finite values). */
 int db_remote_conn_request(const struct db_instance *in, enum db_remote_op op, const double *x,
                            const double *V, size_t ldv, size_t k, double *out, size_t ldo);
+/* The workload ops over the connection (struct db_workload_ops): one request each. */
+int db_remote_conn_eval(const struct db_instance *in, const double *x, double *y);
+int db_remote_conn_jvp(const struct db_instance *in, const double *x, const double *v, double *out);
+int db_remote_conn_vjp(const struct db_instance *in, const double *x, const double *w, double *out);
+int db_remote_conn_jvp_batch(const struct db_instance *in, const double *x, const double *V,
+                             size_t ldv, size_t k, double *out, size_t ldo);
+int db_remote_conn_vjp_batch(const struct db_instance *in, const double *x, const double *W,
+                             size_t ldw, size_t k, double *out, size_t ldo);
 /* round_trip_s: the median of 15 pings after one warm-up. */
 void db_remote_conn_time_pings(struct db_instance *in);
 /* Close the connection (end of stream: the worker exits) and reap the worker (SIGKILL after

@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "core/fail.h"
+#include "core/parse.h"
 #include "core/rng.h"
 #include "workloads/remote.h"
 #include "workloads/remote_client.h"
@@ -71,8 +72,7 @@ struct worker {
     struct db_workload wl;      /* the static table with the hello's batching, verified tags */
     struct db_worker_info info;
     int has_vjp, has_reference;
-    int unsupported; /* n outside the worker's sizes: every call is DB_E_UNSUPPORTED */
-    int failed;      /* something failed: the log is kept */
+    int failed; /* something failed: the log is kept */
 };
 
 static struct worker *state_of(const struct db_instance *in) {
@@ -296,9 +296,7 @@ static int word_index(const char *v, const char *const *words, int count) {
 /* A whole number in [lo, hi]: DB_OK and *out. */
 static int whole(const char *v, unsigned long long lo, unsigned long long hi,
                  unsigned long long *out) {
-    if (!*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 15) return DB_E_INVALID;
-    *out = strtoull(v, NULL, 10);
-    return *out >= lo && *out <= hi ? DB_OK : DB_E_INVALID;
+    return db_parse_whole(v, NULL, hi, out) == DB_OK && *out >= lo ? DB_OK : DB_E_INVALID;
 }
 
 static int name_ok(const char *v) {
@@ -370,7 +368,7 @@ static int handshake(struct db_instance *in, struct worker *w) {
     w->info.threads = th ? (int)th : in->worker_threads;
     if (!vjp) w->wl.ops.vjp = NULL, w->wl.ops.vjp_batch = NULL;
     if (in->n < nmin || (nmax && in->n > nmax)) {
-        w->unsupported = 1;
+        w->conn.unsupported = 1;
         char hi[24] = "any";
         if (nmax) snprintf(hi, sizeof hi, "%llu", nmax);
         snprintf(in->error, sizeof in->error, "%s (%s) accepts n from %llu to %s, not %zu",
@@ -382,34 +380,6 @@ out:
 }
 
 /* ---- calls ---------------------------------------------------------------------------------- */
-
-static int call(const struct db_instance *in, enum db_remote_op op, const double *x,
-                const double *V, size_t ldv, size_t k, double *out, size_t ldo) {
-    if (state_of(in)->unsupported) return DB_E_UNSUPPORTED;
-    return db_remote_conn_request(in, op, x, V, ldv, k, out, ldo);
-}
-
-static int worker_eval(const struct db_instance *in, const double *x, double *y) {
-    return call(in, DB_REMOTE_EVAL, x, NULL, in->n, 0, y, in->n);
-}
-
-static int worker_jvp(const struct db_instance *in, const double *x, const double *v, double *out) {
-    return call(in, DB_REMOTE_JVP, x, v, in->n, 1, out, in->n);
-}
-
-static int worker_vjp(const struct db_instance *in, const double *x, const double *w, double *out) {
-    return call(in, DB_REMOTE_VJP, x, w, in->n, 1, out, in->n);
-}
-
-static int worker_jvp_batch(const struct db_instance *in, const double *x, const double *V,
-                            size_t ldv, size_t k, double *out, size_t ldo) {
-    return call(in, DB_REMOTE_JVP, x, V, ldv, k, out, ldo);
-}
-
-static int worker_vjp_batch(const struct db_instance *in, const double *x, const double *W,
-                            size_t ldw, size_t k, double *out, size_t ldo) {
-    return call(in, DB_REMOTE_VJP, x, W, ldw, k, out, ldo);
-}
 
 /* ---- verification --------------------------------------------------------------------------- */
 
@@ -454,10 +424,10 @@ static int central(struct db_instance *in, const double *v, double s, double *xs
     size_t n = in->n;
     for (size_t i = 0; i < n; i++)
         xs[i] = in->x[i] + s * v[i];
-    DB_CHECK(worker_eval(in, xs, fp));
+    DB_CHECK(db_remote_conn_eval(in, xs, fp));
     for (size_t i = 0; i < n; i++)
         vs[i] = xs[i], xs[i] = in->x[i] - s * v[i];
-    DB_CHECK(worker_eval(in, xs, fm));
+    DB_CHECK(db_remote_conn_eval(in, xs, fm));
     for (size_t i = 0; i < n; i++) {
         vs[i] = (vs[i] - xs[i]) / (2 * s);
         D[i] = (fp[i] - fm[i]) / (2 * s);
@@ -475,7 +445,7 @@ static int check_fd(struct db_instance *in, double *work) {
         double h = exp2(round(log2(cbrt(U) * fmax(1.0, max_abs(in->x, n)) / max_abs(v, n))));
         DB_CHECK(central(in, v, 2 * h, xs, fp, fm, D2, vs));
         DB_CHECK(central(in, v, h, xs, fp, fm, D1, vs));
-        DB_CHECK(worker_jvp(in, in->x, vs, jv));
+        DB_CHECK(db_remote_conn_jvp(in, in->x, vs, jv));
         double jmax = max_abs(jv, n), grad = jmax / max_abs(vs, n) * fmax(1.0, max_abs(in->x, n));
         for (size_t i = 0; i < n; i++) {
             double bound = 10 * fabs(D2[i] - D1[i]) / 3 +
@@ -497,8 +467,8 @@ static int check_dot(struct db_instance *in, double *work) {
     double *v = work, *w = v + n, *jv = w + n, *jtw = jv + n;
     db_rng_gaussian_fill(0x5eed0100u, n, v);
     db_rng_gaussian_fill(0x5eed0101u, n, w);
-    DB_CHECK(worker_jvp(in, in->x, v, jv));
-    DB_CHECK(worker_vjp(in, in->x, w, jtw));
+    DB_CHECK(db_remote_conn_jvp(in, in->x, v, jv));
+    DB_CHECK(db_remote_conn_vjp(in, in->x, w, jtw));
     double a = 0, b = 0, sa = 0, sb = 0;
     for (size_t i = 0; i < n; i++) {
         a += w[i] * jv[i], b += jtw[i] * v[i];
@@ -521,11 +491,11 @@ static int check_band(struct db_instance *in, size_t band, double *work, char *w
     for (size_t m = 0; m < colours; m++) {
         for (size_t i = 0; i < n; i++)
             e[i] = i % colours == m;
-        DB_CHECK(worker_jvp(in, in->x, e, cols + m * n));
+        DB_CHECK(db_remote_conn_jvp(in, in->x, e, cols + m * n));
     }
     for (int t = 0; t < 2; t++) {
         db_rng_gaussian_fill(0x5eed0200u + (uint64_t)t, n, r);
-        DB_CHECK(worker_jvp(in, in->x, r, jr));
+        DB_CHECK(db_remote_conn_jvp(in, in->x, r, jr));
         double floor = gamma_m(n) * max_abs(jr, n);
         for (size_t i = 0; i < n; i++) {
             double tr = 0, atr = 0;
@@ -583,16 +553,15 @@ static int worker_reference(const struct db_instance *cin, const double *x, doub
     struct db_instance *in = (struct db_instance *)cin;
     struct worker *w = state_of(in);
     size_t n = in->n;
-    if (w->unsupported) return DB_E_UNSUPPORTED;
     double *e = calloc(2 * n, sizeof *e), *col = e + n;
     if (!e) return DB_E_NOMEM;
     int rc = DB_OK;
     if (w->has_reference) {
-        rc = call(in, DB_REMOTE_REFERENCE, x, NULL, n, 0, diag, n);
+        rc = db_remote_conn_request(in, DB_REMOTE_REFERENCE, x, NULL, n, 0, diag, n);
         for (int t = 0; rc == DB_OK && t < 3; t++) { /* spot checks against single JVPs */
             size_t j = t == 0 ? 0 : t == 1 ? n - 1 : n / 2;
             e[j] = 1;
-            rc = worker_jvp(in, x, e, col);
+            rc = db_remote_conn_jvp(in, x, e, col);
             e[j] = 0;
             double bound = 8 * U * fabs(diag[j]) + gamma_m(n) * max_abs(col, n);
             if (rc == DB_OK && !(fabs(col[j] - diag[j]) <= bound))
@@ -604,7 +573,7 @@ static int worker_reference(const struct db_instance *cin, const double *x, doub
     } else { /* the diagonal materialised once, through single JVPs, untimed */
         for (size_t j = 0; rc == DB_OK && j < n; j++) {
             e[j] = 1;
-            rc = worker_jvp(in, x, e, col);
+            rc = db_remote_conn_jvp(in, x, e, col);
             e[j] = 0;
             diag[j] = col[j];
         }
@@ -630,7 +599,7 @@ static int worker_setup(struct db_instance *in) {
     int rc = w->conn.broken ? DB_E_IO : handshake(in, w);
     if (rc != DB_OK && !w->conn.broken)
         db_remote_conn_fail(in, "no hello exchanged: %s", db_strerror(rc));
-    if (rc == DB_OK && !w->unsupported) {
+    if (rc == DB_OK && !w->conn.unsupported) {
         db_remote_conn_time_pings(in);
         if (!w->conn.broken) verify(in, w);
     }
@@ -673,11 +642,11 @@ const struct db_workload db_workload_worker = {
     .structure = DB_STRUCT_DENSE,
     .ops =
         {
-            .eval = worker_eval,
-            .jvp = worker_jvp,
-            .vjp = worker_vjp,
-            .jvp_batch = worker_jvp_batch,
-            .vjp_batch = worker_vjp_batch,
+            .eval = db_remote_conn_eval,
+            .jvp = db_remote_conn_jvp,
+            .vjp = db_remote_conn_vjp,
+            .jvp_batch = db_remote_conn_jvp_batch,
+            .vjp_batch = db_remote_conn_vjp_batch,
             .reference_diagonal = worker_reference,
             .setup = worker_setup,
             .teardown = worker_teardown,

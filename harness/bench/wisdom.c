@@ -404,19 +404,6 @@ static int write_plans(const char *path, const struct db_wisdom_key *key,
     return rc;
 }
 
-/* A device or FIFO opened for writing without blocking (a FIFO without a reader: ENXIO). */
-static FILE *open_through(const char *path) {
-    int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return NULL;
-    FILE *f = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-    }
-    return f;
-}
-
 /* A temporary file beside path, created exclusively at an unpredictable name (mkstemp): *tmp. */
 static FILE *open_temporary(const char *path, char *tmp, size_t len) {
     if ((size_t)snprintf(tmp, len, "%s.tmp.XXXXXX", path) >= len) {
@@ -454,7 +441,7 @@ static int write_plans_to(const char *path, const char *lock, int through,
         return DB_E_IO;
     }
     char tmp[4300] = "";
-    FILE *f = through ? open_through(path) : open_temporary(path, tmp, sizeof tmp);
+    FILE *f = through ? db_outfile_open_through(path, 0) : open_temporary(path, tmp, sizeof tmp);
     if (!f) {
         snprintf(why, wlen, "%s: %s", through ? path : tmp, strerror(errno));
         free(old);

@@ -118,7 +118,7 @@ static int open_path(struct db_csv_file *out, const char *path, char *errbuf, si
         return rc;
     }
     out->path = target;
-    out->f = db_outfile_open_through(target);
+    out->f = db_outfile_open_through(target, 1);
     if (out->f) return DB_OK;
     snprintf(errbuf, errlen, "cannot write --out '%s': %s", path, strerror(errno));
     release(out);
