@@ -65,6 +65,43 @@ import pandas as pd
 
 PROG = "plot.py"
 
+# The invisible characters an error message escapes and names, as diagbench's messages do
+# (core/fail.c, db_visible): controls, and the code points that render as nothing or a space or
+# reorder the text around them.
+_C0 = ("NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "bell", "backspace", "tab", "line feed",
+       "vertical tab", "form feed", "carriage return", "SO", "SI", "DLE", "DC1", "DC2", "DC3",
+       "DC4", "NAK", "SYN", "ETB", "CAN", "EM", "SUB", "escape", "FS", "GS", "RS", "US")
+_INVISIBLE = ((0x7F, 0x7F, "delete"), (0x80, 0x9F, "C1 control"), (0xA0, 0xA0, "no-break space"),
+              (0xAD, 0xAD, "soft hyphen"), (0x200B, 0x200B, "zero-width space"),
+              (0x200C, 0x200D, "zero-width joiner"), (0x200E, 0x200F, "direction mark"),
+              (0x2028, 0x2029, "line or paragraph separator"),
+              (0x202A, 0x202E, "bidirectional override"), (0x2060, 0x2060, "word joiner"),
+              (0x2066, 0x2069, "bidirectional isolate"), (0xFEFF, 0xFEFF, "byte order mark"),
+              (0xDC80, 0xDCFF, "not UTF-8"))
+
+
+def visible(msg: str) -> str:
+    """One visible line: each invisible character escaped (\\x0a, \\u{200B}; a byte that was not
+    UTF-8, read as a surrogate escape, as \\xNN) and named at the end."""
+    out, named = [], {}
+    for ch in msg:
+        c = ord(ch)
+        name = _C0[c] if c < 0x20 else next(
+            (n for lo, hi, n in _INVISIBLE if lo <= c <= hi), None)
+        if name is None:
+            out.append(ch)
+            continue
+        esc = (f"\\x{c - 0xDC00:02x}" if c >= 0xDC80 and c <= 0xDCFF
+               else f"\\x{c:02x}" if c < 0x80 else f"\\u{{{c:04X}}}")
+        out.append(esc)
+        named.setdefault(esc, name)
+    if not named:
+        return msg
+    shown = list(named.items())[:4]
+    more = ", and others" if len(named) > 4 else ""
+    return "".join(out) + " [shown escaped:" + ",".join(
+        f" {e} is {n}" for e, n in shown) + more + "]"
+
 
 class PlotError(Exception):
     """A user-facing problem with the input or output (exit code 2)."""
@@ -104,7 +141,7 @@ try:
     SCHEMA = read_schema()
 except PlotError as _e:
     if __name__ == "__main__":
-        print(f"{PROG}: error: {_e}", file=sys.stderr)
+        print(f"{PROG}: error: {visible(str(_e))}", file=sys.stderr)
         sys.exit(2)
     raise
 
@@ -356,7 +393,7 @@ def ratio_ci(base: Sequence[float], new: Sequence[float], level: float = 0.95,
 def _q(value: str) -> str:
     """Quote a cell value for an error message (one line, bounded length)."""
     value = value if len(value) <= 40 else value[:37] + "..."
-    return repr(value)
+    return f"'{value}'"  # its invisible characters are escaped and named by visible()
 
 
 def _read_records(path: str) -> tuple[list[str], list[list[str]], list[int]]:
@@ -398,7 +435,7 @@ def _check_header(path: str, header: list[str]) -> None:
     if len(missing) > len(REQUIRED_COLUMNS) // 2:
         shown = ",".join(header)
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        raise PlotError(f"{path}: not a diagbench CSV: header {shown!r} "
+        raise PlotError(f"{path}: not a diagbench CSV: header '{shown}' "
                         f"lacks {len(missing)} of the "
                         f"{len(REQUIRED_COLUMNS)} required columns "
                         f"(e.g. {', '.join(missing[:3])})")
@@ -1895,14 +1932,21 @@ def _positive_number(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a number: '{text}'") from None
     if not math.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a positive number: '{text}'")
     return v
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, its error line made visible() as every other error line of plot.py."""
+
+    def error(self, message: str):  # type: ignore[override]
+        super().error(visible(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog=PROG,
         description="Plot diagbench results: a headline figure (materialise "
                     "vs probe with the\nspeedup), small multiples per "
@@ -1983,13 +2027,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(summary_markdown(df, args.fit_from))
             sys.stdout.flush()
     except PlotError as e:
-        msg = " ".join(str(e).split("\n"))
-        print(f"{PROG}: error: {msg}", file=sys.stderr)
+        print(f"{PROG}: error: {visible(str(e))}", file=sys.stderr)
         return 2
     except (RuntimeError, ValueError, MemoryError, KeyError, TypeError) as e:
         # a failure of ours or of matplotlib's: one line, no traceback, nothing half-written
         # (write_figures removed the figures of this run)
-        msg = " ".join(f"{type(e).__name__}: {e}".split())[:300]
+        msg = visible(f"{type(e).__name__}: {e}"[:300])
         print(f"{PROG}: error: cannot draw the figures: {msg}", file=sys.stderr)
         return 2
     except BrokenPipeError:

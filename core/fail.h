@@ -5,11 +5,14 @@
 
 #include <stddef.h>
 
-/* Format a one-line error message into err (db_one_line) and return DB_E_INVALID. */
+/* Format a one-line error message into err (db_visible) and return DB_E_INVALID. */
 int db_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Replace control characters (a newline in a bad value, say) with '?', so that a message that
- * quotes user input stays on one line. */
-void db_one_line(char *s);
+/* Make the message in s (a buffer of cap bytes) one visible line: a control character, a byte
+ * that is not UTF-8 or an invisible code point (no-break space, zero-width and bidirectional
+ * characters, a byte order mark) that it quotes from user input or a file is escaped (\x0a,
+ * \u{200B}), and the message ends by naming them: "[shown escaped: \x0a is line feed]". The
+ * message is cut, never mid-escape or mid-character, when it no longer fits. */
+void db_visible(char *s, size_t cap);
 
 #endif

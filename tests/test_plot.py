@@ -924,6 +924,27 @@ def test_error_in_process_returns_2(tmp_path, capsys):
     assert err.startswith("plot.py: error: ") and err.count("\n") == 1
 
 
+def test_invisible_characters_in_a_message_are_escaped_and_named(tmp_path):
+    """Issue 24 item 14: text quoted from a file shows its invisible characters escaped, and
+    the message names them (as diagbench's own messages do)."""
+    bad = [row(n=100), row(n=1000)]
+    bad[0]["n"] = "1\x1b[2J0\u202e"
+    write_csv(tmp_path / "inv.csv", bad)
+    r = run_cli(tmp_path / "inv.csv", "-o", tmp_path / "out")
+    assert r.returncode == 2
+    assert "\x1b" not in r.stderr and "\u202e" not in r.stderr
+    assert r.stderr.count("\n") == 1
+    assert "column n: '1\\x1b[2J0\\u{202E}' is not a positive integer" in r.stderr
+    assert r.stderr.rstrip().endswith("[shown escaped: \\x1b is escape, \\u{202E} is "
+                                      "bidirectional override]")
+    r = run_cli(tmp_path / "inv.csv", "--fit-from", "1\u200b")
+    assert r.returncode == 2
+    assert "not a number: '1\\u{200B}' [shown escaped: \\u{200B} is zero-width space]" in r.stderr
+    # Visible text is left alone, and a byte that was not UTF-8 is named.
+    assert plot.visible("4,700\u00d7 \u2014 caf\u00e9") == "4,700\u00d7 \u2014 caf\u00e9"
+    assert plot.visible("x\udcffy") == "x\\xffy [shown escaped: \\xff is not UTF-8]"
+
+
 @pytest.mark.parametrize("args", [
     [], ["x.csv", "--format", "gif"], ["x.csv", "--fit-from", "-3"],
     ["x.csv", "--bogus"]])

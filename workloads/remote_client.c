@@ -73,7 +73,7 @@ int db_remote_conn_fail(struct db_instance *in, const char *fmt, ...) {
         else
             snprintf(full, sizeof full, "%s: %s", r->who, msg);
         snprintf(in->error, sizeof in->error, "%.*s", (int)sizeof in->error - 1, full);
-        db_one_line(in->error);
+        db_visible(in->error, sizeof in->error);
     }
     r->broken = 1;
     if (r->fd >= 0) close(r->fd);

@@ -383,7 +383,7 @@ static int decode_binary(const unsigned char *p, size_t len, struct db_remote_ms
             return db_fail(err, errlen, "malformed error message (%zu bytes)", len);
         memcpy(m->message, p + BIN_HEAD, n);
         m->message[n] = 0;
-        db_one_line(m->message);
+        db_visible(m->message, sizeof m->message);
         return DB_OK;
     }
     if (m->op == DB_REMOTE_HELLO) {
@@ -454,7 +454,7 @@ static int decode_json_object(json_t *o, struct db_remote_msg *m, char *err, siz
         json_t *s = json_object_get(o, "message");
         if (!json_is_string(s)) return db_fail(err, errlen, "error message is not a string");
         snprintf(m->message, sizeof m->message, "%s", json_string_value(s));
-        db_one_line(m->message);
+        db_visible(m->message, sizeof m->message);
         return DB_OK;
     }
     size_t n, k, doubles;

@@ -349,7 +349,7 @@ static int handshake(struct db_instance *in, struct worker *w) {
     if (bad) {
         char got[80];
         hello_get(a.text, bad, got, sizeof got);
-        db_one_line(got);
+        db_visible(got, sizeof got);
         rc = db_remote_conn_fail(in, "its hello has %s='%s' (docs/PROTOCOL.md, Handshake)", bad,
                                  got);
         goto out;

@@ -214,6 +214,13 @@ static const char usage[] =
  * loads and spins forever when the address-space limit refuses it (harness/env/memory.h). An
  * executable's .preinit_array runs ahead of its libraries' initialisers (ELF gABI; glibc's
  * _dl_init), so an impossible `ulimit -v` gets one line and exit 2 here instead of a hang. */
+/* Print an error message as one line, every invisible character that it quotes from the command
+ * line or a file escaped and named (core/fail.h). */
+static void print_err(char *err, size_t cap) {
+    db_visible(err, cap);
+    fprintf(stderr, "diagbench: %s\n", err);
+}
+
 static void check_address_space(int argc, char **argv, char **envp) {
     (void)argc, (void)argv;
     char err[512], line[600];
@@ -633,7 +640,7 @@ static int merge_main(int argc, char **argv) {
     struct db_merge_args a;
     char err[1024];
     if (db_merge_parse(argc, argv, &a, err, sizeof err) != DB_OK) {
-        fprintf(stderr, "diagbench: %s\n", err);
+        print_err(err, sizeof err);
         return EXIT_USAGE;
     }
     if (a.help) {
@@ -643,7 +650,7 @@ static int merge_main(int argc, char **argv) {
     size_t rows;
     int rc = db_merge_run(&a, &rows, err, sizeof err);
     if (rc != DB_OK) {
-        fprintf(stderr, "diagbench: %s\n", err);
+        print_err(err, sizeof err);
         return rc == DB_E_INVALID ? EXIT_USAGE : 1;
     }
     if (!a.quiet && strcmp(a.out, "-") != 0)
@@ -722,7 +729,7 @@ static int compare_main(int argc, char **argv) {
     struct db_compare_args a;
     char err[1024];
     if (db_compare_parse(argc, argv, &a, err, sizeof err) != DB_OK) {
-        fprintf(stderr, "diagbench: %s\n", err);
+        print_err(err, sizeof err);
         return EXIT_USAGE;
     }
     if (a.help) {
@@ -733,7 +740,7 @@ static int compare_main(int argc, char **argv) {
     int regressed = 0;
     int rc = db_compare_run(&a, stdout, &regressed, err, sizeof err);
     if (rc != DB_OK) {
-        fprintf(stderr, "diagbench: %s\n", err);
+        print_err(err, sizeof err);
         return rc == DB_E_INVALID ? EXIT_USAGE : 1;
     }
     return regressed; /* main checks that the report reached stdout (EXIT_OUTPUT) */
@@ -841,7 +848,7 @@ static int parse_command_line(struct run *x, int argc, char **argv) {
     x->argc = argc;
     x->argv = argv;
     if (db_cli_parse(argc, argv, &x->cli, err, sizeof err) != DB_OK) {
-        fprintf(stderr, "diagbench: %s\n", err);
+        print_err(err, sizeof err);
         return EXIT_USAGE;
     }
     const struct db_cli *cli = &x->cli;
@@ -854,7 +861,7 @@ static int parse_command_line(struct run *x, int argc, char **argv) {
     if (rc == DB_OK && db_cli_parse(resume_argc, resume_argv, &x->cli, err, sizeof err) != DB_OK)
         rc = DB_E_INVALID;
     if (rc != DB_OK) {
-        fprintf(stderr, "diagbench: %s\n", err);
+        print_err(err, sizeof err);
         return rc == DB_E_INVALID ? EXIT_USAGE : 1;
     }
     x->argc = resume_argc; /* a sweep hands these to its children */
@@ -915,14 +922,14 @@ static int check_environment(struct run *x) {
     int status = -1;
     if (db_omp_env_validate(masked_getenv, &mask, x->topo, &x->env, err, sizeof err) != DB_OK ||
         check_thread_limit(cli, &x->env, err, sizeof err) != DB_OK) {
-        fprintf(stderr, "diagbench: %s\n", err);
+        print_err(err, sizeof err);
         status = EXIT_USAGE;
     } else if (cli->env) {
         int erc = db_env_report(stdout, x->topo, &x->env);
         db_wisdom_report(stdout, cli->wisdom);
         status = erc == DB_OK ? 0 : 1;
     } else if (db_gbench_init(x->cli.gb_argc, x->cli.gb_argv, err, sizeof err) != DB_OK) {
-        fprintf(stderr, "diagbench: %s\n", err);
+        print_err(err, sizeof err);
         status = EXIT_USAGE;
     }
     if (status >= 0) hwloc_topology_destroy(x->topo);
@@ -935,7 +942,7 @@ static int check_environment(struct run *x) {
 static int reserve_openblas(struct run *x) {
     char err[512];
     if (x->sweeping || db_openblas_reserve(err, sizeof err) == DB_OK) return -1;
-    fprintf(stderr, "diagbench: %s\n", err);
+    print_err(err, sizeof err);
     return EXIT_USAGE;
 }
 
@@ -997,7 +1004,7 @@ static int select_cells(struct run *x) {
     char err[1024];
     int rc = db_plan_build(&x->cli, &x->plan, err, sizeof err);
     if (rc != DB_OK) {
-        fprintf(stderr, "diagbench: %s\n", err);
+        print_err(err, sizeof err);
         return rc == DB_E_INVALID ? EXIT_USAGE : 1;
     }
     const struct db_plan *plan = &x->plan;
@@ -1026,7 +1033,7 @@ static int select_cells(struct run *x) {
         }
         if (cells_listed(x->cli.cells_file, plan, listed, err, sizeof err) != DB_OK) {
             free(listed);
-            fprintf(stderr, "diagbench: %s\n", err);
+            print_err(err, sizeof err);
             return EXIT_USAGE;
         }
         for (size_t i = 0; i < x->nsel; i++)
@@ -1092,7 +1099,7 @@ static int open_file(struct run *x) {
         int rc = db_resume_open(cli->resume, &x->plan, x->done, x->calibrated, &x->out, &info, err,
                                 sizeof err);
         if (rc != DB_OK) {
-            fprintf(stderr, "diagbench: %s\n", err);
+            print_err(err, sizeof err);
             return rc == DB_E_INVALID ? EXIT_USAGE : 1;
         }
         size_t left = 0;
@@ -1109,11 +1116,11 @@ static int open_file(struct run *x) {
         const char *path = cli->child || !cli->out ? "-" : cli->out;
         if (cli->json && !cli->child &&
             db_json_open(&x->json, cli->json, err, sizeof err) != DB_OK) {
-            fprintf(stderr, "diagbench: %s\n", err);
+            print_err(err, sizeof err);
             return EXIT_USAGE;
         }
         if (db_csv_open(&x->out, path, !cli->child, err, sizeof err) != DB_OK) {
-            fprintf(stderr, "diagbench: %s\n", err);
+            print_err(err, sizeof err);
             return EXIT_USAGE;
         }
     }
@@ -1223,7 +1230,7 @@ static int finish_output(struct run *x, int status) {
     char *written = x->out.path ? strdup(x->out.path) : NULL;
     db_signals_finish();
     if (db_csv_commit(&x->out, err, sizeof err) != DB_OK) {
-        fprintf(stderr, "diagbench: %s\n", err);
+        print_err(err, sizeof err);
         free(written);
         return 1;
     }
@@ -1236,7 +1243,7 @@ static int finish_output(struct run *x, int status) {
         struct db_json_context ctx = {&prov, &x->plan, x->run_id};
         char *json = strdup(x->json.path);
         if (db_json_commit(&x->json, &ctx, err, sizeof err) != DB_OK) {
-            fprintf(stderr, "diagbench: %s\n", err);
+            print_err(err, sizeof err);
             free(json);
             return 1;
         }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fail.h"
 #include "core/format.h"
 #include "core/outfile.h"
 #include "core/status.h"
@@ -225,6 +226,7 @@ const char *db_csv_error(const struct db_csv_file *out, char *buf, size_t len) {
     const char *name = out->partial ? out->partial : out->path ? out->path : "stdout";
     snprintf(buf, len, "cannot write '%s': %s%s", name, strerror(out->err ? out->err : EIO),
              out->regular && out->partial ? " (the incomplete row was removed)" : "");
+    db_visible(buf, len);
     return buf;
 }
 

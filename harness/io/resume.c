@@ -177,7 +177,7 @@ int db_resume_open(const char *partial, const struct db_plan *plan, unsigned cha
                    unsigned char *calibrated, struct db_csv_file *out, struct db_resume *info,
                    char *err, size_t errlen) {
     int rc = resume_open(partial, plan, done, calibrated, out, info, err, errlen);
-    if (rc != DB_OK) db_one_line(err); /* file names and fields may hold newlines */
+    if (rc != DB_OK) db_visible(err, errlen); /* file names and fields may hold newlines */
     return rc;
 }
 
@@ -189,7 +189,7 @@ int db_resume_flags(const char *partial, int nargs, char **args, int has_shard, 
     int rc = db_table_read(partial, &t, why, sizeof why);
     if (rc != DB_OK) {
         snprintf(err, errlen, "--resume: %s", why);
-        db_one_line(err);
+        db_visible(err, errlen);
         return rc == DB_E_NOMEM ? rc : DB_E_INVALID;
     }
     if (db_table_check_diagbench(&t, why, sizeof why) != DB_OK || t.nrec < 2) {
@@ -197,7 +197,7 @@ int db_resume_flags(const char *partial, int nargs, char **args, int has_shard, 
                  "--resume '%s' %s: give the run's flags (e.g. -n SIZES or --matrix NAME) with "
                  "--resume",
                  partial, t.nrec < 2 ? "has no rows to take the flags from" : why);
-        db_one_line(err);
+        db_visible(err, errlen);
         db_table_free(&t);
         return DB_E_INVALID;
     }

@@ -33,7 +33,7 @@ int db_shard_parse(const char *s, unsigned *k, unsigned *n, char *err, size_t er
         snprintf(err, errlen,
                  "invalid --shard '%s': expected K/N with whole numbers 1 <= K <= N <= %d",
                  s ? s : "", DB_MAX_SHARDS);
-        db_one_line(err);
+        db_visible(err, errlen);
         return DB_E_INVALID;
     }
     *k = a;
