@@ -518,7 +518,8 @@ void cf_check_kind_flags(const struct db_operator_kind *k) {
 unsigned long long cf_cost_model(unsigned long long n, unsigned long long products,
                                  const struct db_run_opts *o, unsigned threads) {
     unsigned long long call_ns = (unsigned long long)(o->call_cost_s * 1e9 + 0.5);
-    unsigned long long min_ns = (unsigned long long)(o->min_time_s * 1e9 + 0.5);
+    unsigned long long min_ns = (unsigned long long)(o->min_time_s * 1.5e9 + 0.5);
     unsigned long long one = 2 * products * n / threads + products * call_ns;
-    return 1000000 + 2 * n + one + (unsigned long long)o->reps * (one > min_ns ? one : min_ns);
+    unsigned long long setup = 1000000 + 2 * n + 100 * n + 150 * products * n;
+    return setup + one + (unsigned long long)o->reps * (one > min_ns ? one : min_ns);
 }

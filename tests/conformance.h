@@ -90,8 +90,9 @@ void cf_check_sizes(const struct db_workload *wl, const struct db_operator_kind 
 /* The kind's flags against what its operators do (on the sin workload). */
 void cf_check_kind_flags(const struct db_operator_kind *k);
 
-/* db_plan_cell_cost's documented model: 1 ms setup + 2 ns per element of n, then the
- * correctness run and reps timed runs of one extraction (at least min-time each); one
+/* db_plan_cell_cost's documented model for a structured probe (no colouring, writes no matrix):
+ * 1 ms setup + 102 ns per element of n + 150 ns per element of each product, then the
+ * correctness run and reps timed runs of one extraction (at least 1.5 x min-time each); one
  * extraction = 2 ns per element of each product / threads + the per-call cost of each call. */
 unsigned long long cf_cost_model(unsigned long long n, unsigned long long products,
                                  const struct db_run_opts *o, unsigned threads);

@@ -614,17 +614,17 @@ Test(plan, downstream_structured_and_configurations) {
                  -1);
     cr_assert_eq(db_plan_config_find(p, "1", "close", "cores"), 0);
     cr_assert_eq(db_plan_config_find(p, "1", "close", "sockets"), -1);
-    /* LU over --lu-max-n costs as skipped; LU is ~n^3 below it. */
+    /* LU over --lu-max-n costs as skipped; LU is ~n^3 below it (once above the minimum time). */
     struct db_cell lu = {.kind = DB_CELL_SOLVE,
                          .wl = db_workload_find("sin"),
                          .op_kind = "jacobian",
                          .jac = DB_JAC_FWD,
                          .method = {NULL, DB_SOLVER_LU},
-                         .n = 1000};
+                         .n = 8000};
     unsigned long long big = db_plan_downstream_cost(&lu, &cli.run, 1);
-    lu.n = 100;
-    cr_assert(big > 10 * db_plan_downstream_cost(&lu, &cli.run, 1));
-    lu.n = 1000;
+    lu.n = 4000;
+    cr_assert(big > 6 * db_plan_downstream_cost(&lu, &cli.run, 1));
+    lu.n = 8000;
     lu.lu_max_n = 50;
     cr_assert(db_plan_downstream_cost(&lu, &cli.run, 1) < big / 10);
     th_free(sp), th_free(p), th_free(q);

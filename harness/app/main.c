@@ -576,13 +576,18 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
     int requested = db_omp_team_size(env);
     struct db_binding b;
     char warned[sizeof b.detail] = "";
-    struct db_eta_model model = {0};
+    struct db_eta eta_model;
+    if (db_eta_init_plan(&eta_model, plan, pos.config, sel) != DB_OK) {
+        fprintf(stderr, "diagbench: out of memory setting up the ETA\n");
+        return 1;
+    }
     struct db_noise_tally noise = {0};
     unsigned long long last_ns = db_progress_now_ns();
     for (size_t i = 0; i < plan->ncells; i++) {
         if (!sel[i]) continue;
         if (db_binding_check(topo, requested, &b) != DB_OK) {
             fprintf(stderr, "diagbench: out of memory checking the thread binding\n");
+            db_eta_free(&eta_model);
             return 1;
         }
         if (b.detail[0] && strcmp(b.detail, warned) != 0) {
@@ -601,22 +606,27 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
                            now = db_progress_now_ns();
         pos.done++;
         pos.cost_done += cost;
-        db_eta_model_add(&model, (double)cost, (double)(now - last_ns) * 1e-9);
+        db_eta_add(&eta_model, i, (double)cost, (double)(now - last_ns) * 1e-9);
         last_ns = now;
         if (!cli->quiet) {
             char eta[32];
-            db_progress_format_eta(db_eta_model_left_s(&model, &pos, now), eta, sizeof eta);
+            db_progress_format_eta(db_eta_left_s(&eta_model, &pos, now), eta, sizeof eta);
             progress(pos.done - 1, pos.total, &cells[i], &r, config, eta, &noise);
         }
         row_note(note, sizeof note, r.note, env->warnings, b.detail);
         fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts, wname, sname,
                  sizeof wname);
-        if (emit_row(out, sum, &row, st) != DB_OK) return 1; /* emit_row said why */
+        if (emit_row(out, sum, &row, st) != DB_OK) { /* emit_row said why */
+            db_eta_free(&eta_model);
+            return 1;
+        }
         if (rep->json_fd && json_cell(rep, plan, i, &row, &b, &r) != DB_OK) {
             fprintf(stderr, "diagbench: writing the JSON entries failed: %s\n", strerror(errno));
+            db_eta_free(&eta_model);
             return 1;
         }
     }
+    db_eta_free(&eta_model);
     char noisy[512];
     db_noise_summary(&noise, DB_CV_WARN, noisy, sizeof noisy);
     if (noisy[0] && !cli->quiet) fprintf(stderr, "diagbench: warning: [%s] %s\n", config, noisy);

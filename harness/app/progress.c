@@ -2,7 +2,13 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+#include "core/status.h"
+#include "harness/bench/cell.h"
+#include "harness/plan/plan.h"
 
 unsigned long long db_progress_now_ns(void) {
     struct timespec ts;
@@ -27,36 +33,133 @@ void db_progress_format_eta(double seconds, char *buf, size_t len) {
         snprintf(buf, len, "ETA %.0fh%02.0fm", floor(s / 3600), floor(fmod(s, 3600) / 60));
 }
 
-void db_eta_model_add(struct db_eta_model *m, double cost_ns, double seconds) {
-    if (!(cost_ns >= 0) || !(seconds >= 0)) return;
-    double c = cost_ns * 1e-9; /* model seconds: keeps the sums in a comfortable range */
-    m->n += 1;
-    m->sc += c;
-    m->sd += seconds;
-    m->scc += c * c;
-    m->scd += c * seconds;
+/* The length of key's prefix at level (0: up to its first '/', ...; the deepest: all of it). */
+static size_t prefix_len(const char *key, int level) {
+    size_t i = 0;
+    for (int slashes = 0; key[i]; i++)
+        if (key[i] == '/' && slashes++ == level) break;
+    return level == DB_ETA_LEVELS - 1 ? strlen(key) : i;
 }
 
-double db_eta_model_left_s(const struct db_eta_model *m, const struct db_progress_position *p,
-                           unsigned long long now_ns) {
-    if (m->n < DB_ETA_MIN_CELLS) return db_progress_eta_s(p, now_ns);
-    /* least squares of d = a c + b; the constrained optimum lies on a = 0 or b = 0 when the
-     * unconstrained one leaves the quadrant (a convex problem in two variables) */
-    double det = m->n * m->scc - m->sc * m->sc, a = 0, b = 0;
-    if (det > 0) {
-        a = (m->n * m->scd - m->sc * m->sd) / det;
-        b = (m->sd - a * m->sc) / m->n;
+static const char *const *sort_keys; /* qsort has no context argument */
+static int by_key(const void *a, const void *b) {
+    return strcmp(sort_keys[*(const size_t *)a], sort_keys[*(const size_t *)b]);
+}
+
+int db_eta_init(struct db_eta *e, size_t ncells, const char *const *keys,
+                const unsigned long long *cost_ns, const unsigned char *pending) {
+    memset(e, 0, sizeof *e);
+    e->ncells = ncells;
+    size_t *order = malloc((ncells ? ncells : 1) * sizeof *order);
+    int ok = order != NULL;
+    for (int l = 0; l < DB_ETA_LEVELS; l++) {
+        e->group[l] = calloc(ncells ? ncells : 1, sizeof *e->group[l]);
+        e->leaf_up[l] = calloc(ncells ? ncells : 1, sizeof *e->leaf_up[l]);
+        e->done_s[l] = calloc(ncells ? ncells : 1, sizeof *e->done_s[l]);
+        e->done_cost[l] = calloc(ncells ? ncells : 1, sizeof *e->done_cost[l]);
+        ok = ok && e->group[l] && e->leaf_up[l] && e->done_s[l] && e->done_cost[l];
     }
-    if (!(det > 0) || a < 0) {
-        a = 0;
-        b = m->sd / m->n;
-    } else if (b < 0) {
-        b = 0;
-        a = m->scc > 0 ? m->scd / m->scc : 0;
+    e->left_cost = calloc(ncells ? ncells : 1, sizeof *e->left_cost);
+    if (!ok || !e->left_cost) {
+        free(order);
+        db_eta_free(e);
+        return DB_E_NOMEM;
     }
-    double cost_left = (double)(p->cost_total - p->cost_done) * 1e-9;
-    double cells_left = (double)(p->total - p->done);
-    return a * cost_left + b * cells_left;
+    /* Sorted, the cells that share a key's prefix are contiguous: number the groups in order. */
+    for (size_t i = 0; i < ncells; i++)
+        order[i] = i;
+    sort_keys = keys;
+    qsort(order, ncells, sizeof *order, by_key);
+    for (int l = 0; l < DB_ETA_LEVELS; l++)
+        for (size_t k = 0; k < ncells; k++) {
+            const char *cur = keys[order[k]], *prev = k ? keys[order[k - 1]] : NULL;
+            size_t len = prefix_len(cur, l);
+            if (!prev || prefix_len(prev, l) != len || memcmp(prev, cur, len) != 0) e->ngroups[l]++;
+            e->group[l][order[k]] = e->ngroups[l] - 1;
+        }
+    free(order);
+    const int deep = DB_ETA_LEVELS - 1;
+    e->nleaves = e->ngroups[deep];
+    for (size_t i = 0; i < ncells; i++) {
+        size_t leaf = e->group[deep][i];
+        for (int l = 0; l < DB_ETA_LEVELS; l++)
+            e->leaf_up[l][leaf] = e->group[l][i];
+        if (!pending || pending[i]) e->left_cost[leaf] += (double)cost_ns[i] * 1e-9;
+    }
+    return DB_OK;
+}
+
+void db_eta_free(struct db_eta *e) {
+    for (int l = 0; l < DB_ETA_LEVELS; l++) {
+        free(e->group[l]);
+        free(e->leaf_up[l]);
+        free(e->done_s[l]);
+        free(e->done_cost[l]);
+    }
+    free(e->left_cost);
+    memset(e, 0, sizeof *e);
+}
+
+void db_eta_add(struct db_eta *e, size_t cell, double cost_ns, double seconds) {
+    if (cell >= e->ncells || !(cost_ns >= 0) || !(seconds >= 0)) return;
+    double c = cost_ns * 1e-9; /* model seconds */
+    for (int l = 0; l < DB_ETA_LEVELS; l++) {
+        e->done_s[l][e->group[l][cell]] += seconds;
+        e->done_cost[l][e->group[l][cell]] += c;
+    }
+    double *left = &e->left_cost[e->group[DB_ETA_LEVELS - 1][cell]];
+    *left = *left > c ? *left - c : 0;
+    e->cost_done += c;
+}
+
+double db_eta_left_s(const struct db_eta *e, const struct db_progress_position *p,
+                     unsigned long long now_ns) {
+    if (p->cost_done == 0 || !(e->cost_done > 0)) return db_progress_eta_s(p, now_ns);
+    double elapsed = now_ns > p->start_ns ? (double)(now_ns - p->start_ns) * 1e-9 : 0;
+    /* the run's rate: elapsed over the cost done (before this process too, in a sweep) */
+    double run_rate = elapsed / ((double)p->cost_done * 1e-9), own = 0, left = 0;
+    for (size_t leaf = 0; leaf < e->nleaves; leaf++) {
+        if (!(e->left_cost[leaf] > 0)) continue;
+        double rate = run_rate;
+        for (int l = 0; l < DB_ETA_LEVELS; l++) {
+            size_t g = e->leaf_up[l][leaf];
+            rate =
+                (e->done_s[l][g] + DB_ETA_PRIOR_S * rate) / (e->done_cost[l][g] + DB_ETA_PRIOR_S);
+        }
+        own += e->left_cost[leaf];
+        left += rate * e->left_cost[leaf];
+    }
+    double all = (double)(p->cost_total > p->cost_done ? p->cost_total - p->cost_done : 0) * 1e-9;
+    double beyond = all > own ? all - own : 0; /* cells of later processes */
+    return left + beyond * (own > 0 ? left / own : run_rate);
+}
+
+int db_eta_init_plan(struct db_eta *e, const struct db_plan *plan, size_t config,
+                     const unsigned char *sel) {
+    size_t n = plan->ncells;
+    char **keys = calloc(n ? n : 1, sizeof *keys);
+    unsigned long long *cost = calloc(n ? n : 1, sizeof *cost);
+    int rc = keys && cost ? DB_OK : DB_E_NOMEM;
+    for (size_t i = 0; rc == DB_OK && i < n; i++) {
+        const struct db_cell *c = &plan->cells[i];
+        char w[64], m[64];
+        const char *wl = db_cell_workload_name(c, w, sizeof w), *colon = strchr(wl, ':');
+        size_t item = config * n + i;
+        cost[i] = item < plan->nitems ? plan->items[item].cost : 0;
+        keys[i] = malloc(sizeof w + sizeof m + 16);
+        if (!keys[i]) {
+            rc = DB_E_NOMEM;
+            break;
+        }
+        snprintf(keys[i], sizeof w + sizeof m + 16, "%d/%s/%s", (int)c->kind,
+                 db_cell_strategy_name(c, m, sizeof m), colon ? colon + 1 : wl);
+    }
+    if (rc == DB_OK) rc = db_eta_init(e, n, (const char *const *)keys, cost, sel);
+    for (size_t i = 0; keys && i < n; i++)
+        free(keys[i]);
+    free(keys);
+    free(cost);
+    return rc;
 }
 
 int db_noise_count(struct db_noise_tally *t, double cv, double threshold) {

@@ -245,6 +245,32 @@ static void matrix_id(const struct db_cli *cli, const char *matrix, char out[17]
 
 #define NS_PER_ELEMENT 2ull
 #define CELL_OVERHEAD  1000000ull /* 1 ms: operator setup, Google Benchmark bookkeeping */
+/* What a cell does once around its timings, per element of n: the operator, the reference
+ * diagonal and the checks of the result (sin's probe cell at n = 10^6: 0.1 s beyond its
+ * timings); a structured probe's pattern per product, and the colouring of probe-coloured on top
+ * (banded at 10^6, 6 products: probe-banded 1.0 s, probe-coloured 4.4 s). Measured with
+ * `diagbench --matrix quick` on the AMD EPYC VM (2026-12-05); the ETA learns each machine's rate
+ * (harness/app/progress.h). */
+#define SETUP_NS_PER_ELEMENT     100ull
+#define PATTERN_NS_PER_ELEMENT   150ull
+#define COLOURING_NS_PER_ELEMENT 550ull
+/* The write ceiling timed around a cell that writes an n x n matrix (harness/bench/runner.c):
+ * memset and non-temporal fills, before and after, each timed as a cell is (reps x min-time at
+ * least), at about 0.5 ns per element written. */
+#define CEILING_RUNS           4ull
+#define CEILING_PS_PER_ELEMENT 500ull
+/* The blocked kernel's timed materialise, per element of the n x n matrix (sin at n = 2000-16000:
+ * 0.16-0.31 ns), and what a diagonal cell that writes the matrix spends around its timings once,
+ * per element: its buffers' first touch, the write path's plan and the write ceiling's own
+ * overhead (sin at n = 16000: 6.3 s for a cell that times 0.5 s of extractions and 1.4 s of
+ * fills). */
+#define BLOCKED_PS_PER_ELEMENT    250ull
+#define WRITE_PATH_PS_PER_ELEMENT 11000ull
+/* LU's n^3 / 3 flops at 32 GFLOP/s (OpenBLAS's dgetrf at n = 1000-2000 ran at 26-38 GFLOP/s on
+ * 2 threads of the AMD EPYC VM). */
+#define LU_FLOPS_PER_NS 32ull
+/* Newton's step limit: each step is one extraction and one solve. */
+#define NEWTON_STEPS 8ull
 /* Memory the model assumes without --mem-limit: cells whose n x n buffer exceeds it are costed
  * as skipped_memory. A constant, not this machine's memory, so every shard agrees. */
 #define MODEL_MEMORY (64ull << 30)
@@ -298,31 +324,42 @@ static struct extraction extraction_of(const struct db_cell *c, const struct db_
     return e;
 }
 
-unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_run_opts *o, int t) {
+/* One plain cell's costs: *setup once around its timings, *one per extraction. Returns 0 for a
+ * cell that times nothing (skipped_memory, or unsupported for want of a batching rule, both found
+ * at once): *setup is then its whole cost. */
+static int cell_parts(const struct db_cell *c, const struct db_run_opts *o, int t,
+                      unsigned long long *setup, unsigned long long *one) {
     unsigned long long n = c->n, nn = db_cost_mul(n, n);
     struct extraction e = extraction_of(c, o);
     double cc = o->call_cost_s >= 0 ? o->call_cost_s : c->wl->default_call_cost_s;
     cc += c->wl->round_trip_s; /* a remote workload's call is also a round trip */
     unsigned long long call_ns = cc > 0 ? (unsigned long long)(cc * 1e9 + 0.5) : 0;
-    unsigned long long min_ns = (unsigned long long)(o->min_time_s * 1e9 + 0.5);
     unsigned long long memory = o->mem_budget ? o->mem_budget : MODEL_MEMORY;
-    unsigned long long reps = o->reps > 0 ? (unsigned long long)o->reps : 1;
     unsigned threads = t > 1 ? (unsigned)t : 1u;
-
-    unsigned long long setup = db_cost_add(CELL_OVERHEAD, db_cost_mul(NS_PER_ELEMENT, n));
-    if ((e.stores_dense || e.builds_nn) && db_cost_mul(nn, sizeof(double)) > memory)
-        return CELL_OVERHEAD; /* skipped_memory: never attempted */
-    if (e.stores_dense) setup = db_cost_add(setup, db_cost_mul(NS_PER_ELEMENT, nn)); /* build */
-    if (e.builds_nn && e.blocked && c->wl->batch == DB_BATCH_NONE)
-        return setup; /* unsupported: no batching rule, found at once */
-
     /* Probes: the declared products of n, each one call, when the structure they need is there
-     * (a stored matrix and a kind that knows its diagonal are costed below). */
+     * (a stored matrix and a kind that knows its diagonal are costed below). Such a probe
+     * writes no n x n buffer, so it runs at any n. */
     unsigned long long products = structured_products(c, o);
+    int structured = products && !e.stores_dense && !e.knows_diagonal;
+
+    *setup = db_cost_add(CELL_OVERHEAD, db_cost_mul(NS_PER_ELEMENT, n));
+    if (!structured && (e.stores_dense || e.builds_nn) &&
+        db_cost_mul(nn, sizeof(double)) > memory) {
+        *setup = CELL_OVERHEAD; /* skipped_memory: never attempted */
+        return 0;
+    }
+    if (e.stores_dense) *setup = db_cost_add(*setup, db_cost_mul(NS_PER_ELEMENT, nn)); /* build */
+    if (!structured && e.builds_nn && e.blocked && c->wl->batch == DB_BATCH_NONE)
+        return 0; /* unsupported: no batching rule, found at once */
+    *setup = db_cost_add(*setup, db_cost_mul(SETUP_NS_PER_ELEMENT, n));
+
     unsigned long long elements, calls;
-    if (products && !e.stores_dense && !e.knows_diagonal) {
+    if (structured) {
         elements = db_cost_mul(products, n);
         calls = products;
+        *setup = db_cost_add(*setup, db_cost_mul(PATTERN_NS_PER_ELEMENT, elements));
+        if (c->strategy->flags & DB_STRATEGY_COLOURS_PATTERN)
+            *setup = db_cost_add(*setup, db_cost_mul(COLOURING_NS_PER_ELEMENT, elements));
     } else {
         if (e.knows_diagonal)
             elements = n;
@@ -334,14 +371,41 @@ unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_ru
             elements = n; /* one product with ones */
         calls = e.builds_nn && e.blocked && c->wl->batch == DB_BATCH_SEQUENTIAL ? n : 1;
     }
-    unsigned long long one = db_cost_mul(NS_PER_ELEMENT, elements) / threads;
-    one = db_cost_add(one, db_cost_mul(calls, call_ns));
+    /* the blocked kernel writes a vectorised rule's n x n columns faster than one element in 2 ns
+     */
+    int blocked_kernel =
+        !structured && e.builds_nn && e.blocked && c->wl->batch == DB_BATCH_VECTORISED;
+    *one = blocked_kernel ? db_cost_mul(BLOCKED_PS_PER_ELEMENT, elements) / 1000 / threads
+                          : db_cost_mul(NS_PER_ELEMENT, elements) / threads;
+    *one = db_cost_add(*one, db_cost_mul(calls, call_ns));
     if (c->wl->round_trip_s > 0)
-        one = db_cost_add(one, db_cost_mul(o->remote_encoding == DB_REMOTE_JSON
-                                               ? REMOTE_NS_PER_ELEMENT_JSON
-                                               : REMOTE_NS_PER_ELEMENT_BINARY,
-                                           elements));
-    return db_cost_add(db_cost_add(setup, one), db_cost_mul(reps, one > min_ns ? one : min_ns));
+        *one = db_cost_add(*one, db_cost_mul(o->remote_encoding == DB_REMOTE_JSON
+                                                 ? REMOTE_NS_PER_ELEMENT_JSON
+                                                 : REMOTE_NS_PER_ELEMENT_BINARY,
+                                             elements));
+    return 1;
+}
+
+/* A timed run of one ns as Google Benchmark times it: once to start, then reps repetitions of
+ * at least the minimum time each, which its growing trial runs make about 1.5 x the minimum time
+ * for a short run (cells of one short extraction took 73-80 ms for 5 x 10 ms here). */
+static unsigned long long timed(unsigned long long one, const struct db_run_opts *o) {
+    unsigned long long min_ns = (unsigned long long)(o->min_time_s * 1.5e9 + 0.5);
+    unsigned long long reps = o->reps > 0 ? (unsigned long long)o->reps : 1;
+    return db_cost_add(one, db_cost_mul(reps, one > min_ns ? one : min_ns));
+}
+
+unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_run_opts *o, int t) {
+    unsigned long long setup, one;
+    if (!cell_parts(c, o, t, &setup, &one)) return setup;
+    unsigned long long cost = db_cost_add(setup, timed(one, o));
+    if (db_plan_cell_writes_matrix(c, o)) { /* its write path, and the ceiling timed around it */
+        unsigned long long nn = db_cost_mul(c->n, c->n);
+        unsigned long long fill = nn / 1000 * CEILING_PS_PER_ELEMENT;
+        cost = db_cost_add(cost, db_cost_mul(CEILING_RUNS, timed(fill, o)));
+        cost = db_cost_add(cost, nn / 1000 * WRITE_PATH_PS_PER_ELEMENT);
+    }
+    return cost;
 }
 
 /* The plain cell a downstream cell's extraction is (the method's diagonal strategy; materialise
@@ -362,21 +426,25 @@ unsigned long long db_plan_downstream_cost(const struct db_cell *c, const struct
                                            int t) {
     unsigned long long n = c->n, nn = db_cost_mul(n, n);
     unsigned long long memory = o->mem_budget ? o->mem_budget : MODEL_MEMORY;
+    unsigned threads = t > 1 ? (unsigned)t : 1u;
     int lu = c->method.solver == DB_SOLVER_LU;
     if (lu && (c->lu_max_n && c->n > c->lu_max_n)) return CELL_OVERHEAD; /* skipped_budget */
     if (lu && db_cost_mul(nn, sizeof(double)) > memory) return CELL_OVERHEAD;
     struct db_cell plain;
+    unsigned long long setup, one, solve;
     if (!extraction_cell(c, &plain)) return CELL_OVERHEAD;
-    unsigned long long cost = db_plan_cell_cost(&plain, o, t), solve;
+    if (!cell_parts(&plain, o, t, &setup, &one)) return setup;
     if (lu)
-        solve = db_cost_mul(nn, n) / 3 / (t > 1 ? (unsigned)t : 1u);
+        solve = db_cost_mul(nn, n) / 3 / LU_FLOPS_PER_NS / threads;
     else if (c->method.solver == DB_SOLVER_TRIDIAGONAL)
         solve = db_cost_mul(8, n);
     else
         solve = db_cost_mul(2, n);
-    unsigned long long reps = o->reps > 0 ? (unsigned long long)o->reps : 1;
-    cost = db_cost_add(cost, db_cost_mul(reps + 1, solve));
-    return c->kind == DB_CELL_NEWTON ? db_cost_mul(8, cost) : cost;
+    one = db_cost_add(one, solve);
+    if (c->kind == DB_CELL_NEWTON) one = db_cost_mul(NEWTON_STEPS, one);
+    if (db_plan_cell_writes_matrix(&plain, o)) /* its n x n buffer's write path, as a cell's */
+        setup = db_cost_add(setup, nn / 1000 * WRITE_PATH_PS_PER_ELEMENT);
+    return db_cost_add(setup, timed(one, o));
 }
 
 unsigned long long db_plan_cost(const struct db_cell *c, const struct db_run_opts *o, int t) {

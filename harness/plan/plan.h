@@ -81,17 +81,24 @@ long db_plan_find(const struct db_plan *p, const char *workload, const char *op,
  * does not calibrate it again; merge keeps one set per configuration (the lowest shard's). */
 int db_plan_is_calibration(const char *workload);
 
-/* Expected cost of one diagonal cell in model nanoseconds: setup + correctness run + reps x
- * max(min-time, one extraction), one extraction = 2 ns per element touched (n^2 to materialise, n
- * to probe a diagonal-tagged operator) / threads + the per-call cost of each primitive call. Cells
- * that cannot run (no batching rule; an n x n buffer over --mem-limit, or over 64 GiB without it)
- * cost 1 ms. Integer only, so every machine computes the same shards. */
+/* Expected cost of one diagonal cell in model nanoseconds (plan.c holds the constants and what
+ * they were measured on): setup (the operator, the reference diagonal and the checks, per
+ * element; a structured probe's pattern and colouring per product) + one extraction + reps x
+ * max(1.5 x min-time, one extraction), one extraction = 2 ns per element touched (n^2 to
+ * materialise, 0.25 ns each through the blocked kernel; n per product to probe) / threads + the
+ * per-call cost of each primitive call; a cell that writes an n x n matrix adds its write path
+ * and the write ceiling timed around it (4 fills, each timed as a cell is). Cells that cannot run
+ * (no batching rule; an n x n buffer over --mem-limit, or over 64 GiB without it) cost 1 ms. A
+ * structured probe whose tag is there writes no n x n buffer and is costed at any n. Integer
+ * only, so every machine computes the same shards; the ETA learns each machine's rates
+ * (harness/app/progress.h). */
 unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_run_opts *o, int t);
 
-/* Expected cost of a downstream cell: its extraction (as a plain cell of the method's diagonal
- * strategy; materialise for LU) plus the solve (LU ~ n^3 / 3 flops at 1 ns, diagonal 2n,
- * tridiagonal 8n), times 8 for newton (its step limit); LU cells over their lu_max_n and n x n
- * buffers over the memory model cost 1 ms (skipped). */
+/* Expected cost of a downstream cell: setup as its extraction's (a plain cell of the method's
+ * diagonal strategy; materialise for LU), then timed as a cell is, one run being the extraction
+ * plus the solve (LU n^3 / 3 flops at 32 GFLOP/s / threads, diagonal 2n, tridiagonal 8n), times
+ * 8 for newton (its step limit); LU cells over their lu_max_n and n x n buffers over the memory
+ * model cost 1 ms (skipped). */
 unsigned long long db_plan_downstream_cost(const struct db_cell *c, const struct db_run_opts *o,
                                            int t);
 
