@@ -144,9 +144,20 @@ Test(progress, eta_learns_each_group_and_carries_over_to_unseen_ones) {
     double want = 1.5 + probe;
     double got = db_eta_left_s(&e, &p, now);
     cr_assert_float_eq(got, want, 1e-9, "%g vs %g", got, want);
-    /* a later process's cells (cost beyond this process's) at the mean rate of those to come */
+    /* a later process's cells (cost beyond this process's) at the mean rate of those to come,
+     * and its preparation as this process's */
     p.cost_total += 2000000000ull;
     cr_assert_float_eq(db_eta_left_s(&e, &p, now), want * 2, 1e-9);
+    e.later_prep_s = 30;
+    cr_assert_float_eq(db_eta_left_s(&e, &p, now), want * 2 + 30, 1e-9);
+    p.cost_total -= 2000000000ull; /* no later cells: no later preparation */
+    cr_assert_float_eq(db_eta_left_s(&e, &p, now), want, 1e-9);
+    e.later_prep_s = 0;
+    /* an earlier process's preparation is left out of the run's rate: 3 s of the 12 elapsed */
+    e.earlier_prep_s = 3;
+    double run = (12 - 3) / 6.0, k0 = (9 + run) / 7, pr = (3 + k0) / 4;
+    cr_assert_float_eq(db_eta_left_s(&e, &p, now + 3000000000ull), run + pr, 1e-9);
+    e.earlier_prep_s = 0;
     /* before any cost is done: the model's own prediction */
     struct db_progress_position none = {.total = 8, .cost_total = 8000000000ull};
     struct db_eta fresh;

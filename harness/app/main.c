@@ -563,7 +563,8 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
     /* This process's own write-path planning and calibration are not cells: the ETA's clock
      * leaves them out (a first cell would otherwise be charged minutes of planning and the
      * ETA read hundreds of hours). */
-    pos.start_ns += db_progress_now_ns() - rep->ready_ns;
+    unsigned long long prep_ns = db_progress_now_ns() - rep->ready_ns;
+    pos.start_ns += prep_ns;
     struct db_provenance prov;
     db_provenance_collect(&prov);
     struct db_run_opts opts = budgeted(cli);
@@ -581,6 +582,11 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
         fprintf(stderr, "diagbench: out of memory setting up the ETA\n");
         return 1;
     }
+    /* each sweep child first plans the write path for its threads and calibrates, as this
+     * process did: price that at what it cost here, for the children before and after it */
+    eta_model.earlier_prep_s = (double)prep_ns * 1e-9 * (double)pos.config;
+    if (pos.config + 1 < plan->nconfigs)
+        eta_model.later_prep_s = (double)prep_ns * 1e-9 * (double)(plan->nconfigs - 1 - pos.config);
     struct db_noise_tally noise = {0};
     unsigned long long last_ns = db_progress_now_ns();
     for (size_t i = 0; i < plan->ncells; i++) {

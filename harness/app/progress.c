@@ -116,7 +116,10 @@ double db_eta_left_s(const struct db_eta *e, const struct db_progress_position *
                      unsigned long long now_ns) {
     if (p->cost_done == 0 || !(e->cost_done > 0)) return db_progress_eta_s(p, now_ns);
     double elapsed = now_ns > p->start_ns ? (double)(now_ns - p->start_ns) * 1e-9 : 0;
-    /* the run's rate: elapsed over the cost done (before this process too, in a sweep) */
+    /* the run's rate: elapsed over the cost done (before this process too, in a sweep), without
+     * the earlier children's preparation (an estimate: taken out only while it leaves at least
+     * half of the elapsed time) */
+    if (elapsed > 2 * e->earlier_prep_s) elapsed -= e->earlier_prep_s;
     double run_rate = elapsed / ((double)p->cost_done * 1e-9), own = 0, left = 0;
     for (size_t leaf = 0; leaf < e->nleaves; leaf++) {
         if (!(e->left_cost[leaf] > 0)) continue;
@@ -131,7 +134,7 @@ double db_eta_left_s(const struct db_eta *e, const struct db_progress_position *
     }
     double all = (double)(p->cost_total > p->cost_done ? p->cost_total - p->cost_done : 0) * 1e-9;
     double beyond = all > own ? all - own : 0; /* cells of later processes */
-    return left + beyond * (own > 0 ? left / own : run_rate);
+    return left + beyond * (own > 0 ? left / own : run_rate) + (beyond > 0 ? e->later_prep_s : 0);
 }
 
 int db_eta_init_plan(struct db_eta *e, const struct db_plan *plan, size_t config,

@@ -35,8 +35,12 @@ struct db_eta {
     size_t *group[DB_ETA_LEVELS];   /* per cell: its group at each level */
     size_t *leaf_up[DB_ETA_LEVELS]; /* per leaf (deepest group): its group at each level */
     double *done_s[DB_ETA_LEVELS], *done_cost[DB_ETA_LEVELS]; /* per group: finished cells */
-    double *left_cost; /* per leaf: model seconds of the cells to come */
-    double cost_done;  /* model seconds of every finished cell */
+    double *left_cost;     /* per leaf: model seconds of the cells to come */
+    double cost_done;      /* model seconds of every finished cell */
+    double later_prep_s;   /* what later sweep children spend before their first cell (planning
+                              the write path, calibrating), priced at this process's own (s) */
+    double earlier_prep_s; /* the same for earlier ones, in the run's elapsed time: left out of
+                              the run's rate */
 };
 
 /* Set up for ncells cells with keys[i] the "A/B/C" key of cell i and cost_ns[i] its model cost,
@@ -55,8 +59,8 @@ int db_eta_init_plan(struct db_eta *e, const struct db_plan *plan, size_t config
 void db_eta_add(struct db_eta *e, size_t cell, double cost_ns, double seconds);
 
 /* Seconds left: the cells to come at their groups' rates, and any cost of p beyond them (a later
- * sweep configuration's cells, run by another process) at the mean rate of those. Before any
- * cost is done, db_progress_eta_s. */
+ * sweep configuration's cells, run by another process) at the mean rate of those, with
+ * later_prep_s when there is such cost. Before any cost is done, db_progress_eta_s. */
 double db_eta_left_s(const struct db_eta *e, const struct db_progress_position *p,
                      unsigned long long now_ns);
 
