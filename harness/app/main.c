@@ -210,10 +210,6 @@ static const char usage[] =
     "(finished rows kept in FILE.partial). A FILE.partial that holds no finished row is\n"
     "removed: the message then says to re-run the same command.\n";
 
-/* Before main, before any library's constructor: OpenBLAS maps a buffer per OpenMP thread as it
- * loads and spins forever when the address-space limit refuses it (harness/env/memory.h). An
- * executable's .preinit_array runs ahead of its libraries' initialisers (ELF gABI; glibc's
- * _dl_init), so an impossible `ulimit -v` gets one line and exit 2 here instead of a hang. */
 /* Print an error message as one line, every invisible character that it quotes from the command
  * line or a file escaped and named (core/fail.h). */
 static void print_err(char *err, size_t cap) {
@@ -221,6 +217,10 @@ static void print_err(char *err, size_t cap) {
     fprintf(stderr, "diagbench: %s\n", err);
 }
 
+/* Before main, before any library's constructor: OpenBLAS maps a buffer per OpenMP thread as it
+ * loads and spins forever when the address-space limit refuses it (harness/env/memory.h). An
+ * executable's .preinit_array runs ahead of its libraries' initialisers (ELF gABI; glibc's
+ * _dl_init), so an impossible `ulimit -v` gets one line and exit 2 here instead of a hang. */
 static void check_address_space(int argc, char **argv, char **envp) {
     (void)argc, (void)argv;
     char err[512], line[600];

@@ -41,16 +41,16 @@ static size_t prefix_len(const char *key, int level) {
     return level == DB_ETA_LEVELS - 1 ? strlen(key) : i;
 }
 
-static const char *const *sort_keys; /* qsort has no context argument */
+/* Compare two entries of the keys array through pointers to them (their index is p - keys). */
 static int by_key(const void *a, const void *b) {
-    return strcmp(sort_keys[*(const size_t *)a], sort_keys[*(const size_t *)b]);
+    return strcmp(**(const char *const *const *)a, **(const char *const *const *)b);
 }
 
 int db_eta_init(struct db_eta *e, size_t ncells, const char *const *keys,
                 const unsigned long long *cost_ns, const unsigned char *pending) {
     memset(e, 0, sizeof *e);
     e->ncells = ncells;
-    size_t *order = malloc((ncells ? ncells : 1) * sizeof *order);
+    const char *const **order = malloc((ncells ? ncells : 1) * sizeof *order);
     int ok = order != NULL;
     for (int l = 0; l < DB_ETA_LEVELS; l++) {
         e->group[l] = calloc(ncells ? ncells : 1, sizeof *e->group[l]);
@@ -67,15 +67,14 @@ int db_eta_init(struct db_eta *e, size_t ncells, const char *const *keys,
     }
     /* Sorted, the cells that share a key's prefix are contiguous: number the groups in order. */
     for (size_t i = 0; i < ncells; i++)
-        order[i] = i;
-    sort_keys = keys;
+        order[i] = &keys[i];
     qsort(order, ncells, sizeof *order, by_key);
     for (int l = 0; l < DB_ETA_LEVELS; l++)
         for (size_t k = 0; k < ncells; k++) {
-            const char *cur = keys[order[k]], *prev = k ? keys[order[k - 1]] : NULL;
+            const char *cur = *order[k], *prev = k ? *order[k - 1] : NULL;
             size_t len = prefix_len(cur, l);
             if (!prev || prefix_len(prev, l) != len || memcmp(prev, cur, len) != 0) e->ngroups[l]++;
-            e->group[l][order[k]] = e->ngroups[l] - 1;
+            e->group[l][order[k] - keys] = e->ngroups[l] - 1;
         }
     free(order);
     const int deep = DB_ETA_LEVELS - 1;
@@ -109,12 +108,11 @@ void db_eta_add(struct db_eta *e, size_t cell, double cost_ns, double seconds) {
     }
     double *left = &e->left_cost[e->group[DB_ETA_LEVELS - 1][cell]];
     *left = *left > c ? *left - c : 0;
-    e->cost_done += c;
 }
 
 double db_eta_left_s(const struct db_eta *e, const struct db_progress_position *p,
                      unsigned long long now_ns) {
-    if (p->cost_done == 0 || !(e->cost_done > 0)) return db_progress_eta_s(p, now_ns);
+    if (p->cost_done == 0) return db_progress_eta_s(p, now_ns);
     double elapsed = now_ns > p->start_ns ? (double)(now_ns - p->start_ns) * 1e-9 : 0;
     /* the run's rate: elapsed over the cost done (before this process too, in a sweep), without
      * the earlier children's preparation (an estimate: taken out only while it leaves at least
@@ -139,27 +137,24 @@ double db_eta_left_s(const struct db_eta *e, const struct db_progress_position *
 
 int db_eta_init_plan(struct db_eta *e, const struct db_plan *plan, size_t config,
                      const unsigned char *sel) {
+    enum { NAME = 64, KEY = 2 * NAME + 16 };
     size_t n = plan->ncells;
-    char **keys = calloc(n ? n : 1, sizeof *keys);
-    unsigned long long *cost = calloc(n ? n : 1, sizeof *cost);
-    int rc = keys && cost ? DB_OK : DB_E_NOMEM;
+    char(*text)[KEY] = malloc((n ? n : 1) * sizeof *text);
+    const char **keys = malloc((n ? n : 1) * sizeof *keys);
+    unsigned long long *cost = malloc((n ? n : 1) * sizeof *cost);
+    int rc = text && keys && cost ? DB_OK : DB_E_NOMEM;
     for (size_t i = 0; rc == DB_OK && i < n; i++) {
         const struct db_cell *c = &plan->cells[i];
-        char w[64], m[64];
+        char w[NAME], m[NAME];
         const char *wl = db_cell_workload_name(c, w, sizeof w), *colon = strchr(wl, ':');
         size_t item = config * n + i;
         cost[i] = item < plan->nitems ? plan->items[item].cost : 0;
-        keys[i] = malloc(sizeof w + sizeof m + 16);
-        if (!keys[i]) {
-            rc = DB_E_NOMEM;
-            break;
-        }
-        snprintf(keys[i], sizeof w + sizeof m + 16, "%d/%s/%s", (int)c->kind,
-                 db_cell_strategy_name(c, m, sizeof m), colon ? colon + 1 : wl);
+        snprintf(text[i], KEY, "%d/%s/%s", (int)c->kind, db_cell_strategy_name(c, m, sizeof m),
+                 colon ? colon + 1 : wl);
+        keys[i] = text[i];
     }
-    if (rc == DB_OK) rc = db_eta_init(e, n, (const char *const *)keys, cost, sel);
-    for (size_t i = 0; keys && i < n; i++)
-        free(keys[i]);
+    if (rc == DB_OK) rc = db_eta_init(e, n, keys, cost, sel);
+    free(text);
     free(keys);
     free(cost);
     return rc;

@@ -20,13 +20,13 @@ void db_progress_format_eta(double seconds, char *buf, size_t len);
 
 /* The ETA of the cells to come, learnt as cells finish: each cell's wall time (from the previous
  * cell's end) against its model cost. Cells are grouped at DB_ETA_LEVELS levels by a key
- * "A/B/C" (main.c: the cell kind, kind/strategy, kind/strategy/workload); the rate of time per
- * model second of a group is its own sums shrunk towards its parent's rate by DB_ETA_PRIOR_S model
- * seconds of evidence, the top level's towards the whole run's rate (elapsed time over the cost
- * done). A group not seen yet takes its parent's rate, so what the model misprices for one kind
- * of cell (a solver's flop rate, a framework's calls, the Google Benchmark overhead of a short
- * run) is learnt from that kind's own cells and carried over to its kind where it has none.
- * O(groups) per estimate. */
+ * "A/B/C" (db_eta_init_plan: the cell kind, kind/strategy, kind/strategy/workload); the rate of
+ * time per model second of a group is its own sums shrunk towards its parent's rate by
+ * DB_ETA_PRIOR_S model seconds of evidence, the top level's towards the whole run's rate (elapsed
+ * time over the cost done). A group not seen yet takes its parent's rate, so what the model
+ * misprices for one kind of cell (a solver's flop rate, a framework's calls, the Google Benchmark
+ * overhead of a short run) is learnt from that kind's own cells and carried over to its kind where
+ * it has none. O(groups) per estimate. */
 enum { DB_ETA_LEVELS = 3 };
 #define DB_ETA_PRIOR_S 1.0
 struct db_eta {
@@ -36,7 +36,6 @@ struct db_eta {
     size_t *leaf_up[DB_ETA_LEVELS]; /* per leaf (deepest group): its group at each level */
     double *done_s[DB_ETA_LEVELS], *done_cost[DB_ETA_LEVELS]; /* per group: finished cells */
     double *left_cost;     /* per leaf: model seconds of the cells to come */
-    double cost_done;      /* model seconds of every finished cell */
     double later_prep_s;   /* what later sweep children spend before their first cell (planning
                               the write path, calibrating), priced at this process's own (s) */
     double earlier_prep_s; /* the same for earlier ones, in the run's elapsed time: left out of
