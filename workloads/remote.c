@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cleanup.h"
 #include "core/fail.h"
 #include "core/parse.h"
 #include "workloads/reference.h"
@@ -243,7 +244,7 @@ static int socket_dir(const char *base, char *dir, size_t dirlen, char *why, siz
 /* The listening socket: a Unix-domain one in a private directory under $TMPDIR (else /tmp; a
  * TMPDIR that cannot hold one is said once, and /tmp used), or TCP on 127.0.0.1. */
 static int listen_on(int transport, char *dir, size_t dirlen, struct sockaddr_storage *addr,
-                     socklen_t *alen, char *why, size_t wlen) {
+                     socklen_t *alen, int *cleanup, char *why, size_t wlen) {
     int lfd = socket(transport == DB_REMOTE_TCP ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (lfd < 0) {
         snprintf(why, wlen, "cannot make a %s socket: %s", db_remote_transport_name(transport),
@@ -277,12 +278,15 @@ static int listen_on(int transport, char *dir, size_t dirlen, struct sockaddr_st
         a->sun_family = AF_UNIX;
         snprintf(a->sun_path, sizeof a->sun_path, "%s/sock", dir);
         *alen = sizeof *a;
+        *cleanup = db_cleanup_push(a->sun_path, dir); /* removed if a signal ends the process */
     }
     if (bind(lfd, (struct sockaddr *)addr, *alen) != 0 || listen(lfd, 16) != 0 ||
         getsockname(lfd, (struct sockaddr *)addr, alen) != 0) {
         snprintf(why, wlen, "cannot listen on a %s socket%s%s: %s",
                  db_remote_transport_name(transport), dir[0] ? " in " : "", dir, strerror(errno));
         if (dir[0]) unlink(((struct sockaddr_un *)addr)->sun_path), rmdir(dir);
+        db_cleanup_pop(*cleanup);
+        *cleanup = -1;
         dir[0] = 0;
         close(lfd);
         return -1;
@@ -291,9 +295,11 @@ static int listen_on(int transport, char *dir, size_t dirlen, struct sockaddr_st
 }
 
 /* Start the worker and connect; on failure the instance is broken with the reason. SIGINT and
- * SIGTERM wait while the socket's folder exists (microseconds), so an interrupted run never
- * leaves it behind; the connection's first bytes are a secret only this process and its worker
- * know (another local user who connects to a TCP worker first is dropped). */
+ * SIGTERM wait in this thread while the socket's folder exists (microseconds), and a signal that
+ * another thread takes meanwhile removes it before the process exits (core/cleanup.h), so an
+ * interrupted run never leaves it behind; the connection's first bytes are a secret only this
+ * process and its worker know (another local user who connects to a TCP worker first is dropped).
+ */
 static void start(struct db_instance *in, const struct fault_mode *fault) {
     struct db_remote_conn *r = in->state;
     unsigned char secret[SECRET_LEN];
@@ -310,7 +316,8 @@ static void start(struct db_instance *in, const struct fault_mode *fault) {
     char dir[128] = "", why[320] = "";
     struct sockaddr_storage addr;
     socklen_t alen = sizeof addr;
-    int lfd = listen_on(r->transport, dir, sizeof dir, &addr, &alen, why, sizeof why);
+    int cleanup = -1;
+    int lfd = listen_on(r->transport, dir, sizeof dir, &addr, &alen, &cleanup, why, sizeof why);
     pid_t pid = -1;
     int e = 0, ok = 0;
     if (lfd >= 0) {
@@ -329,6 +336,7 @@ static void start(struct db_instance *in, const struct fault_mode *fault) {
     if (dir[0]) { /* connected (or not): the socket file has done its job */
         unlink(((struct sockaddr_un *)&addr)->sun_path);
         rmdir(dir);
+        db_cleanup_pop(cleanup);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (lfd < 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/cleanup.h"
 #include "core/format.h"
 #include "core/status.h"
 
@@ -39,9 +40,10 @@ static void remove_if_empty(void) {
     if (remove_path[0] && atomic_load(&rows) == 0) unlink(remove_path);
 }
 
-/* Async-signal-safe: format with put() only, write(2), unlink(2), _exit(2). */
+/* Async-signal-safe: format with put() only, write(2), unlink(2), rmdir(2), _exit(2). */
 static void die(int sig) {
     remove_if_empty();
+    db_cleanup_now(); /* a remote worker's socket folder, say (core/cleanup.h) */
     if (!silent) {
         char buf[1400], digits[24];
         size_t at = put(buf, 0, sizeof buf, "diagbench: interrupted by ");
