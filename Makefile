@@ -38,7 +38,7 @@ TEST_O = $(TEST_C:%.c=$(BUILD)/%.o)
 
 DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-dev \
        liblapacke-dev libcriterion-dev python3-matplotlib python3-pandas python3-numpy \
-       python3-pytest clang-format clang libclang-rt-14-dev libomp-14-dev libcolpack-dev \
+       python3-pytest python3-pytest-xdist clang-format clang libclang-rt-14-dev libomp-14-dev libcolpack-dev \
        python3-scipy libbenchmark-tools chromium slurm-wlm munge libjansson-dev python3-torch help2man
 
 RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
@@ -153,9 +153,10 @@ test-codegen-fma: | $(DEPS_FIRST)
 	$(MAKE) $(CODEGEN_FMA) test-c
 
 # tests/test_compare.py runs build/diagbench (compare, samples_s against scipy): after test-c has
-# built it, never beside a second build of the same files (make -j2 test).
+# built it, never beside a second build of the same files (make -j2 test). The tests run $(JOBS)
+# at a time (pytest-xdist); each writes only under its own tmp_path.
 test-py: test-c | $(DEPS_FIRST)
-	DIAGBENCH=$(abspath $(BUILD))/diagbench $(PYTHON) -m pytest -q tests/
+	DIAGBENCH=$(abspath $(BUILD))/diagbench $(PYTHON) -m pytest -q -n $(JOBS) tests/
 
 # examples/slurm-array.sbatch on a private single-node Slurm (munged, slurmctld, slurmd started
 # and stopped by tests/slurm/run.sh, by PID, state in a temporary folder): 2 shards + merge, then

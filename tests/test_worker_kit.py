@@ -40,9 +40,24 @@ def run(tmp_path, worker, *extra, sizes="20,64", strategies="materialise,probe",
                         "-s", strategies, "-j", jac, "-n", sizes, "--reps", "2",
                         "--min-time", "0.001", "-o", str(out), *extra],
                        capture_output=True, text=True, env=env, timeout=300)
-    ps = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True).stdout
-    assert str(WORKERS / "") not in ps and str(C_WORKER) not in ps, "a worker outlived the run"
+    assert not processes_with_marker(marker), "a worker outlived the run"
     return p, (list(csv.DictReader(out.open())) if out.exists() else [])
+
+
+def processes_with_marker(marker):
+    """Processes whose environment holds this run's DB_TEST_MARKER: only this run's workers
+    inherit it, so tests running side by side (pytest -n 2) never see each other's."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes()
+        except OSError:  # gone, or not ours to read
+            continue
+        if f"DB_TEST_MARKER={marker}".encode() in environ.split(b"\0"):
+            found.append(proc.name)
+    return found
 
 
 def expected_calls(batching, strategy, n, rows_per_call):
