@@ -259,16 +259,20 @@ static void matrix_id(const struct db_cli *cli, const char *matrix, char out[17]
  * least), at about 0.5 ns per element written. */
 #define CEILING_RUNS           4ull
 #define CEILING_PS_PER_ELEMENT 500ull
-/* The blocked kernel's timed materialise, per element of the n x n matrix (sin at n = 2000-16000:
- * 0.16-0.31 ns), and what a diagonal cell that writes the matrix spends around its timings once,
- * per element: its buffers' first touch, the write path's plan and the write ceiling's own
- * overhead (sin at n = 16000: 6.3 s for a cell that times 0.5 s of extractions and 1.4 s of
- * fills). */
-#define BLOCKED_PS_PER_ELEMENT    250ull
-#define WRITE_PATH_PS_PER_ELEMENT 11000ull
-/* LU's n^3 / 3 flops at 32 GFLOP/s (OpenBLAS's dgetrf at n = 1000-2000 ran at 26-38 GFLOP/s on
- * 2 threads of the AMD EPYC VM). */
-#define LU_FLOPS_PER_NS 32ull
+/* The blocked kernel's timed materialise, per element of the n x n matrix and thread (split at
+ * n = 10000-40000: 0.57-0.64 ns on 1 thread, 0.31-0.41 ns on 2). */
+#define BLOCKED_PS_PER_ELEMENT 550ull
+/* What a cell that holds an n x n matrix (materialised, or stored by the operator) spends around
+ * its timings once, per element: the buffer's first touch (page faults and the kernel's zeroing,
+ * in the threads that fill it) and the checks. A fixed part and a part shared by the threads: on
+ * the AMD EPYC VM (2026-12-05, `make bench-pr`), split's cells at n = 4642-40000 spent 24-37 ns
+ * an element beyond their timings on 1 thread and 15-25 ns on 2, seqsin's 20-27 and 13-24,
+ * downstream cells as much as plain ones. */
+#define FIRST_TOUCH_PS_PER_ELEMENT        12000ull
+#define FIRST_TOUCH_PS_PER_ELEMENT_THREAD 18000ull
+/* LU's n^3 / 3 flops at 18 GFLOP/s a thread (OpenBLAS's dgetrf inside Newton at n = 1000-2500:
+ * 20 GFLOP/s on 1 thread, 33 on 2, on the AMD EPYC VM). */
+#define LU_FLOPS_PER_NS 18ull
 /* Newton's step limit: each step is one extraction and one solve. */
 #define NEWTON_STEPS 8ull
 /* Memory the model assumes without --mem-limit: cells whose n x n buffer exceeds it are costed
@@ -282,6 +286,13 @@ static void matrix_id(const struct db_cli *cli, const char *matrix, char out[17]
  * and 88 us. Not divided by threads: one worker serves the calls. */
 #define REMOTE_NS_PER_ELEMENT_BINARY 15ull
 #define REMOTE_NS_PER_ELEMENT_JSON   1340ull
+
+/* The threads a cell runs on as the model sees them: -t, or for the OpenMP environment in force
+ * (t = 0) a nominal 2, so that every machine and shard prices a plan alike. */
+#define MODEL_ENV_THREADS 2u
+static unsigned model_threads(int t) {
+    return t > 0 ? (unsigned)t : MODEL_ENV_THREADS;
+}
 
 /* The model reads what the strategy declares (strategies/strategy.h: flags, required_tags,
  * products) and the operator kind's flags (operators/operator.h), never a name. */
@@ -336,7 +347,7 @@ static int cell_parts(const struct db_cell *c, const struct db_run_opts *o, int 
     cc += c->wl->round_trip_s; /* a remote workload's call is also a round trip */
     unsigned long long call_ns = cc > 0 ? (unsigned long long)(cc * 1e9 + 0.5) : 0;
     unsigned long long memory = o->mem_budget ? o->mem_budget : MODEL_MEMORY;
-    unsigned threads = t > 1 ? (unsigned)t : 1u;
+    unsigned threads = model_threads(t);
     /* Probes: the declared products of n, each one call, when the structure they need is there
      * (a stored matrix and a kind that knows its diagonal are costed below). Such a probe
      * writes no n x n buffer, so it runs at any n. */
@@ -352,9 +363,14 @@ static int cell_parts(const struct db_cell *c, const struct db_run_opts *o, int 
     if (e.stores_dense) *setup = db_cost_add(*setup, db_cost_mul(NS_PER_ELEMENT, nn)); /* build */
     if (!structured && e.builds_nn && e.blocked && c->wl->batch == DB_BATCH_NONE)
         return 0; /* unsupported: no batching rule, found at once */
+    if (!structured && (e.stores_dense || e.builds_nn))
+        *setup = db_cost_add(
+            *setup,
+            nn / 1000 * (FIRST_TOUCH_PS_PER_ELEMENT + FIRST_TOUCH_PS_PER_ELEMENT_THREAD / threads));
     *setup = db_cost_add(*setup, db_cost_mul(SETUP_NS_PER_ELEMENT, n));
 
     unsigned long long elements, calls;
+    int per_column = 0; /* a sequential rule's call per column, in the blocks' threads */
     if (structured) {
         elements = db_cost_mul(products, n);
         calls = products;
@@ -370,14 +386,19 @@ static int cell_parts(const struct db_cell *c, const struct db_run_opts *o, int 
             elements = nn;
         else
             elements = n; /* one product with ones */
-        calls = e.builds_nn && e.blocked && c->wl->batch == DB_BATCH_SEQUENTIAL ? n : 1;
+        per_column = e.builds_nn && e.blocked && c->wl->batch == DB_BATCH_SEQUENTIAL;
+        calls = per_column ? n : 1;
     }
     /* the blocked kernel writes a vectorised rule's columns in well under 2 ns an element */
     int blocked_kernel =
         !structured && e.builds_nn && e.blocked && c->wl->batch == DB_BATCH_VECTORISED;
     *one = blocked_kernel ? db_cost_mul(BLOCKED_PS_PER_ELEMENT, elements) / 1000 / threads
                           : db_cost_mul(NS_PER_ELEMENT, elements) / threads;
-    *one = db_cost_add(*one, db_cost_mul(calls, call_ns));
+    /* an in-process primitive's calls per column run side by side in the threads (seqsin at
+     * n = 1118-2500: 12.4 us a call on 1 thread, 6.5 on 2); one worker serves a remote one's */
+    unsigned long long call_total = db_cost_mul(calls, call_ns);
+    if (per_column && !(c->wl->round_trip_s > 0)) call_total /= threads;
+    *one = db_cost_add(*one, call_total);
     if (c->wl->round_trip_s > 0)
         *one = db_cost_add(*one, db_cost_mul(o->remote_encoding == DB_REMOTE_JSON
                                                  ? REMOTE_NS_PER_ELEMENT_JSON
@@ -403,7 +424,6 @@ unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_ru
         unsigned long long nn = db_cost_mul(c->n, c->n);
         unsigned long long fill = nn / 1000 * CEILING_PS_PER_ELEMENT;
         cost = db_cost_add(cost, db_cost_mul(CEILING_RUNS, timed(fill, o)));
-        cost = db_cost_add(cost, nn / 1000 * WRITE_PATH_PS_PER_ELEMENT);
     }
     return cost;
 }
@@ -426,7 +446,7 @@ unsigned long long db_plan_downstream_cost(const struct db_cell *c, const struct
                                            int t) {
     unsigned long long n = c->n, nn = db_cost_mul(n, n);
     unsigned long long memory = o->mem_budget ? o->mem_budget : MODEL_MEMORY;
-    unsigned threads = t > 1 ? (unsigned)t : 1u;
+    unsigned threads = model_threads(t);
     int lu = c->method.solver == DB_SOLVER_LU;
     if (lu && (c->lu_max_n && c->n > c->lu_max_n)) return CELL_OVERHEAD; /* skipped_budget */
     if (lu && db_cost_mul(nn, sizeof(double)) > memory) return CELL_OVERHEAD;
@@ -442,8 +462,6 @@ unsigned long long db_plan_downstream_cost(const struct db_cell *c, const struct
         solve = db_cost_mul(2, n);
     one = db_cost_add(one, solve);
     if (c->kind == DB_CELL_NEWTON) one = db_cost_mul(NEWTON_STEPS, one);
-    if (db_plan_cell_writes_matrix(&plain, o)) /* its n x n buffer's write path, as a cell's */
-        setup = db_cost_add(setup, nn / 1000 * WRITE_PATH_PS_PER_ELEMENT);
     return db_cost_add(setup, timed(one, o));
 }
 

@@ -85,9 +85,12 @@ int db_plan_is_calibration(const char *workload);
  * they were measured on): setup (the operator, the reference diagonal and the checks, per
  * element; a structured probe's pattern and colouring per product) + one extraction + reps x
  * max(1.5 x min-time, one extraction), one extraction = 2 ns per element touched (n^2 to
- * materialise, 0.25 ns each through the blocked kernel; n per product to probe) / threads + the
- * per-call cost of each primitive call; a cell that writes an n x n matrix adds its write path
- * and the write ceiling timed around it (4 fills, each timed as a cell is). Cells that cannot run
+ * materialise, 0.55 ns each through the blocked kernel; n per product to probe) / threads + the
+ * per-call cost of each primitive call (a sequential rule's calls per column / threads, when the
+ * primitive is in-process); a cell that holds an n x n matrix adds its first touch (12 ns + 18 ns /
+ * threads an element), one that writes it through the blocked kernel the write ceiling timed
+ * around it (4 fills, each timed as a cell is). threads: t, or a nominal 2 for t = 0 (the OpenMP
+ * environment in force), so that every machine prices a plan alike. Cells that cannot run
  * (no batching rule; an n x n buffer over --mem-limit, or over 64 GiB without it) cost 1 ms. A
  * structured probe whose tag is there writes no n x n buffer and is costed at any n. Integer
  * only, so every machine computes the same shards; the ETA learns each machine's rates
@@ -96,7 +99,7 @@ unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_ru
 
 /* Expected cost of a downstream cell: setup as its extraction's (a plain cell of the method's
  * diagonal strategy; materialise for LU), then timed as a cell is, one run being the extraction
- * plus the solve (LU n^3 / 3 flops at 32 GFLOP/s / threads, diagonal 2n, tridiagonal 8n), times
+ * plus the solve (LU n^3 / 3 flops at 18 GFLOP/s x threads, diagonal 2n, tridiagonal 8n), times
  * 8 for newton (its step limit); LU cells over their lu_max_n and n x n buffers over the memory
  * model cost 1 ms (skipped). */
 unsigned long long db_plan_downstream_cost(const struct db_cell *c, const struct db_run_opts *o,
