@@ -38,8 +38,9 @@ TEST_O = $(TEST_C:%.c=$(BUILD)/%.o)
 
 DEBS = build-essential libbenchmark-dev libhwloc-dev hwloc libopenblas-openmp-dev \
        liblapacke-dev libcriterion-dev python3-matplotlib python3-pandas python3-numpy \
-       python3-pytest python3-pytest-xdist clang-format clang libclang-rt-14-dev libomp-14-dev libcolpack-dev \
-       python3-scipy libbenchmark-tools chromium slurm-wlm munge libjansson-dev python3-torch help2man
+       python3-pytest python3-pytest-xdist clang-format clang libclang-rt-14-dev libomp-14-dev \
+       libcolpack-dev python3-scipy libbenchmark-tools chromium slurm-wlm munge libjansson-dev \
+       python3-torch help2man
 
 RUN ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 
