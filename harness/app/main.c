@@ -589,12 +589,13 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
         eta_model.later_prep_s = (double)prep_ns * 1e-9 * (double)(plan->nconfigs - 1 - pos.config);
     struct db_noise_tally noise = {0};
     unsigned long long last_ns = db_progress_now_ns();
+    int failed = 0; /* the reason is said where it happens */
     for (size_t i = 0; i < plan->ncells; i++) {
         if (!sel[i]) continue;
         if (db_binding_check(topo, requested, &b) != DB_OK) {
             fprintf(stderr, "diagbench: out of memory checking the thread binding\n");
-            db_eta_free(&eta_model);
-            return 1;
+            failed = 1;
+            break;
         }
         if (b.detail[0] && strcmp(b.detail, warned) != 0) {
             fprintf(stderr, "diagbench: warning: [%s] %s\n", config, b.detail);
@@ -623,16 +624,17 @@ static int run_cells(const struct db_cli *cli, const char *run_id, const struct 
         fill_row(&row, run_id, &prov, &b, &cells[i], &r, note, ts, sizeof ts, wname, sname,
                  sizeof wname);
         if (emit_row(out, sum, &row, st) != DB_OK) { /* emit_row said why */
-            db_eta_free(&eta_model);
-            return 1;
+            failed = 1;
+            break;
         }
         if (rep->json_fd && json_cell(rep, plan, i, &row, &b, &r) != DB_OK) {
             fprintf(stderr, "diagbench: writing the JSON entries failed: %s\n", strerror(errno));
-            db_eta_free(&eta_model);
-            return 1;
+            failed = 1;
+            break;
         }
     }
     db_eta_free(&eta_model);
+    if (failed) return 1;
     char noisy[512];
     db_noise_summary(&noise, DB_CV_WARN, noisy, sizeof noisy);
     if (noisy[0] && !cli->quiet) fprintf(stderr, "diagbench: warning: [%s] %s\n", config, noisy);

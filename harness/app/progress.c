@@ -138,19 +138,18 @@ double db_eta_left_s(const struct db_eta *e, const struct db_progress_position *
 int db_eta_init_plan(struct db_eta *e, const struct db_plan *plan, size_t config,
                      const unsigned char *sel) {
     enum { NAME = 64, KEY = 2 * NAME + 16 };
-    size_t n = plan->ncells;
+    size_t n = plan->ncells; /* diagonal and downstream cells: each has a workload */
     char(*text)[KEY] = malloc((n ? n : 1) * sizeof *text);
     const char **keys = malloc((n ? n : 1) * sizeof *keys);
     unsigned long long *cost = malloc((n ? n : 1) * sizeof *cost);
     int rc = text && keys && cost ? DB_OK : DB_E_NOMEM;
     for (size_t i = 0; rc == DB_OK && i < n; i++) {
         const struct db_cell *c = &plan->cells[i];
-        char w[NAME], m[NAME];
-        const char *wl = db_cell_workload_name(c, w, sizeof w), *colon = strchr(wl, ':');
+        char m[NAME];
         size_t item = config * n + i;
         cost[i] = item < plan->nitems ? plan->items[item].cost : 0;
         snprintf(text[i], KEY, "%d/%s/%s", (int)c->kind, db_cell_strategy_name(c, m, sizeof m),
-                 colon ? colon + 1 : wl);
+                 c->wl->name);
         keys[i] = text[i];
     }
     if (rc == DB_OK) rc = db_eta_init(e, n, keys, cost, sel);

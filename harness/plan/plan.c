@@ -353,17 +353,17 @@ static int cell_parts(const struct db_cell *c, const struct db_run_opts *o, int 
      * writes no n x n buffer, so it runs at any n. */
     unsigned long long products = structured_products(c, o);
     int structured = products && !e.stores_dense && !e.knows_diagonal;
+    int holds_nn = !structured && (e.stores_dense || e.builds_nn); /* an n x n buffer */
 
     *setup = db_cost_add(CELL_OVERHEAD, db_cost_mul(NS_PER_ELEMENT, n));
-    if (!structured && (e.stores_dense || e.builds_nn) &&
-        db_cost_mul(nn, sizeof(double)) > memory) {
+    if (holds_nn && db_cost_mul(nn, sizeof(double)) > memory) {
         *setup = CELL_OVERHEAD; /* skipped_memory: never attempted */
         return 0;
     }
     if (e.stores_dense) *setup = db_cost_add(*setup, db_cost_mul(NS_PER_ELEMENT, nn)); /* build */
     if (!structured && e.builds_nn && e.blocked && c->wl->batch == DB_BATCH_NONE)
         return 0; /* unsupported: no batching rule, found at once */
-    if (!structured && (e.stores_dense || e.builds_nn))
+    if (holds_nn)
         *setup = db_cost_add(
             *setup,
             nn / 1000 * (FIRST_TOUCH_PS_PER_ELEMENT + FIRST_TOUCH_PS_PER_ELEMENT_THREAD / threads));
@@ -420,7 +420,7 @@ unsigned long long db_plan_cell_cost(const struct db_cell *c, const struct db_ru
     unsigned long long setup, one;
     if (!cell_parts(c, o, t, &setup, &one)) return setup;
     unsigned long long cost = db_cost_add(setup, timed(one, o));
-    if (db_plan_cell_writes_matrix(c, o)) { /* its write path, and the ceiling timed around it */
+    if (db_plan_cell_writes_matrix(c, o)) { /* the write ceiling timed around it */
         unsigned long long nn = db_cost_mul(c->n, c->n);
         unsigned long long fill = nn / 1000 * CEILING_PS_PER_ELEMENT;
         cost = db_cost_add(cost, db_cost_mul(CEILING_RUNS, timed(fill, o)));
